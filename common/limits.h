@@ -1,0 +1,96 @@
+/*
+ * common/limits.h - every input cap dmarcwatch enforces, with its reason.
+ *
+ * Everything that arrives from a mailbox or the network is hostile. Each cap
+ * below bounds one resource an attacker could otherwise make us spend. When a
+ * cap is hit the code returns ERR_TOO_LARGE and names the cap in the error
+ * message (e.g. "exceeds LIM_FIELD_BYTES (2048)"), so an admin can tell
+ * which limit an input ran into. Change a value here, nowhere else.
+ */
+#ifndef DW_COMMON_LIMITS_H
+#define DW_COMMON_LIMITS_H
+
+#include <stdint.h>
+
+/* One mail message (.eml, one mbox entry, one Maildir file, one IMAP
+ * message). Receivers cap report mail near 10 MB (RFC 7489 7.2.1.1); base64
+ * adds a third, and big Google reports approach that. */
+#define LIM_MESSAGE_BYTES       (64u * 1024 * 1024)
+
+/* A local file given on the command line that is not a message (plain XML,
+ * gzip, zip). It is streamed, never held in memory whole; the cap only stops
+ * a runaway device file or a sparse file from keeping us busy for ever. */
+#define LIM_FILE_BYTES          ((uint64_t)8 * 1024 * 1024 * 1024)
+
+/* Decompressed bytes of one payload (one gzip stream or one zip member).
+ * Deflate reaches ~1030:1, so a ratio cap is useless (standards.md 6.2); an
+ * absolute cap checked while streaming is what stops a bomb. 256 MiB holds
+ * ~400k Google-shaped records, far above any real report seen. */
+#define LIM_INFLATED_BYTES      (256u * 1024 * 1024)
+
+/* Members read from one zip archive. Reporters send one; a few spare for
+ * archives that carry a readme. Bounds work on a zip with 65k empty files. */
+#define LIM_ARCHIVE_ENTRIES     16
+
+/* Levels of compression around one payload: zip inside gzip inside... GMX
+ * has sent gzip labelled zip and double gzip is seen; more is an attack. */
+#define LIM_UNPACK_DEPTH        3
+
+/* MIME parts walked in one message, and how deep multiparts / message/rfc822
+ * may nest. Real reports have < 10 parts and depth < 4 (Microsoft). */
+#define LIM_MIME_PARTS          256
+#define LIM_MIME_DEPTH          16
+
+/* Header fields in one header block, and bytes of one unfolded header field.
+ * Stops a message of 10k header lines or one megabyte-long Subject. */
+#define LIM_HEADER_FIELDS       1000
+#define LIM_HEADER_BYTES        (64u * 1024)
+
+/* Payloads (reports) taken from one message. */
+#define LIM_PAYLOADS_PER_MESSAGE 64
+
+/* Element nesting in a report document. The deepest legal DMARC path is 5;
+ * RFC 9990 extensions may nest a little more. Stops deep-nesting attacks
+ * before libxml2's own 256 limit. */
+#define LIM_XML_DEPTH           32
+
+/* Bytes of one text field (org_name, report_id, a domain, a comment...). No
+ * legal value is near; a 10 kB org_name is an attack on the HTML and the DB. */
+#define LIM_FIELD_BYTES         2048
+
+/* Bytes of raw XML kept for one RFC 9990 extension container. */
+#define LIM_EXTENSION_BYTES     (64u * 1024)
+
+/* Records in one aggregate report. OpenDMARC's one-record-per-message
+ * reports (D35) reach a few 100k; 10M records bound disk use per report. */
+#define LIM_RECORDS             10000000u
+
+/* DKIM / SPF results and override reasons in one record. RFC 9990 3.1.3
+ * caps DKIM at 100 per row. */
+#define LIM_AUTH_RESULTS        100
+#define LIM_REASONS             16
+
+/* <error> elements in report_metadata (RFC 7489 allows unbounded). */
+#define LIM_METADATA_ERRORS     32
+
+/* Largest message count for one record. Even a 1%-sampled Gmail report
+ * stays far below; a bigger number is a forgery meant to skew the rollups
+ * (and count * span must not overflow 64 bits in the day spreading). */
+#define LIM_RECORD_COUNT        ((uint64_t)10000000000ull)
+
+/* Longest report period accepted. Trustwave sends multi-week ranges (D28);
+ * a year-long range is nonsense that would spread counts over 365 days. */
+#define LIM_REPORT_SPAN_SECONDS ((int64_t)62 * 86400)
+
+/* JSON (TLS-RPT): nesting depth and whole-document bytes. RFC 8460 nests 4
+ * deep; its reports are small even for Google. */
+#define LIM_JSON_DEPTH          32
+#define LIM_JSON_BYTES          (16u * 1024 * 1024)
+
+/* Directory recursion depth for `import DIR`; symlinks are not followed. */
+#define LIM_DIR_DEPTH           32
+
+/* Bytes of an origin string (file path + position, or mailbox/UID). */
+#define LIM_ORIGIN_BYTES        1024
+
+#endif

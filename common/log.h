@@ -1,0 +1,22 @@
+/*
+ * common/log.h - tiny leveled logging to stderr (the journal under systemd).
+ *
+ * Never log report contents above LOG_DEBUG. Messages are one line; control
+ * characters are replaced so hostile strings cannot forge log lines.
+ */
+#ifndef DW_COMMON_LOG_H
+#define DW_COMMON_LOG_H
+
+enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+void log_set_level(enum log_level lvl);
+enum log_level log_get_level(void);
+
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_warn appends ": strerror(errno)" and preserves errno. */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

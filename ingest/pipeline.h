@@ -1,0 +1,64 @@
+/*
+ * ingest/pipeline.h - one message: find payloads, parse, store, in ONE
+ * transaction; then tell the source.
+ *
+ * For each message: sha256 of the raw bytes; if the store knows it, the
+ * outcome is MSG_DUPLICATE and nothing else happens. Else: MIME walk (for
+ * messages) -> unpack -> sniff -> parse each payload into the open
+ * transaction (a savepoint per payload; a payload that fails is rolled back
+ * to its savepoint and recorded in `rejected`, and the other payloads still
+ * land) -> commit -> source->done(outcome).
+ * A transient failure (database busy, disk full, out of memory) rolls the
+ * whole message back and is returned as a negative code: nothing about the
+ * message is stored, so it can be retried.
+ */
+#ifndef DW_INGEST_PIPELINE_H
+#define DW_INGEST_PIPELINE_H
+
+#include <stdint.h>
+
+#include "../common/err.h"
+#include "../store/store.h"
+#include "source.h"
+
+struct pipeline_stats {
+	uint64_t messages;          /* messages seen */
+	uint64_t messages_known;    /* identical bytes seen before */
+	uint64_t messages_rejected; /* messages with no usable report */
+	uint64_t reports_new;
+	uint64_t reports_known;     /* already known (dedup key) */
+	uint64_t reports_rejected;  /* payloads rejected */
+	uint64_t records;           /* records stored (new reports only) */
+	uint64_t transient;         /* messages left for a retry */
+};
+
+struct pipeline;
+
+/* The store is borrowed. Returns 0 or ERR_NOMEM. */
+int pipeline_new(struct store *st, struct pipeline **out);
+void pipeline_free(struct pipeline *p);
+
+/*
+ * Processes one message. Returns 0 and sets *outcome (enum msg_outcome),
+ * or a negative transient code (err filled) after rolling back.
+ * Rejections are not errors: they are stored and logged, outcome
+ * MSG_REJECTED or MSG_PARTIAL.
+ */
+int pipeline_message(struct pipeline *p, const struct ingest_msg *m,
+    int *outcome, struct err *err);
+
+/* Progress callback, called after each message. */
+typedef void (*pipeline_progress_fn)(void *ctx,
+    const struct pipeline_stats *st, const struct ingest_source *src);
+
+/*
+ * Runs a source to its end: next -> pipeline_message -> done. Returns 0
+ * when the source ended normally, or the source's fatal error. Transient
+ * failures of single messages are counted, not fatal.
+ */
+int pipeline_run(struct pipeline *p, struct ingest_source *src,
+    pipeline_progress_fn progress, void *progress_ctx, struct err *err);
+
+const struct pipeline_stats *pipeline_stats(const struct pipeline *p);
+
+#endif

@@ -1,0 +1,2 @@
+/* STUB test - replaced by the module work. */
+int main(void) { return 77; }
