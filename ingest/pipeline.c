@@ -1,7 +1,607 @@
-/* STUB */
+/*
+ * ingest/pipeline.c - one message through MIME, unpack, parse and store in
+ * a single transaction. See pipeline.h for the contract.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/log.h"
+#include "../parse/dmarc_xml.h"
+#include "digest.h"
+#include "mime.h"
 #include "pipeline.h"
-int pipeline_new(struct store *st, struct pipeline **out) { (void)st; *out = NULL; return ERR_NOMEM; }
-void pipeline_free(struct pipeline *p) { (void)p; }
-int pipeline_message(struct pipeline *p, const struct ingest_msg *m, int *outcome, struct err *err) { (void)p; (void)m; (void)outcome; return err_set(err, ERR_UNSUPPORTED, "stub"); }
-int pipeline_run(struct pipeline *p, struct ingest_source *src, pipeline_progress_fn progress, void *progress_ctx, struct err *err) { (void)p; (void)src; (void)progress; (void)progress_ctx; return err_set(err, ERR_UNSUPPORTED, "stub"); }
-const struct pipeline_stats *pipeline_stats(const struct pipeline *p) { (void)p; return NULL; }
+#include "unpack.h"
+
+/* Bytes looked at to decide what a payload is: enough for a BOM, an XML
+ * declaration, blank lines and the first element. */
+#define SNIFF_BYTES 4096
+
+struct pipeline {
+	struct store *st;
+	struct pipeline_stats stats;
+};
+
+/* Per-message state. */
+struct msg_ctx {
+	struct pipeline *p;
+	const struct ingest_msg *m;
+	const char *sha256;
+	int64_t message_id;
+	int64_t report_id;            /* of the report being parsed */
+	int payloads;                 /* report-like payloads seen */
+	int reports_new, reports_known, rejected;
+	int transient;                /* a transient error: abort message */
+	struct err transient_err;
+	uint64_t records;
+	int in_message;               /* MIME parts: ignore non-reports */
+};
+
+/* A reader that replays the first bytes it peeked, then reads on. */
+struct peek_reader {
+	struct reader *in;
+	unsigned char head[SNIFF_BYTES];
+	size_t head_len, head_pos;
+	struct reader rd;
+};
+
+static int
+peek_read(void *ctx, unsigned char *buf, size_t cap, size_t *got)
+{
+	struct peek_reader *pr = ctx;
+
+	if (pr->head_pos < pr->head_len) {
+		size_t n = pr->head_len - pr->head_pos;
+		if (n > cap)
+			n = cap;
+		memcpy(buf, pr->head + pr->head_pos, n);
+		pr->head_pos += n;
+		*got = n;
+		return 0;
+	}
+	return pr->in->read(pr->in->ctx, buf, cap, got);
+}
+
+/* Fills the peek buffer; returns 0 or the reader's error. */
+static int
+peek_fill(struct peek_reader *pr, struct reader *in)
+{
+	int rc;
+
+	memset(pr, 0, sizeof *pr);
+	pr->in = in;
+	while (pr->head_len < sizeof pr->head) {
+		size_t got = 0;
+		rc = in->read(in->ctx, pr->head + pr->head_len,
+		    sizeof pr->head - pr->head_len, &got);
+		if (rc != 0)
+			return rc;
+		if (got == 0)
+			break;
+		pr->head_len += got;
+	}
+	pr->rd.read = peek_read;
+	pr->rd.ctx = pr;
+	return 0;
+}
+
+enum content { CONTENT_NONE, CONTENT_XML, CONTENT_JSON };
+
+/* What a payload's first bytes say it is (after BOMs and white space). */
+static enum content
+sniff_content(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	if (n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+		i = 3;
+	else if (n >= 2 && ((p[0] == 0xff && p[1] == 0xfe) ||
+	    (p[0] == 0xfe && p[1] == 0xff)))
+		return CONTENT_XML;   /* UTF-16 BOM: only XML is plausible */
+	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
+	    p[i] == '\n'))
+		i++;
+	if (i >= n)
+		return CONTENT_NONE;
+	if (p[i] == '<')
+		return CONTENT_XML;
+	if (p[i] == '{')
+		return CONTENT_JSON;
+	return CONTENT_NONE;
+}
+
+/* ---- the sink: parser -> store ---- */
+
+static int
+sink_begin(void *ctx, const struct report *r)
+{
+	struct msg_ctx *c = ctx;
+	struct err e;
+	int rc;
+
+	err_clear(&e);
+	rc = store_report_begin(c->p->st, c->message_id, r, &c->report_id,
+	    &e);
+	if (rc == 1) {
+		c->reports_known++;
+		return ERR_STOPPED;
+	}
+	if (rc < 0) {
+		c->transient = 1;
+		c->transient_err = e;
+	}
+	return rc;
+}
+
+static int
+sink_record(void *ctx, const struct report *r, const struct agg_record *rec)
+{
+	struct msg_ctx *c = ctx;
+	struct err e;
+	int rc;
+
+	rc = store_report_record(c->p->st, c->report_id, r, rec, &e);
+	if (rc < 0) {
+		c->transient = 1;
+		c->transient_err = e;
+	}
+	return rc;
+}
+
+static int
+sink_end(void *ctx, const struct report *r)
+{
+	struct msg_ctx *c = ctx;
+	struct err e;
+	int rc;
+
+	rc = store_report_end(c->p->st, c->report_id, r, &e);
+	if (rc < 0) {
+		c->transient = 1;
+		c->transient_err = e;
+		return rc;
+	}
+	c->records += r->n_records;
+	return 0;
+}
+
+static int
+record_rejected(struct msg_ctx *c, const char *where, const struct err *e)
+{
+	struct store_rejected rj;
+	struct err se;
+	char origin[LIM_ORIGIN_BYTES + 300];
+	int rc;
+
+	snprintf(origin, sizeof origin, "%s%s%s", c->m->origin,
+	    where[0] ? ": " : "", where);
+	memset(&rj, 0, sizeof rj);
+	rj.message_id = c->message_id;
+	rj.origin = origin;
+	rj.sha256 = c->sha256;
+	rj.error_code = err_token(e->code);
+	rj.error_where = e->where;
+	rj.error_msg = e->msg;
+	rj.at = (int64_t)time(NULL);
+	log_warnx("rejected %s: %s%s%s", origin, e->msg,
+	    e->where[0] ? " at " : "", e->where);
+	c->rejected++;
+	rc = store_rejected_add(c->p->st, &rj, &se);
+	if (rc < 0) {
+		c->transient = 1;
+		c->transient_err = se;
+	}
+	return rc;
+}
+
+/* Opens blob and advances to payload number idx (0-based). Returns 1 with
+ * *rd set, 0 if there is no such payload, <0 error. */
+static int
+open_payload(const unsigned char *data, size_t len, int drop_behind,
+    int idx, struct unpack **u, struct reader **rd, struct payload_info *pi,
+    struct err *err)
+{
+	int rc;
+
+	if ((rc = unpack_open(data, len, drop_behind, u)) != 0)
+		return rc;
+	for (int i = 0; i <= idx; i++) {
+		rc = unpack_next(*u, rd, pi, err);
+		if (rc <= 0)
+			return rc;
+	}
+	return 1;
+}
+
+/* Parses one XML payload into a savepoint. Returns 0 (stored, known or
+ * rejected: all recorded) or a transient error. */
+static int
+parse_xml(struct msg_ctx *c, const unsigned char *data, size_t len,
+    int drop_behind, int idx, struct peek_reader *pr, const char *where,
+    struct unpack *u)
+{
+	struct report_sink sink = { sink_begin, sink_record, sink_end, c };
+	struct dmarc_xml_opts opts = { 0 };
+	struct err e, first;
+	int rc;
+
+	err_clear(&e);
+	if ((rc = store_savepoint(c->p->st, &e)) != 0)
+		goto transient;
+	rc = dmarc_xml_parse(&pr->rd, &opts, &sink, &e);
+	if (c->transient)
+		goto transient_sp;
+	if (rc == ERR_FORMAT && unpack_error(u) != NULL &&
+	    unpack_error(u)->code != 0)
+		e = *unpack_error(u);   /* the container broke, not the XML */
+	else if (rc == ERR_FORMAT) {
+		/* Not well-formed: one more try in libxml2 recover mode
+		 * (standards.md 6.1), from the start of this payload. */
+		struct unpack *u2 = NULL;
+		struct reader *rd2 = NULL;
+		struct payload_info pi2;
+		struct peek_reader pr2;
+		struct err e2;
+
+		first = e;
+		store_savepoint_rollback(c->p->st);
+		if ((rc = store_savepoint(c->p->st, &e)) != 0)
+			goto transient;
+		err_clear(&e2);
+		rc = open_payload(data, len, drop_behind, idx, &u2, &rd2, &pi2,
+		    &e2);
+		if (rc == 1 && (rc = peek_fill(&pr2, rd2)) == 0) {
+			opts.recover = 1;
+			rc = dmarc_xml_parse(&pr2.rd, &opts, &sink, &e2);
+		} else if (rc == 0)
+			rc = ERR_FORMAT;
+		unpack_free(u2);
+		if (c->transient)
+			goto transient_sp;
+		if (rc != 0 && rc != ERR_STOPPED)
+			e = first;      /* the first error says more */
+	}
+	if (rc == 0) {
+		c->reports_new++;
+		return store_savepoint_release(c->p->st, &c->transient_err) ==
+		    0 ? 0 : (c->transient = 1, ERR_DB);
+	}
+	store_savepoint_rollback(c->p->st);
+	if (rc == ERR_STOPPED)  /* already known */
+		return 0;
+	if (err_is_transient(rc)) {
+		c->transient = 1;
+		c->transient_err = e;
+		return rc;
+	}
+	if (e.code == 0)
+		err_set(&e, rc, "%s", err_str(rc));
+	return record_rejected(c, where, &e) < 0 ? ERR_DB : 0;
+
+transient_sp:
+	store_savepoint_rollback(c->p->st);
+	return c->transient_err.code ? c->transient_err.code : ERR_DB;
+transient:
+	c->transient = 1;
+	c->transient_err = e;
+	return rc;
+}
+
+/* All payloads of one blob (a raw file or a decoded MIME part). */
+static int
+do_blob(struct msg_ctx *c, const unsigned char *data, size_t len,
+    int drop_behind, const char *where)
+{
+	struct unpack *u = NULL;
+	struct reader *rd;
+	struct payload_info pi;
+	struct err e;
+	int rc, idx = 0, found = 0;
+
+	if ((rc = unpack_open(data, len, drop_behind, &u)) != 0)
+		return rc;
+	for (;; idx++) {
+		struct peek_reader pr;
+		char pwhere[600];
+
+		err_clear(&e);
+		rc = unpack_next(u, &rd, &pi, &e);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			if (err_is_transient(rc))
+				goto out;
+			/* A broken container: reject it, keep the rest. */
+			if (!c->in_message || unpack_sniff(data, len)) {
+				c->payloads++;
+				rc = record_rejected(c, where, &e);
+				if (rc < 0)
+					goto out;
+			}
+			break;
+		}
+		snprintf(pwhere, sizeof pwhere, "%s%s%s", where,
+		    where[0] && pi.desc[0] ? ", " : "", pi.desc);
+		if ((rc = peek_fill(&pr, rd)) != 0) {
+			const struct err *ue = unpack_error(u);
+			if (err_is_transient(rc))
+				goto out;
+			c->payloads++;
+			if (ue != NULL && ue->code != 0)
+				e = *ue;
+			else
+				err_set(&e, rc, "cannot read payload");
+			if ((rc = record_rejected(c, pwhere, &e)) < 0)
+				goto out;
+			continue;
+		}
+		switch (sniff_content(pr.head, pr.head_len)) {
+		case CONTENT_XML:
+			c->payloads++;
+			found++;
+			rc = parse_xml(c, data, len, drop_behind, idx, &pr,
+			    pwhere, u);
+			if (rc < 0)
+				goto out;
+			break;
+		case CONTENT_JSON:
+			/* TLS-RPT arrives with issue 3; until then say so
+			 * rather than pretend it is not a report. */
+			c->payloads++;
+			found++;
+			err_set(&e, ERR_UNSUPPORTED, "JSON payload (TLS-RPT) "
+			    "is not supported yet");
+			if ((rc = record_rejected(c, pwhere, &e)) < 0)
+				goto out;
+			break;
+		case CONTENT_NONE:
+			/* In a message, other parts (text bodies, logos)
+			 * are normal; a raw file must be a report. */
+			if (!c->in_message || pi.container_gzip ||
+			    pi.container_zip) {
+				c->payloads++;
+				err_set(&e, ERR_NOREPORT, "not a report: "
+				    "neither XML nor JSON");
+				if (len == 0)
+					err_set(&e, ERR_NOREPORT,
+					    "empty input");
+				if ((rc = record_rejected(c, pwhere, &e)) < 0)
+					goto out;
+			}
+			break;
+		}
+		if (idx + 1 >= LIM_PAYLOADS_PER_MESSAGE) {
+			err_set(&e, ERR_TOO_LARGE, "more than "
+			    "LIM_PAYLOADS_PER_MESSAGE (%d) payloads; rest "
+			    "ignored", LIM_PAYLOADS_PER_MESSAGE);
+			rc = record_rejected(c, where, &e);
+			if (rc < 0)
+				goto out;
+			break;
+		}
+	}
+	rc = 0;
+out:
+	unpack_free(u);
+	(void)found;
+	return rc;
+}
+
+static int
+on_part(void *ctx, const struct mime_part *part)
+{
+	struct msg_ctx *c = ctx;
+	char where[400];
+	int rc;
+
+	/* Embedded messages are walked into by mime_walk itself. */
+	if (strcmp(part->content_type, "message/rfc822") == 0 ||
+	    strcmp(part->content_type, "message/global") == 0 ||
+	    strncmp(part->content_type, "multipart/", 10) == 0)
+		return 0;
+	if (part->len == 0)
+		return 0;
+	snprintf(where, sizeof where, "part %s%s%s%s", part->path,
+	    part->filename ? " '" : "", part->filename ? part->filename : "",
+	    part->filename ? "'" : "");
+	for (char *q = where; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			*q = '?';
+	rc = do_blob(c, part->data, part->len, 0, where);
+	return rc < 0 ? rc : 0;
+}
+
+int
+pipeline_new(struct store *st, struct pipeline **out)
+{
+	struct pipeline *p = calloc(1, sizeof *p);
+
+	if (p == NULL)
+		return ERR_NOMEM;
+	p->st = st;
+	*out = p;
+	return 0;
+}
+
+void
+pipeline_free(struct pipeline *p)
+{
+	free(p);
+}
+
+static int
+outcome_of(const struct msg_ctx *c)
+{
+	if (c->reports_new > 0)
+		return c->rejected > 0 ? MSG_PARTIAL : MSG_STORED;
+	if (c->rejected > 0)
+		return c->reports_known > 0 ? MSG_PARTIAL : MSG_REJECTED;
+	return MSG_DUPLICATE;
+}
+
+int
+pipeline_message(struct pipeline *p, const struct ingest_msg *m,
+    int *outcome, struct err *err)
+{
+	struct store_message sm;
+	struct msg_ctx c;
+	char sha[DIGEST_HEX_LEN + 1];
+	int64_t id;
+	int known_outcome, rc;
+
+	memset(&c, 0, sizeof c);
+	c.p = p;
+	c.m = m;
+	p->stats.messages++;
+
+	if (m->read_failed) {
+		/* Nothing to hash: record where and why, and go on. */
+		if ((rc = store_tx_begin(p->st, err)) != 0)
+			return rc;
+		c.sha256 = NULL;
+		rc = record_rejected(&c, "", &m->read_err);
+		if (rc == 0)
+			rc = store_tx_commit(p->st, err);
+		else
+			store_tx_rollback(p->st);
+		if (rc != 0) {
+			p->stats.transient++;
+			return rc;
+		}
+		p->stats.messages_rejected++;
+		p->stats.reports_rejected++;
+		*outcome = MSG_REJECTED;
+		return 0;
+	}
+
+	if ((rc = digest_sha256_hex(m->data, m->len, m->drop_behind, sha)) != 0)
+		return err_set(err, rc, "cannot hash message");
+	c.sha256 = sha;
+	if ((rc = store_tx_begin(p->st, err)) != 0)
+		goto fail;
+	rc = store_message_find(p->st, sha, &id, &known_outcome, err);
+	if (rc < 0)
+		goto fail_tx;
+	if (rc == 1) {
+		/* The same bytes again: a no-op that still tells the source
+		 * (IMAP archives it). */
+		rc = store_message_add_origin(p->st, id, m->origin,
+		    (int64_t)time(NULL), err);
+		if (rc != 0)
+			goto fail_tx;
+		if ((rc = store_tx_commit(p->st, err)) != 0)
+			goto fail;
+		p->stats.messages_known++;
+		*outcome = MSG_DUPLICATE;
+		log_debug("%s: already known (%s)", m->origin, sha);
+		return 0;
+	}
+	memset(&sm, 0, sizeof sm);
+	sm.sha256 = sha;
+	sm.size = m->len;
+	sm.origin = m->origin;
+	sm.kind = m->kind;
+	sm.received = (int64_t)time(NULL);
+	if ((rc = store_message_add(p->st, &sm, &c.message_id, err)) != 0)
+		goto fail_tx;
+
+	if (m->form == MSG_FORM_MESSAGE) {
+		struct err we;
+		c.in_message = 1;
+		err_clear(&we);
+		rc = mime_walk(m->data, m->len, on_part, &c, &we);
+		if (c.transient) {
+			*err = c.transient_err;
+			rc = c.transient_err.code ? c.transient_err.code :
+			    ERR_DB;
+			goto fail_tx;
+		}
+		if (rc < 0 && err_is_transient(rc)) {
+			*err = we;
+			goto fail_tx;
+		}
+		if (rc < 0 && record_rejected(&c, "", &we) < 0) {
+			*err = c.transient_err;
+			rc = ERR_DB;
+			goto fail_tx;
+		}
+	} else {
+		rc = do_blob(&c, m->data, m->len, m->drop_behind, "");
+		if (rc < 0) {
+			if (c.transient)
+				*err = c.transient_err;
+			else
+				err_set(err, rc, "%s", err_str(rc));
+			goto fail_tx;
+		}
+	}
+	if (c.payloads == 0 && c.rejected == 0) {
+		struct err ne;
+		err_clear(&ne);
+		err_set(&ne, ERR_NOREPORT, "no report found in message");
+		if (record_rejected(&c, "", &ne) < 0) {
+			*err = c.transient_err;
+			rc = ERR_DB;
+			goto fail_tx;
+		}
+	}
+	*outcome = outcome_of(&c);
+	if ((rc = store_message_set_outcome(p->st, c.message_id, *outcome,
+	    err)) != 0)
+		goto fail_tx;
+	if ((rc = store_tx_commit(p->st, err)) != 0)
+		goto fail;
+	p->stats.reports_new += (uint64_t)c.reports_new;
+	p->stats.reports_known += (uint64_t)c.reports_known;
+	p->stats.reports_rejected += (uint64_t)c.rejected;
+	p->stats.records += c.records;
+	if (*outcome == MSG_REJECTED)
+		p->stats.messages_rejected++;
+	if (c.reports_new > 0)
+		log_info("%s: stored %d report%s (%llu records)%s", m->origin,
+		    c.reports_new, c.reports_new == 1 ? "" : "s",
+		    (unsigned long long)c.records,
+		    c.rejected ? ", some parts rejected" : "");
+	return 0;
+
+fail_tx:
+	store_tx_rollback(p->st);
+fail:
+	p->stats.transient++;
+	err_where_prefix(err, "%s", m->origin);
+	return rc < 0 ? rc : ERR_DB;
+}
+
+int
+pipeline_run(struct pipeline *p, struct ingest_source *src,
+    pipeline_progress_fn progress, void *progress_ctx, struct err *err)
+{
+	struct ingest_msg m;
+	int rc, outcome;
+
+	for (;;) {
+		struct err me;
+
+		rc = src->ops->next(src, &m, err);
+		if (rc <= 0)
+			return rc;
+		err_clear(&me);
+		rc = pipeline_message(p, &m, &outcome, &me);
+		if (rc < 0) {
+			log_error("%s: %s%s%s (will be retried)", m.origin,
+			    me.msg, me.where[0] ? " at " : "", me.where);
+			if ((rc = src->ops->done(src, &m, rc, err)) < 0)
+				return rc;
+		} else if ((rc = src->ops->done(src, &m, outcome, err)) < 0)
+			return rc;
+		if (progress != NULL)
+			progress(progress_ctx, &p->stats, src);
+	}
+}
+
+const struct pipeline_stats *
+pipeline_stats(const struct pipeline *p)
+{
+	return &p->stats;
+}
