@@ -1,2 +1,229 @@
+#!/usr/bin/env python3
+"""CLI tests: usage and exit codes, summaries, idempotent re-import, stdin,
+directories, mbox, Maildir, the reports listing, and kill -9 safety.
+
+Inputs are generated here, so the test does not depend on samples/.
+Usage: test_cli.py DW_EXE
+"""
+import gzip
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
 import sys
-print("stub"); sys.exit(77)
+import tempfile
+import time
+
+EXE = sys.argv[1]
+results = []
+
+
+def check(name, cond, detail=""):
+    results.append(bool(cond))
+    print(f"{'ok' if cond else 'not ok'} {len(results)} - {name}"
+          + ("" if cond else f"  [{detail}]"))
+
+
+def run(*args, stdin=None):
+    return subprocess.run([EXE] + list(args), input=stdin,
+                          capture_output=True)
+
+
+def report_xml(rid, begin=1700006400, ips=("192.0.2.1",), count=3,
+               domain="example.com", org="cli.example"):
+    recs = "".join(
+        f"<record><row><source_ip>{ip}</source_ip><count>{count}</count>"
+        "<policy_evaluated><disposition>none</disposition><dkim>pass</dkim>"
+        "<spf>fail</spf></policy_evaluated></row><identifiers><header_from>"
+        f"{domain}</header_from></identifiers><auth_results><spf><domain>"
+        f"{domain}</domain><result>fail</result></spf></auth_results></record>"
+        for ip in ips)
+    return (f"<?xml version=\"1.0\"?><feedback><version>1.0</version>"
+            f"<report_metadata><org_name>{org}</org_name><email>d@{org}</email>"
+            f"<report_id>{rid}</report_id><date_range><begin>{begin}</begin>"
+            f"<end>{begin + 86399}</end></date_range></report_metadata>"
+            f"<policy_published><domain>{domain}</domain><p>none</p>"
+            f"</policy_published>{recs}</feedback>\n").encode()
+
+
+def eml(xml, name="r.xml.gz"):
+    import base64
+    b = base64.encodebytes(gzip.compress(xml, mtime=0)).decode()
+    return ("From: dmarc@cli.example\nTo: rua@example.com\n"
+            "Subject: Report Domain: example.com Submitter: cli.example\n"
+            "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n"
+            "\n--B\nContent-Type: text/plain\n\nreport attached\n"
+            f"--B\nContent-Type: application/gzip; name=\"{name}\"\n"
+            f"Content-Transfer-Encoding: base64\n\n{b}--B--\n").encode()
+
+
+def summary(p):
+    try:
+        return json.loads(p.stdout)
+    except ValueError:
+        return {}
+
+
+def reports(db):
+    p = run("reports", "-d", db, "--json")
+    try:
+        return json.loads(p.stdout)
+    except ValueError:
+        return None
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    db = os.path.join(tmp, "t.db")
+    good = os.path.join(tmp, "good.xml")
+    open(good, "wb").write(report_xml("cli-1"))
+
+    p = run()
+    check("no arguments: exit 2 with usage", p.returncode == 2 and
+          b"usage" in p.stderr, p.returncode)
+    p = run("frobnicate")
+    check("unknown command: exit 2", p.returncode == 2, p.returncode)
+    p = run("import")
+    check("import without paths: exit 2", p.returncode == 2, p.returncode)
+    p = run("--help")
+    check("--help lists import and reports", p.returncode == 0 and
+          b"import" in p.stdout and b"reports" in p.stdout)
+    p = run("--version")
+    check("--version", p.returncode == 0 and p.stdout.startswith(b"dmarcwatch "))
+
+    p = run("import", "-d", db, "--json", good)
+    s = summary(p)
+    check("import one report: exit 0", p.returncode == 0, (p.returncode, p.stderr))
+    check("summary counts the new report", s.get("reports_new") == 1 and
+          s.get("records") == 1 and s.get("files") == 1 and
+          s.get("messages") == 1, s)
+    p = run("import", "-d", db, "--json", good)
+    s = summary(p)
+    check("re-import is a no-op: exit 0, message known", p.returncode == 0 and
+          s.get("messages_known") == 1 and s.get("reports_new") == 0, s)
+    r = reports(db)
+    check("reports --json lists exactly one report", r is not None and
+          len(r) == 1 and r[0]["report_id"] == "cli-1" and
+          r[0]["messages"] == 3 and r[0]["messages_pass"] == 3 and
+          r[0]["begin"] == "2023-11-15T00:00:00Z", r)
+
+    # Same report, other bytes (gzip via stdin): known by its dedup key.
+    p = run("import", "-d", db, "--json", "-",
+            stdin=gzip.compress(report_xml("cli-1"), mtime=0))
+    s = summary(p)
+    check("same report gzipped on stdin: already known", p.returncode == 0
+          and s.get("reports_known") == 1 and s.get("reports_new") == 0, s)
+
+    # Text listing: tab-separated, 11 columns, ISO dates.
+    p = run("reports", "-d", db)
+    lines = p.stdout.decode().splitlines()
+    check("text listing: one line, 11 tab-separated columns",
+          len(lines) == 1 and len(lines[0].split("\t")) == 11 and
+          lines[0].split("\t")[0] == "aggregate", lines)
+
+    # A directory with good, bad and missing inputs: the rest still lands.
+    d = os.path.join(tmp, "dir")
+    os.makedirs(os.path.join(d, "sub"))
+    open(os.path.join(d, "a.xml"), "wb").write(report_xml("cli-2"))
+    open(os.path.join(d, "sub", "b.eml"), "wb").write(eml(report_xml("cli-3")))
+    open(os.path.join(d, "sub", "bad.xml"), "wb").write(b"<feedback><report")
+    open(os.path.join(d, "unused.txt"), "wb").write(b"unused")
+    p = run("import", "-d", db, "--json", d, os.path.join(tmp, "missing.xml"))
+    s = summary(p)
+    check("directory with bad inputs: exit 3 (partial)", p.returncode == 3,
+          (p.returncode, p.stderr[-300:]))
+    check("directory: 2 new reports, 3 rejected inputs",
+          s.get("reports_new") == 2 and s.get("reports_rejected") == 3 and
+          s.get("files") == 5, s)
+    con = sqlite3.connect(db)
+    rej = con.execute("SELECT origin, error_code, error_where, error_msg "
+                      "FROM rejected ORDER BY id").fetchall()
+    codes = sorted(r[1] for r in rej)
+    check("rejected rows name what and where", codes ==
+          ["format", "notfound", "noreport"] and
+          any("bad.xml" in r[0] and "line" in (r[2] or "") for r in rej), rej)
+    p = run("import", "-d", db, "--json", d)
+    s = summary(p)
+    check("re-import of the directory: nothing new, exit 0",
+          p.returncode == 0 and s.get("reports_new") == 0 and
+          s.get("messages_known") == 4, (p.returncode, s))
+
+    # mbox with two messages, the second with an escaped >From line.
+    mb = os.path.join(tmp, "box.mbox")
+    with open(mb, "wb") as f:
+        f.write(b"From dmarc@cli.example Mon Jan  1 00:00:00 2024\n")
+        f.write(eml(report_xml("cli-mbox-1")))
+        f.write(b"\nFrom dmarc@cli.example Mon Jan  1 00:00:01 2024\n")
+        f.write(eml(report_xml("cli-mbox-2")).replace(
+            b"report attached\n", b"report attached\n>From the sender\n"))
+    p = run("import", "-d", db, "--json", mb)
+    s = summary(p)
+    check("mbox: both messages imported", p.returncode == 0 and
+          s.get("messages") == 2 and s.get("reports_new") == 2, s)
+
+    # Maildir: cur/ and new/, tmp/ ignored.
+    md = os.path.join(tmp, "Maildir")
+    for sub in ("cur", "new", "tmp"):
+        os.makedirs(os.path.join(md, sub))
+    open(os.path.join(md, "cur", "1700000000.M1P1.host:2,S"), "wb").write(
+        eml(report_xml("cli-md-1")))
+    open(os.path.join(md, "new", "1700000001.M2P1.host"), "wb").write(
+        eml(report_xml("cli-md-2")))
+    open(os.path.join(md, "tmp", "1700000002.M3P1.host"), "wb").write(
+        eml(report_xml("cli-md-3")))
+    p = run("import", "-d", db, "--json", md)
+    s = summary(p)
+    check("Maildir: cur and new imported, tmp ignored", p.returncode == 0 and
+          s.get("reports_new") == 2 and s.get("messages") == 2, s)
+
+    r = reports(db)
+    ids = sorted(x["report_id"] for x in r or [])
+    check("database holds each report once", ids == sorted(
+        ["cli-1", "cli-2", "cli-3", "cli-mbox-1", "cli-mbox-2", "cli-md-1",
+         "cli-md-2"]), ids)
+    p = run("reports", "-d", db, "--json", "--domain", "nowhere.example")
+    check("--domain filter", p.returncode == 0 and json.loads(p.stdout) == [])
+    p = run("reports", "-d", os.path.join(tmp, "absent.db"))
+    check("reports on a missing database: exit 1 with a message",
+          p.returncode == 1 and p.stderr, p.returncode)
+
+    # kill -9 in the middle of a batch, then re-run: the database must
+    # equal an uninterrupted run's (no loss, no duplicates).
+    batch = os.path.join(tmp, "batch")
+    os.makedirs(batch)
+    big_ips = [f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"
+               for i in range(60000)]
+    for i in range(6):
+        open(os.path.join(batch, f"r{i}.xml"), "wb").write(
+            report_xml(f"kill-{i}", ips=big_ips if i % 2 == 0 else
+                       ("192.0.2.9",), org=f"k{i}.example"))
+    ref = os.path.join(tmp, "ref.db")
+    run("import", "-d", ref, batch)
+
+    def snapshot(path):
+        c = sqlite3.connect(path)
+        out = (c.execute("SELECT org_name, report_id, records, messages FROM "
+                         "reports ORDER BY report_id").fetchall(),
+               c.execute("SELECT count(*), sum(count) FROM records").fetchone(),
+               c.execute("SELECT count(*), sum(messages) FROM agg_daily")
+               .fetchone())
+        c.close()
+        return out
+
+    ok = True
+    for delay in (0.15, 0.4, 0.9):
+        kdb = os.path.join(tmp, f"kill{delay}.db")
+        proc = subprocess.Popen([EXE, "-q", "import", "-d", kdb, batch])
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        p = run("import", "-d", kdb, batch)
+        if p.returncode != 0 or snapshot(kdb) != snapshot(ref):
+            ok = False
+            print(f"# kill after {delay}s: {snapshot(kdb)} != {snapshot(ref)}")
+    check("kill -9 mid-batch then re-run equals an uninterrupted run", ok)
+
+failed = results.count(False)
+print(f"{len(results) - failed} passed, {failed} failed")
+sys.exit(1 if failed else 0)

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Runs the whole test suite twice: a normal build with warnings as errors,
+# and an ASan+UBSan build. Ends with one line "N passed, N failed, N skipped"
+# counted from both meson-logs/testlog.json files.
+set -u
+cd "$(dirname "$0")/.."
+sh dist/deps.sh || exit 1
+status=0
+for cfg in "build-ci --werror" "build-san --werror -Db_sanitize=address,undefined -Db_lundef=false"; do
+	dir=${cfg%% *}
+	opts=${cfg#* }
+	if [ ! -d "$dir" ]; then
+		# shellcheck disable=SC2086
+		meson setup "$dir" $opts >/dev/null || { echo "meson setup $dir failed"; exit 1; }
+	fi
+	meson compile -C "$dir" || { echo "build $dir failed"; status=1; continue; }
+	meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
+done
+python3 - build-ci build-san <<'PY'
+import json, sys, os
+p = f = s = 0
+for d in sys.argv[1:]:
+    path = os.path.join(d, "meson-logs", "testlog.json")
+    if not os.path.exists(path):
+        f += 1
+        continue
+    for line in open(path):
+        r = json.loads(line).get("result")
+        if r in ("OK", "EXPECTEDFAIL"):
+            p += 1
+        elif r == "SKIP":
+            s += 1
+        else:
+            f += 1
+print(f"{p} passed, {f} failed, {s} skipped")
+PY
+exit $status
