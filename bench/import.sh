@@ -1,0 +1,76 @@
+#!/bin/sh
+# bench/import.sh [BUILD_DIR] - import throughput and memory benchmark.
+#
+# Builds dmarcwatch if needed (default build dir: build), generates
+# Google-shaped reports of 100k and 1M records (bench/gen_report.py) in a
+# temporary directory, and for each measures wall time and peak RSS of
+#   xmllint --stream --noout FILE            (the floor: just reading XML)
+#   dmarcwatch import -d FRESH.db FILE       (parse + store)
+# with /usr/bin/time (Debian package "time"). Prints a table and
+# PASS/MISS against the targets: import time <= 2.0 x xmllint, import peak
+# RSS <= 32 MiB. Informational: always exits 0. Temporary files are
+# removed. Set BENCH_TMPDIR to put the ~700 MB of test files elsewhere,
+# BENCH_SIZES to override the record counts (e.g. "10000 100000").
+set -u
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-build}
+case $BUILD in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
+SIZES=${BENCH_SIZES:-"100000 1000000"}
+RATIO_MAX=2.0
+RSS_MAX_MIB=32
+
+say() { printf '%s\n' "$*"; }
+
+for tool in python3 xmllint ninja; do
+	command -v "$tool" >/dev/null 2>&1 || { say "bench: $tool not found, skipping"; exit 0; }
+done
+[ -x /usr/bin/time ] || { say "bench: /usr/bin/time not found (apt-get install time), skipping"; exit 0; }
+
+if [ ! -f "$BUILD/build.ninja" ]; then
+	meson setup "$BUILD" "$SRC" >/dev/null || { say "bench: meson setup failed"; exit 0; }
+fi
+ninja -C "$BUILD" >/dev/null || { say "bench: build failed"; exit 0; }
+EXE=$BUILD/cli/dmarcwatch
+[ -x "$EXE" ] || { say "bench: $EXE missing"; exit 0; }
+
+TMP=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/dw-bench.XXXXXX") || exit 0
+trap 'rm -rf "$TMP"' EXIT INT TERM
+
+# measure OUTFILE CMD... -> "seconds kib exit"
+measure() {
+	out=$1; shift
+	/usr/bin/time -f '%e %M' -o "$TMP/time" "$@" >"$TMP/stdout" 2>"$TMP/stderr"
+	rc=$?
+	printf '%s %s\n' "$(tail -n 1 "$TMP/time")" "$rc" >"$out"
+}
+
+say "dmarcwatch import benchmark ($(nproc 2>/dev/null || echo '?') CPUs, $EXE)"
+printf '%-8s %9s %10s %9s %9s %6s %11s %9s %9s %6s %6s\n' \
+	MB records xmllint_s import_s ratio '' records/s xml_MiB imp_MiB time mem
+for n in $SIZES; do
+	f=$TMP/google-$n.xml
+	python3 "$SRC/bench/gen_report.py" "$n" "$f" || { say "bench: generator failed"; continue; }
+	mb=$(awk -v b="$(wc -c <"$f")" 'BEGIN { printf "%.1f", b / 1048576 }')
+	measure "$TMP/m1" xmllint --stream --noout "$f"
+	rm -f "$TMP/b.db" "$TMP/b.db-wal" "$TMP/b.db-shm" "$TMP/b.db-journal"
+	measure "$TMP/m2" "$EXE" import -d "$TMP/b.db" "$f"
+	read -r xs xk xrc <"$TMP/m1"
+	read -r is ik irc <"$TMP/m2"
+	if [ "$irc" != 0 ]; then
+		say "  (import of $n records exited $irc: $(tail -c 300 "$TMP/stderr" | tr '\n' ' '))"
+	fi
+	awk -v mb="$mb" -v n="$n" -v xs="$xs" -v xk="$xk" -v is="$is" -v ik="$ik" \
+	    -v rmax="$RATIO_MAX" -v mmax="$RSS_MAX_MIB" -v irc="$irc" 'BEGIN {
+		ratio = (xs > 0) ? is / xs : 0
+		rps = (is > 0) ? n / is : 0
+		ximb = xk / 1024; imb = ik / 1024
+		t = (irc == 0 && ratio <= rmax) ? "PASS" : "MISS"
+		m = (irc == 0 && imb <= mmax) ? "PASS" : "MISS"
+		printf "%-8s %9d %10.2f %9.2f %9.2f %6s %11.0f %9.1f %9.1f %6s %6s\n",
+			mb, n, xs, is, ratio, "", rps, ximb, imb, t, m
+	}'
+	rm -f "$f" "$TMP/b.db" "$TMP/b.db-wal" "$TMP/b.db-shm" "$TMP/b.db-journal"
+done
+say "targets: import time <= ${RATIO_MAX} x xmllint --stream; import peak RSS <= ${RSS_MAX_MIB} MiB"
+exit 0
