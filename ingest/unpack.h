@@ -6,8 +6,10 @@
  * Containers are sniffed by magic bytes, never by name: gzip (1f 8b,
  * concatenated members joined, trailing garbage after the last member
  * ignored with a note, nested gzip "double gzip" unwrapped), zip (50 4b 03
- * 04: every member, not just the first; encrypted members, names with '/'
- * '\' '..' or absolute paths refused, at most LIM_ARCHIVE_ENTRIES), else
+ * 04: every member, not just the first; encrypted members and names that
+ * are absolute, contain '..' components, '\\' or drive letters are refused;
+ * plain relative folders are accepted because real zips use them and
+ * nothing is ever written to disk; at most LIM_ARCHIVE_ENTRIES), else
  * plain. Nesting is bounded by LIM_UNPACK_DEPTH. Decompression is streamed
  * and stops with ERR_TOO_LARGE as soon as one payload exceeds
  * LIM_INFLATED_BYTES; header sizes are never trusted. Nothing is written to
@@ -58,6 +60,12 @@ int unpack_next(struct unpack *u, struct reader **rd,
 
 /* The error of the last failed rd->read() (code 0 if none). */
 const struct err *unpack_error(const struct unpack *u);
+
+/* The current payload's info, kept up to date while it is read:
+ * trailing_garbage only becomes known when the gzip stream has been read
+ * to its end, so check it here after reading (the copy unpack_next()
+ * filled is taken before any byte is inflated). */
+const struct payload_info *unpack_info(const struct unpack *u);
 
 /* Rewinds to the first payload, so a payload can be parsed again (XML
  * recover mode). Returns 0 or ERR_NOMEM. */
