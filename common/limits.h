@@ -93,4 +93,10 @@
 /* Bytes of an origin string (file path + position, or mailbox/UID). */
 #define LIM_ORIGIN_BYTES        1024
 
+/* Bytes of a document parsed in XML recover mode (the second attempt for
+ * a malformed report). libxml2 2.9's streaming reader stops at the first
+ * error even when recovering, so that pass builds a tree (~5x the input):
+ * this bounds its memory. Malformed reports seen in the wild are small. */
+#define LIM_RECOVER_BYTES       (32u * 1024 * 1024)
+
 #endif

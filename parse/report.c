@@ -1,3 +1,58 @@
-/* STUB - replaced by the parser work. */
+/* parse/report.c - warning tokens of the neutral report model. */
 #include "report.h"
-const char *warn_token(enum warn_code c) { (void)c; return "unknown"; }
+
+/* Stored in the database and matched by scripts: never change a token,
+ * only append (in the same order as enum warn_code). */
+static const char *const warn_tokens[W__COUNT] = {
+	[W_VERSION_MISSING] = "version_missing",
+	[W_VERSION_ODD] = "version_odd",
+	[W_NAMESPACE_ODD] = "namespace_odd",
+	[W_XML_RECOVERED] = "xml_recovered",
+	[W_INVALID_UTF8] = "invalid_utf8",
+	[W_WHITESPACE_TRIMMED] = "whitespace_trimmed",
+	[W_ORDER] = "order",
+	[W_IDENTITIES_ALIAS] = "identities_alias",
+	[W_EMPTY_ELEMENT] = "empty_element",
+	[W_ENVELOPE_FROM_MISSING] = "envelope_from_missing",
+	[W_NO_SPF] = "no_spf",
+	[W_DKIM_NO_SELECTOR] = "dkim_no_selector",
+	[W_DKIM_EMPTY_DOMAIN] = "dkim_empty_domain",
+	[W_SPF_NO_SCOPE] = "spf_no_scope",
+	[W_ENUM_ALIAS] = "enum_alias",
+	[W_ENUM_CASE] = "enum_case",
+	[W_ENUM_UNKNOWN] = "enum_unknown",
+	[W_REASON_BARE] = "reason_bare",
+	[W_DISPOSITION_PASS_7489] = "disposition_pass_7489",
+	[W_REASON_OBSOLETE] = "reason_obsolete",
+	[W_STRAY_TEXT] = "stray_text",
+	[W_TIME_MILLISECONDS] = "time_milliseconds",
+	[W_TIME_FRACTIONAL] = "time_fractional",
+	[W_SPAN_LONG] = "span_long",
+	[W_SPAN_ODD] = "span_odd",
+	[W_ROW_NO_SOURCE_IP] = "row_no_source_ip",
+	[W_ROW_BAD_SOURCE_IP] = "row_bad_source_ip",
+	[W_ROW_BAD_COUNT] = "row_bad_count",
+	[W_ROW_SKIPPED] = "row_skipped",
+	[W_IPV6_NONCANONICAL] = "ipv6_noncanonical",
+	[W_ULABEL_DOMAIN] = "ulabel_domain",
+	[W_NO_RECORDS] = "no_records",
+	[W_ORG_NAME_MISSING] = "org_name_missing",
+	[W_NUMBER_FLOAT] = "number_float",
+	[W_EXTENSION] = "extension",
+	[W_DUPLICATE_ELEMENT] = "duplicate_element",
+	[W_UNKNOWN_ELEMENT] = "unknown_element",
+	[W_POLICY_DEFAULTED] = "policy_defaulted",
+	[W_BOM] = "bom",
+	[W_TRAILING_DATA] = "trailing_data",
+	[W_FIELD_MISSING] = "field_missing",
+	[W_TOTALS_MISMATCH] = "totals_mismatch",
+	[W_TIMEZONE_MISSING] = "timezone_missing",
+};
+
+const char *
+warn_token(enum warn_code c)
+{
+	if ((int)c <= 0 || c >= W__COUNT || warn_tokens[c] == NULL)
+		return "unknown";
+	return warn_tokens[c];
+}
