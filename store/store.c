@@ -1,22 +1,680 @@
-/* STUB - replaced by the store work. */
-#include <sqlite3.h>
-#include "store.h"
-int store_open(const char *path, int flags, struct store **out, struct err *err) { (void)path; (void)flags; *out = NULL; return err_set(err, ERR_DB, "stub"); }
-void store_free(struct store *s) { (void)s; }
-int store_schema_version(void) { return 0; }
-int store_tx_begin(struct store *s, struct err *err) { (void)s; return err_set(err, ERR_DB, "stub"); }
-int store_tx_commit(struct store *s, struct err *err) { (void)s; return err_set(err, ERR_DB, "stub"); }
-void store_tx_rollback(struct store *s) { (void)s; }
-int store_savepoint(struct store *s, struct err *err) { (void)s; return err_set(err, ERR_DB, "stub"); }
-int store_savepoint_release(struct store *s, struct err *err) { (void)s; return err_set(err, ERR_DB, "stub"); }
-void store_savepoint_rollback(struct store *s) { (void)s; }
-int store_message_find(struct store *s, const char *sha256, int64_t *id, int *outcome, struct err *err) { (void)s; (void)sha256; (void)id; (void)outcome; return err_set(err, ERR_DB, "stub"); }
-int store_message_add(struct store *s, const struct store_message *m, int64_t *id, struct err *err) { (void)s; (void)m; (void)id; return err_set(err, ERR_DB, "stub"); }
-int store_message_set_outcome(struct store *s, int64_t id, int outcome, struct err *err) { (void)s; (void)id; (void)outcome; return err_set(err, ERR_DB, "stub"); }
-int store_message_add_origin(struct store *s, int64_t id, const char *origin, int64_t seen, struct err *err) { (void)s; (void)id; (void)origin; (void)seen; return err_set(err, ERR_DB, "stub"); }
-int store_report_begin(struct store *s, int64_t message_id, const struct report *r, int64_t *report_id, struct err *err) { (void)s; (void)message_id; (void)r; (void)report_id; return err_set(err, ERR_DB, "stub"); }
-int store_report_record(struct store *s, int64_t report_id, const struct report *r, const struct agg_record *rec, struct err *err) { (void)s; (void)report_id; (void)r; (void)rec; return err_set(err, ERR_DB, "stub"); }
-int store_report_end(struct store *s, int64_t report_id, const struct report *r, struct err *err) { (void)s; (void)report_id; (void)r; return err_set(err, ERR_DB, "stub"); }
-int store_rejected_add(struct store *s, const struct store_rejected *rj, struct err *err) { (void)s; (void)rj; return err_set(err, ERR_DB, "stub"); }
-int store_reports_each(struct store *s, const struct store_report_filter *f, int (*cb)(void *ctx, const struct store_report_row *row), void *ctx, struct err *err) { (void)s; (void)f; (void)cb; (void)ctx; return err_set(err, ERR_DB, "stub"); }
-int store_counts(struct store *s, struct store_counts *c, struct err *err) { (void)s; (void)c; return err_set(err, ERR_DB, "stub"); }
+/*
+ * store/store.c - opening the database, statements, transactions, messages,
+ * rejected inputs and the read side. Report writing is in agg.c, the
+ * schema and its migrations in schema.c. See store.h for the contract and
+ * doc/schema.md for the tables.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store_priv.h"
+
+/*
+ * How long a writer waits for another writer's lock before giving up with
+ * ERR_BUSY. In WAL mode readers never block writers; only another import
+ * or the watch daemon can hold the write lock. Their transactions last one
+ * message: milliseconds, or a few seconds for a million-record report plus
+ * the checkpoint after it. 10 s outlasts that with room and still fails
+ * fast enough for a person at a terminal to see why.
+ */
+#define STORE_BUSY_TIMEOUT_MS 10000
+
+/*
+ * Page cache per connection, in KiB (negative cache_size = KiB). 8 MiB
+ * keeps the hot b-tree pages of a big import (records, their index, the
+ * auth tables) in memory; a larger cache buys little because inserts
+ * append, and the whole import must stay well under 32 MiB RSS.
+ */
+#define STORE_CACHE_KIB 8192
+
+/*
+ * WAL file size kept after a checkpoint. One big report grows the WAL to
+ * hundreds of MiB for the length of its transaction; without a limit that
+ * space stays allocated for good.
+ */
+#define STORE_WAL_KEEP_BYTES (64 * 1024 * 1024)
+
+static const char *const stmt_sql[ST__COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SAVEPOINT] = "SAVEPOINT payload",
+	[ST_RELEASE] = "RELEASE payload",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO payload",
+	[ST_MSG_FIND] = "SELECT id, outcome FROM messages WHERE sha256 = ?1",
+	[ST_MSG_ADD] = "INSERT INTO messages (sha256, size, kind, origin,"
+	    " received) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_MSG_OUTCOME] = "UPDATE messages SET outcome = ?2 WHERE id = ?1",
+	[ST_MSG_ORIGIN] = "INSERT INTO message_origins (message_id, origin,"
+	    " seen) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+	[ST_REPORT_ADD] = "INSERT INTO reports (message_id, kind, flavour,"
+	    " xml_namespace, version, org_name, email, extra_contact_info,"
+	    " report_id, generator, begin, end, policy_domain, adkim, aspf,"
+	    " p, sp, np, pct, fo, testing, discovery_method, extensions_xml,"
+	    " recovered, reporter_key, imported_at) VALUES (?1, ?2, ?3, ?4,"
+	    " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+	    " ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26) ON CONFLICT DO NOTHING",
+	/* Same expressions as the reports_key index, so it is used. */
+	[ST_REPORT_FIND] = "SELECT id FROM reports WHERE kind = ?1"
+	    " AND reporter_key = ?2 AND ifnull(report_id, '') = ?3"
+	    " AND begin = ?4 AND end = ?5 AND ifnull(policy_domain, '') = ?6",
+	[ST_REPORT_ERROR] = "INSERT INTO report_errors (report_id, seq, error)"
+	    " VALUES (?1, ?2, ?3)",
+	[ST_REPORT_WARNING] = "INSERT INTO report_warnings (report_id, code,"
+	    " count, detail) VALUES (?1, ?2, ?3, ?4) ON CONFLICT"
+	    " (report_id, code) DO UPDATE SET count = count + excluded.count",
+	[ST_REPORT_TOTALS] = "UPDATE reports SET records = ?2, messages = ?3,"
+	    " messages_pass = ?4, rows_skipped = ?5, warnings = ?6,"
+	    " recovered = ?7 WHERE id = ?1",
+	[ST_RAW] = "INSERT INTO raw_values (report_id, record_id, field, raw)"
+	    " VALUES (?1, ?2, ?3, ?4)",
+	[ST_RECORD] = "INSERT INTO records (report_id, seq, source_ip,"
+	    " source_ip_bin, ip_family, count, disposition, dkim_aligned,"
+	    " spf_aligned, dmarc_pass, header_from, envelope_from, envelope_to,"
+	    " extensions_xml) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+	    " ?11, ?12, ?13, ?14)",
+	[ST_DKIM] = "INSERT INTO record_dkim (record_id, seq, domain, selector,"
+	    " result, human_result) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_SPF] = "INSERT INTO record_spf (record_id, seq, domain, scope,"
+	    " result, human_result) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_REASON] = "INSERT INTO record_reasons (record_id, seq, type,"
+	    " comment) VALUES (?1, ?2, ?3, ?4)",
+	/*
+	 * The daily rollup of one report (doc/schema.md "Days"). ?1..?2:
+	 * the report's record id range (ids of one report are contiguous:
+	 * one connection inserts them in one go; ?9, the report id, guards
+	 * that anyway). The records are walked once by rowid range (CROSS
+	 * JOIN fixes the loop order, the unary + keeps the planner off the
+	 * report_id index) with the few days inner. ?3: UTC midnight of the
+	 * first day; ?4, ?5: the effective range [b, e) computed in agg.c;
+	 * ?6 = e - b > 0; ?7 reporter; ?8 policy domain. For each day d the
+	 * cumulative overlap before it is lo and after it hi, and a record
+	 * of count c gets floor(c*hi/span) - floor(c*lo/span): the shares
+	 * telescope to exactly c. c <= LIM_RECORD_COUNT and span <=
+	 * LIM_REPORT_SPAN_SECONDS keep c*hi inside 64 bits.
+	 */
+	[ST_ROLLUP] = "WITH RECURSIVE d(ds) AS (SELECT ?3 UNION ALL"
+	    " SELECT ds + 86400 FROM d WHERE ds + 86400 < ?5),"
+	    " days(day, lo, hi) AS MATERIALIZED (SELECT date(ds, 'unixepoch'),"
+	    " max(?4, ds) - ?4, min(?5, ds + 86400) - ?4 FROM d),"
+	    " shares(day, source_ip, hf, dmarc_pass, dkim_aligned, spf_aligned,"
+	    " disposition, n) AS (SELECT days.day, c.source_ip,"
+	    " ifnull(c.header_from, ''), c.dmarc_pass, c.dkim_aligned,"
+	    " c.spf_aligned, c.disposition,"
+	    " (c.count * days.hi) / ?6 - (c.count * days.lo) / ?6"
+	    " FROM records c CROSS JOIN days WHERE c.id BETWEEN ?1 AND ?2"
+	    " AND +c.report_id = ?9)"
+	    " INSERT INTO agg_daily (day, source_ip, header_from, reporter,"
+	    " policy_domain, messages, dmarc_pass, spf_aligned_pass,"
+	    " dkim_aligned_pass, quarantine, reject)"
+	    " SELECT day, source_ip, hf, ?7, ?8, sum(n),"
+	    " sum(CASE WHEN dmarc_pass THEN n ELSE 0 END),"
+	    " sum(CASE WHEN spf_aligned = 'pass' THEN n ELSE 0 END),"
+	    " sum(CASE WHEN dkim_aligned = 'pass' THEN n ELSE 0 END),"
+	    " sum(CASE WHEN disposition = 'quarantine' THEN n ELSE 0 END),"
+	    " sum(CASE WHEN disposition = 'reject' THEN n ELSE 0 END)"
+	    " FROM shares WHERE true GROUP BY day, source_ip, hf"
+	    " HAVING sum(n) > 0"
+	    " ON CONFLICT (day, source_ip, header_from, reporter, policy_domain)"
+	    " DO UPDATE SET messages = messages + excluded.messages,"
+	    " dmarc_pass = dmarc_pass + excluded.dmarc_pass,"
+	    " spf_aligned_pass = spf_aligned_pass + excluded.spf_aligned_pass,"
+	    " dkim_aligned_pass = dkim_aligned_pass"
+	    " + excluded.dkim_aligned_pass,"
+	    " quarantine = quarantine + excluded.quarantine,"
+	    " reject = reject + excluded.reject",
+	/* One pre-summed rollup row (agg.c, one-day reports). */
+	[ST_ROLLUP_ROW] = "INSERT INTO agg_daily (day, source_ip, header_from,"
+	    " reporter, policy_domain, messages, dmarc_pass, spf_aligned_pass,"
+	    " dkim_aligned_pass, quarantine, reject) VALUES (?1, ?2, ?3, ?4,"
+	    " ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+	    " ON CONFLICT (day, source_ip, header_from, reporter, policy_domain)"
+	    " DO UPDATE SET messages = messages + excluded.messages,"
+	    " dmarc_pass = dmarc_pass + excluded.dmarc_pass,"
+	    " spf_aligned_pass = spf_aligned_pass + excluded.spf_aligned_pass,"
+	    " dkim_aligned_pass = dkim_aligned_pass"
+	    " + excluded.dkim_aligned_pass,"
+	    " quarantine = quarantine + excluded.quarantine,"
+	    " reject = reject + excluded.reject",
+	[ST_REJECTED] = "INSERT INTO rejected (message_id, origin, sha256,"
+	    " error_code, error_where, error_msg, at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	/* Filters are bound, never spliced: NULL / 0 mean "any". Half-open
+	 * time window: since <= begin < until. */
+	[ST_REPORTS_EACH] = "SELECT id, kind, org_name, email, report_id,"
+	    " policy_domain, begin, end, records, messages, messages_pass,"
+	    " warnings, flavour FROM reports"
+	    " WHERE (?1 IS NULL OR kind = ?1)"
+	    " AND (?2 IS NULL OR policy_domain = lower(?2))"
+	    " AND (?3 = 0 OR begin >= ?3) AND (?4 = 0 OR begin < ?4)"
+	    " ORDER BY begin, id",
+	[ST_COUNTS] = "SELECT (SELECT count(*) FROM messages),"
+	    " (SELECT count(*) FROM reports), (SELECT count(*) FROM records),"
+	    " (SELECT count(*) FROM rejected)",
+};
+
+int
+store_db_error(struct store *s, int sqlite_rc, const char *what,
+    struct err *err)
+{
+	int code;
+
+	switch (sqlite_rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		code = ERR_BUSY;
+		break;
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+		code = ERR_IO;
+		break;
+	case SQLITE_NOMEM:
+		code = ERR_NOMEM;
+		break;
+	default:
+		code = ERR_DB;
+		break;
+	}
+	return err_set(err, code, "%s: %s", what,
+	    s != NULL && s->db != NULL ? sqlite3_errmsg(s->db) :
+	    sqlite3_errstr(sqlite_rc));
+}
+
+int
+store_stmt(struct store *s, enum stmt_id id, sqlite3_stmt **out,
+    struct err *err)
+{
+	int src;
+
+	if (s->st[id] == NULL) {
+		src = sqlite3_prepare_v3(s->db, stmt_sql[id], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL);
+		if (src != SQLITE_OK) {
+			s->st[id] = NULL;
+			return store_db_error(s, src, "prepare", err);
+		}
+	}
+	*out = s->st[id];
+	return 0;
+}
+
+int
+store_step_done(struct store *s, sqlite3_stmt *st, const char *what,
+    struct err *err)
+{
+	int src = sqlite3_step(st);
+	int rc = 0;
+
+	if (src != SQLITE_DONE && src != SQLITE_ROW)
+		rc = store_db_error(s, src, what, err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int
+store_bind_text(sqlite3_stmt *st, int idx, const char *v)
+{
+	if (v == NULL)
+		return sqlite3_bind_null(st, idx);
+	return sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC);
+}
+
+/* Runs a cached statement without parameters or rows. */
+static int
+run_simple(struct store *s, enum stmt_id id, const char *what,
+    struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = store_stmt(s, id, &st, err)) < 0)
+		return rc;
+	return store_step_done(s, st, what, err);
+}
+
+/* One pragma whose answer we check (journal_mode) or ignore. */
+static int
+pragma(struct store *s, const char *sql, char *answer, size_t answersz,
+    struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src, rc = 0;
+
+	src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (src != SQLITE_OK)
+		return store_db_error(s, src, sql, err);
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW && answer != NULL) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		snprintf(answer, answersz, "%s", t != NULL ? (const char *)t : "");
+	} else if (src != SQLITE_ROW && src != SQLITE_DONE) {
+		rc = store_db_error(s, src, sql, err);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+configure(struct store *s, struct err *err)
+{
+	char mode[32] = "";
+	char sql[96];
+	int rc;
+
+	if (!s->readonly) {
+		/* WAL: readers (reports, HTML, scripts) never block the
+		 * importer and see only committed messages. */
+		rc = pragma(s, "PRAGMA journal_mode = WAL", mode, sizeof mode,
+		    err);
+		if (rc < 0)
+			return rc;
+		if (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0)
+			return err_set(err, ERR_DB, "cannot switch the database "
+			    "to WAL mode (journal_mode is %s)", mode);
+		snprintf(sql, sizeof sql, "PRAGMA journal_size_limit = %d",
+		    STORE_WAL_KEEP_BYTES);
+		if ((rc = pragma(s, sql, NULL, 0, err)) < 0)
+			return rc;
+	}
+	/* NORMAL in WAL mode: a commit survives a crash of this process,
+	 * the last commits may be lost on power loss (doc/schema.md). */
+	if ((rc = pragma(s, "PRAGMA synchronous = NORMAL", NULL, 0, err)) < 0)
+		return rc;
+	if ((rc = pragma(s, "PRAGMA foreign_keys = ON", NULL, 0, err)) < 0)
+		return rc;
+	snprintf(sql, sizeof sql, "PRAGMA cache_size = %d", -STORE_CACHE_KIB);
+	return pragma(s, sql, NULL, 0, err);
+}
+
+int
+store_open(const char *path, int flags, struct store **out, struct err *err)
+{
+	struct store *s = NULL;
+	struct stat sb;
+	int oflags, src, rc;
+
+	if (out == NULL || path == NULL || path[0] == '\0')
+		return err_set(err, ERR_INVAL, "store_open: no database path");
+	*out = NULL;
+	if ((flags & STORE_READONLY) && stat(path, &sb) != 0) {
+		err_where(err, "%s", path);
+		if (errno == ENOENT)
+			return err_set(err, ERR_NOTFOUND,
+			    "database does not exist");
+		return err_set(err, ERR_IO, "cannot stat database: %s",
+		    strerror(errno));
+	}
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	s->readonly = (flags & STORE_READONLY) != 0;
+	/* No SQLITE_OPEN_URI: a path is a path, even "file:...". One
+	 * thread per handle, so SQLite's own mutexes are not needed. */
+	oflags = SQLITE_OPEN_NOMUTEX | (s->readonly ? SQLITE_OPEN_READONLY :
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	src = sqlite3_open_v2(path, &s->db, oflags, NULL);
+	if (src != SQLITE_OK) {
+		rc = store_db_error(s, src, "cannot open database", err);
+		err_where(err, "%s", path);
+		goto out;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+	if ((rc = configure(s, err)) < 0) {
+		err_where(err, "%s", path);
+		goto out;
+	}
+	if ((rc = store_migrate(s, path, err)) < 0)
+		goto out;
+	*out = s;
+	s = NULL;
+	rc = 0;
+out:
+	store_free(s);
+	return rc;
+}
+
+void
+store_free(struct store *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < ST__COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	store_rollup_acc_free(s->acc);
+	if (s->db != NULL) {
+		/* An open transaction is abandoned, never half-committed. */
+		if (!sqlite3_get_autocommit(s->db))
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close_v2(s->db);
+	}
+	free(s);
+}
+
+int
+store_schema_version(void)
+{
+	return STORE_SCHEMA_VERSION;
+}
+
+/* ---- transactions ---- */
+
+int
+store_tx_begin(struct store *s, struct err *err)
+{
+	int rc;
+
+	if (s->in_tx)
+		return err_set(err, ERR_INVAL, "transaction already open");
+	if ((rc = run_simple(s, ST_BEGIN, "begin transaction", err)) < 0)
+		return rc;
+	s->in_tx = 1;
+	s->sp_depth = 0;
+	return 0;
+}
+
+int
+store_tx_commit(struct store *s, struct err *err)
+{
+	int rc;
+
+	if (!s->in_tx)
+		return err_set(err, ERR_INVAL, "commit without transaction");
+	/* On failure the transaction stays open: the caller rolls back. */
+	if ((rc = run_simple(s, ST_COMMIT, "commit", err)) < 0)
+		return rc;
+	s->in_tx = 0;
+	s->sp_depth = 0;
+	return 0;
+}
+
+void
+store_tx_rollback(struct store *s)
+{
+	if (s == NULL)
+		return;
+	/* SQLite may already have rolled back by itself (e.g. after
+	 * SQLITE_FULL); ROLLBACK then fails harmlessly. */
+	if (!sqlite3_get_autocommit(s->db))
+		(void)run_simple(s, ST_ROLLBACK, "rollback", NULL);
+	s->in_tx = 0;
+	s->sp_depth = 0;
+}
+
+int
+store_savepoint(struct store *s, struct err *err)
+{
+	int rc;
+
+	if (!s->in_tx)
+		return err_set(err, ERR_INVAL, "savepoint outside a transaction");
+	if ((rc = run_simple(s, ST_SAVEPOINT, "savepoint", err)) < 0)
+		return rc;
+	s->sp_depth++;
+	return 0;
+}
+
+int
+store_savepoint_release(struct store *s, struct err *err)
+{
+	int rc;
+
+	if (s->sp_depth <= 0)
+		return err_set(err, ERR_INVAL, "no savepoint to release");
+	if ((rc = run_simple(s, ST_RELEASE, "release savepoint", err)) < 0)
+		return rc;
+	s->sp_depth--;
+	return 0;
+}
+
+void
+store_savepoint_rollback(struct store *s)
+{
+	if (s == NULL || s->sp_depth <= 0)
+		return;
+	/* ROLLBACK TO undoes the work but keeps the savepoint open;
+	 * RELEASE then removes it, leaving the outer transaction as it
+	 * was before store_savepoint(). */
+	(void)run_simple(s, ST_ROLLBACK_TO, "rollback to savepoint", NULL);
+	(void)run_simple(s, ST_RELEASE, "release savepoint", NULL);
+	s->sp_depth--;
+	s->cur_report = 0;
+}
+
+/* ---- messages ---- */
+
+static const char *const outcome_names[] = {
+	[MSG_STORED] = "stored",
+	[MSG_DUPLICATE] = "duplicate",
+	[MSG_REJECTED] = "rejected",
+	[MSG_PARTIAL] = "partial",
+};
+
+#define N_OUTCOMES ((int)(sizeof outcome_names / sizeof outcome_names[0]))
+
+static int
+outcome_from_text(const unsigned char *t)
+{
+	if (t == NULL)
+		return 0;
+	for (int i = 1; i < N_OUTCOMES; i++)
+		if (strcmp((const char *)t, outcome_names[i]) == 0)
+			return i;
+	return 0;
+}
+
+int
+store_message_find(struct store *s, const char *sha256, int64_t *id,
+    int *outcome, struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, src;
+
+	if (sha256 == NULL)
+		return err_set(err, ERR_INVAL, "message_find: no sha256");
+	if ((rc = store_stmt(s, ST_MSG_FIND, &st, err)) < 0)
+		return rc;
+	store_bind_text(st, 1, sha256);
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		if (id != NULL)
+			*id = sqlite3_column_int64(st, 0);
+		/* 0 = known, outcome not set yet (crash mid-way cannot
+		 * leave this: the row and its outcome commit together). */
+		if (outcome != NULL)
+			*outcome = outcome_from_text(sqlite3_column_text(st, 1));
+		rc = 1;
+	} else if (src == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		rc = store_db_error(s, src, "find message", err);
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int
+store_message_add(struct store *s, const struct store_message *m,
+    int64_t *id, struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (m == NULL || m->sha256 == NULL || m->origin == NULL ||
+	    m->kind == NULL || m->size > INT64_MAX)
+		return err_set(err, ERR_INVAL, "message_add: incomplete message");
+	if ((rc = store_stmt(s, ST_MSG_ADD, &st, err)) < 0)
+		return rc;
+	store_bind_text(st, 1, m->sha256);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)m->size);
+	store_bind_text(st, 3, m->kind);
+	store_bind_text(st, 4, m->origin);
+	sqlite3_bind_int64(st, 5, m->received);
+	if ((rc = store_step_done(s, st, "add message", err)) < 0)
+		return rc;
+	int64_t mid = sqlite3_last_insert_rowid(s->db);
+	if (id != NULL)
+		*id = mid;
+	/* message_origins lists every origin, the first one included, so
+	 * scripts need not union it with messages.origin. */
+	return store_message_add_origin(s, mid, m->origin, m->received, err);
+}
+
+int
+store_message_set_outcome(struct store *s, int64_t id, int outcome,
+    struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (outcome < MSG_STORED || outcome >= N_OUTCOMES)
+		return err_set(err, ERR_INVAL, "invalid message outcome %d",
+		    outcome);
+	if ((rc = store_stmt(s, ST_MSG_OUTCOME, &st, err)) < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	store_bind_text(st, 2, outcome_names[outcome]);
+	if ((rc = store_step_done(s, st, "set message outcome", err)) < 0)
+		return rc;
+	if (sqlite3_changes(s->db) != 1)
+		return err_set(err, ERR_NOTFOUND, "no message with id %lld",
+		    (long long)id);
+	return 0;
+}
+
+int
+store_message_add_origin(struct store *s, int64_t id, const char *origin,
+    int64_t seen, struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (origin == NULL)
+		return err_set(err, ERR_INVAL, "add_origin: no origin");
+	if ((rc = store_stmt(s, ST_MSG_ORIGIN, &st, err)) < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	store_bind_text(st, 2, origin);
+	sqlite3_bind_int64(st, 3, seen);
+	return store_step_done(s, st, "add message origin", err);
+}
+
+/* ---- rejected ---- */
+
+int
+store_rejected_add(struct store *s, const struct store_rejected *rj,
+    struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (rj == NULL || rj->error_code == NULL)
+		return err_set(err, ERR_INVAL, "rejected_add: no error code");
+	if ((rc = store_stmt(s, ST_REJECTED, &st, err)) < 0)
+		return rc;
+	if (rj->message_id > 0)
+		sqlite3_bind_int64(st, 1, rj->message_id);
+	else
+		sqlite3_bind_null(st, 1);
+	store_bind_text(st, 2, rj->origin);
+	store_bind_text(st, 3, rj->sha256);
+	store_bind_text(st, 4, rj->error_code);
+	store_bind_text(st, 5, rj->error_where);
+	store_bind_text(st, 6, rj->error_msg);
+	sqlite3_bind_int64(st, 7, rj->at);
+	return store_step_done(s, st, "add rejected", err);
+}
+
+/* ---- read side ---- */
+
+static const char *
+col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static uint64_t
+col_u64(sqlite3_stmt *st, int i)
+{
+	sqlite3_int64 v = sqlite3_column_int64(st, i);
+
+	return v < 0 ? 0 : (uint64_t)v;
+}
+
+int
+store_reports_each(struct store *s, const struct store_report_filter *f,
+    int (*cb)(void *ctx, const struct store_report_row *row), void *ctx,
+    struct err *err)
+{
+	static const struct store_report_filter all;
+	struct store_report_row row;
+	sqlite3_stmt *st = NULL;
+	int rc, src;
+
+	if (cb == NULL)
+		return err_set(err, ERR_INVAL, "reports_each: no callback");
+	if (f == NULL)
+		f = &all;
+	if ((rc = store_stmt(s, ST_REPORTS_EACH, &st, err)) < 0)
+		return rc;
+	/* The cached statement cannot serve a nested walk. */
+	if (sqlite3_stmt_busy(st))
+		return err_set(err, ERR_INVAL,
+		    "store_reports_each called from its own callback");
+	store_bind_text(st, 1, f->kind);
+	store_bind_text(st, 2, f->domain);
+	sqlite3_bind_int64(st, 3, f->since);
+	sqlite3_bind_int64(st, 4, f->until);
+	rc = 0;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&row, 0, sizeof row);
+		row.id = sqlite3_column_int64(st, 0);
+		row.kind = col_text(st, 1);
+		row.org_name = col_text(st, 2);
+		row.email = col_text(st, 3);
+		row.report_id = col_text(st, 4);
+		row.policy_domain = col_text(st, 5);
+		row.begin = sqlite3_column_int64(st, 6);
+		row.end = sqlite3_column_int64(st, 7);
+		row.records = col_u64(st, 8);
+		row.messages = col_u64(st, 9);
+		row.messages_pass = col_u64(st, 10);
+		row.warnings = col_u64(st, 11);
+		row.flavour = col_text(st, 12);
+		if ((rc = cb(ctx, &row)) != 0)
+			break;
+	}
+	if (rc == 0 && src != SQLITE_DONE)
+		rc = store_db_error(s, src, "list reports", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int
+store_counts(struct store *s, struct store_counts *c, struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, src;
+
+	if (c == NULL)
+		return err_set(err, ERR_INVAL, "store_counts: no output");
+	if ((rc = store_stmt(s, ST_COUNTS, &st, err)) < 0)
+		return rc;
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		c->messages = col_u64(st, 0);
+		c->reports = col_u64(st, 1);
+		c->records = col_u64(st, 2);
+		c->rejected = col_u64(st, 3);
+		rc = 0;
+	} else {
+		rc = store_db_error(s, src, "count rows", err);
+	}
+	sqlite3_reset(st);
+	return rc;
+}

@@ -1,0 +1,375 @@
+/*
+ * store/schema.c - the schema, as an ordered list of migrations driven by
+ * PRAGMA user_version. doc/schema.md documents every table and column.
+ *
+ * Rule: a released migration is never edited. A schema change is a new
+ * entry at the end of migrations[] (TLS-RPT, failure reports, IMAP state
+ * and the send log each come as their own step), and doc/schema.md is
+ * updated in the same change.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "store_priv.h"
+
+/* Written at migration 1 and checked at open: a database made by another
+ * program (user_version set, foreign tables) is refused rather than
+ * migrated into. ASCII "DMWa". */
+#define STORE_APPLICATION_ID 0x444d5761
+
+struct migration {
+	int version;          /* user_version after this step */
+	const char *sql;
+};
+
+static const char schema_v1[] =
+	/* Raw inputs, known by the sha256 of their bytes. */
+	"CREATE TABLE messages ("
+	" id INTEGER PRIMARY KEY,"
+	" sha256 TEXT NOT NULL UNIQUE,"
+	" size INTEGER NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" origin TEXT NOT NULL,"
+	" received INTEGER NOT NULL,"
+	" outcome TEXT CHECK (outcome IN"
+	"  ('stored', 'duplicate', 'rejected', 'partial')));"
+
+	"CREATE TABLE message_origins ("
+	" message_id INTEGER NOT NULL REFERENCES messages(id)"
+	"  ON DELETE CASCADE,"
+	" origin TEXT NOT NULL,"
+	" seen INTEGER NOT NULL,"
+	" PRIMARY KEY (message_id, origin)) WITHOUT ROWID;"
+
+	"CREATE TABLE reports ("
+	" id INTEGER PRIMARY KEY,"
+	" message_id INTEGER REFERENCES messages(id) ON DELETE CASCADE,"
+	" kind TEXT NOT NULL,"
+	" flavour TEXT,"
+	" xml_namespace TEXT,"
+	" version TEXT,"
+	" org_name TEXT,"
+	" email TEXT,"
+	" extra_contact_info TEXT,"
+	" report_id TEXT,"
+	" generator TEXT,"
+	" begin INTEGER NOT NULL,"
+	" end INTEGER NOT NULL,"
+	" policy_domain TEXT,"
+	" adkim TEXT, aspf TEXT, p TEXT, sp TEXT, np TEXT,"
+	" pct INTEGER,"
+	" fo TEXT, testing TEXT, discovery_method TEXT,"
+	" extensions_xml TEXT,"
+	" recovered INTEGER NOT NULL DEFAULT 0,"
+	" records INTEGER NOT NULL DEFAULT 0,"
+	" messages INTEGER NOT NULL DEFAULT 0,"
+	" messages_pass INTEGER NOT NULL DEFAULT 0,"
+	" rows_skipped INTEGER NOT NULL DEFAULT 0,"
+	" warnings INTEGER NOT NULL DEFAULT 0,"
+	" reporter_key TEXT NOT NULL,"
+	" imported_at INTEGER NOT NULL);"
+	/* The dedup key. Absent report_id / policy domain compare as '' so
+	 * that NULLs (distinct in a UNIQUE index) cannot slip a copy in. */
+	"CREATE UNIQUE INDEX reports_key ON reports (kind, reporter_key,"
+	" ifnull(report_id, ''), begin, end, ifnull(policy_domain, ''));"
+	"CREATE INDEX reports_begin ON reports (begin);"
+	"CREATE INDEX reports_message ON reports (message_id);"
+
+	"CREATE TABLE report_errors ("
+	" report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,"
+	" seq INTEGER NOT NULL,"
+	" error TEXT NOT NULL,"
+	" PRIMARY KEY (report_id, seq)) WITHOUT ROWID;"
+
+	"CREATE TABLE report_warnings ("
+	" report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,"
+	" code TEXT NOT NULL,"
+	" count INTEGER NOT NULL,"
+	" detail TEXT,"
+	" PRIMARY KEY (report_id, code)) WITHOUT ROWID;"
+
+	"CREATE TABLE records ("
+	" id INTEGER PRIMARY KEY,"
+	" report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,"
+	" seq INTEGER NOT NULL,"
+	" source_ip TEXT NOT NULL,"
+	" source_ip_bin BLOB,"
+	" ip_family INTEGER,"
+	" count INTEGER NOT NULL,"
+	" disposition TEXT,"
+	" dkim_aligned TEXT,"
+	" spf_aligned TEXT,"
+	" dmarc_pass INTEGER NOT NULL,"
+	" header_from TEXT,"
+	" envelope_from TEXT,"
+	" envelope_to TEXT,"
+	" extensions_xml TEXT);"
+	"CREATE UNIQUE INDEX records_report ON records (report_id, seq);"
+
+	"CREATE TABLE record_dkim ("
+	" record_id INTEGER NOT NULL REFERENCES records(id) ON DELETE CASCADE,"
+	" seq INTEGER NOT NULL,"
+	" domain TEXT, selector TEXT, result TEXT, human_result TEXT,"
+	" PRIMARY KEY (record_id, seq)) WITHOUT ROWID;"
+
+	"CREATE TABLE record_spf ("
+	" record_id INTEGER NOT NULL REFERENCES records(id) ON DELETE CASCADE,"
+	" seq INTEGER NOT NULL,"
+	" domain TEXT, scope TEXT, result TEXT, human_result TEXT,"
+	" PRIMARY KEY (record_id, seq)) WITHOUT ROWID;"
+
+	"CREATE TABLE record_reasons ("
+	" record_id INTEGER NOT NULL REFERENCES records(id) ON DELETE CASCADE,"
+	" seq INTEGER NOT NULL,"
+	" type TEXT, comment TEXT,"
+	" PRIMARY KEY (record_id, seq)) WITHOUT ROWID;"
+
+	"CREATE TABLE raw_values ("
+	" id INTEGER PRIMARY KEY,"
+	" report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,"
+	" record_id INTEGER REFERENCES records(id) ON DELETE CASCADE,"
+	" field TEXT NOT NULL,"
+	" raw TEXT);"
+	"CREATE INDEX raw_values_report ON raw_values (report_id);"
+	"CREATE INDEX raw_values_record ON raw_values (record_id)"
+	" WHERE record_id IS NOT NULL;"
+
+	"CREATE TABLE rejected ("
+	" id INTEGER PRIMARY KEY,"
+	" message_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,"
+	" origin TEXT,"
+	" sha256 TEXT,"
+	" error_code TEXT NOT NULL,"
+	" error_where TEXT,"
+	" error_msg TEXT,"
+	" at INTEGER NOT NULL);"
+	"CREATE INDEX rejected_message ON rejected (message_id);"
+	"CREATE INDEX rejected_sha256 ON rejected (sha256);"
+
+	/* The daily rollup; the primary key doubles as the by-day index. */
+	"CREATE TABLE agg_daily ("
+	" day TEXT NOT NULL,"
+	" source_ip TEXT NOT NULL,"
+	" header_from TEXT NOT NULL,"
+	" reporter TEXT NOT NULL,"
+	" policy_domain TEXT NOT NULL,"
+	" messages INTEGER NOT NULL,"
+	" dmarc_pass INTEGER NOT NULL,"
+	" spf_aligned_pass INTEGER NOT NULL,"
+	" dkim_aligned_pass INTEGER NOT NULL,"
+	" quarantine INTEGER NOT NULL,"
+	" reject INTEGER NOT NULL,"
+	" PRIMARY KEY (day, source_ip, header_from, reporter, policy_domain))"
+	" WITHOUT ROWID;"
+
+	/* Views for scripts (doc/schema.md has example queries). */
+	"CREATE VIEW v_reports AS SELECT"
+	" r.id, r.kind, r.flavour, r.org_name, r.email, r.report_id,"
+	" r.policy_domain, r.begin, r.end,"
+	" datetime(r.begin, 'unixepoch') AS begin_utc,"
+	" datetime(r.end, 'unixepoch') AS end_utc,"
+	" r.records, r.messages, r.messages_pass,"
+	" CASE WHEN r.messages > 0 THEN"
+	"  round(100.0 * r.messages_pass / r.messages, 2) END AS pass_pct,"
+	" r.warnings, r.rows_skipped, r.recovered,"
+	" datetime(r.imported_at, 'unixepoch') AS imported_utc,"
+	" m.sha256 AS message_sha256, m.origin AS message_origin"
+	" FROM reports r LEFT JOIN messages m ON m.id = r.message_id;"
+
+	"CREATE VIEW v_records AS SELECT"
+	" c.id, c.report_id, c.seq, c.source_ip, c.ip_family, c.count,"
+	" c.disposition, c.dkim_aligned, c.spf_aligned, c.dmarc_pass,"
+	" c.header_from, c.envelope_from, c.envelope_to,"
+	" r.org_name, r.email, r.report_id AS reporter_report_id,"
+	" r.policy_domain, r.begin, r.end,"
+	" date(r.begin, 'unixepoch') AS begin_day"
+	" FROM records c JOIN reports r ON r.id = c.report_id;"
+
+	"CREATE VIEW v_daily_source AS SELECT"
+	" day, source_ip, sum(messages) AS messages,"
+	" sum(dmarc_pass) AS dmarc_pass,"
+	" sum(spf_aligned_pass) AS spf_aligned_pass,"
+	" sum(dkim_aligned_pass) AS dkim_aligned_pass,"
+	" sum(quarantine) AS quarantine, sum(reject) AS reject,"
+	" CASE WHEN sum(messages) > 0 THEN"
+	"  round(100.0 * sum(dmarc_pass) / sum(messages), 2) END AS pass_pct"
+	" FROM agg_daily GROUP BY day, source_ip;"
+
+	"CREATE VIEW v_daily_domain AS SELECT"
+	" day, header_from, sum(messages) AS messages,"
+	" sum(dmarc_pass) AS dmarc_pass,"
+	" sum(spf_aligned_pass) AS spf_aligned_pass,"
+	" sum(dkim_aligned_pass) AS dkim_aligned_pass,"
+	" sum(quarantine) AS quarantine, sum(reject) AS reject,"
+	" CASE WHEN sum(messages) > 0 THEN"
+	"  round(100.0 * sum(dmarc_pass) / sum(messages), 2) END AS pass_pct"
+	" FROM agg_daily GROUP BY day, header_from;"
+
+	"CREATE VIEW v_daily_reporter AS SELECT"
+	" day, reporter, policy_domain, sum(messages) AS messages,"
+	" sum(dmarc_pass) AS dmarc_pass,"
+	" CASE WHEN sum(messages) > 0 THEN"
+	"  round(100.0 * sum(dmarc_pass) / sum(messages), 2) END AS pass_pct"
+	" FROM agg_daily GROUP BY day, reporter, policy_domain;"
+
+	"PRAGMA application_id = 1145919329;";
+
+_Static_assert(STORE_APPLICATION_ID == 1145919329,
+    "schema_v1 writes STORE_APPLICATION_ID as a literal");
+
+static const struct migration migrations[] = {
+	{ 1, schema_v1 },
+};
+
+#define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
+
+_Static_assert(STORE_SCHEMA_VERSION == 1,
+    "STORE_SCHEMA_VERSION must be the last migration's version");
+
+/* One integer from a pragma or a count query. */
+static int
+query_int(struct store *s, const char *sql, int64_t *v, struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, src;
+
+	src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (src != SQLITE_OK) {
+		rc = store_db_error(s, src, sql, err);
+		goto out;
+	}
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		*v = sqlite3_column_int64(st, 0);
+	} else if (src == SQLITE_DONE) {
+		*v = 0;
+	} else {
+		rc = store_db_error(s, src, sql, err);
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Checks that the file is ours (or empty), and at which version. A file
+ * with tables but no user_version, or with a foreign application_id, is
+ * another program's database: refuse it instead of adding our tables.
+ */
+static int
+check_identity(struct store *s, const char *path, int64_t *version,
+    struct err *err)
+{
+	int64_t appid = 0, ntables = 0;
+	int rc;
+
+	if ((rc = query_int(s, "PRAGMA user_version", version, err)) < 0)
+		return rc;
+	if ((rc = query_int(s, "PRAGMA application_id", &appid, err)) < 0)
+		return rc;
+	if (*version == 0) {
+		rc = query_int(s, "SELECT count(*) FROM sqlite_master", &ntables,
+		    err);
+		if (rc < 0)
+			return rc;
+	}
+	if ((*version > 0 && appid != STORE_APPLICATION_ID) ||
+	    (*version == 0 && (ntables > 0 || appid != 0))) {
+		err_where(err, "%s", path);
+		return err_set(err, ERR_INVAL,
+		    "not a dmarcwatch database (application_id %lld, "
+		    "user_version %lld)", (long long)appid,
+		    (long long)*version);
+	}
+	if (*version > STORE_SCHEMA_VERSION) {
+		err_where(err, "%s", path);
+		return err_set(err, ERR_UNSUPPORTED,
+		    "database schema version %lld is newer than this build "
+		    "supports (%d); upgrade dmarcwatch", (long long)*version,
+		    STORE_SCHEMA_VERSION);
+	}
+	return 0;
+}
+
+static int
+exec_sql(struct store *s, const char *sql, const char *what, struct err *err)
+{
+	int src = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	if (src != SQLITE_OK)
+		return store_db_error(s, src, what, err);
+	return 0;
+}
+
+/* Runs one migration step in its own transaction. The version is read
+ * again under the write lock: another process may have migrated while we
+ * waited, and its step must not run twice. */
+static int
+run_step(struct store *s, const char *path, const struct migration *m,
+    struct err *err)
+{
+	char pragma[64];
+	int64_t v = 0;
+	int rc;
+
+	if ((rc = exec_sql(s, "BEGIN IMMEDIATE", "migration begin", err)) < 0)
+		return rc;
+	if ((rc = check_identity(s, path, &v, err)) < 0)
+		goto out;
+	if (v >= m->version) {
+		rc = 0;
+		goto out;
+	}
+	if (v != m->version - 1) {
+		rc = err_set(err, ERR_DB, "schema version %lld cannot step to %d",
+		    (long long)v, m->version);
+		goto out;
+	}
+	if ((rc = exec_sql(s, m->sql, "migration", err)) < 0) {
+		err_where(err, "%s: migration to schema %d", path, m->version);
+		goto out;
+	}
+	/* PRAGMA takes no bound parameters; the value is our own integer. */
+	snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d",
+	    m->version);
+	if ((rc = exec_sql(s, pragma, "set user_version", err)) < 0)
+		goto out;
+	rc = exec_sql(s, "COMMIT", "migration commit", err);
+out:
+	if (rc < 0)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+int
+store_migrate(struct store *s, const char *path, struct err *err)
+{
+	int64_t v = 0;
+	int rc;
+
+	if ((rc = check_identity(s, path, &v, err)) < 0)
+		return rc;
+	if (v == STORE_SCHEMA_VERSION)
+		return 0;
+	if (s->readonly) {
+		err_where(err, "%s", path);
+		if (v == 0)
+			return err_set(err, ERR_INVAL,
+			    "empty database (no dmarcwatch schema); "
+			    "import something into it first");
+		return err_set(err, ERR_UNSUPPORTED,
+		    "database schema version %lld is older than this build "
+		    "(%d); open it read-write once (e.g. dmarcwatch import) "
+		    "to migrate", (long long)v, STORE_SCHEMA_VERSION);
+	}
+	for (size_t i = 0; i < N_MIGRATIONS; i++) {
+		if (migrations[i].version <= v)
+			continue;
+		if ((rc = run_step(s, path, &migrations[i], err)) < 0)
+			return rc;
+	}
+	return 0;
+}

@@ -1,0 +1,91 @@
+/*
+ * store/store_priv.h - internals shared by the store/ source files. Not
+ * included outside store/ (sqlite3.h stays behind this directory).
+ */
+#ifndef DW_STORE_PRIV_H
+#define DW_STORE_PRIV_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "store.h"
+
+/*
+ * Every statement the store runs more than once, prepared on first use and
+ * kept for the life of the handle (sqlite3_prepare_v3 PERSISTENT). Adding a
+ * statement: a value here and its SQL in stmt_sql[] (store.c), same order.
+ */
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
+	ST_MSG_FIND,
+	ST_MSG_ADD,
+	ST_MSG_OUTCOME,
+	ST_MSG_ORIGIN,
+	ST_REPORT_ADD,
+	ST_REPORT_FIND,
+	ST_REPORT_ERROR,
+	ST_REPORT_WARNING,
+	ST_REPORT_TOTALS,
+	ST_RAW,
+	ST_RECORD,
+	ST_DKIM,
+	ST_SPF,
+	ST_REASON,
+	ST_ROLLUP,
+	ST_ROLLUP_ROW,
+	ST_REJECTED,
+	ST_REPORTS_EACH,
+	ST_COUNTS,
+	ST__COUNT
+};
+
+struct store {
+	sqlite3 *db;
+	int readonly;
+	int in_tx;           /* store_tx_begin() done, no commit/rollback yet */
+	int sp_depth;        /* open savepoints inside the transaction */
+	sqlite3_stmt *st[ST__COUNT];
+
+	/* The report being written (store_report_begin .. _end). Totals are
+	 * summed here while records stream past so that _end needs no
+	 * per-record SELECT; the record id range feeds the rollup. */
+	int64_t cur_report;
+	int64_t cur_first_record, cur_last_record;
+	uint64_t cur_records, cur_messages, cur_pass;
+	/* Rollup of a one-day report summed while its records stream past
+	 * (agg.c), bounded; NULL until the first report. */
+	struct rollup_acc *acc;
+};
+
+void store_rollup_acc_free(struct rollup_acc *a);   /* agg.c */
+
+/* Maps an SQLite result code to ERR_BUSY / ERR_IO / ERR_DB and fills err
+ * with what we were doing and sqlite3_errmsg(). Returns the ERR_* code. */
+int store_db_error(struct store *s, int sqlite_rc, const char *what,
+    struct err *err);
+
+/* The cached statement id, prepared on first use. Returns 0 or ERR_*. */
+int store_stmt(struct store *s, enum stmt_id id, sqlite3_stmt **out,
+    struct err *err);
+
+/* Runs one cached statement that returns no rows (binds done), resets it.
+ * Returns 0 or ERR_*; what names the action in the error. */
+int store_step_done(struct store *s, sqlite3_stmt *st, const char *what,
+    struct err *err);
+
+/* Text binding that maps NULL to SQL NULL. SQLITE_STATIC: the caller's
+ * string outlives the step (the statement is reset right after). */
+int store_bind_text(sqlite3_stmt *st, int idx, const char *v);
+
+/* schema.c: brings the database at s->db up to STORE_SCHEMA_VERSION (or
+ * checks it, read-only). */
+int store_migrate(struct store *s, const char *path, struct err *err);
+
+#define STORE_SCHEMA_VERSION 1
+
+#endif
