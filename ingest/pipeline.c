@@ -111,6 +111,36 @@ sniff_content(const unsigned char *p, size_t n)
 	return CONTENT_NONE;
 }
 
+/* 1 when the head of an XML payload has a <feedback> start tag, with or
+ * without a namespace prefix. Only used to tell a report from other XML
+ * inside messages and archives. */
+static int
+looks_like_feedback(const unsigned char *p, size_t n)
+{
+	static const char tag[] = "feedback";
+	const unsigned char *q = p, *end = p + n;
+
+	while ((q = memmem(q, (size_t)(end - q), tag, sizeof tag - 1)) !=
+	    NULL) {
+		const unsigned char *t = q + sizeof tag - 1;
+		int after = t >= end || *t == '>' || *t == ' ' || *t == '\t' ||
+		    *t == '\r' || *t == '\n' || *t == '/';
+		if (after && q > p && q[-1] == '<')
+			return 1;
+		if (after && q > p && q[-1] == ':') {
+			/* walk back over the prefix to its '<' */
+			const unsigned char *b = q - 1;
+			while (b > p && b[-1] != '<' && b[-1] != ' ' &&
+			    b[-1] != '>' && b[-1] != '\n' && q - b < 64)
+				b--;
+			if (b > p && b[-1] == '<')
+				return 1;
+		}
+		q = t;
+	}
+	return 0;
+}
+
 /* ---- the sink: parser -> store ---- */
 
 static int
@@ -297,6 +327,7 @@ do_blob(struct msg_ctx *c, const unsigned char *data, size_t len,
 	struct reader *rd;
 	struct payload_info pi;
 	struct err e;
+	enum content ct;
 	int rc, idx = 0, found = 0;
 
 	if ((rc = unpack_open(data, len, drop_behind, &u)) != 0)
@@ -336,7 +367,14 @@ do_blob(struct msg_ctx *c, const unsigned char *data, size_t len,
 				goto out;
 			continue;
 		}
-		switch (sniff_content(pr.head, pr.head_len)) {
+		ct = sniff_content(pr.head, pr.head_len);
+		/* Inside a message or an archive, XML that is not a DMARC
+		 * document (an HTML body, an XML invoice) is not ours to
+		 * reject; a raw file given to us must be a report. */
+		if (ct == CONTENT_XML && (c->in_message || pi.container_zip) &&
+		    !looks_like_feedback(pr.head, pr.head_len))
+			ct = CONTENT_NONE;
+		switch (ct) {
 		case CONTENT_XML:
 			c->payloads++;
 			found++;
@@ -356,19 +394,9 @@ do_blob(struct msg_ctx *c, const unsigned char *data, size_t len,
 				goto out;
 			break;
 		case CONTENT_NONE:
-			/* In a message, other parts (text bodies, logos)
-			 * are normal; a raw file must be a report. */
-			if (!c->in_message || pi.container_gzip ||
-			    pi.container_zip) {
-				c->payloads++;
-				err_set(&e, ERR_NOREPORT, "not a report: "
-				    "neither XML nor JSON");
-				if (len == 0)
-					err_set(&e, ERR_NOREPORT,
-					    "empty input");
-				if ((rc = record_rejected(c, pwhere, &e)) < 0)
-					goto out;
-			}
+			/* Text bodies, logos, a readme in a zip: not an
+			 * error. If nothing in the input is a report, the
+			 * caller rejects the whole input as "noreport". */
 			break;
 		}
 		if (idx + 1 >= LIM_PAYLOADS_PER_MESSAGE) {
@@ -539,7 +567,14 @@ pipeline_message(struct pipeline *p, const struct ingest_msg *m,
 	if (c.payloads == 0 && c.rejected == 0) {
 		struct err ne;
 		err_clear(&ne);
-		err_set(&ne, ERR_NOREPORT, "no report found in message");
+		if (m->len == 0)
+			err_set(&ne, ERR_NOREPORT, "empty input");
+		else if (m->form == MSG_FORM_MESSAGE)
+			err_set(&ne, ERR_NOREPORT, "no report found in "
+			    "message: no part holds DMARC XML or JSON");
+		else
+			err_set(&ne, ERR_NOREPORT, "not a report: neither "
+			    "DMARC XML nor JSON (after unpacking)");
 		if (record_rejected(&c, "", &ne) < 0) {
 			*err = c.transient_err;
 			rc = ERR_DB;

@@ -414,6 +414,7 @@ paths_next(struct ingest_source *src, struct ingest_msg *m, struct err *err)
 	struct src_paths *s = src->impl;
 	int rc;
 
+	memset(m, 0, sizeof *m);
 	for (;;) {
 		/* more messages in the current mbox? */
 		if (s->is_mbox) {

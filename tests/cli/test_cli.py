@@ -141,7 +141,7 @@ with tempfile.TemporaryDirectory() as tmp:
                       "FROM rejected ORDER BY id").fetchall()
     codes = sorted(r[1] for r in rej)
     check("rejected rows name what and where", codes ==
-          ["format", "notfound", "noreport"] and
+          ["format", "noreport", "notfound"] and
           any("bad.xml" in r[0] and "line" in (r[2] or "") for r in rej), rej)
     p = run("import", "-d", db, "--json", d)
     s = summary(p)
