@@ -39,7 +39,7 @@ def dump(db):
                       "WHERE report_id = ? ORDER BY code", rep["id"]):
             out.append("  warning " + fmt(w))
         for e in rows("SELECT * FROM report_errors WHERE report_id = ? "
-                      "ORDER BY rowid", rep["id"]):
+                      "ORDER BY seq", rep["id"]):
             out.append("  error " + fmt(e, ("id", "report_id")))
         for rv in rows("SELECT field, raw FROM raw_values WHERE report_id = ?"
                        " AND record_id IS NULL ORDER BY field", rep["id"]):
@@ -63,11 +63,12 @@ def dump(db):
         out.append("daily " + fmt(d))
     for r in rows("SELECT origin, error_code, error_where, error_msg "
                   "FROM rejected ORDER BY id"):
+        # origins start with the (temporary or sample) path: keep the
+        # file name and what follows it (part, member, message number)
         origin = r["origin"]
-        # origins carry the temp/sample path: keep only what follows it
-        origin = origin.replace(SAMPLES + "/", "samples/")
-        out.append(f"rejected origin={os.path.basename(origin.split(':')[0])!r}"
-                   f"{origin[len(origin.split(':')[0]):]!r} code={r['error_code']!r}"
+        path, sep, rest = origin.partition(": ")
+        origin = os.path.basename(path) + sep + rest
+        out.append(f"rejected origin={origin!r} code={r['error_code']!r}"
                    f" where={r['error_where']!r} msg={r['error_msg']!r}")
     con.close()
     return "\n".join(out) + "\n"
