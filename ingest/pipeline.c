@@ -292,6 +292,18 @@ parse_xml(struct msg_ctx *c, const unsigned char *data, size_t len,
 		if (rc != 0 && rc != ERR_STOPPED)
 			e = first;      /* the first error says more */
 	}
+	if (rc == 0 && unpack_info(u) != NULL &&
+	    unpack_info(u)->trailing_garbage) {
+		/* Mimecast adds CRLF after its gzip stream: harmless, but
+		 * say so on the report. */
+		rc = store_report_add_warning(c->p->st, c->report_id,
+		    warn_token(W_TRAILING_DATA), "bytes after the gzip stream "
+		    "ignored", &c->transient_err);
+		if (rc != 0) {
+			c->transient = 1;
+			goto transient_sp;
+		}
+	}
 	if (rc == 0) {
 		c->reports_new++;
 		return store_savepoint_release(c->p->st, &c->transient_err) ==

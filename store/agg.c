@@ -600,6 +600,30 @@ add_warnings(struct store *s, int64_t rid, const struct report *r,
 }
 
 int
+store_report_add_warning(struct store *s, int64_t report_id,
+    const char *token, const char *detail, struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (s == NULL || report_id <= 0 || token == NULL)
+		return err_set(err, ERR_INVAL, "add_warning: bad arguments");
+	if ((rc = store_stmt(s, ST_REPORT_WARNING, &st, err)) < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, report_id);
+	store_bind_text(st, 2, token);
+	sqlite3_bind_int64(st, 3, 1);
+	store_bind_text(st, 4, detail);
+	if ((rc = store_step_done(s, st, "add warning", err)) < 0)
+		return rc;
+	if ((rc = store_stmt(s, ST_REPORT_WARN_BUMP, &st, err)) < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, report_id);
+	sqlite3_bind_int64(st, 2, 1);
+	return store_step_done(s, st, "count warning", err);
+}
+
+int
 store_report_end(struct store *s, int64_t report_id, const struct report *r,
     struct err *err)
 {

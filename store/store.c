@@ -67,6 +67,8 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_REPORT_WARNING] = "INSERT INTO report_warnings (report_id, code,"
 	    " count, detail) VALUES (?1, ?2, ?3, ?4) ON CONFLICT"
 	    " (report_id, code) DO UPDATE SET count = count + excluded.count",
+	[ST_REPORT_WARN_BUMP] = "UPDATE reports SET warnings = warnings + ?2"
+	    " WHERE id = ?1",
 	[ST_REPORT_TOTALS] = "UPDATE reports SET records = ?2, messages = ?3,"
 	    " messages_pass = ?4, rows_skipped = ?5, warnings = ?6,"
 	    " recovered = ?7 WHERE id = ?1",

@@ -106,6 +106,12 @@ int store_report_record(struct store *s, int64_t report_id,
 int store_report_end(struct store *s, int64_t report_id,
     const struct report *r, struct err *err);
 
+/* Adds one warning (token as in warn_token()) to a stored report, for
+ * oddities only the caller saw (e.g. bytes after a gzip stream). Must be
+ * called after store_report_end(), inside the same transaction. */
+int store_report_add_warning(struct store *s, int64_t report_id,
+    const char *token, const char *detail, struct err *err);
+
 /* Records a rejected input (payload or whole message). message_id may be
  * 0 when the message row could not be written. */
 struct store_rejected {
