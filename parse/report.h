@@ -165,10 +165,83 @@ struct agg_record {
 	size_t n_raw;
 };
 
+/* ---- TLS-RPT (RFC 8460 section 4) ---- */
+
+struct tlsrpt_failure {
+	const char *result_type;        /* as sent, lower-cased; unknown
+	                                 * types kept verbatim */
+	const char *sending_mta_ip;     /* canonical if it parses, else as
+	                                 * sent (raw kept); NULL if absent */
+	const char *receiving_mx_hostname;
+	const char *receiving_mx_helo;
+	const char *receiving_ip;
+	uint64_t failed_session_count;
+	const char *additional_information;
+	const char *failure_reason_code;
+};
+
+struct tlsrpt_policy {
+	size_t index;                   /* 0-based position in "policies" */
+	const char *policy_type;        /* sts | tlsa | no-policy-found |
+	                                 * other value verbatim */
+	const char *const *policy_strings;
+	size_t n_policy_strings;
+	const char *policy_domain;      /* lower-cased */
+	const char *const *mx_hosts;    /* "mx-host" string or array */
+	size_t n_mx_hosts;
+	uint64_t total_successful;
+	uint64_t total_failure;
+	const struct tlsrpt_failure *failures;
+	size_t n_failures;
+};
+
+struct tlsrpt_meta {
+	const char *organization_name;
+	const char *contact_info;
+	const char *report_id;
+	int64_t begin, end;             /* epoch seconds UTC */
+	const char *begin_raw, *end_raw;/* date-range strings as sent */
+};
+
+/* ---- DMARC failure report (RFC 6591 ARF, RFC 9991) ---- */
+
+struct failure_report {
+	/* message/feedback-report fields (NULL when absent) */
+	const char *feedback_type;      /* "auth-failure" when absent */
+	const char *user_agent;
+	const char *version;
+	const char *original_mail_from;
+	const char *original_rcpt_to;
+	const char *arrival_date;       /* as sent */
+	int64_t arrival_time;           /* epoch s, 0 if unparsable */
+	const char *source_ip;          /* canonical if it parses */
+	const char *reported_domain;
+	const char *reported_uri;
+	const char *authentication_results;
+	const char *auth_failure;       /* "dmarc" when absent */
+	const char *identity_alignment;
+	const char *delivery_result;
+	const char *dkim_domain, *dkim_identity, *dkim_selector;
+	const char *dkim_canonicalized_header, *dkim_canonicalized_body;
+	const char *spf_dns;
+	/* every other feedback-report field, name and value */
+	const struct raw_value *other_fields;
+	size_t n_other_fields;
+	/* headers of the original message (from the message/rfc822 or
+	 * text/rfc822-headers part) */
+	const char *orig_from, *orig_to, *orig_subject, *orig_date;
+	const char *orig_message_id;
+	/* the original body: NULL unless the caller asked to keep it */
+	const unsigned char *orig_body;
+	size_t orig_body_len;
+};
+
 struct report {
 	enum report_kind kind;
 	struct agg_meta agg;
 	struct agg_policy policy;
+	struct tlsrpt_meta tls;         /* kind == REPORT_TLSRPT */
+	struct failure_report fail;     /* kind == REPORT_FAILURE */
 	/* Report-level raw values (e.g. "date_range.begin" in ms). */
 	const struct raw_value *raw;
 	size_t n_raw;
@@ -201,6 +274,11 @@ struct report_sink {
 	    const struct agg_record *rec);
 	int (*end)(void *ctx, const struct report *r);
 	void *ctx;
+	/* TLS-RPT: once per policy, in document order, between begin() and
+	 * end() (records are not used for TLS-RPT). Failure reports have no
+	 * per-item callback: begin() and end() carry everything. */
+	int (*tlsrpt_policy)(void *ctx, const struct report *r,
+	    const struct tlsrpt_policy *p);
 };
 
 #endif
