@@ -251,7 +251,8 @@ parse_xml(struct msg_ctx *c, const unsigned char *data, size_t len,
     int drop_behind, int idx, struct peek_reader *pr, const char *where,
     struct unpack *u)
 {
-	struct report_sink sink = { sink_begin, sink_record, sink_end, c };
+	struct report_sink sink = { .begin = sink_begin, .record = sink_record,
+	    .end = sink_end, .ctx = c };
 	struct dmarc_xml_opts opts = { 0 };
 	struct err e, first;
 	int rc;

@@ -87,7 +87,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static volatile size_t sink_sum;
 	size_t sum = 0;
-	struct report_sink sink = { f_begin, f_record, f_end, &sum };
+	struct report_sink sink = { .begin = f_begin, .record = f_record,
+	    .end = f_end, .ctx = &sum };
 
 	for (int recover = 0; recover <= 1; recover++) {
 		struct reader_mem m;

@@ -170,7 +170,8 @@ run(const void *data, size_t len, int recover, struct dump *d,
 	struct reader_mem m;
 	struct reader rd;
 	struct dmarc_xml_opts o = { .recover = recover };
-	struct report_sink sink = { on_begin, on_record, on_end, d };
+	struct report_sink sink = { .begin = on_begin, .record = on_record,
+	    .end = on_end, .ctx = d };
 
 	buf_init(&d->out, 64u * 1024 * 1024);
 	err_clear(e);
@@ -932,7 +933,7 @@ check_streaming(void)
 {
 	struct gen g = { .n = 200000 };
 	struct count_sink s = { 0, 0, 0 };
-	struct report_sink sink = { NULL, cs_record, NULL, &s };
+	struct report_sink sink = { .record = cs_record, .ctx = &s };
 	struct reader rd = { gen_read, &g };
 	struct dmarc_xml_opts o = { 0 };
 	struct err e;
