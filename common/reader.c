@@ -6,9 +6,9 @@
 
 #include "reader.h"
 
-/* Give pages back every 8 MiB: often enough to keep RSS small, rarely
- * enough that the syscall costs nothing. */
-#define DROP_STEP (8u * 1024 * 1024)
+/* Give pages back every MiB: often enough to keep RSS small (the import
+ * target is 32 MiB in all), rarely enough that the syscall costs nothing. */
+#define DROP_STEP (1u * 1024 * 1024)
 
 void
 mem_drop_behind(const void *data, size_t upto)

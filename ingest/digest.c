@@ -6,8 +6,8 @@
 #include "../common/reader.h"
 #include "digest.h"
 
-/* Hash in 8 MiB steps so a huge mapped file can drop pages behind us. */
-#define DIGEST_STEP (8u * 1024 * 1024)
+/* Hash in 1 MiB steps so a huge mapped file can drop pages behind us. */
+#define DIGEST_STEP (1u * 1024 * 1024)
 
 int
 digest_sha256_hex(const void *data, size_t len, int drop_behind, char *out)

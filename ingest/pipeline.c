@@ -12,6 +12,7 @@
 #include "digest.h"
 #include "mime.h"
 #include "pipeline.h"
+#include "relay.h"
 #include "unpack.h"
 
 /* Bytes looked at to decide what a payload is: enough for a BOM, an XML
@@ -244,6 +245,14 @@ open_payload(const unsigned char *data, size_t len, int drop_behind,
 	return 1;
 }
 
+/* dmarc_xml_parse with the relay's signature. */
+static int
+xml_parse_fn(struct reader *in, const void *opts,
+    const struct report_sink *sink, struct err *err)
+{
+	return dmarc_xml_parse(in, opts, sink, err);
+}
+
 /* Parses one XML payload into a savepoint. Returns 0 (stored, known or
  * rejected: all recorded) or a transient error. */
 static int
@@ -260,7 +269,7 @@ parse_xml(struct msg_ctx *c, const unsigned char *data, size_t len,
 	err_clear(&e);
 	if ((rc = store_savepoint(c->p->st, &e)) != 0)
 		goto transient;
-	rc = dmarc_xml_parse(&pr->rd, &opts, &sink, &e);
+	rc = relay_parse(xml_parse_fn, &pr->rd, &opts, &sink, &e);
 	if (c->transient)
 		goto transient_sp;
 	if (rc == ERR_FORMAT && unpack_error(u) != NULL &&
@@ -284,7 +293,8 @@ parse_xml(struct msg_ctx *c, const unsigned char *data, size_t len,
 		    &e2);
 		if (rc == 1 && (rc = peek_fill(&pr2, rd2)) == 0) {
 			opts.recover = 1;
-			rc = dmarc_xml_parse(&pr2.rd, &opts, &sink, &e2);
+			rc = relay_parse(xml_parse_fn, &pr2.rd, &opts, &sink,
+			    &e2);
 		} else if (rc == 0)
 			rc = ERR_FORMAT;
 		unpack_free(u2);
