@@ -9,9 +9,7 @@
 
 #include "../common/json.h"
 #include "../common/log.h"
-#include "../ingest/pipeline.h"
-#include "../ingest/source.h"
-#include "../store/store.h"
+#include "../ingest/ingest.h"
 #include "cli.h"
 
 struct progress {
@@ -58,12 +56,10 @@ cmd_import(const struct cli_globals *g, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *db = g->db_path;
-	struct store *st = NULL;
-	struct pipeline *pl = NULL;
-	struct ingest_source *src = NULL;
 	struct progress pg = { 0 };
 	struct source_paths_stats ss;
-	const struct pipeline_stats *ps;
+	struct pipeline_stats stats;
+	const struct pipeline_stats *ps = &stats;
 	struct err err;
 	int json = 0, quiet = g->quiet, ch, rc, status = EXIT_RUNTIME;
 
@@ -78,18 +74,9 @@ cmd_import(const struct cli_globals *g, int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage("import");
 	err_clear(&err);
-	if ((rc = store_open(db, 0, &st, &err)) != 0) {
-		log_error("%s: %s", db, err.msg);
-		return EXIT_RUNTIME;
-	}
-	if ((rc = pipeline_new(st, &pl)) != 0 ||
-	    (rc = source_paths_new((const char *const *)argv + optind,
-	    (size_t)(argc - optind), &src)) != 0) {
-		log_error("out of memory");
-		goto out;
-	}
 	pg.enabled = !quiet && !json && isatty(STDERR_FILENO);
-	rc = pipeline_run(pl, src, on_progress, &pg, &err);
+	rc = ingest_import_paths(db, (const char *const *)argv + optind,
+	    (size_t)(argc - optind), on_progress, &pg, &stats, &ss, &err);
 	if (pg.drawn)
 		fprintf(stderr, "\r\033[K");
 	if (rc < 0) {
@@ -97,8 +84,6 @@ cmd_import(const struct cli_globals *g, int argc, char **argv)
 		    err.where);
 		goto out;
 	}
-	ps = pipeline_stats(pl);
-	source_paths_stats(src, &ss);
 	if (json) {
 		struct jv *o = jv_object();
 		rc = o == NULL ? ERR_NOMEM : 0;
@@ -143,8 +128,5 @@ cmd_import(const struct cli_globals *g, int argc, char **argv)
 	status = ps->transient ? EXIT_TRANSIENT :
 	    ps->reports_rejected ? EXIT_PARTIAL : EXIT_OK;
 out:
-	source_free(src);
-	pipeline_free(pl);
-	store_free(st);
 	return status;
 }

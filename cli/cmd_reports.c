@@ -7,7 +7,6 @@
 
 #include "../common/log.h"
 #include "../report/listing.h"
-#include "../store/store.h"
 #include "cli.h"
 
 int
@@ -20,9 +19,8 @@ cmd_reports(const struct cli_globals *g, int argc, char **argv)
 		{ "kind", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct store_report_filter f;
+	struct listing_filter f;
 	const char *db = g->db_path;
-	struct store *st = NULL;
 	struct err err;
 	int json = 0, ch, rc;
 
@@ -48,15 +46,10 @@ cmd_reports(const struct cli_globals *g, int argc, char **argv)
 	if (optind != argc)
 		return cli_usage("reports");
 	err_clear(&err);
-	if ((rc = store_open(db, STORE_READONLY, &st, &err)) != 0) {
-		log_error("%s: %s", db, err.msg);
-		return EXIT_RUNTIME;
-	}
-	rc = listing_reports(st, &f, json ? LISTING_JSON : LISTING_TEXT,
+	rc = listing_reports(db, &f, json ? LISTING_JSON : LISTING_TEXT,
 	    stdout, NULL, &err);
-	store_free(st);
 	if (rc != 0) {
-		log_error("%s", err.msg);
+		log_error("%s: %s", db, err.msg);
 		return EXIT_RUNTIME;
 	}
 	return EXIT_OK;

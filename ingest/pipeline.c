@@ -663,3 +663,35 @@ pipeline_stats(const struct pipeline *p)
 {
 	return &p->stats;
 }
+
+int
+ingest_import_paths(const char *db_path, const char *const *paths, size_t n,
+    pipeline_progress_fn progress, void *progress_ctx,
+    struct pipeline_stats *stats, struct source_paths_stats *files,
+    struct err *err)
+{
+	struct store *st = NULL;
+	struct pipeline *pl = NULL;
+	struct ingest_source *src = NULL;
+	int rc;
+
+	memset(stats, 0, sizeof *stats);
+	memset(files, 0, sizeof *files);
+	if ((rc = store_open(db_path, 0, &st, err)) != 0) {
+		err_where(err, "%s", db_path);
+		goto out;
+	}
+	if ((rc = pipeline_new(st, &pl)) != 0 ||
+	    (rc = source_paths_new(paths, n, &src)) != 0) {
+		err_set(err, rc, "out of memory");
+		goto out;
+	}
+	rc = pipeline_run(pl, src, progress, progress_ctx, err);
+	*stats = pl->stats;
+	source_paths_stats(src, files);
+out:
+	source_free(src);
+	pipeline_free(pl);
+	store_free(st);
+	return rc;
+}

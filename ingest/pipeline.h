@@ -19,18 +19,9 @@
 
 #include "../common/err.h"
 #include "../store/store.h"
+#include "ingest.h"
 #include "source.h"
 
-struct pipeline_stats {
-	uint64_t messages;          /* messages seen */
-	uint64_t messages_known;    /* identical bytes seen before */
-	uint64_t messages_rejected; /* messages with no usable report */
-	uint64_t reports_new;
-	uint64_t reports_known;     /* already known (dedup key) */
-	uint64_t reports_rejected;  /* payloads rejected */
-	uint64_t records;           /* records stored (new reports only) */
-	uint64_t transient;         /* messages left for a retry */
-};
 
 struct pipeline;
 
@@ -47,9 +38,6 @@ void pipeline_free(struct pipeline *p);
 int pipeline_message(struct pipeline *p, const struct ingest_msg *m,
     int *outcome, struct err *err);
 
-/* Progress callback, called after each message. */
-typedef void (*pipeline_progress_fn)(void *ctx,
-    const struct pipeline_stats *st, const struct ingest_source *src);
 
 /*
  * Runs a source to its end: next -> pipeline_message -> done. Returns 0

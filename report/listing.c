@@ -4,6 +4,7 @@
 
 #include "../common/json.h"
 #include "../common/timefmt.h"
+#include "../store/store.h"
 #include "listing.h"
 
 struct listing_ctx {
@@ -79,19 +80,32 @@ row_cb(void *ctx, const struct store_report_row *r)
 }
 
 int
-listing_reports(struct store *st, const struct store_report_filter *f,
+listing_reports(const char *db_path, const struct listing_filter *lf,
     enum listing_format fmt, FILE *out, unsigned long *count,
     struct err *err)
 {
+	struct store_report_filter f;
 	struct listing_ctx c;
+	struct store *st = NULL;
 	int rc;
 
+	memset(&f, 0, sizeof f);
+	if (lf != NULL) {
+		f.kind = lf->kind;
+		f.domain = lf->domain;
+		f.since = lf->since;
+		f.until = lf->until;
+	}
+	if ((rc = store_open(db_path, STORE_READONLY, &st, err)) != 0)
+		return rc;
 	memset(&c, 0, sizeof c);
 	c.fmt = fmt;
 	c.out = out;
-	if (fmt == LISTING_JSON && (c.arr = jv_array()) == NULL)
+	if (fmt == LISTING_JSON && (c.arr = jv_array()) == NULL) {
+		store_free(st);
 		return ERR_NOMEM;
-	rc = store_reports_each(st, f, row_cb, &c, err);
+	}
+	rc = store_reports_each(st, &f, row_cb, &c, err);
 	if (rc == 0 && fmt == LISTING_JSON)
 		rc = jv_dump(c.arr, out, 2);
 	if (rc == 0 && fflush(out) != 0)
@@ -99,6 +113,7 @@ listing_reports(struct store *st, const struct store_report_filter *f,
 	if (rc == ERR_IO)
 		err_set(err, ERR_IO, "cannot write the listing");
 	jv_free(c.arr);
+	store_free(st);
 	if (count != NULL)
 		*count = c.count;
 	return rc;

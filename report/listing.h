@@ -8,14 +8,22 @@
 
 #include <stdio.h>
 
+#include <stdint.h>
+
 #include "../common/err.h"
-#include "../store/store.h"
 
 enum listing_format { LISTING_TEXT = 0, LISTING_JSON = 1 };
 
-/* Writes every report matching f to out. Returns 0, ERR_IO or a store
- * error (err filled). *count gets the number of reports written. */
-int listing_reports(struct store *st, const struct store_report_filter *f,
+struct listing_filter {
+	const char *kind;          /* aggregate | tlsrpt | failure; NULL all */
+	const char *domain;        /* policy domain; NULL all */
+	int64_t since, until;      /* on begin, epoch s; 0 = open */
+};
+
+/* Opens the database read-only and writes every report matching f to
+ * out. Returns 0, ERR_NOTFOUND (no database), ERR_IO or a store error
+ * (err filled). *count (may be NULL) gets the number of reports. */
+int listing_reports(const char *db_path, const struct listing_filter *f,
     enum listing_format fmt, FILE *out, unsigned long *count,
     struct err *err);
 
