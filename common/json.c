@@ -1,8 +1,13 @@
 /* common/json.c - see json.h. The only file that includes jansson. */
+#include <stdint.h>
+#include <string.h>
+
 #include <jansson.h>
 
+#include "buf.h"
 #include "err.h"
 #include "json.h"
+#include "limits.h"
 
 /* struct jv is jansson's json_t; the cast keeps jansson out of headers. */
 #define J(v) ((json_t *)(v))
@@ -65,4 +70,340 @@ void
 jv_free(struct jv *v)
 {
 	json_decref(J(v));
+}
+
+/* ------------------------------------------------------------------ */
+/* read side */
+
+/*
+ * Depth pre-scan. jansson recurses once per nesting level (up to its own
+ * JSON_PARSER_MAX_DEPTH of 2048, too deep for a 16 MB document to be
+ * harmless and far above what any report needs), so nesting is counted
+ * here, chunk by chunk as the bytes arrive, and a deep document is refused
+ * before jansson sees it. Strings are skipped with the same rule jansson's
+ * lexer applies ('"' opens, '\' escapes one byte, '"' closes): up to the
+ * first point where jansson would fail, both agree on what is string and
+ * what is structure, so the count bounds jansson's recursion.
+ */
+struct prescan {
+	int depth, max_depth;
+	int in_str, esc;
+	unsigned long line, col;     /* of the byte being scanned, 1-based */
+	unsigned long tokens;        /* '[', '{', ',', ':' seen */
+	int bad;                     /* 1: too deep, 2: unbalanced, 3: too
+	                              * many values */
+};
+
+static void
+prescan(struct prescan *s, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n && s->bad == 0; i++) {
+		unsigned char c = p[i];
+
+		if (c == '\n') {
+			s->line++;
+			s->col = 0;
+		} else if ((c & 0xc0) != 0x80) {
+			s->col++;    /* characters, as jansson counts */
+		}
+		if (s->in_str) {
+			if (s->esc)
+				s->esc = 0;
+			else if (c == '\\')
+				s->esc = 1;
+			else if (c == '"')
+				s->in_str = 0;
+			continue;
+		}
+		switch (c) {
+		case '"':
+			s->in_str = 1;
+			break;
+		case '[':
+		case '{':
+			if (++s->depth > s->max_depth)
+				s->bad = 1;
+			else if (++s->tokens > LIM_JSON_VALUES)
+				s->bad = 3;
+			break;
+		case ',':
+		case ':':
+			/* each precedes one more value (or member) */
+			if (++s->tokens > LIM_JSON_VALUES)
+				s->bad = 3;
+			break;
+		case ']':
+		case '}':
+			/* jansson fails here too; stop counting so a later
+			 * "[[[[" cannot hide below zero */
+			if (--s->depth < 0)
+				s->bad = 2;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* Copies a jansson message into out, keeping printable ASCII only (the
+ * "near '...'" part quotes the input) and at most outsz - 1 bytes. */
+static void
+clean_msg(char *out, size_t outsz, const char *in)
+{
+	size_t n = 0;
+
+	for (; *in != '\0' && n + 1 < outsz; in++) {
+		unsigned char c = (unsigned char)*in;
+		out[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	out[n] = '\0';
+}
+
+/* jansson says: duplicate object key near '"name"'. We say which key, if
+ * it is short and printable; otherwise just that it was duplicated. */
+static void
+dup_key_msg(char *out, size_t outsz, const char *text)
+{
+	const char *a = strstr(text, "near '\"");
+	const char *b;
+	size_t n;
+
+	if (a != NULL) {
+		a += 7;
+		b = strstr(a, "\"'");
+		n = b != NULL ? (size_t)(b - a) : 0;
+		if (b != NULL && n > 0 && n <= 64) {
+			char key[65];
+			clean_msg(key, n + 1 < sizeof key ? n + 1 : sizeof key,
+			    a);
+			snprintf(out, outsz, "duplicate key '%s'", key);
+			return;
+		}
+	}
+	snprintf(out, outsz, "duplicate key");
+}
+
+/* The cap's name in messages when the caller used the standard one. */
+static const char *
+bytes_cap_name(size_t max)
+{
+	return max == LIM_JSON_BYTES ? "LIM_JSON_BYTES" : "the byte cap";
+}
+
+int
+jv_parse(struct reader *in, size_t max_bytes, int max_depth,
+    struct jv **out, struct err *err)
+{
+	struct prescan ps = { .max_depth = max_depth, .line = 1 };
+	unsigned char chunk[65536];
+	struct buf b;
+	json_error_t je;
+	json_t *root = NULL;
+	size_t got, skip = 0;
+	int rc = 0;
+
+	*out = NULL;
+	buf_init(&b, max_bytes);
+	for (;;) {
+		rc = in->read(in->ctx, chunk, sizeof chunk, &got);
+		if (rc != 0) {
+			if (err != NULL && err->msg[0] == '\0')
+				err_set(err, rc, "reading JSON: %s",
+				    err_str(rc));
+			goto out;
+		}
+		if (got == 0)
+			break;
+		rc = buf_append(&b, chunk, got);
+		if (rc == ERR_TOO_LARGE) {
+			err_where(err, "byte %zu", max_bytes);
+			err_set(err, rc, "JSON document exceeds %s (%zu bytes)",
+			    bytes_cap_name(max_bytes), max_bytes);
+			goto out;
+		}
+		if (rc != 0) {
+			err_set(err, rc, "reading JSON: %s", err_str(rc));
+			goto out;
+		}
+		prescan(&ps, chunk, got);
+		if (ps.bad == 1) {
+			err_where(err, "line %lu column %lu", ps.line, ps.col);
+			rc = err_set(err, ERR_TOO_LARGE, "JSON nesting deeper "
+			    "than %s (%d)", max_depth == LIM_JSON_DEPTH ?
+			    "LIM_JSON_DEPTH" : "the depth cap", max_depth);
+			goto out;
+		}
+		if (ps.bad == 3) {
+			err_where(err, "line %lu column %lu", ps.line, ps.col);
+			rc = err_set(err, ERR_TOO_LARGE, "more JSON values "
+			    "than LIM_JSON_VALUES (%u)", LIM_JSON_VALUES);
+			goto out;
+		}
+		if (ps.bad == 2) {
+			err_where(err, "line %lu column %lu", ps.line, ps.col);
+			rc = err_set(err, ERR_FORMAT, "unbalanced ']' or '}'");
+			goto out;
+		}
+	}
+	/* RFC 8259 8.1: a parser may ignore a byte order mark. */
+	if (b.len >= 3 && memcmp(b.data, "\xef\xbb\xbf", 3) == 0)
+		skip = 3;
+	/* No JSON_ALLOW_NUL: "\u0000" stays an error, so every string is a
+	 * C string. No JSON_DISABLE_EOF_CHECK: trailing white space is fine,
+	 * anything else after the value is an error. */
+	root = json_loadb(b.data != NULL ? (const char *)b.data + skip : "",
+	    b.len - skip, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+	if (root == NULL) {
+		char msg[200];
+
+		if (json_error_code(&je) == json_error_out_of_memory) {
+			rc = err_set(err, ERR_NOMEM, "out of memory parsing "
+			    "JSON");
+			goto out;
+		}
+		if (json_error_code(&je) == json_error_duplicate_key) {
+			dup_key_msg(msg, sizeof msg, je.text);
+		} else {
+			/* "... near '<token>'" quotes the input (a whole
+			 * string up to the bad byte): keep only the what */
+			char *near = strstr(je.text, " near '");
+			if (near != NULL)
+				*near = '\0';
+			clean_msg(msg, sizeof msg, je.text);
+		}
+		err_where(err, "line %d column %d", je.line, je.column);
+		rc = err_set(err, ERR_FORMAT, "%s at line %d column %d", msg,
+		    je.line, je.column);
+		goto out;
+	}
+	*out = V(root);
+	rc = 0;
+out:
+	buf_free(&b);
+	return rc;
+}
+
+enum jv_type
+jv_type(const struct jv *v)
+{
+	switch (v != NULL ? json_typeof(J(v)) : JSON_NULL) {
+	case JSON_OBJECT: return JV_OBJECT;
+	case JSON_ARRAY: return JV_ARRAY;
+	case JSON_STRING: return JV_STRING;
+	case JSON_INTEGER: return JV_INTEGER;
+	case JSON_REAL: return JV_REAL;
+	case JSON_TRUE:
+	case JSON_FALSE: return JV_BOOL;
+	case JSON_NULL:
+	default: return JV_NULL;
+	}
+}
+
+const char *
+jv_type_name(const struct jv *v)
+{
+	static const char *const names[] = {
+		[JV_NULL] = "null", [JV_BOOL] = "boolean",
+		[JV_INTEGER] = "integer", [JV_REAL] = "real",
+		[JV_STRING] = "string", [JV_ARRAY] = "array",
+		[JV_OBJECT] = "object",
+	};
+
+	return v == NULL ? "absent" : names[jv_type(v)];
+}
+
+int jv_is_object(const struct jv *v) { return v != NULL && json_is_object(J(v)); }
+int jv_is_array(const struct jv *v) { return v != NULL && json_is_array(J(v)); }
+int jv_is_string(const struct jv *v) { return v != NULL && json_is_string(J(v)); }
+int jv_is_number(const struct jv *v) { return v != NULL && json_is_number(J(v)); }
+int jv_is_null(const struct jv *v) { return v != NULL && json_is_null(J(v)); }
+
+const struct jv *
+jv_get(const struct jv *obj, const char *key)
+{
+	if (!jv_is_object(obj))
+		return NULL;
+	return V(json_object_get(J(obj), key));
+}
+
+size_t
+jv_object_size(const struct jv *obj)
+{
+	return jv_is_object(obj) ? json_object_size(J(obj)) : 0;
+}
+
+int
+jv_object_next(const struct jv *obj, void **it, const char **key,
+    const struct jv **val)
+{
+	void *i;
+
+	if (!jv_is_object(obj))
+		return 0;
+	/* jansson's iterators take a non-const object but do not modify
+	 * it; objects iterate in insertion (= document) order. */
+	i = *it == NULL ? json_object_iter(J(obj)) :
+	    json_object_iter_next(J(obj), *it);
+	if (i == NULL)
+		return 0;
+	*it = i;
+	*key = json_object_iter_key(i);
+	*val = V(json_object_iter_value(i));
+	return 1;
+}
+
+size_t
+jv_array_size(const struct jv *arr)
+{
+	return jv_is_array(arr) ? json_array_size(J(arr)) : 0;
+}
+
+const struct jv *
+jv_array_get(const struct jv *arr, size_t i)
+{
+	if (!jv_is_array(arr))
+		return NULL;
+	return V(json_array_get(J(arr), i));
+}
+
+const char *
+jv_string_value(const struct jv *v, size_t *len)
+{
+	if (!jv_is_string(v))
+		return NULL;
+	if (len != NULL)
+		*len = json_string_length(J(v));
+	return json_string_value(J(v));
+}
+
+/* Largest double below which every integer is exact. */
+#define EXACT_DOUBLE_INT 9007199254740992.0
+
+int
+jv_integer_value(const struct jv *v, uint64_t max, uint64_t *out)
+{
+	if (v != NULL && json_is_integer(J(v))) {
+		json_int_t i = json_integer_value(J(v));
+		if (i < 0)
+			return ERR_FORMAT;
+		if ((uint64_t)i > max)
+			return ERR_TOO_LARGE;
+		*out = (uint64_t)i;
+		return 0;
+	}
+	if (v != NULL && json_is_real(J(v))) {
+		double d = json_real_value(J(v));
+		if (!(d >= 0.0))
+			return ERR_FORMAT;
+		/* above 2^53 a double no longer holds every integer */
+		if (d >= EXACT_DOUBLE_INT)
+			return ERR_TOO_LARGE;
+		if ((double)(uint64_t)d != d)
+			return ERR_FORMAT;
+		if ((uint64_t)d > max)
+			return ERR_TOO_LARGE;
+		*out = (uint64_t)d;
+		return JV_INT_FROM_REAL;
+	}
+	return ERR_FORMAT;
 }

@@ -86,6 +86,11 @@
  * deep; its reports are small even for Google. */
 #define LIM_JSON_DEPTH          32
 #define LIM_JSON_BYTES          (16u * 1024 * 1024)
+/* JSON values and keys in one document (counted as '[', '{', ',' and ':'
+ * outside strings). The parse tree costs up to ~230 bytes per 3-byte "{},":
+ * 16 MB of that is 1.3 GB. 500k bound the tree near 60 MB and still hold
+ * ~60k failure-details, far above any real TLS-RPT report. */
+#define LIM_JSON_VALUES         500000u
 
 /* Directory recursion depth for `import DIR`; symlinks are not followed. */
 #define LIM_DIR_DEPTH           32
