@@ -12,6 +12,8 @@
 #ifndef DW_CLI_H
 #define DW_CLI_H
 
+#include "dw_config.h"
+
 #define EXIT_OK 0
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -19,11 +21,17 @@
 #define EXIT_TRANSIENT 4
 
 #define DEFAULT_DB "./dmarcwatch.db"
+#define DEFAULT_CONFIG DW_SYSCONFDIR "/dmarcwatch/dmarcwatch.conf"
+
+#include "settings.h"
 
 struct cli_globals {
-	const char *db_path;      /* -d, else DEFAULT_DB */
+	const char *db_path;      /* -d, else [general] database */
+	const char *config_path;  /* -c, else DEFAULT_CONFIG if present */
+	int config_explicit;      /* -c was given */
 	int verbose;              /* -v count */
 	int quiet;                /* -q */
+	struct settings settings;
 };
 
 struct cli_command {
@@ -37,6 +45,7 @@ extern const struct cli_command cli_commands[];
 
 int cmd_import(const struct cli_globals *g, int argc, char **argv);
 int cmd_reports(const struct cli_globals *g, int argc, char **argv);
+int cmd_config(const struct cli_globals *g, int argc, char **argv);
 
 /* Prints "usage: dmarcwatch NAME USAGE" to stderr; returns EXIT_USAGE. */
 int cli_usage(const char *name);

@@ -14,19 +14,22 @@ const struct cli_command cli_commands[] = {
 	  "import report files, messages, mbox files, Maildirs (- = stdin)" },
 	{ "reports", cmd_reports, "[-d DB] [--json] [--domain D]",
 	  "list stored reports" },
+	{ "config", cmd_config, "check",
+	  "check the configuration file; print every error as file:line" },
 	{ NULL, NULL, NULL, NULL },
 };
 
 static void
 help(FILE *f)
 {
-	fprintf(f, "usage: dmarcwatch [-d DB] [-v|-q] COMMAND [ARGS]\n"
+	fprintf(f, "usage: dmarcwatch [-c CONF] [-d DB] [-v|-q] COMMAND [ARGS]\n"
 	    "       dmarcwatch --help | --version\n\n"
 	    "Options:\n"
+	    "  -c CONF    configuration file (default %s, if present)\n"
 	    "  -d DB      database file (default %s)\n"
 	    "  -v         more log output (repeat for debug)\n"
 	    "  -q         errors only\n\n"
-	    "Commands:\n", DEFAULT_DB);
+	    "Commands:\n", DEFAULT_CONFIG, DEFAULT_DB);
 	for (const struct cli_command *c = cli_commands; c->name; c++)
 		fprintf(f, "  %-8s %s\n           %s %s\n", c->name, c->summary,
 		    c->name, c->usage);
@@ -52,13 +55,17 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "db", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_globals g = { DEFAULT_DB, 0, 0 };
-	int ch;
+	struct cli_globals g;
+	int ch, problems;
+
+	memset(&g, 0, sizeof g);
+	g.config_path = DEFAULT_CONFIG;
 
 	/* '+': stop at the first non-option, the command name. */
-	while ((ch = getopt_long(argc, argv, "+hVd:vq", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+hVd:c:vq", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			help(stdout);
@@ -68,6 +75,10 @@ main(int argc, char **argv)
 			return EXIT_OK;
 		case 'd':
 			g.db_path = optarg;
+			break;
+		case 'c':
+			g.config_path = optarg;
+			g.config_explicit = 1;
 			break;
 		case 'v':
 			g.verbose++;
@@ -86,6 +97,21 @@ main(int argc, char **argv)
 	}
 	log_set_level(g.quiet ? LOG_LVL_ERROR : g.verbose >= 2 ?
 	    LOG_LVL_DEBUG : g.verbose == 1 ? LOG_LVL_INFO : LOG_LVL_WARN);
+	/* The configuration is read before any command; `config check`
+	 * reads it again itself to list every error. A default file that
+	 * does not exist is fine; an explicit -c that does not is not. */
+	settings_defaults(&g.settings);
+	if (strcmp(argv[optind], "config") != 0) {
+		problems = settings_load(&g.settings, g.config_path,
+		    !g.config_explicit, stderr);
+		if (problems != 0) {
+			fprintf(stderr, "dmarcwatch: configuration has errors "
+			    "(dmarcwatch config check)\n");
+			return EXIT_RUNTIME;
+		}
+	}
+	if (g.db_path == NULL)
+		g.db_path = g.settings.database;
 	for (const struct cli_command *c = cli_commands; c->name; c++)
 		if (strcmp(c->name, argv[optind]) == 0) {
 			argc -= optind;

@@ -1,0 +1,29 @@
+/*
+ * cli/settings.h - dmarcwatch's configuration: defaults, then the INI file
+ * (-c FILE, else /etc/dmarcwatch/dmarcwatch.conf when it exists), then
+ * command-line flags. Every key is documented in doc/config.md.
+ */
+#ifndef DW_CLI_SETTINGS_H
+#define DW_CLI_SETTINGS_H
+
+#include <stdio.h>
+
+#define SETTINGS_PATH_MAX 4096
+
+struct settings {
+	char database[SETTINGS_PATH_MAX];  /* [general] database */
+	int keep_failure_body;             /* [failure] keep_original_body */
+};
+
+void settings_defaults(struct settings *s);
+
+/*
+ * Reads path into s. Every problem is printed to errs as
+ * "file:line: message". Returns the number of problems (0 = fine), or -1
+ * when the file cannot be read at all (also printed). When the file does
+ * not exist and missing_ok is set, returns 0 and leaves s alone.
+ */
+int settings_load(struct settings *s, const char *path, int missing_ok,
+    FILE *errs);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * common/inifile.h - INI file reading (inih behind it) with line numbers, so
+ * every configuration error can be reported as file:line: message.
+ */
+#ifndef DW_COMMON_INIFILE_H
+#define DW_COMMON_INIFILE_H
+
+#include "err.h"
+
+/*
+ * Reads path and calls on_key for every key = value, with its section
+ * ("" before the first section) and 1-based line. on_key returns 0 to go
+ * on; a non-zero return is counted as an error in that line (the reading
+ * goes on so that every error is reported) and is the caller's to print.
+ * Returns 0 when the file was read (even if on_key reported errors),
+ * ERR_NOTFOUND / ERR_IO when it cannot be opened, ERR_FORMAT for a syntax
+ * error (err says file:line), ERR_TOO_LARGE for a line longer than inih accepts.
+ */
+int ini_read(const char *path,
+    int (*on_key)(void *ctx, const char *section, const char *key,
+    const char *value, int line), void *ctx, struct err *err);
+
+#endif
