@@ -1,13 +1,23 @@
 /*
- * parse/dmarc_xml.c - DMARC aggregate report XML with libxml2's streaming
- * reader (see dmarc_xml.h).
+ * parse/dmarc_xml.c - DMARC aggregate report XML with libxml2 (see
+ * dmarc_xml.h).
  *
- * Shape: a recursive descent over xmlTextReaderRead(). Each container
+ * Shape: a recursive descent over a stream of nodes. Each container
  * handler loops over its children with xp_child() and dispatches on the
  * local name (namespace ignored); leaf handlers collect the text with
  * xp_text(). Nothing of the document is held beyond the current record:
  * record strings live in a per-record arena that is reset after the record
  * went to the sink, so memory does not grow with the number of records.
+ *
+ * Where the nodes come from: the normal pass runs libxml2's SAX2 push
+ * parser, whose callbacks append start/end/text events to a small queue
+ * that raw_next() pops; the queue is refilled one slice of input at a time
+ * and emptied before the next slice, so it holds a few KiB. SAX2 builds no
+ * tree, which is where xmlTextReader spent most of its time (node
+ * allocation, unlinking, buffer copies). The recover pass (rare, small
+ * documents, bounded by LIM_RECOVER_BYTES) still walks a tree with
+ * xmlReaderWalker(), because libxml2 2.9's push parser recovers less than
+ * xmlCtxtReadIO() does; raw_next() hides which of the two is running.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -40,7 +50,22 @@
  * source_ip, then one per reason type and per DKIM/SPF result/scope. */
 #define REC_RAW_MAX (8 + LIM_REASONS + 3 * LIM_AUTH_RESULTS)
 #define REP_RAW_MAX 16
-#define ELCACHE_SIZE 128   /* power of two; > the names we know */
+#define ELCACHE_BITS 8
+#define ELCACHE_SIZE (1u << ELCACHE_BITS)  /* > the names we know */
+
+/* Bytes taken from the byte reader at a time, and bytes handed to
+ * xmlParseChunk() at a time. The slice is small on purpose: when libxml2
+ * finds the document broken, the events of the failing slice are dropped
+ * (as xmlTextReader dropped the nodes of its failing 512-byte chunk), so
+ * junk right after </feedback> still fails the normal pass and goes to
+ * recover mode. 4 KiB slices cost nothing measurable over 64 KiB ones. */
+#define SAX_READ_BYTES  (64u * 1024)
+#define SAX_FEED_BYTES  4096u
+
+/* Bytes of one text node kept in the event queue. Nothing uses more: a
+ * leaf fails past LIM_FIELD_BYTES and an extension is dropped past
+ * LIM_EXTENSION_BYTES; the full length is still counted. */
+#define SAX_TEXT_KEEP   ((size_t)LIM_EXTENSION_BYTES + 1)
 
 enum el {
 	EL_OTHER = 0,
@@ -109,13 +134,30 @@ static const char *const V_REASON[] = {
 static const char *const V_TESTING[] = { "n", "y", NULL };
 static const char *const V_DISCOVERY[] = { "psl", "treewalk", NULL };
 
+/* One SAX2 event. Names are interned in the parser's dictionary and stay
+ * valid for the whole parse; text and the serialised attributes of a
+ * start tag live in xp.eb at [off, off + len). */
+struct ev {
+	int type;                /* XML_READER_TYPE_ELEMENT / _END_ELEMENT /
+	                          * _TEXT, so both node sources look alike */
+	int depth, line, col;
+	enum el el;              /* element: id of the local name */
+	const char *name, *prefix, *uri;
+	size_t off, len;
+	size_t full;             /* text: length before SAX_TEXT_KEEP */
+	unsigned empty : 1;      /* <x/> */
+	unsigned nonblank : 1;   /* text: not only white space */
+	unsigned own_ns : 1;     /* start tag declares its own prefix */
+};
+
 /* Prolog scanner states (DOCTYPE refusal before libxml2 sees it). */
 enum prolog {
 	PR_TEXT, PR_LT, PR_BANG, PR_BANG_DASH, PR_COMMENT, PR_PI, PR_DONE
 };
 
 struct xp {
-	xmlTextReaderPtr rd;
+	xmlTextReaderPtr rd;     /* recover pass: tree walker */
+	xmlParserCtxtPtr pc;     /* normal pass: SAX2 push parser */
 	const struct dmarc_xml_opts *opts;
 	const struct report_sink *sink;
 	struct err *err;
@@ -137,10 +179,40 @@ struct xp {
 	int xerr_utf8;
 	char xerr_msg[200];
 
+	/* SAX2 event queue (normal pass): evs[ev_head, ev_n) not yet read */
+	struct ev *evs;
+	size_t ev_head, ev_n, ev_cap;
+	char *eb;                /* event bytes */
+	size_t eb_len, eb_cap;
+	unsigned char *inbuf;    /* SAX_READ_BYTES from the byte reader */
+	size_t in_len, in_pos;
+	int in_eof;              /* the byte reader has nothing more */
+	int sax_depth;           /* open elements seen by the callbacks */
+	/* per open element: blank text directly inside it is invisible
+	 * to the code reading the nodes (see sax_quiet()), and its URI */
+	unsigned char sax_quiet[LIM_XML_DEPTH + 1];
+	unsigned char sax_terr[LIM_XML_DEPTH + 1];
+	const char *sax_uri[LIM_XML_DEPTH + 1];
+	int sax_done, sax_failed;
+	int sax_rc;              /* negative: a callback refused the input */
+	int sax_line, sax_col;
+	char sax_what[64];       /* entity name; "" for a DOCTYPE */
+	xmlSAXHandler sax;
+	int options;
+
 	/* current node */
 	int type, depth, empty;
 	enum el el;
 	const char *name;
+	const char *ns, *prefix;         /* element: namespace URI, prefix */
+	const char *ename, *eprefix;     /* end element: its names */
+	const char *val;                 /* text (not NUL-terminated) */
+	size_t vlen, vfull;
+	int vnonblank;
+	const char *attrs;               /* SAX: serialised attributes */
+	size_t attrs_len;
+	int own_ns;
+	int line, col;
 	unsigned long n_elems;
 	const char *path[LIM_XML_DEPTH + 1];
 	/* libxml2 interns element names in the reader's dictionary, so a
@@ -183,6 +255,7 @@ struct xp {
 	size_t n_held, a_held;
 
 	struct buf ext;          /* extension serialisation */
+	int ext_cut;             /* an append to ext was refused */
 };
 
 /* ------------------------------------------------------------------ */
@@ -250,6 +323,10 @@ where_here(struct xp *x, int d)
 	if (x->rd != NULL) {
 		line = xmlTextReaderGetParserLineNumber(x->rd);
 		col = xmlTextReaderGetParserColumnNumber(x->rd);
+	} else {
+		/* where the current node was (not how far libxml2 read) */
+		line = x->line;
+		col = x->col;
 	}
 	path_str(x, d, path, sizeof path);
 	err_where(x->err, "line %d column %d, %s", line, col, path);
@@ -360,6 +437,22 @@ fail_reader(struct xp *x)
 		if (x->err != NULL && x->err->msg[0] == '\0')
 			err_set(x->err, x->in_rc, "reading the report failed");
 		return x->err != NULL ? (x->err->code = x->in_rc) : x->in_rc;
+	}
+	if (x->sax_rc < 0) {
+		/* a SAX callback stopped the parser: say what it saw */
+		err_where(x->err, "line %d column %d", x->sax_line,
+		    x->sax_col);
+		if (x->sax_rc == ERR_TOO_LARGE)
+			return err_set(x->err, ERR_TOO_LARGE, "element "
+			    "nesting exceeds LIM_XML_DEPTH (%d)",
+			    LIM_XML_DEPTH);
+		if (x->sax_rc == ERR_HOSTILE && x->sax_what[0] == '\0')
+			return err_set(x->err, ERR_HOSTILE, "DOCTYPE "
+			    "refused: reports never need a DTD or entities");
+		if (x->sax_rc == ERR_HOSTILE)
+			return err_set(x->err, ERR_HOSTILE, "entity refused: "
+			    "reference to entity '%s'", x->sax_what);
+		return err_set(x->err, x->sax_rc, "out of memory");
 	}
 	path_str(x, x->depth, path, sizeof path);
 	if (x->n_xerr > 0 && is_entity_attack(x->xerr_code)) {
@@ -519,7 +612,7 @@ io_close(void *ctx)
 }
 
 /* ------------------------------------------------------------------ */
-/* node stepping */
+/* SAX2 push parser: callbacks fill the event queue */
 
 static enum el
 el_lookup(const char *s)
@@ -531,18 +624,451 @@ el_lookup(const char *s)
 	return EL_OTHER;
 }
 
-/* One node forward. Returns 1 on a node, 0 at the end of the document,
- * negative on error (err filled). */
+/* Element id of a local name. libxml2 interns names in the parser's
+ * dictionary, so a name pointer seen once maps to its id without a
+ * string compare. */
+static enum el
+el_of(struct xp *x, const char *name)
+{
+	/* the dictionary packs names a few bytes apart, so low pointer
+	 * bits collide: hash all of them */
+	size_t h = (size_t)(((uint64_t)(uintptr_t)name *
+	    0x9e3779b97f4a7c15ull) >> (64 - ELCACHE_BITS));
+
+	if (x->elcache[h].name != name) {
+		x->elcache[h].name = name;
+		x->elcache[h].id = el_lookup(name);
+	}
+	return x->elcache[h].id;
+}
+
+/* sp_is_space(), inlined for the loops that see every byte of text */
+static inline int
+is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+	    c == '\f';
+}
+
+/* Room for one more event; NULL (and the parser stopped) when out of
+ * memory. The queue is emptied before every slice, so it stays small. */
+static struct ev *
+ev_push(struct xp *x, int type)
+{
+	struct ev *e;
+
+	if (x->ev_n == x->ev_cap) {
+		size_t cap = x->ev_cap ? x->ev_cap * 2 : 256;
+		struct ev *n = realloc(x->evs, cap * sizeof *n);
+		if (n == NULL) {
+			x->sax_rc = ERR_NOMEM;
+			xmlStopParser(x->pc);
+			return NULL;
+		}
+		x->evs = n;
+		x->ev_cap = cap;
+	}
+	/* field by field: this runs for every node of the document */
+	e = &x->evs[x->ev_n++];
+	e->type = type;
+	e->depth = 0;
+	e->line = x->pc->input != NULL ? x->pc->input->line : 0;
+	e->col = x->pc->input != NULL ? x->pc->input->col : 0;
+	e->name = e->prefix = e->uri = NULL;
+	e->off = x->eb_len;
+	e->len = e->full = 0;
+	e->empty = e->nonblank = e->own_ns = 0;
+	return e;
+}
+
 static int
-xp_next(struct xp *x)
+eb_append(struct xp *x, const void *p, size_t n)
+{
+	if (n > x->eb_cap - x->eb_len) {
+		size_t cap = x->eb_cap ? x->eb_cap : 8192;
+		char *nb;
+		while (cap - x->eb_len < n)
+			cap *= 2;
+		if ((nb = realloc(x->eb, cap)) == NULL) {
+			x->sax_rc = ERR_NOMEM;
+			xmlStopParser(x->pc);
+			return ERR_NOMEM;
+		}
+		x->eb = nb;
+		x->eb_cap = cap;
+	}
+	memcpy(x->eb + x->eb_len, p, n);
+	x->eb_len += n;
+	return 0;
+}
+
+/* Appends s (n bytes) XML-escaped. In attribute values from SAX2 a '&'
+ * arrives as "&#38;" (libxml2 leaves the decoding to the tree builder,
+ * which we do not run), so that is turned back into '&' first. */
+static int
+eb_escape(struct xp *x, const char *s, size_t n, int attr)
+{
+	size_t run = 0, i = 0;
+
+	while (i < n) {
+		const char *rep = NULL;
+		size_t skip = 1;
+		switch (s[i]) {
+		case '&':
+			rep = "&amp;";
+			if (attr && n - i >= 5 && memcmp(s + i, "&#38;", 5) == 0)
+				skip = 5;
+			break;
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '"': rep = attr ? "&quot;" : NULL; break;
+		default: break;
+		}
+		if (rep != NULL) {
+			if (eb_append(x, s + run, i - run) != 0 ||
+			    eb_append(x, rep, strlen(rep)) != 0)
+				return ERR_NOMEM;
+			run = i + skip;
+		}
+		i += skip;
+	}
+	return eb_append(x, s + run, n - run);
+}
+
+static void
+eb_name(struct xp *x, const xmlChar *prefix, const xmlChar *name)
+{
+	if (prefix != NULL) {
+		eb_append(x, prefix, strlen((const char *)prefix));
+		eb_append(x, ":", 1);
+	}
+	eb_append(x, name, strlen((const char *)name));
+}
+
+/* Serialises the namespace declarations and attributes of a start tag as
+ * xmlTextReaderMoveToNextAttribute() listed them (declarations first),
+ * for extension capture. Reports carry none outside extensions, so the
+ * common path never gets here. */
+static void
+sax_attrs(struct xp *x, struct ev *e, int nb_ns, const xmlChar **nss,
+    int nb_attr, const xmlChar **attrs)
+{
+	e->off = x->eb_len;
+	for (int i = 0; i < nb_ns; i++) {
+		const xmlChar *pfx = nss[2 * i], *uri = nss[2 * i + 1];
+		eb_append(x, pfx != NULL ? " xmlns:" : " xmlns",
+		    pfx != NULL ? 7 : 6);
+		if (pfx != NULL)
+			eb_append(x, pfx, strlen((const char *)pfx));
+		eb_append(x, "=\"", 2);
+		if (uri != NULL)
+			eb_escape(x, (const char *)uri,
+			    strlen((const char *)uri), 1);
+		eb_append(x, "\"", 1);
+		if ((pfx == NULL && e->prefix == NULL) || (pfx != NULL &&
+		    e->prefix != NULL && strcmp((const char *)pfx,
+		    e->prefix) == 0))
+			e->own_ns = 1;
+	}
+	/* attrs: localname, prefix, URI, value, end of value */
+	for (int i = 0; i < nb_attr; i++) {
+		const xmlChar **a = attrs + 5 * i;
+		eb_append(x, " ", 1);
+		eb_name(x, a[1], a[0]);
+		eb_append(x, "=\"", 2);
+		if (a[3] != NULL && a[4] >= a[3])
+			eb_escape(x, (const char *)a[3], (size_t)(a[4] - a[3]),
+			    1);
+		eb_append(x, "\"", 1);
+	}
+	e->len = x->eb_len - e->off;
+}
+
+/*
+ * Blank text (indentation) directly inside a DMARC container element is
+ * skipped by every reader of the nodes (xp_child() only reports text with
+ * something in it), so it need not become an event; in a pretty-printed
+ * report that is every other event. It is kept everywhere its bytes may
+ * count: in leaves (text is concatenated), in dkim/spf (also leaves under
+ * policy_evaluated), and anywhere under an unknown, extension or
+ * foreign-namespace element (extensions are kept as raw XML).
+ */
+static int
+el_container(enum el el)
+{
+	switch (el) {
+	case EL_FEEDBACK: case EL_REPORT_METADATA: case EL_DATE_RANGE:
+	case EL_POLICY_PUBLISHED: case EL_RECORD: case EL_ROW:
+	case EL_POLICY_EVALUATED: case EL_REASON: case EL_IDENTIFIERS:
+	case EL_IDENTITIES: case EL_AUTH_RESULTS:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Drops the last event when it is a finished blank text node inside a
+ * quiet element at depth d (its parent). */
+static void
+sax_drop_blank(struct xp *x, int d)
+{
+	const struct ev *e;
+
+	if (x->ev_n == x->ev_head || d < 0 || d > LIM_XML_DEPTH)
+		return;
+	e = &x->evs[x->ev_n - 1];
+	if (e->type == XML_READER_TYPE_TEXT && !e->nonblank &&
+	    e->depth == d + 1 && x->sax_quiet[d]) {
+		x->eb_len = e->off;
+		x->ev_n--;
+	}
+}
+
+static void
+sax_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
+    const xmlChar *uri, int nb_ns, const xmlChar **nss, int nb_attr,
+    int nb_defaulted, const xmlChar **attrs)
+{
+	struct xp *x = ctx;
+	struct ev *e;
+
+	(void)nb_defaulted;
+	sax_drop_blank(x, x->sax_depth - 1);
+	if ((e = ev_push(x, XML_READER_TYPE_ELEMENT)) == NULL)
+		return;
+	e->depth = x->sax_depth++;
+	e->name = (const char *)local;
+	e->prefix = (const char *)prefix;
+	e->uri = (const char *)uri;
+	e->el = el_of(x, e->name);
+	if (e->depth <= LIM_XML_DEPTH) {
+		int d = e->depth;
+		/* names and URIs are interned: pointers compare */
+		int terr = (d > 0 && (x->sax_terr[d - 1] ||
+		    x->sax_uri[d - 1] != e->uri)) || e->el == EL_OTHER ||
+		    e->el == EL_EXTENSION || e->el == EL_EXTENSIONS;
+		x->sax_terr[d] = (unsigned char)terr;
+		x->sax_quiet[d] = (unsigned char)(!terr &&
+		    el_container(e->el));
+		x->sax_uri[d] = e->uri;
+	}
+	/* libxml2 calls us with the input at the end of the start tag,
+	 * before it looks for "/>" itself; the reader told <x/> from
+	 * <x></x> and kept extensions say <x/> the way they were sent */
+	e->empty = x->pc->input != NULL && x->pc->input->cur != NULL &&
+	    x->pc->input->cur[0] == '/';
+	if (nb_ns > 0 || nb_attr > 0)
+		sax_attrs(x, e, nb_ns, nss, nb_attr, attrs);
+	if (e->depth >= LIM_XML_DEPTH && x->sax_rc == 0) {
+		/* stop libxml2 from walking the rest of a deep bomb */
+		x->sax_rc = ERR_TOO_LARGE;
+		x->sax_line = e->line;
+		x->sax_col = e->col;
+		xmlStopParser(x->pc);
+	}
+}
+
+static void
+sax_end(void *ctx, const xmlChar *local, const xmlChar *prefix,
+    const xmlChar *uri)
+{
+	struct xp *x = ctx;
+	struct ev *e;
+
+	(void)uri;
+	x->sax_depth--;
+	sax_drop_blank(x, x->sax_depth);
+	/* <x/>: the reader gave no end node for it, and the code reading
+	 * the nodes relies on that (x->empty); its start event is still the
+	 * last one, as nothing is consumed while libxml2 runs */
+	if (x->ev_n > x->ev_head) {
+		e = &x->evs[x->ev_n - 1];
+		if (e->type == XML_READER_TYPE_ELEMENT && e->empty &&
+		    e->depth == x->sax_depth)
+			return;
+	}
+	if ((e = ev_push(x, XML_READER_TYPE_END_ELEMENT)) == NULL)
+		return;
+	e->depth = x->sax_depth;
+	e->name = (const char *)local;
+	e->prefix = (const char *)prefix;
+}
+
+/* Text (and CDATA, which arrives here too since cdataBlock is NULL).
+ * libxml2 hands one text node over in pieces: consecutive calls are
+ * merged into one event, as the reader merged them into one node. */
+static void
+sax_text(void *ctx, const xmlChar *s, int len)
+{
+	struct xp *x = ctx;
+	struct ev *e;
+	size_t n = len > 0 ? (size_t)len : 0, keep;
+
+	if (n == 0)
+		return;
+	if (x->ev_n > x->ev_head &&
+	    x->evs[x->ev_n - 1].type == XML_READER_TYPE_TEXT)
+		e = &x->evs[x->ev_n - 1];
+	else {
+		if ((e = ev_push(x, XML_READER_TYPE_TEXT)) == NULL)
+			return;
+		e->depth = x->sax_depth;
+	}
+	if (!e->nonblank)
+		for (size_t i = 0; i < n; i++)
+			if (!is_space(s[i])) {
+				e->nonblank = 1;
+				break;
+			}
+	keep = SAX_TEXT_KEEP - e->len;
+	if (keep > n)
+		keep = n;
+	/* the text event is the last one, so its bytes are the last too */
+	if (keep > 0 && eb_append(x, s, keep) == 0)
+		e->len += keep;
+	e->full += n;
+}
+
+/* Any DOCTYPE (the prolog scan misses UTF-16 documents), any entity
+ * other than the five predefined ones: refused, and the parser stopped
+ * before it can expand or load anything. */
+static void
+sax_hostile(struct xp *x, const xmlChar *what)
+{
+	if (x->sax_rc == 0) {
+		x->sax_rc = ERR_HOSTILE;
+		x->sax_line = x->pc->input != NULL ? x->pc->input->line : 0;
+		x->sax_col = x->pc->input != NULL ? x->pc->input->col : 0;
+		snprintf(x->sax_what, sizeof x->sax_what, "%s",
+		    what != NULL ? (const char *)what : "");
+		/* the name is document text: keep it printable */
+		for (char *p = x->sax_what; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 ||
+			    (unsigned char)*p >= 0x7f)
+				*p = '?';
+	}
+	xmlStopParser(x->pc);
+}
+
+static void
+sax_subset(void *ctx, const xmlChar *name, const xmlChar *ext_id,
+    const xmlChar *sys_id)
+{
+	struct xp *x = ctx;
+
+	(void)name;
+	(void)ext_id;
+	(void)sys_id;
+	sax_hostile(x, NULL);
+}
+
+static xmlEntityPtr
+sax_get_entity(void *ctx, const xmlChar *name)
+{
+	sax_hostile(ctx, name);
+	return NULL;
+}
+
+static void
+sax_reference(void *ctx, const xmlChar *name)
+{
+	sax_hostile(ctx, name);
+}
+
+/* Hands the next slice of input to libxml2. Consumed events are dropped
+ * first; an unfinished text event (the last one, the parser may still add
+ * to it) is moved to the front. On failure the events of the failing
+ * slice are dropped again, see SAX_FEED_BYTES. */
+static void
+sax_feed(struct xp *x)
+{
+	size_t n, save_n, save_eb;
+	struct ev save_last;
+	int got, terminate = 0;
+
+	if (x->ev_head == x->ev_n) {
+		x->ev_head = x->ev_n = 0;
+		x->eb_len = 0;
+	} else if (x->ev_head > 0) {
+		struct ev e = x->evs[x->ev_head];
+		memmove(x->eb, x->eb + e.off, e.len);
+		e.off = 0;
+		x->evs[0] = e;
+		x->ev_head = 0;
+		x->ev_n = 1;
+		x->eb_len = e.len;
+	}
+	while (x->in_len - x->in_pos <= SAX_FEED_BYTES && !x->in_eof) {
+		/* read ahead before the last slice of the buffer, so that
+		 * the end of the input goes to libxml2 with its last bytes:
+		 * an unclosed wrapper (D5) or junk after </feedback> then
+		 * fails the slice that holds </feedback>, as with the
+		 * reader, instead of passing as trailing data */
+		memmove(x->inbuf, x->inbuf + x->in_pos,
+		    x->in_len - x->in_pos);
+		x->in_len -= x->in_pos;
+		x->in_pos = 0;
+		if ((got = io_read(x, (char *)x->inbuf + x->in_len,
+		    (int)(SAX_READ_BYTES - x->in_len))) < 0) {
+			x->sax_failed = 1;
+			return;
+		}
+		x->in_len += (size_t)got;
+		x->in_eof = got == 0;
+	}
+	n = x->in_len - x->in_pos;
+	if (n > SAX_FEED_BYTES)
+		n = SAX_FEED_BYTES;
+	terminate = x->in_eof && n == x->in_len - x->in_pos;
+	if (x->pc == NULL) {
+		/* libxml2 wants the first 4 bytes up front to detect the
+		 * encoding; an empty input never gets a parser */
+		size_t first = n < 4 ? n : 4;
+		if (n == 0) {
+			x->sax_done = 1;
+			return;
+		}
+		x->pc = xmlCreatePushParserCtxt(&x->sax, x,
+		    (const char *)x->inbuf + x->in_pos, (int)first, NULL);
+		if (x->pc == NULL) {
+			x->sax_rc = ERR_NOMEM;
+			x->sax_failed = 1;
+			return;
+		}
+		xmlCtxtUseOptions(x->pc, x->options);
+		x->in_pos += first;
+		n -= first;
+	}
+	save_n = x->ev_n;
+	save_eb = x->eb_len;
+	if (save_n > 0)
+		save_last = x->evs[save_n - 1];
+	xmlParseChunk(x->pc, (const char *)x->inbuf + x->in_pos, (int)n,
+	    terminate);
+	x->in_pos += n;
+	if (x->sax_rc < 0 || !x->pc->wellFormed || x->pc->disableSAX) {
+		x->ev_n = save_n;
+		x->eb_len = save_eb;
+		if (save_n > 0)
+			x->evs[save_n - 1] = save_last;
+		x->sax_failed = 1;
+		return;
+	}
+	if (terminate)
+		x->sax_done = 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* node stepping */
+
+/* One node forward from the tree walker (recover pass). */
+static int
+reader_next(struct xp *x)
 {
 	int r = xmlTextReaderRead(x->rd);
 
-	if (r != 1) {
-		if (r == 0 && x->in_rc == 0)
-			return 0;
-		return fail_reader(x);
-	}
+	if (r != 1)
+		return r;
 	x->type = xmlTextReaderNodeType(x->rd);
 	x->depth = xmlTextReaderDepth(x->rd);
 	switch (x->type) {
@@ -551,6 +1077,94 @@ xp_next(struct xp *x)
 		if (x->name == NULL)
 			x->name = "";
 		x->empty = xmlTextReaderIsEmptyElement(x->rd) == 1;
+		x->ns = (const char *)xmlTextReaderConstNamespaceUri(x->rd);
+		x->prefix = (const char *)xmlTextReaderConstPrefix(x->rd);
+		break;
+	case XML_READER_TYPE_TEXT:
+	case XML_READER_TYPE_CDATA:
+	case XML_READER_TYPE_SIGNIFICANT_WHITESPACE:
+	case XML_READER_TYPE_WHITESPACE:
+		x->val = (const char *)xmlTextReaderConstValue(x->rd);
+		if (x->val == NULL)
+			x->val = "";
+		x->vlen = x->vfull = strlen(x->val);
+		x->vnonblank = 0;
+		for (size_t i = 0; i < x->vlen && !x->vnonblank; i++)
+			x->vnonblank = !sp_is_space((unsigned char)x->val[i]);
+		break;
+	default:
+		break;
+	}
+	return 1;
+}
+
+/* One node forward, no checks: 1 on a node, 0 at the end of the
+ * document, -1 when the parse failed (fail_reader() says why). */
+static int
+raw_next(struct xp *x)
+{
+	const struct ev *e;
+
+	if (x->rd != NULL)
+		return reader_next(x);
+	for (;;) {
+		if (x->ev_head == x->ev_n) {
+			if (x->sax_failed)
+				return -1;
+			if (x->sax_done)
+				return 0;
+			sax_feed(x);
+			continue;
+		}
+		e = &x->evs[x->ev_head];
+		if (e->type == XML_READER_TYPE_TEXT &&
+		    x->ev_head + 1 == x->ev_n && !x->sax_done &&
+		    !x->sax_failed) {
+			/* the next slice may continue this text */
+			sax_feed(x);
+			continue;
+		}
+		x->ev_head++;
+		x->type = e->type;
+		x->depth = e->depth;
+		x->line = e->line;
+		x->col = e->col;
+		if (e->type == XML_READER_TYPE_ELEMENT) {
+			x->el = e->el;
+			x->name = e->name;
+			x->empty = e->empty;
+			x->ns = e->uri;
+			x->prefix = e->prefix;
+			x->attrs = x->eb + e->off;
+			x->attrs_len = e->len;
+			x->own_ns = e->own_ns;
+		} else if (e->type == XML_READER_TYPE_END_ELEMENT) {
+			x->ename = e->name;
+			x->eprefix = e->prefix;
+		} else {
+			x->val = x->eb + e->off;
+			x->vlen = e->len;
+			x->vfull = e->full;
+			x->vnonblank = e->nonblank;
+		}
+		return 1;
+	}
+}
+
+/* One node forward. Returns 1 on a node, 0 at the end of the document,
+ * negative on error (err filled). */
+static int
+xp_next(struct xp *x)
+{
+	int r = raw_next(x);
+
+	if (r != 1) {
+		if (r == 0 && x->in_rc == 0)
+			return 0;
+		return fail_reader(x);
+	}
+	switch (x->type) {
+	case XML_READER_TYPE_ELEMENT:
 		x->n_elems++;
 		if (x->depth < 0 || x->depth >= LIM_XML_DEPTH)
 			return fail(x, ERR_TOO_LARGE,
@@ -558,15 +1172,8 @@ xp_next(struct xp *x)
 			    LIM_XML_DEPTH);
 		x->path[x->depth] = x->name;
 		x->path[x->depth + 1] = NULL;
-		{
-			size_t h = ((uintptr_t)x->name >> 4) &
-			    (ELCACHE_SIZE - 1);
-			if (x->elcache[h].name != x->name) {
-				x->elcache[h].name = x->name;
-				x->elcache[h].id = el_lookup(x->name);
-			}
-			x->el = x->elcache[h].id;
-		}
+		if (x->rd != NULL)
+			x->el = el_of(x, x->name);
 		break;
 	case XML_READER_TYPE_DOCUMENT_TYPE:
 		return fail(x, ERR_HOSTILE, "DOCTYPE refused: reports never "
@@ -607,13 +1214,9 @@ xp_child(struct xp *x, int d)
 			continue;
 		if (x->type == XML_READER_TYPE_ELEMENT)
 			return 1;
-		if (x->type == XML_READER_TYPE_TEXT ||
-		    x->type == XML_READER_TYPE_CDATA) {
-			const unsigned char *v = xmlTextReaderConstValue(x->rd);
-			for (; v != NULL && *v != '\0'; v++)
-				if (!sp_is_space(*v))
-					return 2;
-		}
+		if ((x->type == XML_READER_TYPE_TEXT ||
+		    x->type == XML_READER_TYPE_CDATA) && x->vnonblank)
+			return 2;
 	}
 }
 
@@ -691,14 +1294,12 @@ xp_text(struct xp *x)
 		    x->type == XML_READER_TYPE_CDATA ||
 		    x->type == XML_READER_TYPE_SIGNIFICANT_WHITESPACE ||
 		    x->type == XML_READER_TYPE_WHITESPACE) {
-			const char *v =
-			    (const char *)xmlTextReaderConstValue(x->rd);
-			size_t n = v != NULL ? strlen(v) : 0;
-			if (n > LIM_FIELD_BYTES - x->tlen)
+			size_t n = x->vlen;
+			if (x->vfull > LIM_FIELD_BYTES - x->tlen)
 				return fail(x, ERR_TOO_LARGE, "<%s> text "
 				    "exceeds LIM_FIELD_BYTES (%u)", ename,
 				    (unsigned)LIM_FIELD_BYTES);
-			memcpy(x->text + x->tlen, v, n);
+			memcpy(x->text + x->tlen, x->val, n);
 			x->tlen += n;
 			x->text[x->tlen] = '\0';
 		}
@@ -756,6 +1357,9 @@ clean_dup(struct xp *x, struct arena *a, const char *s, size_t len,
 	size_t i = 0, k;
 	char *out, *o;
 
+	/* printable ASCII first: nearly every field is only that */
+	while (i < len && p[i] >= 0x20 && p[i] < 0x7f)
+		i++;
 	while (i < len && (k = utf8_ok(p + i, len - i)) > 0)
 		i += k;
 	if (i == len)
@@ -795,11 +1399,11 @@ leaf(struct xp *x, struct arena *a, const char *field, int *rc)
 		return NULL;
 	s = x->text;
 	n = x->tlen;
-	while (n > 0 && sp_is_space((unsigned char)*s)) {
+	while (n > 0 && is_space((unsigned char)*s)) {
 		s++;
 		n--;
 	}
-	while (n > 0 && sp_is_space((unsigned char)s[n - 1]))
+	while (n > 0 && is_space((unsigned char)s[n - 1]))
 		n--;
 	if (n == 0) {
 		warn(x, W_EMPTY_ELEMENT, "%s", field);
@@ -973,12 +1577,28 @@ set_once(struct xp *x, const char **slot, const char *v, const char *field)
  * a huge extension never becomes a DOM; beyond LIM_EXTENSION_BYTES the
  * XML is dropped (with a warning), the report is kept. */
 
+/* Appends to the extension copy. A refused append (one that would pass
+ * LIM_EXTENSION_BYTES) leaves the buffer as it was, so it is remembered:
+ * a fragment with a hole in it must not be kept. */
 static void
-ext_escape(struct buf *b, const char *s, int attr)
+ext_put(struct xp *x, const void *p, size_t n)
 {
-	const char *run = s;
+	if (buf_append(&x->ext, p, n) != 0)
+		x->ext_cut = 1;
+}
 
-	for (; *s != '\0'; s++) {
+static void
+ext_puts(struct xp *x, const char *s)
+{
+	ext_put(x, s, strlen(s));
+}
+
+static void
+ext_escape(struct xp *x, const char *s, size_t n, int attr)
+{
+	const char *run = s, *end = s + n;
+
+	for (; s < end; s++) {
 		const char *rep = NULL;
 		switch (*s) {
 		case '&': rep = "&amp;"; break;
@@ -988,25 +1608,40 @@ ext_escape(struct buf *b, const char *s, int attr)
 		default: break;
 		}
 		if (rep != NULL) {
-			buf_append(b, run, (size_t)(s - run));
-			buf_append_str(b, rep);
+			ext_put(x, run, (size_t)(s - run));
+			ext_puts(x, rep);
 			run = s + 1;
 		}
 	}
-	buf_append(b, run, (size_t)(s - run));
+	ext_put(x, run, (size_t)(s - run));
 }
 
 static void
-ext_start_tag(struct xp *x, struct buf *b, int outer)
+ext_qname(struct xp *x, const char *pfx, const char *name)
 {
-	const char *qn = (const char *)xmlTextReaderConstName(x->rd);
-	const char *ns = (const char *)xmlTextReaderConstNamespaceUri(x->rd);
-	const char *pfx = (const char *)xmlTextReaderConstPrefix(x->rd);
+	if (pfx != NULL) {
+		ext_puts(x, pfx);
+		ext_puts(x, ":");
+	}
+	ext_puts(x, name != NULL ? name : "?");
+}
+
+static void
+ext_start_tag(struct xp *x, int outer)
+{
+	const char *ns = x->ns;
+	const char *pfx = x->prefix;
 	int declared = 0;
 
-	buf_append_str(b, "<");
-	buf_append_str(b, qn != NULL ? qn : "?");
-	while (xmlTextReaderMoveToNextAttribute(x->rd) == 1) {
+	ext_puts(x, "<");
+	ext_qname(x, pfx, x->name);
+	if (x->rd == NULL) {
+		/* SAX: serialised (and escaped) when the tag was parsed */
+		ext_put(x, x->attrs, x->attrs_len);
+		declared = x->own_ns;
+	}
+	while (x->rd != NULL &&
+	    xmlTextReaderMoveToNextAttribute(x->rd) == 1) {
 		const char *an = (const char *)xmlTextReaderConstName(x->rd);
 		const char *av = (const char *)xmlTextReaderConstValue(x->rd);
 		if (an == NULL)
@@ -1016,24 +1651,26 @@ ext_start_tag(struct xp *x, struct buf *b, int outer)
 			declared = 1;
 		if (pfx == NULL && strcmp(an, "xmlns") == 0)
 			declared = 1;
-		buf_append_str(b, " ");
-		buf_append_str(b, an);
-		buf_append_str(b, "=\"");
-		ext_escape(b, av != NULL ? av : "", 1);
-		buf_append_str(b, "\"");
+		ext_puts(x, " ");
+		ext_puts(x, an);
+		ext_puts(x, "=\"");
+		ext_escape(x, av != NULL ? av : "", av != NULL ?
+		    strlen(av) : 0, 1);
+		ext_puts(x, "\"");
 	}
-	xmlTextReaderMoveToElement(x->rd);
+	if (x->rd != NULL)
+		xmlTextReaderMoveToElement(x->rd);
 	/* the outermost element carries the namespace it was declared with
 	 * higher up, so the kept fragment stands on its own */
 	if (outer && ns != NULL && !declared) {
-		buf_append_str(b, pfx != NULL ? " xmlns:" : " xmlns");
+		ext_puts(x, pfx != NULL ? " xmlns:" : " xmlns");
 		if (pfx != NULL)
-			buf_append_str(b, pfx);
-		buf_append_str(b, "=\"");
-		ext_escape(b, ns, 1);
-		buf_append_str(b, "\"");
+			ext_puts(x, pfx);
+		ext_puts(x, "=\"");
+		ext_escape(x, ns, strlen(ns), 1);
+		ext_puts(x, "\"");
 	}
-	buf_append_str(b, x->empty ? "/>" : ">");
+	ext_puts(x, x->empty ? "/>" : ">");
 }
 
 /* Serialises the element just read (and its subtree) onto x->ext. */
@@ -1041,9 +1678,8 @@ static int
 ext_capture(struct xp *x)
 {
 	int d = x->depth, rc;
-	struct buf *b = &x->ext;
 
-	ext_start_tag(x, b, 1);
+	ext_start_tag(x, 1);
 	if (x->empty)
 		return 0;
 	for (;;) {
@@ -1055,27 +1691,26 @@ ext_capture(struct xp *x)
 			    "unexpected element structure");
 		switch (x->type) {
 		case XML_READER_TYPE_ELEMENT:
-			ext_start_tag(x, b, 0);
+			ext_start_tag(x, 0);
 			break;
-		case XML_READER_TYPE_END_ELEMENT: {
-			const char *qn =
-			    (const char *)xmlTextReaderConstName(x->rd);
-			buf_append_str(b, "</");
-			buf_append_str(b, qn != NULL ? qn : "?");
-			buf_append_str(b, ">");
+		case XML_READER_TYPE_END_ELEMENT:
+			ext_puts(x, "</");
+			if (x->rd != NULL) {
+				const char *qn = (const char *)
+				    xmlTextReaderConstName(x->rd);
+				ext_puts(x, qn != NULL ? qn : "?");
+			} else
+				ext_qname(x, x->eprefix, x->ename);
+			ext_puts(x, ">");
 			if (x->depth == d)
 				return 0;
 			break;
-		}
 		case XML_READER_TYPE_TEXT:
 		case XML_READER_TYPE_CDATA:
 		case XML_READER_TYPE_SIGNIFICANT_WHITESPACE:
-		case XML_READER_TYPE_WHITESPACE: {
-			const char *v =
-			    (const char *)xmlTextReaderConstValue(x->rd);
-			ext_escape(b, v != NULL ? v : "", 0);
+		case XML_READER_TYPE_WHITESPACE:
+			ext_escape(x, x->val, x->vlen, 0);
 			break;
-		}
 		default:
 			break;
 		}
@@ -1092,11 +1727,12 @@ ext_keep(struct xp *x, struct arena *a, const char **out, const char *where)
 	char *s;
 
 	buf_reset(&x->ext);
+	x->ext_cut = 0;
 	if (prev > 0 && buf_append(&x->ext, *out, prev) != 0)
 		return xp_skip(x);
 	if ((rc = ext_capture(x)) < 0)
 		return rc;
-	if (x->ext.len >= x->ext.cap) {
+	if (x->ext_cut || x->ext.len >= x->ext.cap) {
 		/* buf refuses appends past the cap, so the copy is cut:
 		 * a cut fragment is worse than none */
 		warn(x, W_EXTENSION, "%s: dropped, exceeds "
@@ -1374,9 +2010,8 @@ parse_reason(struct xp *x)
 	while ((rc = xp_child(x, d)) > 0) {
 		if (rc == 2) {
 			/* D22: <reason>sampled_out</reason> */
-			const char *t =
-			    (const char *)xmlTextReaderConstValue(x->rd);
-			size_t n = strlen(t);
+			const char *t = x->val;
+			size_t n = x->vlen;
 			if (n > sizeof bare - 1 - nbare)
 				n = sizeof bare - 1 - nbare;
 			memcpy(bare + nbare, t, n);
@@ -1928,8 +2563,7 @@ parse_record(struct xp *x)
 			default:
 				/* RFC 9990 record-level extensions: any
 				 * element in a foreign namespace */
-				ns = (const char *)
-				    xmlTextReaderConstNamespaceUri(x->rd);
+				ns = x->ns;
 				if (ns != NULL && (x->feedback_ns == NULL ||
 				    strcmp(ns, x->feedback_ns) != 0))
 					rc = ext_keep(x, x->ca,
@@ -2063,7 +2697,7 @@ do_begin(struct xp *x)
 static int
 parse_feedback(struct xp *x)
 {
-	const char *ns = (const char *)xmlTextReaderConstNamespaceUri(x->rd);
+	const char *ns = x->ns;
 	int d = x->depth, rc, rank;
 	const char *cname;
 	char *v;
@@ -2157,9 +2791,9 @@ drain(struct xp *x)
 	unsigned long before = x->n_xerr;
 	int r;
 
-	while ((r = xmlTextReaderRead(x->rd)) == 1)
-		if (xmlTextReaderNodeType(x->rd) == XML_READER_TYPE_ELEMENT &&
-		    xmlTextReaderDepth(x->rd) <= x->feedback_depth) {
+	while ((r = raw_next(x)) == 1)
+		if (x->type == XML_READER_TYPE_ELEMENT &&
+		    x->depth <= x->feedback_depth) {
 			warn(x, W_TRAILING_DATA, "element after feedback");
 			return;
 		}
@@ -2195,7 +2829,7 @@ parse_document(struct xp *x)
 		}
 	}
 	err_where(x->err, "line %d", x->rd != NULL ?
-	    xmlTextReaderGetParserLineNumber(x->rd) : 0);
+	    xmlTextReaderGetParserLineNumber(x->rd) : x->line);
 	return err_set(x->err, ERR_NOREPORT, x->n_elems ?
 	    "XML but not a DMARC <feedback> document" :
 	    "no XML element found");
@@ -2278,21 +2912,40 @@ dmarc_xml_parse(struct reader *in, const struct dmarc_xml_opts *opts,
 		    options);
 		if (doc != NULL && x->in_rc == 0)
 			x->rd = xmlReaderWalker(doc);
-	} else
-		x->rd = xmlReaderForIO(io_read, io_close, x, NULL, NULL,
-		    options);
-	if (x->rd == NULL) {
-		if (x->in_rc < 0)
-			rc = fail_reader(x);
-		else if (x->n_xerr > 0)
-			rc = fail_reader(x);
-		else
+		if (x->rd == NULL) {
+			if (x->in_rc < 0 || x->n_xerr > 0)
+				rc = fail_reader(x);
+			else
+				rc = err_set(err, ERR_NOREPORT, "empty input");
+			goto out;
+		}
+	} else {
+		/* SAX2 with only what we need: no internal/external subset,
+		 * entity, notation or CDATA handlers, so nothing can declare
+		 * or expand anything; a DOCTYPE or an entity reference stops
+		 * the parser (ERR_HOSTILE). White space goes to the text
+		 * handler like other text (the reader kept it too). Errors
+		 * come to this parse's own handler: no global state. */
+		x->sax.initialized = XML_SAX2_MAGIC;
+		x->sax.startElementNs = sax_start;
+		x->sax.endElementNs = sax_end;
+		x->sax.characters = sax_text;
+		x->sax.ignorableWhitespace = sax_text;
+		x->sax.internalSubset = sax_subset;
+		x->sax.getEntity = sax_get_entity;
+		x->sax.reference = sax_reference;
+		x->sax.serror = on_xml_error;
+		x->options = options;
+		if ((x->inbuf = malloc(SAX_READ_BYTES)) == NULL) {
+			rc = err_set(err, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		sax_feed(x);
+		if (x->pc == NULL && x->sax_done && x->in_rc == 0) {
 			rc = err_set(err, ERR_NOREPORT, "empty input");
-		goto out;
+			goto out;
+		}
 	}
-	if (!x->rep.recovered)
-		xmlTextReaderSetStructuredErrorHandler(x->rd, on_xml_error,
-		    x);
 	if ((rc = parse_document(x)) < 0)
 		goto out;
 	if (x->lead_skipped > 0)
@@ -2314,6 +2967,11 @@ out:
 		xmlFreeDoc(doc);
 	if (pctx != NULL)
 		xmlFreeParserCtxt(pctx);
+	if (x->pc != NULL)
+		xmlFreeParserCtxt(x->pc);
+	free(x->inbuf);
+	free(x->evs);
+	free(x->eb);
 	buf_free(&x->ext);
 	arena_free(x->ca);
 	arena_free(x->ra);

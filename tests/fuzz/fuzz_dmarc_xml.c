@@ -2,7 +2,10 @@
  * tests/fuzz/fuzz_dmarc_xml.c - libFuzzer target for the aggregate XML
  * parser: each input is parsed once normally and once in recover mode,
  * through a sink that reads every field it is given (so a dangling or
- * unterminated string shows up under ASan).
+ * unterminated string shows up under ASan), and once more normally
+ * through a reader that hands out a few bytes at a time, so the SAX
+ * event queue sees text, tags and the end of input at every offset of
+ * its read-ahead and slices.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +85,30 @@ f_end(void *ctx, const struct report *r)
 	return 0;
 }
 
+struct dribble {
+	const uint8_t *p;
+	size_t n, pos;
+	unsigned step;
+};
+
+static int
+dribble_read(void *ctx, unsigned char *buf, size_t cap, size_t *got)
+{
+	struct dribble *d = ctx;
+	size_t n = d->n - d->pos;
+
+	/* 1..13 bytes, varying, derived from the position */
+	d->step = d->step * 5 + 3;
+	if (n > 1 + d->step % 13)
+		n = 1 + d->step % 13;
+	if (n > cap)
+		n = cap;
+	memcpy(buf, d->p + d->pos, n);
+	d->pos += n;
+	*got = n;
+	return 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -101,6 +128,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)dmarc_xml_parse(&rd, &o, &sink, &e);
 		sum += touch(e.msg) + touch(e.where);
 		(void)dmarc_xml_sniff(data, size);
+	}
+	{
+		struct dribble d = { data, size, 0, (unsigned)size };
+		struct reader rd = { dribble_read, &d };
+		struct dmarc_xml_opts o = { .recover = 0 };
+		struct err e;
+
+		err_clear(&e);
+		(void)dmarc_xml_parse(&rd, &o, &sink, &e);
+		sum += touch(e.msg) + touch(e.where);
 	}
 	sink_sum += sum;
 	return 0;

@@ -665,6 +665,27 @@ static const struct tcase cases[] = {
   "<feedback><report_metadata>" META_IN "<error>e1</error><error>e2"
   "</error></report_metadata>" POL REC TAIL, 0, 0,
   { "errs=2 err=e1 err=e2" }, { 0 } },
+/* The SAX2 event queue: text merged across input slices, indentation
+ * kept inside extensions, callbacks that refuse DTDs and entities. */
+{ 89, "pretty-printed extension keeps its white space and attributes",
+  "<feedback>\n  " META "\n  " POL "\n  <extension>\n    <x:a xmlns:x=\"u:x\" "
+  "v=\"1 &amp; &#38;2 &lt;&quot;\">\n      t &amp; u\n    </x:a>\n    <b/>\n"
+  "  </extension>\n  " REC "\n</feedback>\n", 0, 0,
+  { "ext=<extension>\n    <x:a xmlns:x=\"u:x\" v=\"1 &amp; &amp;2 &lt;"
+    "&quot;\">\n      t &amp; u\n    </x:a>\n    <b/>\n  </extension> ",
+    "E n=1" }, { "W:stray_text", "W:whitespace_trimmed" } },
+{ 90, "text and indentation across input slice boundaries",
+  NULL /* built */, 0, 0, { "E n=3 skipped=0", "rid=id1" },
+  { "W:stray_text", "W:whitespace_trimmed" } },
+{ 91, "UTF-16 DOCTYPE (the prolog scan cannot see it)", NULL /* built */,
+  0, -6, { 0 }, { 0 } },
+{ 92, "entity reference in an attribute", "<feedback>" META POL
+  "<extension><a v=\"&x;\"/></extension>" REC TAIL, 0, -6, { 0 }, { 0 } },
+{ 93, "megabyte of indentation in a container", NULL /* built */, 0, 0,
+  { "E n=1" }, { "W:stray_text" } },
+{ 94, "extension over LIM_EXTENSION_BYTES dropped, report kept",
+  NULL /* built */, 0, 0, { "E n=1", "ext=- dom=", "LIM_EXTENSION_BYTES" },
+  { 0 } },
 };
 
 /* ------------------------------------------------------------------ */
@@ -702,6 +723,54 @@ build_case(int id, size_t *len)
 		}
 		break;
 	}
+	case 90:
+		/* org_name's text straddles the 4 KiB slice boundary, and
+		 * records follow at every offset modulo a few bytes */
+		buf_append_str(&b, "<?xml version=\"1.0\"?>\n<!--");
+		for (i = 0; i < 4000; i++)
+			buf_append_str(&b, "c");
+		buf_append_str(&b, "-->\n<feedback>\n <report_metadata>"
+		    "<org_name>");
+		for (i = 0; i < 2000; i++)
+			buf_append_str(&b, "o");
+		buf_append_str(&b, "</org_name><email>noreply@org.example"
+		    "</email><report_id>id1</report_id>\n  <date_range><begin>"
+		    "1700000000</begin><end>1700086399</end></date_range>"
+		    "</report_metadata>\n" POL);
+		for (i = 0; i < 3; i++) {
+			buf_append_str(&b, "\n\t<record>\n");
+			for (int k = 0; k < 1500 * i + 700; k++)
+				buf_append_str(&b, " ");
+			buf_append_str(&b, ROW("192.0.2.1", "3") "\n" IDS
+			    AUTH "</record>");
+		}
+		buf_append_str(&b, TAIL);
+		break;
+	case 91: {
+		const char *s = "<?xml version=\"1.0\" encoding=\"UTF-16\"?>"
+		    "<!DOCTYPE feedback [<!ENTITY x \"y\">]><feedback>"
+		    "<report_metadata><org_name>&x;</org_name>"
+		    "</report_metadata></feedback>";
+		buf_append(&b, "\xff\xfe", 2);
+		for (; *s != '\0'; s++) {
+			buf_append(&b, s, 1);
+			buf_append(&b, "", 1);
+		}
+		break;
+	}
+	case 93:
+		buf_append_str(&b, "<feedback>" META POL "<record>");
+		for (i = 0; i < 1024 * 1024; i++)
+			buf_append_str(&b, i % 64 ? " " : "\n");
+		buf_append_str(&b, ROW("192.0.2.1", "3") IDS AUTH "</record>"
+		    TAIL);
+		break;
+	case 94:
+		buf_append_str(&b, "<feedback>" META POL "<extension><a>");
+		for (i = 0; i < (int)LIM_EXTENSION_BYTES + 10; i++)
+			buf_append_str(&b, "e");
+		buf_append_str(&b, "</a></extension>" REC TAIL);
+		break;
 	case 84:
 		buf_append_str(&b, "<feedback>" META POL "<record>"
 		    ROW("192.0.2.1", "1") IDS "<auth_results>");
