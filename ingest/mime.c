@@ -185,9 +185,17 @@ parse_headers(struct arena *a, const unsigned char *p, size_t len,
 	hb->body = len;
 	while (pos < len) {
 		next = next_line(p, len, pos, &le);
-		if (le == pos) {
-			hb->body = next;
-			break;
+		/* A line of only blanks ends the header block too: strictly it
+		 * is an (obsolete) folded continuation, but writers that emit
+		 * it mean the empty line (django-dmarc2 feedback2.eml). */
+		{
+			size_t k = pos;
+			while (k < le && (is_wsp(p[k]) || p[k] == '\r'))
+				k++;
+			if (k == le) {
+				hb->body = next;
+				break;
+			}
 		}
 		if (is_wsp(p[pos])) {
 			if (name == NULL) {

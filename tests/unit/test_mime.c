@@ -243,6 +243,12 @@ static const struct tcase cases[] = {
 	{ 25, "From: a\nContent-Type: multipart/alternative;\n\tboundary=\""
 	    "=_a b?c\"\n\n--=_a b?c\n\nA\n--=_a b?c--\n", 0, 0,
 	    "1 text/plain 1|", 0, "A" },
+	/* a line of only a blank ends the part's headers (it used to be
+	 * taken as a folded continuation: django-dmarc2 feedback2.eml) */
+	{ 26, "From: a\nContent-Type: multipart/report; boundary=b\n\n--b\n"
+	    "Content-Type: message/feedback-report\n \nFeedback-Type: abuse\n"
+	    "--b--\n", 0, 0, "1 message/feedback-report 1|", 0,
+	    "Feedback-Type: abuse" },
 };
 
 static void
