@@ -59,6 +59,7 @@ cmd_import(const struct cli_globals *g, int argc, char **argv)
 	struct progress pg = { 0 };
 	struct source_paths_stats ss;
 	struct pipeline_stats stats;
+	struct pipeline_opts popts = { 0 };
 	const struct pipeline_stats *ps = &stats;
 	struct err err;
 	int json = 0, quiet = g->quiet, ch, rc, status = EXIT_RUNTIME;
@@ -75,8 +76,10 @@ cmd_import(const struct cli_globals *g, int argc, char **argv)
 		return cli_usage("import");
 	err_clear(&err);
 	pg.enabled = !quiet && !json && isatty(STDERR_FILENO);
+	popts.keep_failure_body = g->settings.keep_failure_body;
 	rc = ingest_import_paths(db, (const char *const *)argv + optind,
-	    (size_t)(argc - optind), on_progress, &pg, &stats, &ss, &err);
+	    (size_t)(argc - optind), &popts, on_progress, &pg, &stats, &ss,
+	    &err);
 	if (pg.drawn)
 		fprintf(stderr, "\r\033[K");
 	if (rc < 0) {

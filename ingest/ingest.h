@@ -22,6 +22,12 @@ struct pipeline_stats {
 	uint64_t transient;         /* messages left for a retry */
 };
 
+/* Choices that change what is stored (from the configuration). */
+struct pipeline_opts {
+	int keep_failure_body;   /* keep the original body of failure
+	                          * reports ([failure] keep_original_body) */
+};
+
 /* Progress callback, called after each message. */
 typedef void (*pipeline_progress_fn)(void *ctx,
     const struct pipeline_stats *st, const struct ingest_source *src);
@@ -34,7 +40,8 @@ typedef void (*pipeline_progress_fn)(void *ctx,
  * opened or the walk fails as a whole (err filled).
  */
 int ingest_import_paths(const char *db_path, const char *const *paths,
-    size_t n, pipeline_progress_fn progress, void *progress_ctx,
+    size_t n, const struct pipeline_opts *opts,
+    pipeline_progress_fn progress, void *progress_ctx,
     struct pipeline_stats *stats, struct source_paths_stats *files,
     struct err *err);
 

@@ -8,7 +8,11 @@
 #include <time.h>
 
 #include "../common/log.h"
+#include "../common/strparse.h"
+#include "../common/buf.h"
+#include "../parse/arf.h"
 #include "../parse/dmarc_xml.h"
+#include "../parse/tlsrpt_json.h"
 #include "digest.h"
 #include "mime.h"
 #include "pipeline.h"
@@ -22,6 +26,14 @@
 struct pipeline {
 	struct store *st;
 	struct pipeline_stats stats;
+	struct pipeline_opts opts;
+};
+
+/* A part of a message kept until the walk ends (ARF pieces). */
+struct kept_part {
+	struct buf data;
+	char parent[64];              /* MIME path of the enclosing part */
+	int present;
 };
 
 /* Per-message state. */
@@ -37,6 +49,9 @@ struct msg_ctx {
 	struct err transient_err;
 	uint64_t records;
 	int in_message;               /* MIME parts: ignore non-reports */
+	struct kept_part arf_feedback;  /* message/feedback-report */
+	struct kept_part arf_original[4]; /* message/rfc822, rfc822-headers */
+	int arf_feedback_parts;
 };
 
 /* A reader that replays the first bytes it peeked, then reads on. */
@@ -193,8 +208,24 @@ sink_end(void *ctx, const struct report *r)
 		c->transient_err = e;
 		return rc;
 	}
-	c->records += r->n_records;
+	/* A failure report is one record (one message) by definition. */
+	c->records += r->kind == REPORT_FAILURE ? 1 : r->n_records;
 	return 0;
+}
+
+static int
+sink_policy(void *ctx, const struct report *r, const struct tlsrpt_policy *p)
+{
+	struct msg_ctx *c = ctx;
+	struct err e;
+	int rc;
+
+	rc = store_tlsrpt_policy(c->p->st, c->report_id, r, p, &e);
+	if (rc < 0) {
+		c->transient = 1;
+		c->transient_err = e;
+	}
+	return rc;
 }
 
 static int
@@ -245,6 +276,74 @@ open_payload(const unsigned char *data, size_t len, int drop_behind,
 	return 1;
 }
 
+/*
+ * Ends the savepoint of one parsed payload according to the parser's rc:
+ * kept (0), already known (ERR_STOPPED), ignored (ERR_NOREPORT inside a
+ * message: some other document), rejected (recorded) or transient.
+ * Returns 0 or a transient error.
+ */
+static int
+finish_payload(struct msg_ctx *c, int rc, struct err *e, const char *where)
+{
+	if (c->transient) {
+		store_savepoint_rollback(c->p->st);
+		return c->transient_err.code ? c->transient_err.code : ERR_DB;
+	}
+	if (rc == 0) {
+		c->reports_new++;
+		if (store_savepoint_release(c->p->st, &c->transient_err) != 0) {
+			c->transient = 1;
+			return ERR_DB;
+		}
+		return 0;
+	}
+	store_savepoint_rollback(c->p->st);
+	if (rc == ERR_STOPPED)  /* already known */
+		return 0;
+	if (rc == ERR_NOREPORT && c->in_message) {
+		c->payloads--;  /* some other JSON/XML: not ours to reject */
+		return 0;
+	}
+	if (err_is_transient(rc)) {
+		c->transient = 1;
+		c->transient_err = *e;
+		return rc;
+	}
+	if (e->code == 0)
+		err_set(e, rc, "%s", err_str(rc));
+	return record_rejected(c, where, e) < 0 ? ERR_DB : 0;
+}
+
+static const struct report_sink *
+pipeline_sink(struct msg_ctx *c, struct report_sink *sink)
+{
+	memset(sink, 0, sizeof *sink);
+	sink->begin = sink_begin;
+	sink->record = sink_record;
+	sink->end = sink_end;
+	sink->tlsrpt_policy = sink_policy;
+	sink->ctx = c;
+	return sink;
+}
+
+/* One TLS-RPT JSON payload. Reports are small: no relay thread. */
+static int
+parse_json(struct msg_ctx *c, struct peek_reader *pr, const char *where)
+{
+	struct report_sink sink;
+	struct err e;
+	int rc;
+
+	err_clear(&e);
+	if ((rc = store_savepoint(c->p->st, &e)) != 0) {
+		c->transient = 1;
+		c->transient_err = e;
+		return rc;
+	}
+	rc = tlsrpt_json_parse(&pr->rd, pipeline_sink(c, &sink), &e);
+	return finish_payload(c, rc, &e, where);
+}
+
 /* dmarc_xml_parse with the relay's signature. */
 static int
 xml_parse_fn(struct reader *in, const void *opts,
@@ -260,8 +359,7 @@ parse_xml(struct msg_ctx *c, const unsigned char *data, size_t len,
     int drop_behind, int idx, struct peek_reader *pr, const char *where,
     struct unpack *u)
 {
-	struct report_sink sink = { .begin = sink_begin, .record = sink_record,
-	    .end = sink_end, .ctx = c };
+	struct report_sink sink;
 	struct dmarc_xml_opts opts = { 0 };
 	struct err e, first;
 	int rc;
@@ -269,6 +367,7 @@ parse_xml(struct msg_ctx *c, const unsigned char *data, size_t len,
 	err_clear(&e);
 	if ((rc = store_savepoint(c->p->st, &e)) != 0)
 		goto transient;
+	pipeline_sink(c, &sink);
 	rc = relay_parse(xml_parse_fn, &pr->rd, &opts, &sink, &e);
 	if (c->transient)
 		goto transient_sp;
@@ -315,22 +414,7 @@ parse_xml(struct msg_ctx *c, const unsigned char *data, size_t len,
 			goto transient_sp;
 		}
 	}
-	if (rc == 0) {
-		c->reports_new++;
-		return store_savepoint_release(c->p->st, &c->transient_err) ==
-		    0 ? 0 : (c->transient = 1, ERR_DB);
-	}
-	store_savepoint_rollback(c->p->st);
-	if (rc == ERR_STOPPED)  /* already known */
-		return 0;
-	if (err_is_transient(rc)) {
-		c->transient = 1;
-		c->transient_err = e;
-		return rc;
-	}
-	if (e.code == 0)
-		err_set(&e, rc, "%s", err_str(rc));
-	return record_rejected(c, where, &e) < 0 ? ERR_DB : 0;
+	return finish_payload(c, rc, &e, where);
 
 transient_sp:
 	store_savepoint_rollback(c->p->st);
@@ -407,13 +491,10 @@ do_blob(struct msg_ctx *c, const unsigned char *data, size_t len,
 				goto out;
 			break;
 		case CONTENT_JSON:
-			/* TLS-RPT arrives with issue 3; until then say so
-			 * rather than pretend it is not a report. */
 			c->payloads++;
 			found++;
-			err_set(&e, ERR_UNSUPPORTED, "JSON payload (TLS-RPT) "
-			    "is not supported yet");
-			if ((rc = record_rejected(c, pwhere, &e)) < 0)
+			rc = parse_json(c, &pr, pwhere);
+			if (rc < 0)
 				goto out;
 			break;
 		case CONTENT_NONE:
@@ -440,16 +521,65 @@ out:
 }
 
 static int
+keep_part(struct kept_part *k, const struct mime_part *part)
+{
+	const char *dot = strrchr(part->path, '.');
+	size_t n = dot ? (size_t)(dot - part->path) : 0;
+	int rc;
+
+	buf_init(&k->data, LIM_MESSAGE_BYTES);
+	if ((rc = buf_append(&k->data, part->data, part->len)) != 0)
+		return rc == ERR_TOO_LARGE ? 0 : rc;
+	if (n >= sizeof k->parent)
+		n = sizeof k->parent - 1;
+	memcpy(k->parent, part->path, n);
+	k->parent[n] = '\0';
+	k->present = 1;
+	return 0;
+}
+
+static void
+kept_free(struct msg_ctx *c)
+{
+	buf_free(&c->arf_feedback.data);
+	for (size_t i = 0; i < sizeof c->arf_original /
+	    sizeof c->arf_original[0]; i++)
+		buf_free(&c->arf_original[i].data);
+}
+
+static int
 on_part(void *ctx, const struct mime_part *part)
 {
 	struct msg_ctx *c = ctx;
+	const char *ct = part->content_type;
 	char where[400];
 	int rc;
 
-	/* Embedded messages are walked into by mime_walk itself. */
-	if (strcmp(part->content_type, "message/rfc822") == 0 ||
-	    strcmp(part->content_type, "message/global") == 0 ||
-	    strncmp(part->content_type, "multipart/", 10) == 0)
+	/* ARF (RFC 6591): the feedback fields and the original message are
+	 * siblings in a multipart/report; keep both until the walk ends. */
+	if (strcmp(ct, "message/feedback-report") == 0) {
+		c->arf_feedback_parts++;
+		if (!c->arf_feedback.present)
+			return keep_part(&c->arf_feedback, part);
+		return 0;
+	}
+	if (strcmp(ct, "message/rfc822") == 0 ||
+	    strcmp(ct, "message/global") == 0 ||
+	    strcmp(ct, "text/rfc822-headers") == 0 ||
+	    strcmp(ct, "message/rfc822-headers") == 0) {
+		for (size_t i = 0; i < sizeof c->arf_original /
+		    sizeof c->arf_original[0]; i++)
+			if (!c->arf_original[i].present) {
+				rc = keep_part(&c->arf_original[i], part);
+				if (rc < 0)
+					return rc;
+				break;
+			}
+		/* Embedded messages are walked into by mime_walk itself. */
+		if (strncmp(ct, "message/", 8) == 0)
+			return 0;
+	}
+	if (strncmp(ct, "multipart/", 10) == 0)
 		return 0;
 	if (part->len == 0)
 		return 0;
@@ -463,14 +593,64 @@ on_part(void *ctx, const struct mime_part *part)
 	return rc < 0 ? rc : 0;
 }
 
+static int
+on_header_date(void *ctx, const struct mime_header *h)
+{
+	char *out = ctx;
+
+	if (out[0] == '\0' && sp_casecmp(h->name, "Date") == 0)
+		snprintf(out, 128, "%s", h->value);
+	return 0;
+}
+
+/* After the walk: a failure report, if the message had a feedback part. */
+static int
+do_arf(struct msg_ctx *c, const struct ingest_msg *m)
+{
+	struct arf_input in;
+	struct report_sink sink;
+	struct err e;
+	char date[128] = "";
+	int rc;
+
+	if (!c->arf_feedback.present)
+		return 0;
+	memset(&in, 0, sizeof in);
+	in.feedback = c->arf_feedback.data.data;
+	in.feedback_len = c->arf_feedback.data.len;
+	for (size_t i = 0; i < sizeof c->arf_original /
+	    sizeof c->arf_original[0]; i++)
+		if (c->arf_original[i].present && strcmp(
+		    c->arf_original[i].parent, c->arf_feedback.parent) == 0) {
+			in.original = c->arf_original[i].data.data;
+			in.original_len = c->arf_original[i].data.len;
+			break;
+		}
+	(void)mime_headers(m->data, m->len, on_header_date, date, NULL);
+	in.outer_date = date[0] ? date : NULL;
+	in.keep_body = c->p->opts.keep_failure_body;
+	c->payloads++;
+	err_clear(&e);
+	if ((rc = store_savepoint(c->p->st, &e)) != 0) {
+		c->transient = 1;
+		c->transient_err = e;
+		return rc;
+	}
+	rc = arf_parse(&in, pipeline_sink(c, &sink), &e);
+	return finish_payload(c, rc, &e, "feedback report");
+}
+
 int
-pipeline_new(struct store *st, struct pipeline **out)
+pipeline_new(struct store *st, const struct pipeline_opts *opts,
+    struct pipeline **out)
 {
 	struct pipeline *p = calloc(1, sizeof *p);
 
 	if (p == NULL)
 		return ERR_NOMEM;
 	p->st = st;
+	if (opts != NULL)
+		p->opts = *opts;
 	*out = p;
 	return 0;
 }
@@ -562,6 +742,9 @@ pipeline_message(struct pipeline *p, const struct ingest_msg *m,
 		c.in_message = 1;
 		err_clear(&we);
 		rc = mime_walk(m->data, m->len, on_part, &c, &we);
+		if (rc == 0 && !c.transient)
+			rc = do_arf(&c, m);
+		kept_free(&c);
 		if (c.transient) {
 			*err = c.transient_err;
 			rc = c.transient_err.code ? c.transient_err.code :
@@ -666,6 +849,7 @@ pipeline_stats(const struct pipeline *p)
 
 int
 ingest_import_paths(const char *db_path, const char *const *paths, size_t n,
+    const struct pipeline_opts *opts,
     pipeline_progress_fn progress, void *progress_ctx,
     struct pipeline_stats *stats, struct source_paths_stats *files,
     struct err *err)
@@ -681,7 +865,7 @@ ingest_import_paths(const char *db_path, const char *const *paths, size_t n,
 		err_where(err, "%s", db_path);
 		goto out;
 	}
-	if ((rc = pipeline_new(st, &pl)) != 0 ||
+	if ((rc = pipeline_new(st, opts, &pl)) != 0 ||
 	    (rc = source_paths_new(paths, n, &src)) != 0) {
 		err_set(err, rc, "out of memory");
 		goto out;

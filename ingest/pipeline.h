@@ -25,8 +25,10 @@
 
 struct pipeline;
 
-/* The store is borrowed. Returns 0 or ERR_NOMEM. */
-int pipeline_new(struct store *st, struct pipeline **out);
+/* The store is borrowed; opts may be NULL (defaults). Returns 0 or
+ * ERR_NOMEM. */
+int pipeline_new(struct store *st, const struct pipeline_opts *opts,
+    struct pipeline **out);
 void pipeline_free(struct pipeline *p);
 
 /*

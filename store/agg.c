@@ -29,8 +29,8 @@ is_pass(const char *v)
 	return v != NULL && strcmp(v, "pass") == 0;
 }
 
-static const char *
-kind_name(enum report_kind k)
+const char *
+store_kind_name(enum report_kind k)
 {
 	switch (k) {
 	case REPORT_AGGREGATE:
@@ -67,8 +67,9 @@ reporter_key(const struct report *r)
 	return dup != NULL ? sp_lower(dup) : NULL;
 }
 
+/* The id of the stored report with key k (the insert just conflicted). */
 static int
-find_existing(struct store *s, const struct report *r, const char *key,
+find_existing(struct store *s, const struct store_report_key *k,
     int64_t *id, struct err *err)
 {
 	sqlite3_stmt *st = NULL;
@@ -76,14 +77,12 @@ find_existing(struct store *s, const struct report *r, const char *key,
 
 	if ((rc = store_stmt(s, ST_REPORT_FIND, &st, err)) < 0)
 		return rc;
-	store_bind_text(st, 1, kind_name(r->kind));
-	store_bind_text(st, 2, key);
-	store_bind_text(st, 3, r->agg.report_id != NULL ? r->agg.report_id :
-	    "");
-	sqlite3_bind_int64(st, 4, r->agg.begin);
-	sqlite3_bind_int64(st, 5, r->agg.end);
-	store_bind_text(st, 6, r->policy.domain != NULL ? r->policy.domain :
-	    "");
+	store_bind_text(st, 1, k->kind);
+	store_bind_text(st, 2, k->reporter);
+	store_bind_text(st, 3, k->report_id != NULL ? k->report_id : "");
+	sqlite3_bind_int64(st, 4, k->begin);
+	sqlite3_bind_int64(st, 5, k->end);
+	store_bind_text(st, 6, k->domain != NULL ? k->domain : "");
 	src = sqlite3_step(st);
 	if (src == SQLITE_ROW) {
 		*id = sqlite3_column_int64(st, 0);
@@ -132,8 +131,8 @@ add_errors(struct store *s, int64_t rid, const struct report *r,
  * Returns 0, or 1 when the report cannot be rolled up (times outside the
  * years 1970..9999).
  */
-static int
-rollup_range(int64_t begin, int64_t end, int64_t *b, int64_t *e)
+int
+store_rollup_range(int64_t begin, int64_t end, int64_t *b, int64_t *e)
 {
 	if (begin < 0 || begin > ROLLUP_MAX_TIME)
 		return 1;
@@ -160,8 +159,8 @@ rollup_range(int64_t begin, int64_t end, int64_t *b, int64_t *e)
  * result exactly. Past the caps below the table gives up and the SQL
  * rollup runs instead, so memory stays bounded whatever the input.
  */
-#define ACC_MAX_KEYS      32768u                /* distinct pairs */
-#define ACC_MAX_KEY_BYTES ((size_t)2 * 1024 * 1024)
+#define ACC_MAX_KEYS      16384u                /* distinct pairs */
+#define ACC_MAX_KEY_BYTES ((size_t)1024 * 1024)
 #define ACC_SLOTS         (2 * ACC_MAX_KEYS)    /* power of 2, load <= 1/2 */
 
 enum { ACC_MSGS, ACC_PASS, ACC_SPF, ACC_DKIM, ACC_QUAR, ACC_REJ, ACC__N };
@@ -226,7 +225,7 @@ acc_start(struct store *s, const struct report *r)
 		s->acc = a;
 	}
 	acc_clear(a);
-	if (rollup_range(r->agg.begin, r->agg.end, &b, &e) != 0)
+	if (store_rollup_range(r->agg.begin, r->agg.end, &b, &e) != 0)
 		return;
 	if (b / DAY_SECONDS != (e - 1) / DAY_SECONDS)
 		return;
@@ -322,83 +321,127 @@ acc_write(struct store *s, const struct report *r, struct err *err)
 	return 0;
 }
 
-int
-store_report_begin(struct store *s, int64_t message_id,
-    const struct report *r, int64_t *report_id, struct err *err)
+/* Resets the per-report state once a new reports row is in. */
+void
+store_report_started(struct store *s, int64_t id)
 {
-	sqlite3_stmt *st = NULL;
-	char *key = NULL;
-	int rc;
-
-	if (s == NULL || r == NULL || report_id == NULL)
-		return err_set(err, ERR_INVAL, "report_begin: bad arguments");
-	if (r->kind != REPORT_AGGREGATE)
-		return err_set(err, ERR_UNSUPPORTED,
-		    "the store does not take %s reports yet",
-		    kind_name(r->kind) != NULL ? kind_name(r->kind) : "unknown");
-	s->cur_report = 0;
-	if ((key = reporter_key(r)) == NULL) {
-		rc = err_set(err, ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = store_stmt(s, ST_REPORT_ADD, &st, err)) < 0)
-		goto out;
-	/* 0 = no message row (tools, tests): stored as NULL. */
-	if (message_id > 0)
-		sqlite3_bind_int64(st, 1, message_id);
-	else
-		sqlite3_bind_null(st, 1);
-	store_bind_text(st, 2, kind_name(r->kind));
-	store_bind_text(st, 3, flavour_name(r->agg.flavour));
-	store_bind_text(st, 4, r->agg.xml_namespace);
-	store_bind_text(st, 5, r->agg.version);
-	store_bind_text(st, 6, r->agg.org_name);
-	store_bind_text(st, 7, r->agg.email);
-	store_bind_text(st, 8, r->agg.extra_contact_info);
-	store_bind_text(st, 9, r->agg.report_id);
-	store_bind_text(st, 10, r->agg.generator);
-	sqlite3_bind_int64(st, 11, r->agg.begin);
-	sqlite3_bind_int64(st, 12, r->agg.end);
-	store_bind_text(st, 13, r->policy.domain);
-	store_bind_text(st, 14, r->policy.adkim);
-	store_bind_text(st, 15, r->policy.aspf);
-	store_bind_text(st, 16, r->policy.p);
-	store_bind_text(st, 17, r->policy.sp);
-	store_bind_text(st, 18, r->policy.np);
-	if (r->policy.pct >= 0)
-		sqlite3_bind_int(st, 19, r->policy.pct);
-	else
-		sqlite3_bind_null(st, 19);
-	store_bind_text(st, 20, r->policy.fo);
-	store_bind_text(st, 21, r->policy.testing);
-	store_bind_text(st, 22, r->policy.discovery_method);
-	store_bind_text(st, 23, r->agg.extensions_xml);
-	sqlite3_bind_int(st, 24, r->recovered ? 1 : 0);
-	store_bind_text(st, 25, key);
-	sqlite3_bind_int64(st, 26, (sqlite3_int64)time(NULL));
-	if ((rc = store_step_done(s, st, "add report", err)) < 0)
-		goto out;
-	if (sqlite3_changes(s->db) == 0) {
-		/* ON CONFLICT DO NOTHING: the dedup key is known. */
-		if ((rc = find_existing(s, r, key, report_id, err)) < 0)
-			goto out;
-		rc = 1;
-		goto out;
-	}
-	*report_id = sqlite3_last_insert_rowid(s->db);
-	if ((rc = add_errors(s, *report_id, r, err)) < 0)
-		goto out;
-	s->cur_report = *report_id;
+	s->cur_report = id;
+	s->cur_kind = 0;
 	s->cur_first_record = 0;
 	s->cur_last_record = 0;
 	s->cur_records = 0;
 	s->cur_messages = 0;
 	s->cur_pass = 0;
-	acc_start(s, r);
-	rc = 0;
-out:
+	s->cur_raw_seq = 0;
+	s->cur_domain_set = 0;
+}
+
+/*
+ * Inserts the reports row of r with dedup key k (ON CONFLICT DO NOTHING).
+ * Returns 0 and *id for a new row, 1 and the stored row's id when the key
+ * is known, <0 on error. The kind-specific columns come from r: the
+ * aggregate metadata and policy for aggregate reports, the TLS-RPT
+ * metadata (doc/schema.md "Report kinds") otherwise.
+ */
+int
+store_report_insert(struct store *s, int64_t message_id,
+    const struct report *r, const struct store_report_key *k,
+    const char *org_name, const char *email, int64_t *id, struct err *err)
+{
+	const int agg = r->kind == REPORT_AGGREGATE;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = store_stmt(s, ST_REPORT_ADD, &st, err)) < 0)
+		return rc;
+	/* 0 = no message row (tools, tests): stored as NULL. */
+	if (message_id > 0)
+		sqlite3_bind_int64(st, 1, message_id);
+	else
+		sqlite3_bind_null(st, 1);
+	store_bind_text(st, 2, k->kind);
+	store_bind_text(st, 3, agg ? flavour_name(r->agg.flavour) : NULL);
+	store_bind_text(st, 4, agg ? r->agg.xml_namespace : NULL);
+	store_bind_text(st, 5, agg ? r->agg.version : NULL);
+	store_bind_text(st, 6, org_name);
+	store_bind_text(st, 7, email);
+	store_bind_text(st, 8, agg ? r->agg.extra_contact_info : NULL);
+	store_bind_text(st, 9, k->report_id);
+	store_bind_text(st, 10, agg ? r->agg.generator : NULL);
+	sqlite3_bind_int64(st, 11, k->begin);
+	sqlite3_bind_int64(st, 12, k->end);
+	store_bind_text(st, 13, k->domain);
+	store_bind_text(st, 14, agg ? r->policy.adkim : NULL);
+	store_bind_text(st, 15, agg ? r->policy.aspf : NULL);
+	store_bind_text(st, 16, agg ? r->policy.p : NULL);
+	store_bind_text(st, 17, agg ? r->policy.sp : NULL);
+	store_bind_text(st, 18, agg ? r->policy.np : NULL);
+	if (agg && r->policy.pct >= 0)
+		sqlite3_bind_int(st, 19, r->policy.pct);
+	else
+		sqlite3_bind_null(st, 19);
+	store_bind_text(st, 20, agg ? r->policy.fo : NULL);
+	store_bind_text(st, 21, agg ? r->policy.testing : NULL);
+	store_bind_text(st, 22, agg ? r->policy.discovery_method : NULL);
+	store_bind_text(st, 23, agg ? r->agg.extensions_xml : NULL);
+	sqlite3_bind_int(st, 24, r->recovered ? 1 : 0);
+	store_bind_text(st, 25, k->reporter);
+	sqlite3_bind_int64(st, 26, (sqlite3_int64)time(NULL));
+	if ((rc = store_step_done(s, st, "add report", err)) < 0)
+		return rc;
+	if (sqlite3_changes(s->db) == 0) {
+		/* ON CONFLICT DO NOTHING: the dedup key is known. */
+		if ((rc = find_existing(s, k, id, err)) < 0)
+			return rc;
+		return 1;
+	}
+	*id = sqlite3_last_insert_rowid(s->db);
+	store_report_started(s, *id);
+	s->cur_kind = r->kind;
+	return 0;
+}
+
+static int
+aggregate_begin(struct store *s, int64_t message_id, const struct report *r,
+    int64_t *report_id, struct err *err)
+{
+	struct store_report_key k;
+	char *key = NULL;
+	int rc;
+
+	if ((key = reporter_key(r)) == NULL)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	k = (struct store_report_key){ .kind = "aggregate", .reporter = key,
+	    .report_id = r->agg.report_id, .begin = r->agg.begin,
+	    .end = r->agg.end, .domain = r->policy.domain };
+	rc = store_report_insert(s, message_id, r, &k, r->agg.org_name,
+	    r->agg.email, report_id, err);
 	free(key);
-	return rc;
+	if (rc != 0)
+		return rc;
+	if ((rc = add_errors(s, *report_id, r, err)) < 0)
+		return rc;
+	acc_start(s, r);
+	return 0;
+}
+
+int
+store_report_begin(struct store *s, int64_t message_id,
+    const struct report *r, int64_t *report_id, struct err *err)
+{
+	if (s == NULL || r == NULL || report_id == NULL)
+		return err_set(err, ERR_INVAL, "report_begin: bad arguments");
+	s->cur_report = 0;
+	switch (r->kind) {
+	case REPORT_AGGREGATE:
+		return aggregate_begin(s, message_id, r, report_id, err);
+	case REPORT_TLSRPT:
+		return store_tlsrpt_begin(s, message_id, r, report_id, err);
+	case REPORT_FAILURE:
+		return store_failure_begin(s, message_id, r, report_id, err);
+	}
+	return err_set(err, ERR_UNSUPPORTED, "unknown report kind %d",
+	    (int)r->kind);
 }
 
 static int
@@ -422,6 +465,7 @@ add_raw(struct store *s, int64_t rid, int64_t record_id,
 			sqlite3_bind_null(st, 2);
 		store_bind_text(st, 3, raw[i].field);
 		store_bind_text(st, 4, raw[i].raw);
+		sqlite3_bind_int64(st, 5, s->cur_raw_seq++);
 		if ((rc = store_step_done(s, st, "add raw value", err)) < 0)
 			return rc;
 	}
@@ -441,6 +485,9 @@ store_report_record(struct store *s, int64_t report_id,
 	if (report_id <= 0 || report_id != s->cur_report)
 		return err_set(err, ERR_INVAL, "record for report %lld outside "
 		    "its report_begin/end", (long long)report_id);
+	if (s->cur_kind != REPORT_AGGREGATE)
+		return err_set(err, ERR_INVAL, "record for a %s report",
+		    store_kind_name(s->cur_kind));
 	if (rec->source_ip == NULL)
 		return err_set(err, ERR_INVAL, "record %zu has no source_ip",
 		    rec->index);
@@ -554,8 +601,25 @@ rollup(struct store *s, int64_t rid, const struct report *r,
 		return 0;
 	if (s->acc != NULL && s->acc->active)
 		return acc_write(s, r, err);
-	if (rollup_range(r->agg.begin, r->agg.end, &b, &e) != 0)
+	if (store_rollup_range(r->agg.begin, r->agg.end, &b, &e) != 0)
 		return 0;
+	if (b / DAY_SECONDS == (e - 1) / DAY_SECONDS) {
+		/* One day, too many senders for the table. */
+		char day[16];
+
+		if ((rc = store_stmt(s, ST_ROLLUP_1DAY, &st, err)) < 0)
+			return rc;
+		time_iso_day(b, day, sizeof day);
+		sqlite3_bind_int64(st, 1, s->cur_first_record);
+		sqlite3_bind_int64(st, 2, s->cur_last_record);
+		store_bind_text(st, 3, day);
+		store_bind_text(st, 4, r->agg.org_name != NULL ?
+		    r->agg.org_name : "");
+		store_bind_text(st, 5, r->policy.domain != NULL ?
+		    r->policy.domain : "");
+		sqlite3_bind_int64(st, 6, rid);
+		return store_step_done(s, st, "daily rollup", err);
+	}
 	if ((rc = store_stmt(s, ST_ROLLUP, &st, err)) < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, s->cur_first_record);
@@ -636,6 +700,8 @@ store_report_end(struct store *s, int64_t report_id, const struct report *r,
 	if (report_id <= 0 || report_id != s->cur_report)
 		return err_set(err, ERR_INVAL, "report_end for report %lld "
 		    "without its report_begin", (long long)report_id);
+	if (r->kind != s->cur_kind)
+		return err_set(err, ERR_INVAL, "report_end: kind changed");
 	if ((rc = add_warnings(s, report_id, r, &nwarn, err)) < 0)
 		goto out;
 	if ((rc = add_raw(s, report_id, 0, r->raw, r->n_raw, err)) < 0)
@@ -655,7 +721,18 @@ store_report_end(struct store *s, int64_t report_id, const struct report *r,
 	sqlite3_bind_int(st, 7, r->recovered ? 1 : 0);
 	if ((rc = store_step_done(s, st, "report totals", err)) < 0)
 		goto out;
-	rc = rollup(s, report_id, r, err);
+	switch (s->cur_kind) {
+	case REPORT_AGGREGATE:
+		rc = rollup(s, report_id, r, err);
+		break;
+	case REPORT_TLSRPT:
+		/* tlsrpt_daily rows went in with each policy */
+		rc = 0;
+		break;
+	case REPORT_FAILURE:
+		rc = store_failure_end(s, report_id, r, err);
+		break;
+	}
 out:
 	s->cur_report = 0;
 	return rc;

@@ -105,7 +105,10 @@ static const char schema_v1[] =
 	" envelope_from TEXT,"
 	" envelope_to TEXT,"
 	" extensions_xml TEXT);"
-	"CREATE UNIQUE INDEX records_report ON records (report_id, seq);"
+	/* Not UNIQUE: the writer numbers seq itself, and a unique index
+	 * costs an extra b-tree probe per record (doc/schema.md "Write
+	 * path"). */
+	"CREATE INDEX records_report ON records (report_id, seq);"
 
 	"CREATE TABLE record_dkim ("
 	" record_id INTEGER NOT NULL REFERENCES records(id) ON DELETE CASCADE,"
@@ -125,13 +128,17 @@ static const char schema_v1[] =
 	" type TEXT, comment TEXT,"
 	" PRIMARY KEY (record_id, seq)) WITHOUT ROWID;"
 
+	/* Keyed by (report_id, seq): the table is its own by-report index,
+	 * so an insert touches two b-trees (this and the partial record
+	 * index) instead of three. seq numbers the report's values in the
+	 * order written (records' values first, report-level last). */
 	"CREATE TABLE raw_values ("
-	" id INTEGER PRIMARY KEY,"
 	" report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,"
+	" seq INTEGER NOT NULL,"
 	" record_id INTEGER REFERENCES records(id) ON DELETE CASCADE,"
 	" field TEXT NOT NULL,"
-	" raw TEXT);"
-	"CREATE INDEX raw_values_report ON raw_values (report_id);"
+	" raw TEXT,"
+	" PRIMARY KEY (report_id, seq)) WITHOUT ROWID;"
 	"CREATE INDEX raw_values_record ON raw_values (record_id)"
 	" WHERE record_id IS NOT NULL;"
 
@@ -162,6 +169,34 @@ static const char schema_v1[] =
 	" reject INTEGER NOT NULL,"
 	" PRIMARY KEY (day, source_ip, header_from, reporter, policy_domain))"
 	" WITHOUT ROWID;"
+
+	/*
+	 * Cascading deletes. The writer runs with foreign_keys OFF (the
+	 * per-row parent checks cost ~20% of a big import; store.c
+	 * configure()), and scripts' connections have them off by default,
+	 * so the ON DELETE clauses above would rarely fire: these triggers
+	 * do the same work whatever the connection's foreign_keys setting
+	 * (with it ON, both run; the second finds nothing left). The
+	 * REFERENCES clauses stay as documentation and for PRAGMA
+	 * foreign_key_check, which the tests run.
+	 */
+	"CREATE TRIGGER messages_delete AFTER DELETE ON messages BEGIN"
+	" DELETE FROM message_origins WHERE message_id = old.id;"
+	" DELETE FROM reports WHERE message_id = old.id;"
+	" UPDATE rejected SET message_id = NULL WHERE message_id = old.id;"
+	" END;"
+	"CREATE TRIGGER reports_delete AFTER DELETE ON reports BEGIN"
+	" DELETE FROM report_errors WHERE report_id = old.id;"
+	" DELETE FROM report_warnings WHERE report_id = old.id;"
+	" DELETE FROM raw_values WHERE report_id = old.id;"
+	" DELETE FROM records WHERE report_id = old.id;"
+	" END;"
+	"CREATE TRIGGER records_delete AFTER DELETE ON records BEGIN"
+	" DELETE FROM record_dkim WHERE record_id = old.id;"
+	" DELETE FROM record_spf WHERE record_id = old.id;"
+	" DELETE FROM record_reasons WHERE record_id = old.id;"
+	" DELETE FROM raw_values WHERE record_id = old.id;"
+	" END;"
 
 	/* Views for scripts (doc/schema.md has example queries). */
 	"CREATE VIEW v_reports AS SELECT"
@@ -218,13 +253,118 @@ static const char schema_v1[] =
 _Static_assert(STORE_APPLICATION_ID == 1145919329,
     "schema_v1 writes STORE_APPLICATION_ID as a literal");
 
+/* v2: TLS-RPT (RFC 8460) and DMARC failure reports (RFC 6591 / 9991).
+ * Their reports rows are in reports (kind 'tlsrpt' / 'failure'). */
+static const char schema_v2[] =
+	"CREATE TABLE tlsrpt_policies ("
+	" id INTEGER PRIMARY KEY,"
+	" report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,"
+	" seq INTEGER NOT NULL,"
+	" policy_type TEXT,"
+	" policy_domain TEXT,"
+	" policy_strings TEXT,"          /* JSON array of strings, or NULL */
+	" mx_hosts TEXT,"                /* JSON array of strings, or NULL */
+	" total_successful INTEGER NOT NULL,"
+	" total_failure INTEGER NOT NULL);"
+	"CREATE INDEX tlsrpt_policies_report ON tlsrpt_policies"
+	" (report_id, seq);"
+
+	"CREATE TABLE tlsrpt_failures ("
+	" policy_id INTEGER NOT NULL REFERENCES tlsrpt_policies(id)"
+	"  ON DELETE CASCADE,"
+	" seq INTEGER NOT NULL,"
+	" result_type TEXT,"
+	" sending_mta_ip TEXT,"
+	" receiving_mx_hostname TEXT,"
+	" receiving_mx_helo TEXT,"
+	" receiving_ip TEXT,"
+	" failed_session_count INTEGER NOT NULL,"
+	" additional_information TEXT,"
+	" failure_reason_code TEXT,"
+	" PRIMARY KEY (policy_id, seq)) WITHOUT ROWID;"
+
+	/* Summary rows: receiving_mx = result_type = ''. Detail rows:
+	 * result_type <> '', sessions_ok = 0 (doc/schema.md). */
+	"CREATE TABLE tlsrpt_daily ("
+	" day TEXT NOT NULL,"
+	" policy_domain TEXT NOT NULL,"
+	" receiving_mx TEXT NOT NULL,"
+	" result_type TEXT NOT NULL,"
+	" sessions_ok INTEGER NOT NULL,"
+	" sessions_failed INTEGER NOT NULL,"
+	" PRIMARY KEY (day, policy_domain, receiving_mx, result_type))"
+	" WITHOUT ROWID;"
+
+	"CREATE TABLE failure_reports ("
+	" report_id INTEGER PRIMARY KEY REFERENCES reports(id)"
+	"  ON DELETE CASCADE,"
+	" feedback_type TEXT,"
+	" user_agent TEXT,"
+	" version TEXT,"
+	" original_mail_from TEXT,"
+	" original_rcpt_to TEXT,"
+	" arrival_date TEXT,"
+	" arrival_time INTEGER,"
+	" source_ip TEXT,"
+	" reported_domain TEXT,"
+	" reported_uri TEXT,"
+	" authentication_results TEXT,"
+	" auth_failure TEXT,"
+	" identity_alignment TEXT,"
+	" delivery_result TEXT,"
+	" dkim_domain TEXT,"
+	" dkim_identity TEXT,"
+	" dkim_selector TEXT,"
+	" dkim_canonicalized_header TEXT,"
+	" dkim_canonicalized_body TEXT,"
+	" spf_dns TEXT,"
+	" other_fields TEXT,"            /* JSON [[name, value], ...] */
+	" orig_from TEXT,"
+	" orig_to TEXT,"
+	" orig_subject TEXT,"
+	" orig_date TEXT,"
+	" orig_message_id TEXT,"
+	" orig_body BLOB);"
+
+	/* Cascades, as in v1: triggers, whatever foreign_keys says. */
+	"CREATE TRIGGER reports_delete_v2 AFTER DELETE ON reports BEGIN"
+	" DELETE FROM tlsrpt_policies WHERE report_id = old.id;"
+	" DELETE FROM failure_reports WHERE report_id = old.id;"
+	" END;"
+	"CREATE TRIGGER tlsrpt_policies_delete AFTER DELETE ON tlsrpt_policies"
+	" BEGIN DELETE FROM tlsrpt_failures WHERE policy_id = old.id; END;"
+
+	/* Per day and policy domain: the summary totals. */
+	"CREATE VIEW v_tlsrpt_daily AS SELECT"
+	" day, policy_domain, sum(sessions_ok) AS sessions_ok,"
+	" sum(sessions_failed) AS sessions_failed,"
+	" CASE WHEN sum(sessions_ok) + sum(sessions_failed) > 0 THEN"
+	"  round(100.0 * sum(sessions_ok) /"
+	"  (sum(sessions_ok) + sum(sessions_failed)), 2) END AS success_pct"
+	" FROM tlsrpt_daily WHERE receiving_mx = '' AND result_type = ''"
+	" GROUP BY day, policy_domain;"
+
+	"CREATE VIEW v_failure_reports AS SELECT"
+	" r.id, f.arrival_time, datetime(f.arrival_time, 'unixepoch')"
+	"  AS arrival_utc, f.arrival_date, f.source_ip, f.reported_domain,"
+	" f.feedback_type, f.auth_failure, f.delivery_result,"
+	" f.original_mail_from, f.original_rcpt_to,"
+	" f.dkim_domain, f.dkim_selector, f.spf_dns,"
+	" f.orig_from, f.orig_to, f.orig_subject, f.orig_message_id,"
+	" f.user_agent, f.orig_body IS NOT NULL AS has_body,"
+	" r.warnings, datetime(r.imported_at, 'unixepoch') AS imported_utc,"
+	" m.sha256 AS message_sha256, m.origin AS message_origin"
+	" FROM failure_reports f JOIN reports r ON r.id = f.report_id"
+	" LEFT JOIN messages m ON m.id = r.message_id;";
+
 static const struct migration migrations[] = {
 	{ 1, schema_v1 },
+	{ 2, schema_v2 },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
-_Static_assert(STORE_SCHEMA_VERSION == 1,
+_Static_assert(STORE_SCHEMA_VERSION == 2,
     "STORE_SCHEMA_VERSION must be the last migration's version");
 
 /* One integer from a pragma or a count query. */

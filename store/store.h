@@ -3,7 +3,8 @@
  * sqlite3.h; everything else talks to the database through this header.
  *
  * Schema and column meanings: doc/schema.md. The database is opened in WAL
- * mode with foreign keys on and a busy timeout; migrations run at open
+ * mode with a busy timeout (foreign keys off for the writer: doc/schema.md
+ * "Write path"); migrations run at open
  * (PRAGMA user_version). All statements are prepared once per handle.
  *
  * Exactly-once model (../doc/schema.md "Identity"):
@@ -105,6 +106,23 @@ int store_report_record(struct store *s, int64_t report_id,
     const struct report *r, const struct agg_record *rec, struct err *err);
 int store_report_end(struct store *s, int64_t report_id,
     const struct report *r, struct err *err);
+
+/*
+ * Other kinds (doc/schema.md "Report kinds"): store_report_begin()
+ * dispatches on r->kind.
+ *  - REPORT_TLSRPT: begin with the TLS-RPT metadata (r->tls); then
+ *    store_tlsrpt_policy() once per policy (the sink's tlsrpt_policy
+ *    callback), which writes the policy, its failure details and their
+ *    tlsrpt_daily rows, and sets reports.policy_domain from the first
+ *    policy; store_report_end() writes warnings, raw values and totals
+ *    (records = policies, messages = sessions, messages_pass =
+ *    successful sessions). store_report_record() is refused.
+ *  - REPORT_FAILURE: begin with r->fail complete (the ARF parser calls
+ *    begin and end only); store_report_end() writes the failure_reports
+ *    row (the original body only when r->fail.orig_body is set).
+ */
+int store_tlsrpt_policy(struct store *s, int64_t report_id,
+    const struct report *r, const struct tlsrpt_policy *p, struct err *err);
 
 /* Adds one warning (token as in warn_token()) to a stored report, for
  * oddities only the caller saw (e.g. bytes after a gzip stream). Must be

@@ -38,7 +38,14 @@ enum stmt_id {
 	ST_SPF,
 	ST_REASON,
 	ST_ROLLUP,
+	ST_ROLLUP_1DAY,
 	ST_ROLLUP_ROW,
+	ST_REPORT_FIND_ANY_DOMAIN,
+	ST_REPORT_SET_DOMAIN,
+	ST_TLS_POLICY,
+	ST_TLS_FAILURE,
+	ST_TLS_DAILY,
+	ST_FAILURE_REPORT,
 	ST_REJECTED,
 	ST_REPORTS_EACH,
 	ST_COUNTS,
@@ -58,12 +65,52 @@ struct store {
 	int64_t cur_report;
 	int64_t cur_first_record, cur_last_record;
 	uint64_t cur_records, cur_messages, cur_pass;
+	int64_t cur_raw_seq;     /* next raw_values.seq of the report */
+	enum report_kind cur_kind;
+	int cur_domain_set;      /* TLS-RPT: reports.policy_domain written */
 	/* Rollup of a one-day report summed while its records stream past
 	 * (agg.c), bounded; NULL until the first report. */
 	struct rollup_acc *acc;
 };
 
 void store_rollup_acc_free(struct rollup_acc *a);   /* agg.c */
+
+/* The dedup key of a reports row (doc/schema.md "Identity"). */
+struct store_report_key {
+	const char *kind;          /* "aggregate" | "tlsrpt" | "failure" */
+	const char *reporter;      /* reports.reporter_key, not NULL */
+	const char *report_id;     /* NULL = '' in the key */
+	int64_t begin, end;
+	const char *domain;        /* NULL = '' in the key */
+};
+
+/* agg.c: shared by the report kinds. */
+const char *store_kind_name(enum report_kind k);
+int store_rollup_range(int64_t begin, int64_t end, int64_t *b, int64_t *e);
+int store_report_insert(struct store *s, int64_t message_id,
+    const struct report *r, const struct store_report_key *k,
+    const char *org_name, const char *email, int64_t *id, struct err *err);
+void store_report_started(struct store *s, int64_t id);
+
+/* tlsrpt.c, failure.c: the other kinds' begin/end halves. */
+int store_tlsrpt_begin(struct store *s, int64_t message_id,
+    const struct report *r, int64_t *report_id, struct err *err);
+int store_failure_begin(struct store *s, int64_t message_id,
+    const struct report *r, int64_t *report_id, struct err *err);
+int store_failure_end(struct store *s, int64_t report_id,
+    const struct report *r, struct err *err);
+
+/* A JSON array of strings (NULL entries skipped) in a malloc'ed string;
+ * NULL with n == 0 or out of memory (*nomem set). tlsrpt.c */
+char *store_json_strings(const char *const *v, size_t n, int *nomem);
+/* Appends a JSON string literal of v to the buffer. tlsrpt.c */
+struct store_buf {
+	char *p;
+	size_t len, cap;
+	int nomem;
+};
+void store_buf_json_str(struct store_buf *b, const char *v);
+void store_buf_add(struct store_buf *b, const char *v, size_t n);
 
 /* Maps an SQLite result code to ERR_BUSY / ERR_IO / ERR_DB and fills err
  * with what we were doing and sqlite3_errmsg(). Returns the ERR_* code. */
@@ -87,6 +134,6 @@ int store_bind_text(sqlite3_stmt *st, int idx, const char *v);
  * checks it, read-only). */
 int store_migrate(struct store *s, const char *path, struct err *err);
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 #endif

@@ -1047,8 +1047,8 @@ case_hostile(void)
 	fx_record(&f, 0, "192.0.2.1", (uint64_t)1 << 62, "none", "pass",
 	    "pass");
 	CHECK(put_report(s, &f, 1, NULL) == ERR_TOO_LARGE);
-	/* kinds the store does not take yet */
-	f.r.kind = REPORT_TLSRPT;
+	/* a kind the store does not know */
+	f.r.kind = (enum report_kind)99;
 	int64_t rid;
 	CHECK(store_tx_begin(s, &e) == 0);
 	CHECK(store_report_begin(s, 0, &f.r, &rid, &e) == ERR_UNSUPPORTED);
@@ -1057,6 +1057,432 @@ case_hostile(void)
 	CHECK(q_int(p, "SELECT count(*) FROM reports") == 1);
 	CHECK(strcmp(q_text(p, "SELECT org_name FROM reports"), evil) == 0);
 	CHECK(strcmp(q_text(p, "SELECT source_ip FROM agg_daily"), evil) == 0);
+	return 0;
+}
+
+/* ---- TLS-RPT and failure reports ---- */
+
+struct tls_fixture {
+	struct report r;
+	struct tlsrpt_policy pol[2];
+	struct tlsrpt_failure fail[2];
+	const char *strings[2];
+	const char *mx[2];
+};
+
+/* Two policies over two whole UTC days (2024-03-01, 2024-03-02): sts for
+ * example.com with 100 ok / 7 failed sessions (4 + 3 in two failure
+ * details), no-policy-found for mail.example.com with 11 ok. */
+static void
+tls_init(struct tls_fixture *t, const char *report_id)
+{
+	memset(t, 0, sizeof *t);
+	t->r.kind = REPORT_TLSRPT;
+	t->r.tls.organization_name = "Company-X";
+	t->r.tls.contact_info = "SMTP-TLS-Reporting@Company-X.example";
+	t->r.tls.report_id = report_id;
+	t->r.tls.begin = utc(2024, 3, 1, 0, 0, 0);
+	t->r.tls.end = utc(2024, 3, 3, 0, 0, 0);
+	t->strings[0] = "version: STSv1";
+	t->strings[1] = "mode: \"enforce\"";
+	t->mx[0] = "*.mail.example.com";
+	t->mx[1] = "mx2.example.com";
+	t->fail[0] = (struct tlsrpt_failure){ .result_type =
+	    "starttls-not-supported", .sending_mta_ip = "2001:db8:abcd::12",
+	    .receiving_mx_hostname = "mx1.example.com",
+	    .receiving_ip = "203.0.113.56", .failed_session_count = 4,
+	    .additional_information = "https://reports.example/x",
+	    .failure_reason_code = "X509_V_ERR" };
+	t->fail[1] = (struct tlsrpt_failure){ .result_type =
+	    "certificate-expired", .sending_mta_ip = "198.51.100.62",
+	    .receiving_mx_hostname = "mx2.example.com",
+	    .receiving_mx_helo = "mx2-helo.example.com",
+	    .failed_session_count = 3 };
+	t->pol[0] = (struct tlsrpt_policy){ .index = 0, .policy_type = "sts",
+	    .policy_strings = t->strings, .n_policy_strings = 2,
+	    .policy_domain = "example.com", .mx_hosts = t->mx,
+	    .n_mx_hosts = 2, .total_successful = 100, .total_failure = 7,
+	    .failures = t->fail, .n_failures = 2 };
+	t->pol[1] = (struct tlsrpt_policy){ .index = 1,
+	    .policy_type = "no-policy-found",
+	    .policy_domain = "mail.example.com", .total_successful = 11 };
+}
+
+/* Stores a TLS-RPT report in one transaction; returns the begin result. */
+static int
+put_tls(struct store *s, struct tls_fixture *t, int64_t *rid)
+{
+	int64_t id = 0;
+	int rc, brc;
+
+	if ((rc = store_tx_begin(s, NULL)) < 0)
+		return rc;
+	if ((brc = store_report_begin(s, 0, &t->r, &id, NULL)) < 0) {
+		rc = brc;
+		goto fail;
+	}
+	if (brc == 0) {
+		for (size_t i = 0; i < 2; i++)
+			if ((rc = store_tlsrpt_policy(s, id, &t->r, &t->pol[i],
+			    NULL)) < 0)
+				goto fail;
+		t->r.n_records = 2;
+		if ((rc = store_report_end(s, id, &t->r, NULL)) < 0)
+			goto fail;
+	}
+	if ((rc = store_tx_commit(s, NULL)) < 0)
+		goto fail;
+	if (rid != NULL)
+		*rid = id;
+	return brc;
+fail:
+	store_tx_rollback(s);
+	return rc;
+}
+
+/* 13: a TLS-RPT report round-trips; tlsrpt_daily; dedup. */
+static int
+case_tlsrpt(void)
+{
+	const char *p = new_path();
+	struct store *s = NULL;
+	struct tls_fixture t;
+	struct fixture f;
+	struct err e = { 0 };
+	int64_t rid = 0, rid2 = 0;
+
+	CHECK(store_open(p, 0, &s, &e) == 0);
+	tls_init(&t, "2024-03-01T00:00:00Z_example.com");
+	CHECK(put_tls(s, &t, &rid) == 0);
+	CHECK(rid > 0);
+	/* the same report again: known, whatever its policies */
+	tls_init(&t, "2024-03-01T00:00:00Z_example.com");
+	t.r.tls.contact_info = "smtp-tls-reporting@company-x.example";
+	CHECK(put_tls(s, &t, &rid2) == 1);
+	CHECK(rid2 == rid);
+	/* another report id is another report */
+	tls_init(&t, "other");
+	CHECK(put_tls(s, &t, &rid2) == 0);
+	CHECK(rid2 != rid);
+	/* records are for aggregate reports only */
+	tls_init(&t, "third");
+	fx_init(&f, "a@b", "x", 1, 2, "example.com");
+	fx_record(&f, 0, "192.0.2.1", 1, "none", "pass", "pass");
+	CHECK(store_tx_begin(s, &e) == 0);
+	CHECK(store_report_begin(s, 0, &t.r, &rid2, &e) == 0);
+	CHECK(store_report_record(s, rid2, &t.r, &f.rec, &e) == ERR_INVAL);
+	store_tx_rollback(s);
+	store_free(s);
+
+	/* the reports row */
+	CHECK(q_int(p, "SELECT count(*) FROM reports WHERE kind = 'tlsrpt'")
+	    == 2);
+	CHECK(strcmp(q_text(p, "SELECT org_name || '|' || email || '|' ||"
+	    " report_id || '|' || policy_domain || '|' || records || '|' ||"
+	    " messages || '|' || messages_pass || '|' || reporter_key ||"
+	    " '|' || ifnull(flavour, 'N') FROM reports WHERE report_id LIKE"
+	    " '2024%'"), "Company-X|SMTP-TLS-Reporting@Company-X.example|"
+	    "2024-03-01T00:00:00Z_example.com|example.com|2|118|111|"
+	    "smtp-tls-reporting@company-x.example|N") == 0);
+	/* policies and failure details */
+	CHECK(q_int(p, "SELECT count(*) FROM tlsrpt_policies") == 4);
+	CHECK(strcmp(q_text(p, "SELECT policy_type || '|' || policy_domain ||"
+	    " '|' || policy_strings || '|' || mx_hosts || '|' ||"
+	    " total_successful || '|' || total_failure FROM tlsrpt_policies"
+	    " WHERE seq = 0 ORDER BY id LIMIT 1"), "sts|example.com|"
+	    "[\"version: STSv1\",\"mode: \\\"enforce\\\"\"]|"
+	    "[\"*.mail.example.com\",\"mx2.example.com\"]|100|7") == 0);
+	CHECK(strcmp(q_text(p, "SELECT json_extract(policy_strings, '$[1]')"
+	    " FROM tlsrpt_policies ORDER BY id LIMIT 1"),
+	    "mode: \"enforce\"") == 0);
+	CHECK(strcmp(q_text(p, "SELECT ifnull(policy_strings, 'N') ||"
+	    " ifnull(mx_hosts, 'N') FROM tlsrpt_policies WHERE seq = 1"
+	    " ORDER BY id LIMIT 1"), "NN") == 0);
+	CHECK(q_int(p, "SELECT count(*) FROM tlsrpt_failures") == 4);
+	CHECK(strcmp(q_text(p, "SELECT f.result_type || '|' ||"
+	    " f.sending_mta_ip || '|' || f.receiving_mx_hostname || '|' ||"
+	    " ifnull(f.receiving_mx_helo, 'N') || '|' || f.receiving_ip ||"
+	    " '|' || f.failed_session_count || '|' ||"
+	    " f.additional_information || '|' || f.failure_reason_code"
+	    " FROM tlsrpt_failures f JOIN tlsrpt_policies p ON"
+	    " p.id = f.policy_id JOIN reports r ON r.id = p.report_id"
+	    " WHERE r.report_id LIKE '2024%' AND f.seq = 0"),
+	    "starttls-not-supported|2001:db8:abcd::12|mx1.example.com|N|"
+	    "203.0.113.56|4|https://reports.example/x|X509_V_ERR") == 0);
+	/* tlsrpt_daily: two reports, each spread evenly over two days */
+	CHECK(q_int(p, "SELECT count(DISTINCT day) FROM tlsrpt_daily") == 2);
+	CHECK(strcmp(q_text(p, "SELECT group_concat(day || ':' || sessions_ok"
+	    " || '/' || sessions_failed, ',') FROM (SELECT * FROM tlsrpt_daily"
+	    " WHERE policy_domain = 'example.com' AND receiving_mx = ''"
+	    " AND result_type = '' ORDER BY day)"),
+	    "2024-03-01:100/6,2024-03-02:100/8") == 0);
+	CHECK(q_int(p, "SELECT sum(sessions_failed) FROM tlsrpt_daily WHERE"
+	    " result_type <> '' AND policy_domain = 'example.com'") == 14);
+	CHECK(q_int(p, "SELECT sum(sessions_ok) FROM tlsrpt_daily WHERE"
+	    " result_type <> ''") == 0);
+	CHECK(strcmp(q_text(p, "SELECT group_concat(day || ':' ||"
+	    " sessions_failed, ',') FROM (SELECT * FROM tlsrpt_daily WHERE"
+	    " receiving_mx = 'mx2.example.com' AND result_type ="
+	    " 'certificate-expired' ORDER BY day)"),
+	    "2024-03-01:2,2024-03-02:4") == 0);
+	CHECK(q_int(p, "SELECT sum(sessions_ok) FROM tlsrpt_daily WHERE"
+	    " policy_domain = 'mail.example.com'") == 22);
+	CHECK(strcmp(q_text(p, "SELECT sessions_ok || '|' || sessions_failed"
+	    " || '|' || success_pct FROM v_tlsrpt_daily WHERE day ="
+	    " '2024-03-01' AND policy_domain = 'example.com'"), "100|6|94.34")
+	    == 0);
+	/* deleting a report takes its policies and details along */
+	CHECK(q_exec(p, "DELETE FROM reports WHERE report_id = 'other'")
+	    == SQLITE_OK);
+	CHECK(q_int(p, "SELECT count(*) FROM tlsrpt_policies") == 2);
+	CHECK(q_int(p, "SELECT count(*) FROM tlsrpt_failures") == 2);
+	return 0;
+}
+
+struct fail_fixture {
+	struct report r;
+	struct raw_value other[2];
+};
+
+static void
+fail_init(struct fail_fixture *x, const char *rcpt)
+{
+	memset(x, 0, sizeof *x);
+	x->r.kind = REPORT_FAILURE;
+	x->r.fail.feedback_type = "auth-failure";
+	x->r.fail.user_agent = "Reporter/1.0";
+	x->r.fail.version = "1";
+	x->r.fail.original_mail_from = "bounce@example.com";
+	x->r.fail.original_rcpt_to = rcpt;
+	x->r.fail.arrival_date = "Fri, 01 Mar 2024 10:00:00 +0000";
+	x->r.fail.arrival_time = utc(2024, 3, 1, 10, 0, 0);
+	x->r.fail.source_ip = "192.0.2.1";
+	x->r.fail.reported_domain = "Example.COM";
+	x->r.fail.authentication_results = "mx.example.net; dmarc=fail";
+	x->r.fail.auth_failure = "dmarc";
+	x->r.fail.dkim_domain = "example.com";
+	x->r.fail.dkim_selector = "s1";
+	x->other[0] = (struct raw_value){ "Incidents", "3" };
+	x->other[1] = (struct raw_value){ "X-Note", "a \"quoted\"\tvalue" };
+	x->r.fail.other_fields = x->other;
+	x->r.fail.n_other_fields = 2;
+	x->r.fail.orig_from = "ceo@example.com";
+	x->r.fail.orig_subject = "Invoice";
+	x->r.fail.orig_message_id = "<abc@example.com>";
+}
+
+static int
+put_failure(struct store *s, struct fail_fixture *x, int64_t *rid)
+{
+	int64_t id = 0;
+	int rc, brc;
+
+	if ((rc = store_tx_begin(s, NULL)) < 0)
+		return rc;
+	if ((brc = store_report_begin(s, 0, &x->r, &id, NULL)) < 0) {
+		rc = brc;
+		goto fail;
+	}
+	if (brc == 0 && (rc = store_report_end(s, id, &x->r, NULL)) < 0)
+		goto fail;
+	if ((rc = store_tx_commit(s, NULL)) < 0)
+		goto fail;
+	if (rid != NULL)
+		*rid = id;
+	return brc;
+fail:
+	store_tx_rollback(s);
+	return rc;
+}
+
+/* 14: failure reports: round trip, body, dedup. */
+static int
+case_failure(void)
+{
+	static const unsigned char body[] = "Hello\0\xff body";
+	const char *p = new_path();
+	struct store *s = NULL;
+	struct fail_fixture x;
+	struct err e = { 0 };
+	int64_t rid = 0, rid2 = 0;
+
+	CHECK(store_open(p, 0, &s, &e) == 0);
+	fail_init(&x, "a@example.net");
+	x.r.fail.orig_body = body;
+	x.r.fail.orig_body_len = sizeof body - 1;
+	CHECK(put_failure(s, &x, &rid) == 0);
+	/* the same report again (body kept or not): known */
+	fail_init(&x, "a@example.net");
+	CHECK(put_failure(s, &x, &rid2) == 1);
+	CHECK(rid2 == rid);
+	/* same message, another recipient: another report */
+	fail_init(&x, "b@example.net");
+	CHECK(put_failure(s, &x, &rid2) == 0);
+	CHECK(rid2 != rid);
+	/* same everything but one extra field: another report */
+	fail_init(&x, "b@example.net");
+	x.r.fail.n_other_fields = 1;
+	CHECK(put_failure(s, &x, NULL) == 0);
+	/* no Message-ID: report_id from Arrival-Date and Source-IP */
+	fail_init(&x, "c@example.net");
+	x.r.fail.orig_message_id = NULL;
+	CHECK(put_failure(s, &x, NULL) == 0);
+	store_free(s);
+
+	CHECK(q_int(p, "SELECT count(*) FROM reports WHERE kind = 'failure'")
+	    == 4);
+	CHECK(q_int(p, "SELECT count(*) FROM failure_reports") == 4);
+	CHECK(q_int(p, "SELECT count(*) FROM reports r JOIN failure_reports f"
+	    " ON f.report_id = r.id") == 4);
+	char sql[512];
+	snprintf(sql, sizeof sql, "SELECT report_id || '|' || policy_domain"
+	    " || '|' || begin || '|' || end || '|' || records || '|' ||"
+	    " messages || '|' || messages_pass || '|' || length(reporter_key)"
+	    " FROM reports WHERE id = %lld", (long long)rid);
+	CHECK(strcmp(q_text(p, sql), "<abc@example.com>|example.com|"
+	    "1709287200|1709287200|1|1|0|36") == 0);
+	snprintf(sql, sizeof sql, "SELECT feedback_type || '|' || user_agent"
+	    " || '|' || original_rcpt_to || '|' || arrival_time || '|' ||"
+	    " source_ip || '|' || reported_domain || '|' || auth_failure ||"
+	    " '|' || dkim_selector || '|' || orig_subject || '|' ||"
+	    " other_fields || '|' || hex(orig_body) FROM failure_reports"
+	    " WHERE report_id = %lld", (long long)rid);
+	CHECK(strcmp(q_text(p, sql), "auth-failure|Reporter/1.0|a@example.net|"
+	    "1709287200|192.0.2.1|Example.COM|dmarc|s1|Invoice|"
+	    "[[\"Incidents\",\"3\"],[\"X-Note\",\"a \\\"quoted\\\"\\u0009value\"]]|"
+	    "48656C6C6F00FF20626F6479") == 0);
+	CHECK(strcmp(q_text(p, "SELECT json_extract(other_fields, '$[1][1]')"
+	    " FROM failure_reports LIMIT 1"), "a \"quoted\"\tvalue") == 0);
+	CHECK(q_int(p, "SELECT count(*) FROM failure_reports WHERE"
+	    " orig_body IS NULL") == 3);
+	CHECK(strcmp(q_text(p, "SELECT report_id FROM reports WHERE"
+	    " report_id NOT LIKE '<%'"), "Fri, 01 Mar 2024 10:00:00 +0000"
+	    " 192.0.2.1") == 0);
+	CHECK(strcmp(q_text(p, "SELECT arrival_utc || '|' || has_body FROM"
+	    " v_failure_reports ORDER BY id LIMIT 1"),
+	    "2024-03-01 10:00:00|1") == 0);
+	return 0;
+}
+
+/* 15: foreign keys: the writer runs with them off; every reference it
+ * wrote holds (PRAGMA foreign_key_check), and deletes cascade through
+ * the triggers with foreign_keys on or off. */
+static int
+case_foreign_keys(void)
+{
+	const char *p = new_path();
+	struct store *s = NULL;
+	struct fixture f;
+	struct tls_fixture t;
+	struct fail_fixture x;
+	struct store_message m = { .sha256 = "ab", .size = 1,
+	    .origin = "o", .kind = "xml", .received = 1 };
+	struct store_rejected rj = { .origin = "o", .error_code = "format",
+	    .at = 1 };
+	struct err e = { 0 };
+	int64_t mid = 0, rid = 0;
+
+	CHECK(store_open(p, 0, &s, &e) == 0);
+	CHECK(store_tx_begin(s, &e) == 0);
+	CHECK(store_message_add(s, &m, &mid, &e) == 0);
+	CHECK(store_message_add_origin(s, mid, "o2", 2, &e) == 0);
+	fx_init(&f, "a@b", "r1", utc(2024, 3, 1, 0, 0, 0),
+	    utc(2024, 3, 1, 23, 59, 59), "example.com");
+	f.rep_raw[0] = (struct raw_value){ "date_range.begin", "x" };
+	f.r.raw = f.rep_raw;
+	f.r.n_raw = 1;
+	fx_record(&f, 0, "192.0.2.1", 3, "none", "pass", "fail");
+	f.rec_raw[0] = (struct raw_value){ "disposition", "None" };
+	f.rec.raw = f.rec_raw;
+	f.rec.n_raw = 1;
+	f.reasons[0] = (struct agg_reason){ "forwarded", NULL };
+	f.rec.reasons = f.reasons;
+	f.rec.n_reasons = 1;
+	f.errors[0] = "oops";
+	f.r.agg.errors = f.errors;
+	f.r.agg.n_errors = 1;
+	CHECK(store_report_begin(s, mid, &f.r, &rid, &e) == 0);
+	for (size_t i = 0; i < 3; i++) {
+		f.rec.index = i;
+		CHECK(store_report_record(s, rid, &f.r, &f.rec, &e) == 0);
+	}
+	CHECK(store_report_end(s, rid, &f.r, &e) == 0);
+	CHECK(store_report_add_warning(s, rid, "trailing_data", NULL, &e)
+	    == 0);
+	rj.message_id = mid;
+	CHECK(store_rejected_add(s, &rj, &e) == 0);
+	CHECK(store_tx_commit(s, &e) == 0);
+	tls_init(&t, "t1");
+	CHECK(put_tls(s, &t, NULL) == 0);
+	fail_init(&x, "a@example.net");
+	CHECK(put_failure(s, &x, NULL) == 0);
+	store_free(s);
+
+	CHECK(q_int(p, "SELECT count(*) FROM pragma_foreign_key_check") == 0);
+	CHECK(q_int(p, "SELECT count(*) FROM raw_values") == 4);
+	/* cascade with foreign_keys off (the sqlite3 default) */
+	CHECK(q_exec(p, "DELETE FROM messages") == SQLITE_OK);
+	CHECK(q_int(p, "SELECT (SELECT count(*) FROM message_origins) +"
+	    " (SELECT count(*) FROM reports WHERE message_id IS NOT NULL) +"
+	    " (SELECT count(*) FROM records) +"
+	    " (SELECT count(*) FROM record_dkim) +"
+	    " (SELECT count(*) FROM record_spf) +"
+	    " (SELECT count(*) FROM record_reasons) +"
+	    " (SELECT count(*) FROM raw_values) +"
+	    " (SELECT count(*) FROM report_errors) +"
+	    " (SELECT count(*) FROM report_warnings) +"
+	    " (SELECT count(*) FROM rejected WHERE message_id IS NOT NULL)")
+	    == 0);
+	CHECK(q_int(p, "SELECT count(*) FROM rejected") == 1);
+	/* and with them on */
+	CHECK(q_exec(p, "PRAGMA foreign_keys = ON; DELETE FROM reports")
+	    == SQLITE_OK);
+	CHECK(q_int(p, "SELECT (SELECT count(*) FROM tlsrpt_policies) +"
+	    " (SELECT count(*) FROM tlsrpt_failures) +"
+	    " (SELECT count(*) FROM failure_reports)") == 0);
+	CHECK(q_int(p, "SELECT count(*) FROM pragma_foreign_key_check") == 0);
+	return 0;
+}
+
+/* 16: a version 1 database (with data) migrates to version 2. */
+static int
+case_migrate_v1(void)
+{
+	const char *p = new_path();
+	struct store *s = NULL;
+	struct fixture f;
+	struct tls_fixture t;
+	struct err e = { 0 };
+
+	/* v1 = today's schema without the v2 objects */
+	CHECK(store_open(p, 0, &s, &e) == 0);
+	fx_init(&f, "a@b", "r1", utc(2024, 3, 1, 0, 0, 0),
+	    utc(2024, 3, 1, 23, 59, 59), "example.com");
+	fx_record(&f, 0, "192.0.2.1", 3, "none", "pass", "fail");
+	CHECK(put_report(s, &f, 2, NULL) == 0);
+	store_free(s);
+	CHECK(q_exec(p, "DROP VIEW v_tlsrpt_daily; DROP VIEW"
+	    " v_failure_reports; DROP TRIGGER reports_delete_v2;"
+	    " DROP TRIGGER tlsrpt_policies_delete; DROP TABLE tlsrpt_failures;"
+	    " DROP TABLE tlsrpt_policies; DROP TABLE tlsrpt_daily;"
+	    " DROP TABLE failure_reports; PRAGMA user_version = 1")
+	    == SQLITE_OK);
+	CHECK(q_int(p, "SELECT count(*) FROM sqlite_master WHERE name LIKE"
+	    " '%tlsrpt%' OR name LIKE '%failure%'") == 0);
+	/* a reader refuses the old schema, a writer migrates it */
+	s = NULL;
+	CHECK(store_open(p, STORE_READONLY, &s, &e) == ERR_UNSUPPORTED);
+	CHECK(store_open(p, 0, &s, &e) == 0);
+	tls_init(&t, "t1");
+	CHECK(put_tls(s, &t, NULL) == 0);
+	store_free(s);
+	CHECK(q_int(p, "PRAGMA user_version") == 2);
+	CHECK(q_int(p, "SELECT count(*) FROM sqlite_master WHERE name IN"
+	    " ('tlsrpt_policies','tlsrpt_failures','tlsrpt_daily',"
+	    "'failure_reports','v_tlsrpt_daily','v_failure_reports')") == 6);
+	CHECK(q_int(p, "SELECT count(*) FROM records") == 2);
+	CHECK(q_int(p, "SELECT messages FROM agg_daily") == 6);
+	CHECK(q_int(p, "SELECT count(*) FROM tlsrpt_policies") == 2);
 	return 0;
 }
 
@@ -1076,6 +1502,10 @@ static const struct {
 	{ "rejected rows", case_rejected },
 	{ "read side and read-only", case_read },
 	{ "hostile values", case_hostile },
+	{ "TLS-RPT reports", case_tlsrpt },
+	{ "failure reports", case_failure },
+	{ "foreign keys and cascades", case_foreign_keys },
+	{ "migration from version 1", case_migrate_v1 },
 };
 
 int
