@@ -237,7 +237,7 @@ def write(rel, data):
 
 
 def expect(path, outcome, reps, error='-', warnings='-', notes='',
-           msgs=1, dup_of=None):
+           msgs=1, dup_of=None, msgs_rejected=0):
     """One EXPECTED.tsv row. reps: the Rep objects that must land."""
     n = sum(r.expect[0] for r in reps)
     m = sum(r.expect[1] for r in reps)
@@ -247,9 +247,11 @@ def expect(path, outcome, reps, error='-', warnings='-', notes='',
         toks.append('msgs=%d' % msgs)
     if dup_of:
         toks.append('dup-of=%s' % dup_of)
-    fl = sorted({r.flavour for r in reps} - {'rfc7489'})
+    fl = sorted({r.flavour for r in reps if r.flavour} - {'rfc7489'})
     if fl:
         toks.append('flavour=' + ','.join(fl))
+    if msgs_rejected:
+        toks.append('msgs_rejected=%d' % msgs_rejected)
     notes = ' '.join(toks + [notes]).strip() or '-'
     ROWS.append((path, outcome, str(len(reps)), str(n), str(m), str(p),
                  error, warnings, notes))
@@ -257,7 +259,8 @@ def expect(path, outcome, reps, error='-', warnings='-', notes='',
         org, email, rid, b, e, dom = r.key()
         REPROWS.append((path, org, email, rid, str(b), str(e), dom,
                         str(r.expect[0]), str(r.expect[1]),
-                        str(r.expect[2]), r.flavour))
+                        str(r.expect[2]), r.flavour or 'null',
+                        getattr(r, 'kind', 'aggregate')))
 
 
 def dkim_pass(d='example.com', s='s2023'):
@@ -1011,8 +1014,9 @@ def skel(org, rid, records, n=0, mid=''):
 
 class Fake:
     """Stand-in for Rep in expect() rows of hand-written samples."""
-    def __init__(self, key, e, flavour='rfc7489'):
+    def __init__(self, key, e, flavour='rfc7489', kind='aggregate'):
         self._key, self.expect, self.flavour = key, e, flavour
+        self.kind = kind
 
     def key(self):
         return self._key
@@ -1201,11 +1205,588 @@ def build_hostile():
                  ' DOCTYPE is rejected')
 
 
+# --------------------------------------------------------------------------
+# TLS-RPT (RFC 8460) and DMARC failure reports (ARF, RFC 6591 / RFC 9991)
+
+import datetime
+import json
+
+
+def iso_epoch(s):
+    """RFC 3339 date-time -> epoch seconds; no zone = UTC (Microsoft)."""
+    s = s.strip()
+    if s.endswith('Z') or s.endswith('z'):
+        s = s[:-1] + '+00:00'
+    d = datetime.datetime.fromisoformat(s)
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=datetime.timezone.utc)
+    return int(d.timestamp())
+
+
+def tls_policy(ptype, domain, ok, failed, strings=None, mx=None,
+               details=None):
+    """One element of "policies". None = member left out."""
+    pol = {'policy-type': ptype}
+    if strings is not None:
+        pol['policy-string'] = strings
+    if domain is not None:
+        pol['policy-domain'] = domain
+    if mx is not None:
+        pol['mx-host'] = mx
+    item = {'policy': pol,
+            'summary': {'total-successful-session-count': ok,
+                        'total-failure-session-count': failed}}
+    if details is not None:
+        item['failure-details'] = details
+    return item
+
+
+class Tls:
+    """One TLS-RPT report. expect = (policies, sessions, successful), worked
+    out by hand; sessions = successful + failure summary totals of all
+    policies (the details are not added: they overlap by design)."""
+    kind = 'tlsrpt'
+    flavour = None
+
+    def __init__(self, org, contact, rid, b, e, policies, expect,
+                 indent=None, key_order=None):
+        self.org, self.contact, self.rid = org, contact, rid
+        self.b, self.e = b, e
+        self.policies = policies
+        self.indent = indent
+        self.key_order = key_order
+        n = len(policies)
+        ok = sum(p['summary']['total-successful-session-count']
+                 for p in policies)
+        bad = sum(p['summary']['total-failure-session-count']
+                  for p in policies)
+        got = (n, ok + bad, ok)
+        assert got == tuple(expect), (rid, got, expect)
+        self.expect = got
+
+    def doc(self):
+        d = {}
+        members = {'organization-name': self.org,
+                   'date-range': {'start-datetime': self.b,
+                                  'end-datetime': self.e},
+                   'contact-info': self.contact,
+                   'report-id': self.rid,
+                   'policies': self.policies}
+        for k in self.key_order or ('organization-name', 'date-range',
+                                    'contact-info', 'report-id',
+                                    'policies'):
+            d[k] = members[k]
+        return d
+
+    def json(self):
+        if self.indent is None:
+            s = json.dumps(self.doc(), separators=(',', ':'))
+        else:
+            s = json.dumps(self.doc(), indent=self.indent)
+        return s.encode('utf-8')
+
+    def key(self):
+        dom = None
+        if self.policies:
+            dom = self.policies[0]['policy'].get('policy-domain')
+            if dom is not None:
+                dom = dom.lower()
+                if dom.endswith('.'):
+                    dom = dom[:-1]
+        return (self.org, self.contact, self.rid, iso_epoch(self.b),
+                iso_epoch(self.e), dom)
+
+
+class Arf:
+    """One DMARC failure report: what `reports --json` shows for it
+    (doc/schema.md "Report kinds"): org_name/email NULL, report_id = the
+    original Message-ID, begin = end = the arrival time, policy_domain =
+    lower(Reported-Domain), 1 record, 1 message, 0 passing."""
+    kind = 'failure'
+    flavour = None
+
+    def __init__(self, msgid, arrival, domain):
+        self.msgid, self.arrival, self.domain = msgid, arrival, domain
+        self.expect = (1, 1, 0)
+
+    def key(self):
+        # 'null': reports --json must print null (None would mean "do
+        # not compare")
+        return ('null', 'null', self.msgid, self.arrival, self.arrival,
+                self.domain)
+
+
+def enc_word(s):
+    """RFC 2047 B-encoded word, UTF-8."""
+    return '=?UTF-8?B?%s?=' % base64.b64encode(s.encode('utf-8')).decode()
+
+
+def report_mail(headers, report_type, parts, boundary, eol='\n'):
+    """multipart/report. parts: list of (headers_str, body_str)."""
+    body = 'This is a multi-part message in MIME format.\n\n'
+    for h, b in parts:
+        body += '--%s\n%s\n%s\n' % (boundary, h, b)
+    body += '--%s--\n' % boundary
+    return mail(headers + [
+        ('MIME-Version', '1.0'),
+        ('Content-Type', 'multipart/report; report-type=%s;\n\tboundary="%s"'
+         % (report_type, boundary))], body, eol=eol)
+
+
+def google_tls(domain, n, ptype, ok, failed, **kw):
+    b = '2023-11-%02dT00:00:00Z' % (14 + n)
+    e = '2023-11-%02dT23:59:59Z' % (14 + n)
+    return b, e, '%s_%s' % (b, domain)
+
+
+def tls_google_bare():
+    b, e, rid = google_tls('example.com', 1, 'sts', 0, 0)
+    # Google: mx-host array, policy-string one entry per line of the STS
+    # policy file, failure-details only when there are failures.
+    pol = tls_policy('sts', 'example.com', 1180, 7, strings=[
+        'version: STSv1', 'mode: enforce', 'mx: mx1.example.com',
+        'mx: mx2.example.com', 'max_age: 604800'],
+        mx=['mx1.example.com', 'mx2.example.com'], details=[
+            {'result-type': 'certificate-expired',
+             'sending-mta-ip': '2001:db8:4860:4864::1a',
+             'receiving-mx-hostname': 'mx2.example.com',
+             'receiving-ip': '203.0.113.25',
+             'failed-session-count': 5},
+            {'result-type': 'validation-failure',
+             'sending-mta-ip': '198.51.100.17',
+             'receiving-mx-hostname': 'mx2.example.com',
+             'receiving-ip': '203.0.113.25',
+             'failed-session-count': 2,
+             'failure-reason-code': 'X509_V_ERR_CERT_HAS_EXPIRED'}])
+    # 1180 ok + 7 failed (5 + 2 in the details: they add up here)
+    return Tls('Google Inc.', 'smtp-tls-reporting@google.com', rid, b, e,
+               [pol], expect=(1, 1187, 1180))
+
+
+def tls_google_mail_report():
+    b, e, rid = google_tls('example.org', 2, 'no-policy-found', 0, 0)
+    # example.org publishes no MTA-STS policy: no-policy-found, no
+    # policy-string, no failure-details (Google leaves them out).
+    pol = tls_policy('no-policy-found', 'example.org', 42, 0,
+                     mx=['mx.example.org'])
+    return Tls('Google Inc.', 'smtp-tls-reporting@google.com', rid, b, e,
+               [pol], expect=(1, 42, 42))
+
+
+def google_tls_mail(rep):
+    name = 'google.com!example.org!%d!%d!001.json.gz' % (day(2),
+                                                         day(3) - 1)
+    return report_mail([
+        ('Delivered-To', 'tlsrpt@example.org'),
+        ('Return-Path', '<noreply-smtp-tls-reporting@google.com>'),
+        ('DKIM-Signature', 'v=1; a=rsa-sha256; c=relaxed/relaxed;'
+                           ' d=google.com; s=20230601;\n\th=tls-report-'
+                           'submitter:tls-report-domain:to:from:subject:'
+                           'message-id:date:mime-version;\n\tbh=AAAA; b=BBBB'),
+        ('TLS-Report-Domain', 'example.org'),
+        ('TLS-Report-Submitter', 'google.com'),
+        ('Date', 'Thu, 16 Nov 2023 16:59:59 -0800'),
+        ('Message-ID', '<000000000000aa11bb22cc33dd44@google.com>'),
+        ('Subject', 'Report Domain: example.org Submitter: google.com'
+                    ' Report-ID: <2023.11.16T00.00.00Z+example.org@google.com>'),
+        ('From', 'noreply-smtp-tls-reporting@google.com'),
+        ('To', 'tlsrpt@example.org'),
+    ], 'tlsrpt', [
+        ('Content-Type: text/plain; charset="UTF-8"; format=flowed;'
+         ' delsp=yes\n', 'This is an aggregate TLS report from google.com\n'),
+        ('Content-Type: application/tlsrpt+gzip; \n\tname="%s"\n'
+         'Content-Disposition: attachment; \n\tfilename="%s"\n'
+         'Content-Transfer-Encoding: base64\n' % (name, name),
+         b64(gz(rep.json())))], boundary='000000000000ee55ff66aa77bb88')
+
+
+def tls_microsoft_report():
+    # Microsoft 2023: datetimes without a zone, report-id "<18 digits>+<d>",
+    # mx-host left out, failure details without sending-mta-ip.
+    rid = '133446048000000000+example.com'
+    sts = tls_policy('sts', 'example.com', 310, 4, strings=[
+        'version: STSv1', 'mode: testing', 'mx: mx1.example.com',
+        'max_age: 86400'], details=[
+            {'result-type': 'sts-policy-fetch-error',
+             'failed-session-count': 3},
+            {'result-type': 'certificate-host-mismatch',
+             'receiving-mx-hostname': 'mx1.example.com',
+             'failed-session-count': 1}])
+    tlsa = tls_policy('tlsa', 'example.com', 25, 0, strings=[
+        '3 1 1 0123456789abcdef0123456789abcdef0123456789abcdef'
+        '0123456789abcdef'], mx=['mx1.example.com'])
+    # sts 310 + 4, tlsa 25 + 0 -> 2 policies, 339 sessions, 335 ok
+    return Tls('Microsoft Corporation', 'tlsrpt-noreply@microsoft.com', rid,
+               '2023-11-17T00:00:00', '2023-11-17T23:59:59', [sts, tlsa],
+               expect=(2, 339, 335), indent=None)
+
+
+def microsoft_tls_mail(rep):
+    name = 'microsoft.com!example.com!%d!%d!133446048000000000.json.gz' % (
+        day(3), day(4) - 1)
+    return report_mail([
+        ('Return-Path', '<tlsrpt-noreply@microsoft.com>'),
+        ('From', 'tlsrpt-noreply@microsoft.com'),
+        ('To', '<tlsrpt@example.com>'),
+        ('Subject', 'Report Domain: example.com Submitter: microsoft.com\n'
+                    ' Report-ID: 133446048000000000+example.com'),
+        ('TLS-Report-Domain', 'example.com'),
+        ('TLS-Report-Submitter', 'microsoft.com'),
+        ('Date', 'Sat, 18 Nov 2023 06:41:12 +0000'),
+        ('Message-ID', '<TLSRPT-133446048000000000@microsoft.com>'),
+    ], 'tlsrpt', [
+        ('Content-Type: text/plain; charset="us-ascii"\n'
+         'Content-Transfer-Encoding: 7bit\n',
+         'This is an aggregate TLS report from microsoft.com\n'),
+        ('Content-Type: application/tlsrpt+gzip;\n\tname="%s"\n'
+         'Content-Disposition: attachment;\n\tfilename="%s"\n'
+         'Content-Transfer-Encoding: base64\n' % (name, name),
+         b64(gz(rep.json())))], boundary='_002_TLSRPT_mixed_', eol='\r\n')
+
+
+def tls_mailru_report():
+    # Mail.ru: report-id "<uuid>@mail.ru", sparse failure details (no IPs,
+    # no host names), failure-reason-code on sts-policy-fetch-error, and a
+    # total-failure-session-count (1) below the details' sum (1 + 1).
+    pol = tls_policy('sts', 'example.net', 57, 1, strings=[
+        'version: STSv1', 'mode: enforce', 'mx: mx.example.net',
+        'max_age: 86400'], mx=['mx.example.net'], details=[
+            {'result-type': 'sts-policy-fetch-error',
+             'failure-reason-code': 'bad https response code: 404',
+             'failed-session-count': 1},
+            {'result-type': 'sts-policy-invalid',
+             'failed-session-count': 1}])
+    return Tls('Mail.ru', 'tls_support@corp.mail.ru',
+               '3f1c9d52-7a4e-4b8f-9e21-6c0d5a7b8e94@mail.ru',
+               '2023-11-18T00:00:00Z', '2023-11-18T23:59:59Z', [pol],
+               expect=(1, 58, 57), indent=2)
+
+
+def mailru_tls_mail(rep):
+    return report_mail([
+        ('From', 'tls_support@corp.mail.ru'),
+        ('To', 'tlsrpt@example.net'),
+        ('Subject', 'Report Domain: example.net Submitter: mail.ru'
+                    ' Report-ID: <%s>' % rep.rid),
+        ('TLS-Report-Domain', 'example.net'),
+        ('TLS-Report-Submitter', 'mail.ru'),
+        ('Date', 'Sun, 19 Nov 2023 03:05:11 +0300'),
+        ('Message-ID', '<1700352311.3f1c9d52@mail.ru>'),
+    ], 'tlsrpt', [
+        ('Content-Type: text/plain; charset=utf-8\n'
+         'Content-Transfer-Encoding: 7bit\n',
+         'TLS report for example.net\n'),
+        ('Content-Type: application/tlsrpt+json\n'
+         'Content-Disposition: attachment;'
+         ' filename="mail.ru!example.net!%d!%d.json"\n'
+         'Content-Transfer-Encoding: 7bit\n' % (day(4), day(5) - 1),
+         rep.json().decode('ascii') + '\n')],
+        boundary='----mailru-tlsrpt-1700352311')
+
+
+def tls_mixed_report():
+    # A Postfix tlsrpt-reporter-like small sender: three policies of the
+    # three types, an unknown result-type (kept verbatim), a policy-domain
+    # in upper case with a root dot, "failure-details": [] when clean.
+    sts = tls_policy('sts', 'Example.COM.', 90, 6, strings=[
+        'version: STSv1', 'mode: enforce', 'mx: *.example.com',
+        'max_age: 604800'], mx=['*.example.com'], details=[
+            {'result-type': 'x-smtp-timeout-after-starttls',
+             'sending-mta-ip': '192.0.2.44',
+             'receiving-mx-hostname': 'mx1.example.com',
+             'receiving-ip': '203.0.113.25',
+             'failed-session-count': 4},
+            {'result-type': 'starttls-not-supported',
+             'sending-mta-ip': '192.0.2.44',
+             'receiving-mx-hostname': 'mx3.example.com',
+             'receiving-ip': '203.0.113.27',
+             'failed-session-count': 2}])
+    tlsa = tls_policy('tlsa', 'example.org', 12, 1, strings=[
+        '3 1 1 fedcba9876543210fedcba9876543210fedcba9876543210'
+        'fedcba9876543210'], mx=['mx.example.org'], details=[
+            {'result-type': 'tlsa-invalid', 'sending-mta-ip': '192.0.2.44',
+             'receiving-mx-hostname': 'mx.example.org',
+             'failed-session-count': 1}])
+    npf = tls_policy('no-policy-found', 'example.net', 30, 0, details=[])
+    # 90+6 + 12+1 + 30+0 = 139 sessions, 132 ok, 3 policies
+    return Tls('mail.example.net', 'tlsrpt@mail.example.net',
+               '2023-11-19T00:00:00Z-mail.example.net-0001',
+               '2023-11-19T00:00:00Z', '2023-11-20T00:00:00Z',
+               [sts, tlsa, npf], expect=(3, 139, 132), indent=4)
+
+
+def arf_mail(frm, to, subj, date, msgid, feedback, original,
+             orig_type='text/rfc822-headers', text=None,
+             boundary='=_arf_boundary_', extra_headers=()):
+    parts = [('Content-Type: text/plain; charset=us-ascii\n',
+              text or 'This is an authentication failure report for an'
+                      ' email message received from IP 203.0.113.45.\n'),
+             ('Content-Type: message/feedback-report\n', feedback),
+             ('Content-Type: %s\n' % orig_type, original)]
+    return report_mail([('From', frm), ('To', to), ('Subject', subj),
+                        ('Date', date), ('Message-ID', msgid)]
+                       + list(extra_headers),
+                       'feedback-report', parts, boundary)
+
+
+def arf_full():
+    subj = 'Rechnung Nr. 4711 \u2013 f\u00e4llig'
+    fb = ('Feedback-Type: auth-failure\n'
+          'User-Agent: dmarcwatch-samples/1.0\n'
+          'Version: 1\n'
+          'Original-Mail-From: <billing@example.com>\n'
+          'Original-Rcpt-To: <user@example.net>\n'
+          'Arrival-Date: Sun, 19 Nov 2023 10:15:02 +0000\n'
+          'Reporting-MTA: dns; mx.example.net\n'
+          'Source-IP: 203.0.113.45\n'
+          'Reported-Domain: Example.com\n'
+          'Authentication-Results: mx.example.net; dmarc=fail (p=reject'
+          ' dis=none)\n header.from=example.com; dkim=fail (signature'
+          ' verification failed)\n header.d=example.com header.s=s2023;'
+          ' spf=fail smtp.mailfrom=example.com\n'
+          'Auth-Failure: dmarc\n'
+          'Identity-Alignment: dkim, spf\n'
+          'Delivery-Result: reject\n'
+          'DKIM-Domain: example.com\n'
+          'DKIM-Selector: s2023\n'
+          'SPF-DNS: txt : example.com : "v=spf1 ip4:192.0.2.0/24 -all"\n')
+    orig = ('Return-Path: <billing@example.com>\n'
+            'Received: from unknown (HELO billing.example.com)'
+            ' ([203.0.113.45])\n\tby mx.example.net with ESMTP;'
+            ' Sun, 19 Nov 2023 10:15:01 +0000\n'
+            'DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s2023;'
+            ' h=from:to:subject:date;\n\tbh=AAAA; b=BBBB\n'
+            'From: "Example Billing" <billing@example.com>\n'
+            'To: user@example.net\n'
+            'Subject: %s\n'
+            'Date: Sun, 19 Nov 2023 11:14:58 +0100\n'
+            'Message-ID: <20231119101458.4711@billing.example.com>\n'
+            'MIME-Version: 1.0\n'
+            'Content-Type: text/plain; charset=utf-8\n' % enc_word(subj))
+    data = arf_mail('dmarc-failure@mx.example.net', 'dmarc-ruf@example.com',
+                    'DMARC failure report for example.com (mail-from='
+                    'billing@example.com, ip=203.0.113.45)',
+                    'Sun, 19 Nov 2023 10:20:00 +0000',
+                    '<ruf-0001@mx.example.net>', fb, orig)
+    # 2023-11-19 10:15:02 UTC = day(5) + 10 h 15 min 2 s
+    return data, Arf('<20231119101458.4711@billing.example.com>',
+                     day(5) + 10 * 3600 + 15 * 60 + 2, 'example.com')
+
+
+def arf_minimal():
+    # RFC 6591 minimum: Feedback-Type, User-Agent, Version, Auth-Failure,
+    # Authentication-Results (+ SPF-DNS for an spf failure). No
+    # Arrival-Date (the report mail's Date is used), no Reported-Domain
+    # (the original From's domain is used), message/rfc822 with headers and
+    # a body.
+    fb = ('Feedback-Type: auth-failure\n'
+          'User-Agent: SomeGenerator/1.0\n'
+          'Version: 1\n'
+          'Auth-Failure: spf\n'
+          'Authentication-Results: mx.example.org; spf=fail'
+          ' smtp.mailfrom=news.example.org\n'
+          'SPF-DNS: txt : news.example.org : "v=spf1 -all"\n')
+    orig = ('From: news@news.example.org\n'
+            'To: reader@example.org\n'
+            'Subject: Weekly news\n'
+            'Date: Mon, 20 Nov 2023 08:00:00 +0000\n'
+            'Message-ID: <weekly-47@news.example.org>\n'
+            '\n'
+            'Hello.\n')
+    data = arf_mail('postmaster@mx.example.org', 'ruf@news.example.org',
+                    'FW: Weekly news', 'Mon, 20 Nov 2023 08:00:07 +0000',
+                    '<arf-min-1@mx.example.org>', fb, orig,
+                    orig_type='message/rfc822',
+                    text='SPF failure report.\n')
+    # arrival = the report mail's Date: 2023-11-20 08:00:07 UTC
+    return data, Arf('<weekly-47@news.example.org>',
+                     day(6) + 8 * 3600 + 7, 'news.example.org')
+
+
+def build_tlsrpt_arf_reports():
+    R = 'reports/'
+    g = tls_google_bare()
+    name = 'google.com!example.com!%d!%d.json.gz' % (day(1), day(2) - 1)
+    write(R + name, gz(g.json()))
+    expect(R + name, 'stored', [g],
+           notes='Google TLS-RPT, bare .json.gz: compact JSON, mx-host'
+                 ' array, 5-line STS policy-string, IPv6 sending-mta-ip')
+    gm = tls_google_mail_report()
+    write(R + 'google-tlsrpt.eml', google_tls_mail(gm))
+    expect(R + 'google-tlsrpt.eml', 'stored', [gm],
+           notes='Google TLS-RPT mail: multipart/report; report-type=tlsrpt,'
+                 ' application/tlsrpt+gzip; no-policy-found, no'
+                 ' failure-details')
+    ms = tls_microsoft_report()
+    write(R + 'microsoft-tlsrpt.eml', microsoft_tls_mail(ms))
+    expect(R + 'microsoft-tlsrpt.eml', 'stored', [ms],
+           warnings='timezone_missing',
+           notes='Microsoft TLS-RPT mail (CRLF): dates without Z, no'
+                 ' mx-host on the sts policy, details without IPs, tlsa'
+                 ' policy, report-id <18 digits>+example.com')
+    mr = tls_mailru_report()
+    write(R + 'mailru-tlsrpt.eml', mailru_tls_mail(mr))
+    expect(R + 'mailru-tlsrpt.eml', 'stored', [mr],
+           warnings='totals_mismatch',
+           notes='Mail.ru TLS-RPT mail: plain application/tlsrpt+json,'
+                 ' sparse details, total 1 vs details 1+1')
+    mx = tls_mixed_report()
+    write(R + 'tlsrpt-three-policies.json', mx.json())
+    expect(R + 'tlsrpt-three-policies.json', 'stored', [mx],
+           warnings='enum_unknown',
+           notes='sts + tlsa + no-policy-found; unknown result-type kept'
+                 ' verbatim; policy-domain "Example.COM." stored as'
+                 ' example.com; 00:00 -> next 00:00')
+    data, a = arf_full()
+    write(R + 'arf-dmarc-failure.eml', data)
+    expect(R + 'arf-dmarc-failure.eml', 'stored', [a],
+           notes='ARF DMARC failure report: text/plain +'
+                 ' message/feedback-report + text/rfc822-headers; Subject'
+                 ' RFC 2047 UTF-8')
+    data, a = arf_minimal()
+    write(R + 'arf-rfc6591-minimal.eml', data)
+    expect(R + 'arf-rfc6591-minimal.eml', 'stored', [a],
+           warnings='field_missing',
+           notes='RFC 6591 minimum (spf failure): no Arrival-Date, no'
+                 ' Reported-Domain; message/rfc822 original')
+
+
+def tls_skel(rid, n=20, org='Hostile Reporter', policies=None):
+    b = '2023-12-%02dT00:00:00Z' % (n - 16)
+    e = '2023-12-%02dT23:59:59Z' % (n - 16)
+    if policies is None:
+        policies = [tls_policy('sts', 'example.com', 5, 1, strings=[
+            'version: STSv1', 'mode: enforce'], mx=['mx.example.com'],
+            details=[{'result-type': 'certificate-expired',
+                      'sending-mta-ip': '192.0.2.1',
+                      'failed-session-count': 1}])]
+    return ('{"organization-name": "%s", "date-range": {"start-datetime":'
+            ' "%s", "end-datetime": "%s"}, "contact-info":'
+            ' "tlsrpt@attacker.example", "report-id": "%s", "policies": %s}\n'
+            % (org, b, e, rid, json.dumps(policies)))
+
+
+def build_hostile_tlsrpt_arf():
+    H = 'hostile/'
+    deep = ('{"organization-name": "Deep", "report-id": "deep", "policies": '
+            + '[' * 10000 + ']' * 10000 + '}\n')
+    write(H + 'tlsrpt-deep.json', deep.encode())
+    expect(H + 'tlsrpt-deep.json', 'rejected', [], error='too_large',
+           notes='JSON object holding 10,000 nested arrays'
+                 ' (> LIM_JSON_DEPTH)')
+
+    bio = io.BytesIO()
+    with gzip.GzipFile(filename='', mode='wb', fileobj=bio, compresslevel=9,
+                       mtime=0) as g:
+        g.write(b'{')
+        chunk = b' ' * (1 << 20)
+        for _ in range(100):
+            g.write(chunk)
+        g.write(b'}\n')
+    data = bio.getvalue()
+    assert len(data) < 1 << 20, len(data)
+    write(H + 'tlsrpt-whitespace-bomb.json.gz', data)
+    expect(H + 'tlsrpt-whitespace-bomb.json.gz', 'rejected', [],
+           error='too_large',
+           notes='"{" + 100 MiB of spaces + "}" gzipped (> LIM_JSON_BYTES)')
+
+    s = tls_skel('dup-keys').replace('"report-id": "dup-keys"',
+                                     '"report-id": "dup-keys", "report-id":'
+                                     ' "dup-keys-2"')
+    write(H + 'tlsrpt-duplicate-keys.json', s.encode())
+    expect(H + 'tlsrpt-duplicate-keys.json', 'rejected', [], error='format',
+           notes='"report-id" twice in the top-level object')
+
+    s = tls_skel('negative', n=21).replace(
+        '"total-successful-session-count": 5',
+        '"total-successful-session-count": -5')
+    assert '-5' in s
+    write(H + 'tlsrpt-negative-count.json', s.encode())
+    expect(H + 'tlsrpt-negative-count.json', 'rejected', [], error='format',
+           notes='total-successful-session-count -5')
+
+    s = tls_skel('count-1e30', n=22).replace(
+        '"failed-session-count": 1', '"failed-session-count": 1e30')
+    assert '1e30' in s
+    write(H + 'tlsrpt-count-1e30.json', s.encode())
+    expect(H + 'tlsrpt-count-1e30.json', 'rejected', [], error='too_large',
+           notes='failed-session-count 1e30: a real above 2^53 (jansson'
+                 ' reads it as a double), > LIM_RECORD_COUNT')
+
+    s = tls_skel('nul', n=23, org='Evil\\u0000Corp')
+    write(H + 'tlsrpt-nul-string.json', s.encode())
+    expect(H + 'tlsrpt-nul-string.json', 'rejected', [], error='format',
+           notes='organization-name "Evil\\u0000Corp"')
+
+    s = tls_skel('bad-utf8', n=24, org='Caf\x00 Mail \x01').encode()
+    s = s.replace(b'\x00', b'\xe9').replace(b'\x01', b'\xff\xfe')
+    write(H + 'tlsrpt-invalid-utf8.json', s)
+    expect(H + 'tlsrpt-invalid-utf8.json', 'rejected', [], error='format',
+           notes='bytes e9 and ff fe inside organization-name (JSON must be'
+                 ' UTF-8, RFC 8259)')
+
+    fb = ''.join('X-Filler-%05d: x\n' % i for i in range(10000))
+    fb += ('Feedback-Type: auth-failure\nUser-Agent: Flood/1.0\nVersion: 1\n'
+           'Auth-Failure: dmarc\nReported-Domain: example.com\n'
+           'Source-IP: 192.0.2.1\n'
+           'Arrival-Date: Mon, 4 Dec 2023 10:00:00 +0000\n')
+    write(H + 'arf-many-fields.eml', arf_mail(
+        'dmarc@attacker.example', 'dmarc-ruf@example.com',
+        'DMARC failure report', 'Mon, 4 Dec 2023 10:00:01 +0000',
+        '<flood-1@attacker.example>', fb,
+        'From: someone@example.com\nMessage-ID: <flood@example.com>\n'))
+    expect(H + 'arf-many-fields.eml', 'rejected', [], error='too_large',
+           notes='10,000 header lines in the message/feedback-report part'
+                 ' (> LIM_HEADER_FIELDS)')
+
+    # A directory: good and bad TLS-RPT and ARF side by side. The bad ones
+    # are rejected (format), the good ones land.
+    B = H + 'batch-mixed/'
+    good = Tls('batch.example.net', 'tlsrpt@batch.example.net', 'batch-1',
+               '2023-12-10T00:00:00Z', '2023-12-10T23:59:59Z',
+               [tls_policy('sts', 'example.com', 8, 0, strings=[
+                   'version: STSv1', 'mode: enforce'],
+                   mx=['mx.example.com'])], expect=(1, 8, 8))
+    write(B + '1-good-tlsrpt.json', good.json())
+    write(B + '2-bad-tlsrpt.json', good.json()[:-20])
+    fb = ('Feedback-Type: auth-failure\nUser-Agent: Batch/1.0\nVersion: 1\n'
+          'Auth-Failure: dmarc\nReported-Domain: example.com\n'
+          'Source-IP: 198.51.100.99\n'
+          'Arrival-Date: Sun, 10 Dec 2023 12:00:00 +0000\n'
+          'Identity-Alignment: none\n')
+    write(B + '3-good-arf.eml', arf_mail(
+        'dmarc@batch.example.net', 'dmarc-ruf@example.com',
+        'DMARC failure report', 'Sun, 10 Dec 2023 12:00:05 +0000',
+        '<batch-arf-1@batch.example.net>', fb,
+        'From: ceo@example.com\nTo: staff@example.net\nSubject: Urgent\n'
+        'Message-ID: <batch-orig-1@example.com>\n'))
+    # No Reported-Domain and no From in the original: names no domain.
+    fb2 = ('Feedback-Type: auth-failure\nUser-Agent: Batch/1.0\n'
+           'Version: 1\nAuth-Failure: dmarc\n'
+           'Arrival-Date: Sun, 10 Dec 2023 12:30:00 +0000\n')
+    write(B + '4-bad-arf.eml', arf_mail(
+        'dmarc@batch.example.net', 'dmarc-ruf@example.com',
+        'DMARC failure report', 'Sun, 10 Dec 2023 12:30:05 +0000',
+        '<batch-arf-2@batch.example.net>', fb2,
+        'To: staff@example.net\nSubject: no sender\n'
+        'Message-ID: <batch-orig-2@example.com>\n'))
+    # 2023-12-10 12:00:00 UTC = day(26) + 12 h
+    arf = Arf('<batch-orig-1@example.com>', day(26) + 12 * 3600,
+              'example.com')
+    expect(B[:-1], 'partial', [good, arf], error='format', msgs=4,
+           msgs_rejected=2,
+           notes='4 files: good TLS-RPT, truncated TLS-RPT JSON, good ARF,'
+                 ' ARF naming no domain; the good two land')
+
+
+
 def main():
     for d in ('reports', 'hostile'):
         shutil.rmtree(os.path.join(HERE, d), ignore_errors=True)
     build_reports()
+    build_tlsrpt_arf_reports()
     build_hostile()
+    build_hostile_tlsrpt_arf()
     hdr = ('path', 'outcome', 'reports', 'records', 'messages',
            'messages_pass', 'error', 'warnings', 'notes')
     with open(os.path.join(HERE, 'EXPECTED.tsv'), 'w') as f:
@@ -1213,7 +1794,8 @@ def main():
         for r in ROWS:
             f.write('\t'.join(r) + '\n')
     hdr = ('path', 'org_name', 'email', 'report_id', 'begin', 'end',
-           'policy_domain', 'records', 'messages', 'messages_pass', 'flavour')
+           'policy_domain', 'records', 'messages', 'messages_pass', 'flavour',
+           'kind')
     with open(os.path.join(HERE, 'EXPECTED-reports.tsv'), 'w') as f:
         f.write('\t'.join(hdr) + '\n')
         for r in REPROWS:

@@ -15,7 +15,12 @@ EXPECTED.tsv conventions (see samples/README.md):
             satisfied by either.
   notes:    leading key=value tokens: msgs=N (input messages in a
             container, default 1), dup-of=PATH (same report as PATH),
-            flavour=rfc9990.
+            flavour=rfc9990, msgs_rejected=N (partial directory batch:
+            N whole input files rejected).
+EXPECTED-reports.tsv: one row per report that must land; "-" = do not
+  compare, "null" = reports --json prints null (flavour of TLS-RPT and
+  failure reports, org_name/email of failure reports); kind = aggregate,
+  tlsrpt or failure.
 Prints `ok N - ...` / `not ok N - ...`; last line `N passed, N failed`.
 Standard library only.
 """
@@ -112,7 +117,8 @@ def load_tsv(path):
 def note_tokens(notes):
     toks = {}
     for t in notes.split():
-        if '=' in t and t.split('=', 1)[0] in ('msgs', 'dup-of', 'flavour'):
+        if '=' in t and t.split('=', 1)[0] in ('msgs', 'dup-of', 'flavour',
+                                               'msgs_rejected'):
             k, v = t.split('=', 1)
             toks[k] = v
         else:
@@ -161,7 +167,8 @@ def check_row(row, per_report, tmp):
         exp['messages_rejected'] = 0
         exp['reports_rejected'] = 0
     elif outcome == 'partial':
-        exp['messages_rejected'] = 0
+        # a directory batch: whole files may be rejected (msgs_rejected=N)
+        exp['messages_rejected'] = int(toks.get('msgs_rejected', '0'))
     bad = ['%s=%r (want %r)' % (k, s.get(k), v) for k, v in exp.items()
            if s.get(k) != v]
     if outcome == 'partial' and not (s.get('reports_rejected') or 0) >= 1:
@@ -190,13 +197,15 @@ def check_row(row, per_report, tmp):
             r = match[0]
             diffs = []
             for k in ('policy_domain', 'email', 'org_name', 'flavour'):
-                if er[k] != '-' and r.get(k) != er[k]:
-                    diffs.append('%s=%r want %r' % (k, r.get(k), er[k]))
+                want = None if er[k] == 'null' else er[k]
+                if er[k] != '-' and r.get(k) != want:
+                    diffs.append('%s=%r want %r' % (k, r.get(k), want))
             for k in ('records', 'messages', 'messages_pass'):
                 if r.get(k) != int(er[k]):
                     diffs.append('%s=%r want %s' % (k, r.get(k), er[k]))
-            if r.get('kind') != 'aggregate':
-                diffs.append('kind=%r' % r.get('kind'))
+            want_kind = er.get('kind') or 'aggregate'
+            if r.get('kind') != want_kind:
+                diffs.append('kind=%r want %r' % (r.get('kind'), want_kind))
             check(not diffs, desc + ' fields', '; '.join(diffs))
 
     if row['warnings'] != '-':

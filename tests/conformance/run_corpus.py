@@ -11,7 +11,14 @@ several reports):
     stored reports must match the rows one to one: report_id (exact, or
     after stripping <...> and @host as some peers do), begin/end epoch,
     records, messages. Exit code 0 or 3.
-  - TLS-RPT and failure-report files: skipped (not implemented yet).
+  - rows with expect_type "tlsrpt": the stored TLS-RPT reports (kind
+    tlsrpt) must match the rows one to one: report_id (exact), the
+    date-range strings (MANIFEST keeps them as sent; both sides are
+    compared as epoch seconds, a string without a zone read as UTC),
+    records (= number of policies) and the successful/failed session
+    totals (= messages_pass / messages - messages_pass).
+  - failure-eml files: no crash and exactly one stored report of kind
+    failure (ARF `other` files, abuse reports: only no crash).
   - everything else (expect_type none, kind invalid / other, or no
     expectation written): only "no crash": exit 0 or 3, never a signal,
     1 (fatal) or 2, never a timeout.
@@ -22,8 +29,10 @@ Environment: DW_CORPUS, DW_SRCDIR, DW_CORPUS_ONLY (substring filter),
 DW_CORPUS_STRICT=1 (files of an agg-* kind without a written expectation
 must store at least one report).
 """
+import datetime
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -105,6 +114,69 @@ def keyable(e):
             to_int(e['expect_end']) is not None)
 
 
+def iso_epoch(s):
+    """RFC 3339 date-time as written in a TLS-RPT report -> epoch seconds;
+    no zone = UTC (Microsoft 2023), fractional seconds dropped."""
+    s = (s or '').strip()
+    m = re.match(r'^(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)'
+                 r'(?:\.\d+)?([Zz]|[+-]\d\d:?\d\d)?$', s)
+    if not m:
+        return None
+    y, mo, d, h, mi, se = (int(x) for x in m.groups()[:6])
+    try:
+        t = datetime.datetime(y, mo, d, h, mi, se,
+                              tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return None
+    z = m.group(7)
+    off = 0
+    if z and z not in ('Z', 'z'):
+        zz = z.replace(':', '')
+        off = (int(zz[1:3]) * 3600 + int(zz[3:5]) * 60) * (
+            -1 if zz[0] == '-' else 1)
+    return int(t.timestamp()) - off
+
+
+def match_tlsrpt(expected, got):
+    """expected: MANIFEST rows of expect_type tlsrpt; got: reports --json
+    objects. Returns a list of problems (empty = match)."""
+    problems = []
+    left = [r for r in got if r.get('kind') == 'tlsrpt']
+    for e in expected:
+        rid = e['expect_report_id']
+        eb, ee = iso_epoch(e['expect_begin']), iso_epoch(e['expect_end'])
+        if eb is None or ee is None:
+            problems.append('%r: MANIFEST date-range %r..%r unreadable' % (
+                rid, e['expect_begin'], e['expect_end']))
+            continue
+        cands = [r for r in left if str(r.get('report_id')) == rid
+                 and r.get('begin_epoch') == eb and r.get('end_epoch') == ee]
+        if not cands:
+            problems.append('missing TLS-RPT report %r %s..%s (stored: %s)'
+                            % (rid, e['expect_begin'], e['expect_end'],
+                               ', '.join('%r %s..%s' % (
+                                   r.get('report_id'), r.get('begin'),
+                                   r.get('end')) for r in left) or 'none'))
+            continue
+        r = cands[0]
+        left.remove(r)
+        want = to_int(e['expect_records'])
+        if want is not None and r.get('records') != want:
+            problems.append('%r: policies=%r, manifest says %d' % (
+                rid, r.get('records'), want))
+        tot = e['expect_messages'].split('/')
+        if len(tot) == 2 and all(to_int(x) is not None for x in tot):
+            ok, bad = to_int(tot[0]), to_int(tot[1])
+            got_ok = r.get('messages_pass')
+            got_bad = (r.get('messages') or 0) - (got_ok or 0)
+            if (got_ok, got_bad) != (ok, bad):
+                problems.append('%r: successful/failed=%r/%r, manifest says'
+                                ' %d/%d' % (rid, got_ok, got_bad, ok, bad))
+    for r in left:
+        problems.append('extra TLS-RPT report %r' % r.get('report_id'))
+    return problems
+
+
 def match_reports(expected, got):
     """expected: manifest rows; got: reports --json objects. Returns a list
     of problems (empty = match). Rows without begin/end are only "may land":
@@ -172,13 +244,6 @@ def main():
             path = os.path.join(corpus, 'files', name)
             kinds = {r['kind'] for r in rows}
             types = {r['expect_type'] for r in rows}
-            if (types & {'tlsrpt'} or
-                    kinds & {'tlsrpt-json', 'tlsrpt-json-gz', 'tlsrpt-eml',
-                             'failure-eml'}):
-                skipped += 1
-                print('SKIP %s: %s not implemented yet' % (
-                    name, '/'.join(sorted(kinds))))
-                continue
             if not os.path.isfile(path):
                 failed += 1
                 print('FAIL %s: file missing from corpus' % name)
@@ -199,6 +264,36 @@ def main():
                     got = json.loads(out2.decode('utf-8'))
                 except (ValueError, UnicodeDecodeError):
                     got = None
+            tls = [r for r in rows if r['expect_type'] == 'tlsrpt']
+            if tls and name not in KNOWN_DISAGREEMENTS:
+                if not isinstance(got, list):
+                    failed += 1
+                    print('FAIL %s: reports --json failed (%s)' % (
+                        name, rc_bad(rc2) or 'bad JSON'))
+                    continue
+                problems = match_tlsrpt(tls, got)
+                if problems:
+                    failed += 1
+                    print('FAIL %s (exit %d): %s' % (name, rc,
+                                                     '; '.join(problems)))
+                else:
+                    passed += 1
+                    print('PASS %s: %d TLS-RPT report(s)' % (name, len(tls)))
+                continue
+            if 'failure-eml' in kinds and name not in KNOWN_DISAGREEMENTS:
+                fr = [r for r in got if r.get('kind') == 'failure'] \
+                    if isinstance(got, list) else None
+                if fr is None or len(fr) != 1 or len(got) != 1:
+                    failed += 1
+                    print('FAIL %s (exit %d): want one failure report, '
+                          'stored %s' % (name, rc, '?' if got is None else
+                                         [r.get('kind') for r in got]))
+                else:
+                    passed += 1
+                    print('PASS %s: one failure report (%s, %s)' % (
+                        name, fr[0].get('policy_domain'),
+                        fr[0].get('report_id')))
+                continue
             if agg and name not in KNOWN_DISAGREEMENTS:
                 if not isinstance(got, list):
                     failed += 1

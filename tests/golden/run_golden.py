@@ -5,7 +5,10 @@ The input is every file named input* in the case directory, or, when the
 case has a file `source`, the paths listed in it (relative to samples/).
 The runner imports the input into a fresh database and writes a normalised
 dump of the rows (reports, records with their auth results, warnings, raw
-values, daily rollup, rejected inputs), then diffs it against expected.txt.
+values, TLS-RPT policies / failure details, failure-report rows, the daily
+rollups agg_daily and tlsrpt_daily, rejected inputs), then diffs it against
+expected.txt. Volatile columns (row ids, imported_at, message_id) are left
+out.
 
   run_golden.py DW_EXE            run all cases
   run_golden.py DW_EXE --update   rewrite expected.txt (review the diff!)
@@ -33,6 +36,11 @@ def dump(db):
     def fmt(r, skip=()):
         return " ".join(f"{k}={r[k]!r}" for k in r.keys() if k not in skip)
 
+    tables = {r[0] for r in rows("SELECT name FROM sqlite_master "
+                                 "WHERE type = 'table'")}
+    has_tls = "tlsrpt_policies" in tables
+    has_fail = "failure_reports" in tables
+
     for rep in rows("SELECT * FROM reports ORDER BY begin, report_id, id"):
         out.append("report " + fmt(rep, ("id", "message_id", "imported_at")))
         for w in rows("SELECT code, count, detail FROM report_warnings "
@@ -58,9 +66,31 @@ def dump(db):
             for rv in rows("SELECT field, raw FROM raw_values WHERE "
                            "record_id = ? ORDER BY field", rec["id"]):
                 out.append("    raw " + fmt(rv))
+        # TLS-RPT policies with their failure details, and the failure
+        # report row (kinds tlsrpt / failure; none for aggregates, so the
+        # dump of aggregate cases is unchanged)
+        if has_tls:
+            for pol in rows("SELECT * FROM tlsrpt_policies WHERE "
+                            "report_id = ? ORDER BY seq", rep["id"]):
+                out.append("  tls_policy " + fmt(pol, ("id", "report_id")))
+                for f in rows("SELECT * FROM tlsrpt_failures WHERE "
+                              "policy_id = ? ORDER BY seq", pol["id"]):
+                    out.append("    tls_failure " + fmt(f, ("policy_id",)))
+        if has_fail:
+            for f in rows("SELECT * FROM failure_reports WHERE "
+                          "report_id = ?", rep["id"]):
+                d = {k: f[k] for k in f.keys() if k != "report_id"}
+                if isinstance(d.get("orig_body"), bytes):
+                    d["orig_body"] = d["orig_body"].hex()
+                out.append("  failure " + " ".join(f"{k}={v!r}"
+                                                   for k, v in d.items()))
     for d in rows("SELECT * FROM agg_daily ORDER BY day, source_ip, "
                   "header_from, reporter, policy_domain"):
         out.append("daily " + fmt(d))
+    if has_tls:
+        for d in rows("SELECT * FROM tlsrpt_daily ORDER BY day, "
+                      "policy_domain, receiving_mx, result_type"):
+            out.append("tls_daily " + fmt(d))
     for r in rows("SELECT origin, error_code, error_where, error_msg "
                   "FROM rejected ORDER BY id"):
         # origins start with the (temporary or sample) path: keep the
