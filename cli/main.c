@@ -12,7 +12,7 @@
 const struct cli_command cli_commands[] = {
 	{ "import", cmd_import, "[-d DB] [--json] [-q] PATH...",
 	  "import report files, messages, mbox files, Maildirs (- = stdin)" },
-	{ "reports", cmd_reports, "[-d DB] [--json] [--domain D]",
+	{ "reports", cmd_reports, "[-d DB] [--json] [--domain D] [--kind K]",
 	  "list stored reports" },
 	{ "config", cmd_config, "check",
 	  "check the configuration file; print every error as file:line" },

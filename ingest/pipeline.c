@@ -49,6 +49,7 @@ struct msg_ctx {
 	struct err transient_err;
 	uint64_t records;
 	int in_message;               /* MIME parts: ignore non-reports */
+	struct err payload_err;       /* a sink's own refusal, if any */
 	struct kept_part arf_feedback;  /* message/feedback-report */
 	struct kept_part arf_original[4]; /* message/rfc822, rfc822-headers */
 	int arf_feedback_parts;
@@ -167,6 +168,15 @@ sink_begin(void *ctx, const struct report *r)
 	int rc;
 
 	err_clear(&e);
+	/* ARF also carries spam complaints (RFC 5965 "abuse") and other
+	 * feedback: only auth-failure reports are DMARC failure reports. */
+	if (r->kind == REPORT_FAILURE && r->fail.feedback_type != NULL &&
+	    sp_casecmp(r->fail.feedback_type, "auth-failure") != 0) {
+		err_set(&c->payload_err, ERR_UNSUPPORTED, "ARF feedback type "
+		    "'%.64s' is not a DMARC failure report (auth-failure)",
+		    r->fail.feedback_type);
+		return ERR_UNSUPPORTED;
+	}
 	rc = store_report_begin(c->p->st, c->message_id, r, &c->report_id,
 	    &e);
 	if (rc == 1) {
@@ -308,6 +318,10 @@ finish_payload(struct msg_ctx *c, int rc, struct err *e, const char *where)
 		c->transient = 1;
 		c->transient_err = *e;
 		return rc;
+	}
+	if (c->payload_err.code != 0) {
+		*e = c->payload_err;
+		err_clear(&c->payload_err);
 	}
 	if (e->code == 0)
 		err_set(e, rc, "%s", err_str(rc));
