@@ -224,6 +224,56 @@ with tempfile.TemporaryDirectory() as tmp:
             print(f"# kill after {delay}s: {snapshot(kdb)} != {snapshot(ref)}")
     check("kill -9 mid-batch then re-run equals an uninterrupted run", ok)
 
+    # Configuration: every error as file:line, exit 1; a good file, 0.
+    bad = os.path.join(tmp, "bad.conf")
+    open(bad, "w").write("[general]\ndatabase = x.db\n[failure]\n"
+                         "keep_original_body = maybe\nfoo = 1\n[nope]\nx = 1\n")
+    p = run("-c", bad, "config", "check")
+    out = p.stdout.decode()
+    check("config check lists every error as file:line and exits 1",
+          p.returncode == 1 and f"{bad}:4:" in out and f"{bad}:5:" in out
+          and f"{bad}:7:" in out, (p.returncode, out))
+    p = run("-c", bad, "reports", "-d", db)
+    check("a command refuses to run with a broken configuration",
+          p.returncode == 1, p.returncode)
+    p = run("-c", os.path.join(tmp, "missing.conf"), "config", "check")
+    check("config check on a missing explicit file: exit 1",
+          p.returncode == 1, p.returncode)
+
+    # [failure] keep_original_body: off by default, on when configured.
+    arf = ("From: r@isp.example.net\nTo: ruf@example.com\nSubject: fail\n"
+           "Date: Mon, 20 Nov 2023 09:00:00 +0000\nMIME-Version: 1.0\n"
+           "Content-Type: multipart/report; report-type=feedback-report;"
+           " boundary=b\n\n--b\nContent-Type: text/plain\n\nfailure\n"
+           "--b\nContent-Type: message/feedback-report\n\n"
+           "Feedback-Type: auth-failure\nVersion: 1\nSource-IP: 192.0.2.5\n"
+           "Reported-Domain: example.com\nAuth-Failure: dmarc\n\n"
+           "--b\nContent-Type: message/rfc822\n\nFrom: x@example.com\n"
+           "Subject: hi\nMessage-ID: <m{n}@example.com>\n\nsecret body\n"
+           "--b--\n")
+    open(os.path.join(tmp, "arf1.eml"), "w").write(arf.replace("{n}", "1"))
+    open(os.path.join(tmp, "arf2.eml"), "w").write(arf.replace("{n}", "2"))
+    good = os.path.join(tmp, "good.conf")
+    open(good, "w").write("[failure]\nkeep_original_body = yes\n")
+    fdb = os.path.join(tmp, "f.db")
+    p1 = run("import", "-d", fdb, os.path.join(tmp, "arf1.eml"))
+    p2 = run("-c", good, "import", "-d", fdb, os.path.join(tmp, "arf2.eml"))
+    c = sqlite3.connect(fdb)
+    bodies = c.execute("SELECT r.report_id, f.orig_body IS NOT NULL FROM "
+                       "failure_reports f JOIN reports r ON r.id = "
+                       "f.report_id ORDER BY r.report_id").fetchall()
+    c.close()
+    check("failure report bodies only kept with keep_original_body = yes",
+          p1.returncode == 0 and p2.returncode == 0 and bodies ==
+          [("<m1@example.com>", 0), ("<m2@example.com>", 1)], bodies)
+    p = run("reports", "-d", fdb, "--json", "--kind", "failure")
+    r = json.loads(p.stdout) if p.returncode == 0 else []
+    check("--kind failure lists the failure reports", len(r) == 2 and
+          all(x["kind"] == "failure" for x in r), r)
+    p = run("reports", "-d", fdb, "--json", "--kind", "tlsrpt")
+    check("--kind tlsrpt on a database without TLS-RPT: empty",
+          p.returncode == 0 and json.loads(p.stdout) == [])
+
 failed = results.count(False)
 print(f"{len(results) - failed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
