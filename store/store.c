@@ -53,6 +53,9 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_MSG_ADD] = "INSERT INTO messages (sha256, size, kind, origin,"
 	    " received) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_MSG_OUTCOME] = "UPDATE messages SET outcome = ?2 WHERE id = ?1",
+	[ST_MSG_SHA] = "UPDATE messages SET sha256 = ?2 WHERE id = ?1",
+	[ST_REJECTED_SHA] = "UPDATE rejected SET sha256 = ?2"
+	    " WHERE message_id = ?1",
 	[ST_MSG_ORIGIN] = "INSERT INTO message_origins (message_id, origin,"
 	    " seen) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
 	[ST_REPORT_ADD] = "INSERT INTO reports (message_id, kind, flavour,"
@@ -642,6 +645,31 @@ store_message_set_outcome(struct store *s, int64_t id, int outcome,
 		return err_set(err, ERR_NOTFOUND, "no message with id %lld",
 		    (long long)id);
 	return 0;
+}
+
+int
+store_message_set_sha256(struct store *s, int64_t id, const char *sha256,
+    struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sha256 == NULL)
+		return err_set(err, ERR_INVAL, "set_sha256: no hash");
+	if ((rc = store_stmt(s, ST_MSG_SHA, &st, err)) < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	store_bind_text(st, 2, sha256);
+	if ((rc = store_step_done(s, st, "set message sha256", err)) < 0)
+		return rc;
+	if (sqlite3_changes(s->db) != 1)
+		return err_set(err, ERR_NOTFOUND, "no message with id %lld",
+		    (long long)id);
+	if ((rc = store_stmt(s, ST_REJECTED_SHA, &st, err)) < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	store_bind_text(st, 2, sha256);
+	return store_step_done(s, st, "set rejected sha256", err);
 }
 
 int

@@ -83,6 +83,13 @@ int store_message_add(struct store *s, const struct store_message *m,
     int64_t *id, struct err *err);
 int store_message_set_outcome(struct store *s, int64_t id, int outcome,
     struct err *err);
+/* Replaces a message's provisional sha256 (and that of its rejected rows)
+ * with the real one, for callers that hash a large file while parsing it.
+ * The caller checks with store_message_find() first that the hash is not
+ * known: a known hash violates the unique index (ERR_DB). */
+int store_message_set_sha256(struct store *s, int64_t id,
+    const char *sha256, struct err *err);
+
 /* Adds an origin to a known message (the same bytes seen elsewhere). */
 int store_message_add_origin(struct store *s, int64_t id,
     const char *origin, int64_t seen, struct err *err);

@@ -224,6 +224,23 @@ with tempfile.TemporaryDirectory() as tmp:
             print(f"# kill after {delay}s: {snapshot(kdb)} != {snapshot(ref)}")
     check("kill -9 mid-batch then re-run equals an uninterrupted run", ok)
 
+    # Large raw files are hashed while they are parsed: the same bytes
+    # under another name must still be recognised as known.
+    big = os.path.join(batch, "r0.xml")
+    assert os.path.getsize(big) > 8 * 1024 * 1024
+    twin = os.path.join(tmp, "r0-copy.xml")
+    open(twin, "wb").write(open(big, "rb").read())
+    p = run("import", "-d", ref, "--json", twin)
+    s = summary(p)
+    c = sqlite3.connect(ref)
+    pending = c.execute("SELECT count(*) FROM messages WHERE sha256 "
+                        "NOT GLOB '[0-9a-f]*' OR length(sha256) != 64"
+                        ).fetchone()[0]
+    c.close()
+    check("large file hashed in parallel: a renamed copy is known",
+          p.returncode == 0 and s.get("messages_known") == 1 and
+          s.get("reports_new") == 0 and pending == 0, (s, pending))
+
     # Configuration: every error as file:line, exit 1; a good file, 0.
     bad = os.path.join(tmp, "bad.conf")
     open(bad, "w").write("[general]\ndatabase = x.db\n[failure]\n"
