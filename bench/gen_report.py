@@ -69,8 +69,10 @@ SPFD = ['example.com', 'bounce.example.net', 'mail.example.org',
         'example.com', 'em.example.com']
 
 
-def record(i):
-    h = (i * 2654435761) & 0xffffffff
+def record(i, ips=0):
+    # ips > 0: only that many distinct senders (real reports: a few
+    # thousand); 0: every record its own IP (worst case for the rollup)
+    h = ((i % ips if ips else i) * 2654435761) & 0xffffffff
     if i % 8 == 7:
         ip = '2001:db8:%x:%x::%x' % (h >> 16, h & 0xffff, i & 0xfff or 1)
     else:
@@ -88,14 +90,20 @@ def record(i):
 
 
 def main():
-    if len(sys.argv) != 3:
-        sys.exit('usage: gen_report.py N OUT')
-    n = int(sys.argv[1])
+    args = sys.argv[1:]
+    ips = 0
+    if len(args) == 4 and args[0] == '--ips':
+        ips = int(args[1])
+        args = args[2:]
+    if len(args) != 2:
+        sys.exit('usage: gen_report.py [--ips K] N OUT')
+    n = int(args[0])
+    sys.argv[1:] = args
     with open(sys.argv[2], 'w', encoding='ascii', buffering=1 << 20) as f:
         f.write(HEAD % (10394487700000000000 + n))
         step = 10000
         for base in range(0, n, step):
-            f.write(''.join(record(i) for i in range(base, min(n, base + step))))
+            f.write(''.join(record(i, ips) for i in range(base, min(n, base + step))))
         f.write('</feedback>\n')
 
 
