@@ -98,8 +98,7 @@ struct ap {
 	struct err *err;
 	struct arena *a;
 	struct report rep;
-	struct report_warning warns[W__COUNT];
-	signed char widx[W__COUNT];
+	struct warn_set ws;
 	struct raw_value raw[ARF_RAW_MAX];
 	struct raw_value *other;
 	size_t n_other, a_other;
@@ -129,37 +128,12 @@ static void warn(struct ap *x, enum warn_code c, const char *fmt, ...)
 static void
 warn(struct ap *x, enum warn_code c, const char *fmt, ...)
 {
-	struct report_warning *w;
-	char tmp[256];
 	va_list ap;
-	int n;
 
-	if (c <= 0 || c >= W__COUNT)
-		return;
-	if (x->widx[c] >= 0) {
-		x->warns[x->widx[c]].count++;
-		return;
-	}
-	w = &x->warns[x->rep.n_warnings];
-	x->widx[c] = (signed char)x->rep.n_warnings;
-	x->rep.n_warnings++;
-	w->code = c;
-	w->count = 1;
-	w->detail = NULL;
-	if (fmt == NULL)
-		return;
 	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	warn_set_vaddf(&x->ws, x->a, c, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof tmp) {
-		size_t k = sizeof tmp - 1;
-		while (k > 0 && ((unsigned char)tmp[k] & 0xc0) == 0x80)
-			k--;
-		tmp[k] = '\0';
-	}
-	w->detail = arena_strdup(x->a, tmp);
+	x->rep.n_warnings = x->ws.n;
 }
 
 /* ------------------------------------------------------------------ */
@@ -316,17 +290,9 @@ norm_word(struct ap *x, char *v, const char *field, const char *rawname,
 static char *
 norm_domain(struct ap *x, char *v, const char *field)
 {
-	int nonascii = 0;
-
 	if (v == NULL)
 		return NULL;
-	for (char *p = v; *p != '\0'; p++) {
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-		else if ((unsigned char)*p >= 0x80)
-			nonascii = 1;
-	}
-	if (nonascii)
+	if (report_domain_lower(v))
 		warn(x, W_ULABEL_DOMAIN, "%s", field);
 	return v;
 }
@@ -1328,9 +1294,9 @@ arf_parse(const struct arf_input *in, const struct report_sink *sink,
 	x->a = a;
 	x->in = in;
 	x->err = err;
-	memset(x->widx, -1, sizeof x->widx);
+	warn_set_init(&x->ws);
 	x->rep.kind = REPORT_FAILURE;
-	x->rep.warnings = x->warns;
+	x->rep.warnings = x->ws.warns;
 	x->rep.raw = x->raw;
 	buf_init(&x->line, LIM_HEADER_BYTES);
 

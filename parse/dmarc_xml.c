@@ -223,8 +223,7 @@ struct xp {
 	struct arena *ra;        /* report lifetime */
 	struct arena *ca;        /* one record (or the held ones) */
 	struct report rep;
-	struct report_warning warns[W__COUNT];
-	signed char widx[W__COUNT];
+	struct warn_set ws;
 	struct raw_value rraw[REP_RAW_MAX];
 	const char *errors[LIM_METADATA_ERRORS];
 	const char *feedback_ns;
@@ -269,28 +268,12 @@ static void warn(struct xp *x, enum warn_code c, const char *fmt, ...)
 static void
 warn(struct xp *x, enum warn_code c, const char *fmt, ...)
 {
-	struct report_warning *w;
-	char tmp[256];
 	va_list ap;
 
-	if (c <= 0 || c >= W__COUNT)
-		return;
-	if (x->widx[c] >= 0) {
-		x->warns[x->widx[c]].count++;
-		return;
-	}
-	w = &x->warns[x->rep.n_warnings];
-	x->widx[c] = (signed char)x->rep.n_warnings;
-	x->rep.n_warnings++;
-	w->code = c;
-	w->count = 1;
-	w->detail = NULL;
-	if (fmt != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(tmp, sizeof tmp, fmt, ap);
-		va_end(ap);
-		w->detail = arena_strdup(x->ra, tmp);
-	}
+	va_start(ap, fmt);
+	warn_set_vaddf(&x->ws, x->ra, c, fmt, ap);
+	va_end(ap);
+	x->rep.n_warnings = x->ws.n;
 }
 
 /* "feedback/record/row/count" for the node at depth d. */
@@ -1239,7 +1222,7 @@ xp_unknown(struct xp *x)
 {
 	char path[256];
 
-	if (x->widx[W_UNKNOWN_ELEMENT] < 0) {
+	if (!warn_set_has(&x->ws, W_UNKNOWN_ELEMENT)) {
 		path_str(x, x->depth, path, sizeof path);
 		warn(x, W_UNKNOWN_ELEMENT, "%s", path);
 	} else
@@ -1252,7 +1235,7 @@ stray(struct xp *x)
 {
 	char path[256];
 
-	if (x->widx[W_STRAY_TEXT] < 0) {
+	if (!warn_set_has(&x->ws, W_STRAY_TEXT)) {
 		path_str(x, x->depth - 1, path, sizeof path);
 		warn(x, W_STRAY_TEXT, "%s", path);
 	} else
@@ -1480,17 +1463,9 @@ norm_enum(struct xp *x, struct arena *a, char *v, const char *const *vocab,
 static char *
 norm_domain(struct xp *x, char *v, const char *field)
 {
-	int nonascii = 0;
-
 	if (v == NULL)
 		return NULL;
-	for (char *p = v; *p != '\0'; p++) {
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-		else if ((unsigned char)*p >= 0x80)
-			nonascii = 1;
-	}
-	if (nonascii)
+	if (report_domain_lower(v))
 		warn(x, W_ULABEL_DOMAIN, "%s", field);
 	return v;
 }
@@ -2763,7 +2738,7 @@ parse_feedback(struct xp *x)
 			if (rc < 0)
 				return rc;
 			if (rank != 0 && rank < x->top_rank &&
-			    x->widx[W_ORDER] < 0)
+			    !warn_set_has(&x->ws, W_ORDER))
 				warn(x, W_ORDER, "feedback/%s", cname);
 			else if (rank != 0 && rank < x->top_rank)
 				warn(x, W_ORDER, NULL);
@@ -2873,7 +2848,7 @@ dmarc_xml_parse(struct reader *in, const struct dmarc_xml_opts *opts,
 	x->err = err;
 	x->in = in;
 	x->pr_line = 1;
-	memset(x->widx, -1, sizeof x->widx);
+	warn_set_init(&x->ws);
 	buf_init(&x->ext, LIM_EXTENSION_BYTES);
 	x->ra = arena_new();
 	x->ca = arena_new();
@@ -2885,7 +2860,7 @@ dmarc_xml_parse(struct reader *in, const struct dmarc_xml_opts *opts,
 	x->rep.agg.flavour = AGG_RFC7489;
 	x->rep.agg.errors = x->errors;
 	x->rep.policy.pct = -1;
-	x->rep.warnings = x->warns;
+	x->rep.warnings = x->ws.warns;
 	x->rep.raw = x->rraw;
 	x->rep.recovered = opts != NULL && opts->recover;
 

@@ -1,4 +1,8 @@
-/* parse/report.c - warning tokens of the neutral report model. */
+/* parse/report.c - warning tokens and helpers of the neutral report model. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/arena.h"
 #include "report.h"
 
 /* Stored in the database and matched by scripts: never change a token,
@@ -55,4 +59,96 @@ warn_token(enum warn_code c)
 	if ((int)c <= 0 || c >= W__COUNT || warn_tokens[c] == NULL)
 		return "unknown";
 	return warn_tokens[c];
+}
+
+/* Drops an incomplete UTF-8 sequence that truncation left at the end. */
+static void
+utf8_cut(char *s)
+{
+	size_t n = strlen(s), i = n, need;
+
+	while (i > 0 && ((unsigned char)s[i - 1] & 0xc0) == 0x80 && n - i < 3)
+		i--;
+	if (i == 0 || (unsigned char)s[i - 1] < 0xc0)
+		return;
+	/* s[i - 1] leads a sequence of `need` bytes; n - i + 1 are here */
+	need = (unsigned char)s[i - 1] >= 0xf0 ? 4 :
+	    (unsigned char)s[i - 1] >= 0xe0 ? 3 : 2;
+	if (n - i + 1 < need)
+		s[i - 1] = '\0';
+}
+
+void
+warn_set_init(struct warn_set *ws)
+{
+	memset(ws, 0, sizeof *ws);
+	memset(ws->idx, -1, sizeof ws->idx);
+}
+
+int
+warn_set_has(const struct warn_set *ws, enum warn_code c)
+{
+	return (int)c > 0 && c < W__COUNT && ws->idx[c] >= 0;
+}
+
+void
+warn_set_add(struct warn_set *ws, struct arena *a, enum warn_code c,
+    const char *detail)
+{
+	struct report_warning *w;
+	char tmp[256];
+	size_t n;
+
+	if ((int)c <= 0 || c >= W__COUNT)
+		return;
+	if (ws->idx[c] >= 0) {
+		ws->warns[ws->idx[c]].count++;
+		return;
+	}
+	w = &ws->warns[ws->n];
+	ws->idx[c] = (signed char)ws->n;
+	ws->n++;
+	w->code = c;
+	w->count = 1;
+	w->detail = NULL;
+	if (detail == NULL)
+		return;
+	n = strlen(detail);
+	if (n >= sizeof tmp)
+		n = sizeof tmp - 1;
+	memcpy(tmp, detail, n);
+	tmp[n] = '\0';
+	utf8_cut(tmp);   /* the cut (here or in the caller's snprintf) */
+	for (char *p = tmp; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	w->detail = arena_strdup(a, tmp);
+}
+
+void
+warn_set_vaddf(struct warn_set *ws, struct arena *a, enum warn_code c,
+    const char *fmt, va_list ap)
+{
+	char tmp[256];
+
+	if (fmt == NULL || warn_set_has(ws, c) ||
+	    vsnprintf(tmp, sizeof tmp, fmt, ap) < 0) {
+		warn_set_add(ws, a, c, NULL);
+		return;
+	}
+	warn_set_add(ws, a, c, tmp);
+}
+
+int
+report_domain_lower(char *d)
+{
+	int nonascii = 0;
+
+	for (char *p = d; *p != '\0'; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+		else if ((unsigned char)*p >= 0x80)
+			nonascii = 1;
+	}
+	return nonascii;
 }

@@ -20,6 +20,7 @@
 #ifndef DW_PARSE_REPORT_H
 #define DW_PARSE_REPORT_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -94,11 +95,46 @@ enum warn_code {
 
 const char *warn_token(enum warn_code c);  /* "version_missing" ... */
 
+
+
 struct report_warning {
 	enum warn_code code;
 	uint64_t count;
 	const char *detail;   /* first occurrence, may be NULL */
 };
+
+struct arena;
+
+/*
+ * The warnings of one report being parsed: one entry per code with its
+ * count and the detail of its first occurrence. Shared by the parsers so
+ * they count and clean details the same way. After warn_set_add(), point
+ * report.warnings / n_warnings at ws->warns / ws->n.
+ */
+struct warn_set {
+	struct report_warning warns[W__COUNT];
+	signed char idx[W__COUNT];     /* position in warns, -1 if absent */
+	size_t n;
+};
+
+void warn_set_init(struct warn_set *ws);
+/* 1 when code c has been recorded. */
+int warn_set_has(const struct warn_set *ws, enum warn_code c);
+/* Counts c; on its first occurrence keeps a copy of detail (may be NULL)
+ * in arena a, at most 255 bytes, with control characters masked and a
+ * UTF-8 sequence cut at the end dropped. An allocation failure keeps the count
+ * and drops the detail. */
+void warn_set_add(struct warn_set *ws, struct arena *a, enum warn_code c,
+    const char *detail);
+
+/* warn_set_add with a printf-style detail, formatted only on the first
+ * occurrence (a warning repeated on a million rows costs one compare). */
+void warn_set_vaddf(struct warn_set *ws, struct arena *a, enum warn_code c,
+    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
+/* Lower-cases ASCII letters of a domain in place; returns 1 if it has
+ * non-ASCII bytes (a U-label, for W_ULABEL_DOMAIN), else 0. */
+int report_domain_lower(char *d);
 
 /* A value as sent, where normalisation changed it. field names the path,
  * e.g. "policy_evaluated.disposition", "dkim[1].result", "source_ip". */

@@ -102,8 +102,7 @@ struct tp {
 	struct err *err;
 	struct arena *a;              /* everything handed to the sink */
 	struct report rep;
-	struct report_warning warns[W__COUNT];
-	signed char widx[W__COUNT];
+	struct warn_set ws;
 	struct raw_value *raw;        /* report-level raw values (arena) */
 	size_t n_raw, a_raw;
 	char base[128];               /* path of the object being read */
@@ -111,23 +110,6 @@ struct tp {
 
 /* ------------------------------------------------------------------ */
 /* warnings, errors, paths */
-
-/* Drops an incomplete UTF-8 sequence that truncation left at the end. */
-static void
-utf8_cut(char *s)
-{
-	size_t n = strlen(s), i = n, need;
-
-	while (i > 0 && ((unsigned char)s[i - 1] & 0xc0) == 0x80 && n - i < 3)
-		i--;
-	if (i == 0 || (unsigned char)s[i - 1] < 0xc0)
-		return;
-	/* s[i - 1] leads a sequence of `need` bytes; n - i + 1 are here */
-	need = (unsigned char)s[i - 1] >= 0xf0 ? 4 :
-	    (unsigned char)s[i - 1] >= 0xe0 ? 3 : 2;
-	if (n - i + 1 < need)
-		s[i - 1] = '\0';
-}
 
 static void warn(struct tp *t, enum warn_code c, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -138,32 +120,12 @@ static void warn(struct tp *t, enum warn_code c, const char *fmt, ...)
 static void
 warn(struct tp *t, enum warn_code c, const char *fmt, ...)
 {
-	struct report_warning *w;
-	char tmp[256];
 	va_list ap;
 
-	if (c <= 0 || c >= W__COUNT)
-		return;
-	if (t->widx[c] >= 0) {
-		t->warns[t->widx[c]].count++;
-		return;
-	}
-	w = &t->warns[t->rep.n_warnings];
-	t->widx[c] = (signed char)t->rep.n_warnings;
-	t->rep.n_warnings++;
-	w->code = c;
-	w->count = 1;
-	w->detail = NULL;
-	if (fmt != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(tmp, sizeof tmp, fmt, ap);
-		va_end(ap);
-		for (char *p = tmp; *p != '\0'; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = '?';
-		utf8_cut(tmp);
-		w->detail = arena_strdup(t->a, tmp);  /* NULL: no detail */
-	}
+	va_start(ap, fmt);
+	warn_set_vaddf(&t->ws, t->a, c, fmt, ap);
+	va_end(ap);
+	t->rep.n_warnings = t->ws.n;
 }
 
 /* "policies[0].summary" + "x" -> "policies[0].summary.x". */
@@ -456,17 +418,10 @@ norm_domain(struct tp *t, const char *field, const char **v)
 {
 	char *d = (char *)*v;
 	size_t n = strlen(d);
-	int nonascii = 0;
 
 	if (n > 1 && d[n - 1] == '.')
 		d[n - 1] = '\0';
-	for (char *p = d; *p != '\0'; p++) {
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-		else if ((unsigned char)*p >= 0x80)
-			nonascii = 1;
-	}
-	if (nonascii)
+	if (report_domain_lower(d))
 		warn(t, W_ULABEL_DOMAIN, "%s.%s", t->base, field);
 }
 
@@ -762,7 +717,7 @@ tlsrpt_json_parse(struct reader *in, const struct report_sink *sink,
 	int rc;
 
 	memset(&t, 0, sizeof t);
-	memset(t.widx, -1, sizeof t.widx);
+	warn_set_init(&t.ws);
 	t.sink = sink;
 	t.err = err;
 	err_clear(err);
@@ -772,7 +727,7 @@ tlsrpt_json_parse(struct reader *in, const struct report_sink *sink,
 	if ((t.a = arena_new()) == NULL)
 		return nomem(&t);
 	t.rep.kind = REPORT_TLSRPT;
-	t.rep.warnings = t.warns;
+	t.rep.warnings = t.ws.warns;
 
 	if ((rc = jv_parse(in, LIM_JSON_BYTES, LIM_JSON_DEPTH, &root,
 	    err)) != 0)
