@@ -122,9 +122,7 @@ typedef int (*field_fn)(struct ap *x, const char *name, size_t nlen,
 static void warn(struct ap *x, enum warn_code c, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Counts a warning; the detail of the first occurrence is kept. Details
- * may quote values, so a cut at the buffer end backs off to a character
- * boundary to stay valid UTF-8. */
+/* Counts a warning (see warn_set_vaddf in parse/report.h). */
 static void
 warn(struct ap *x, enum warn_code c, const char *fmt, ...)
 {

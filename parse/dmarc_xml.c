@@ -263,8 +263,7 @@ struct xp {
 static void warn(struct xp *x, enum warn_code c, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Counts a warning; formats the detail only on its first occurrence so
- * a warning repeated on a million rows costs one compare. */
+/* Counts a warning (see warn_set_vaddf in parse/report.h). */
 static void
 warn(struct xp *x, enum warn_code c, const char *fmt, ...)
 {

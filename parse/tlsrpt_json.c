@@ -114,9 +114,7 @@ struct tp {
 static void warn(struct tp *t, enum warn_code c, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Counts a warning; the detail of the first occurrence is kept. Details
- * may quote member names and values (already valid UTF-8 from jansson):
- * control characters are masked and a cut sequence dropped. */
+/* Counts a warning (see warn_set_vaddf in parse/report.h). */
 static void
 warn(struct tp *t, enum warn_code c, const char *fmt, ...)
 {
