@@ -107,6 +107,7 @@ static const struct {
 	{ ERR_NET,         "net",         "network error" },
 	{ ERR_TLS,         "tls",         "TLS verification failed" },
 	{ ERR_AUTH,        "auth",        "authentication failed" },
+	{ ERR_TRUNCATED,   "truncated",   "truncated input" },
 };
 
 const char *

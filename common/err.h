@@ -29,6 +29,8 @@ enum err_code {
 	ERR_NET         = -13, /* network failure: transient */
 	ERR_TLS         = -14, /* TLS verification failed: permanent for config */
 	ERR_AUTH        = -15, /* login refused */
+	ERR_TRUNCATED   = -16, /* input ends before the document: permanent
+	                        * for these bytes (never "recovered") */
 };
 
 struct err {

@@ -172,6 +172,12 @@ struct xp {
 	unsigned long pr_line;
 	int first_byte;          /* first byte after BOM/white space, -1 none */
 	uint64_t in_bytes;
+	/* Whether a feedback end tag ("</feedback>", "</x:feedback>") went by
+	 * in the raw input; tail keeps the last bytes of the previous chunk
+	 * so a tag split between two reads is still seen. */
+	int saw_end_tag;
+	unsigned char tail[16];
+	size_t tail_len;
 
 	/* libxml2 diagnostics (first error kept) */
 	int xerr_code, xerr_line, xerr_col;
@@ -453,6 +459,13 @@ fail_reader(struct xp *x)
 		return err_set(x->err, ERR_NOREPORT, "not an XML document%s%s",
 		    x->n_xerr ? ": " : "", x->n_xerr ? x->xerr_msg : "");
 	}
+	if (x->n_xerr > 0 && !x->saw_end_tag && !x->rep.recovered &&
+	    x->in_rc == 0) {
+		err_where(x->err, "line %d column %d, %s", x->xerr_line,
+		    x->xerr_col, path);
+		return err_set(x->err, ERR_TRUNCATED, "document ends before "
+		    "</feedback> (cut short?): %s", x->xerr_msg);
+	}
 	if (x->n_xerr > 0) {
 		err_where(x->err, "line %d column %d, %s", x->xerr_line,
 		    x->xerr_col, path);
@@ -528,6 +541,64 @@ prolog_scan(struct xp *x, const unsigned char *p, size_t n)
 /* libxml2 read callback over struct reader. Leading white space before
  * "<?xml" is a fatal error in libxml2 and a UTF-8 BOM followed by white
  * space confuses its encoding detection, so both are dropped here. */
+/* 1 when buf[i..] ends a feedback end tag: "feedback>" preceded by "</"
+ * or by "</prefix:". */
+static int
+is_end_tag(const unsigned char *b, size_t i)
+{
+	size_t k;
+
+	if (i >= 2 && b[i - 1] == '/' && b[i - 2] == '<')
+		return 1;
+	if (i == 0 || b[i - 1] != ':')
+		return 0;
+	for (k = i - 1; k > 0 && b[k - 1] != '<' && b[k - 1] != '/' &&
+	    b[k - 1] != '>' && i - k < 12; k--)
+		;
+	return k >= 2 && b[k - 1] == '/' && b[k - 2] == '<';
+}
+
+/* Looks for a feedback end tag in the raw bytes (see saw_end_tag). A
+ * document that fails to parse and never had one was cut short: it must
+ * not be "recovered" into a report missing its last records, because the
+ * complete copy arriving later would then be "already known". */
+static void
+scan_end_tag(struct xp *x, const unsigned char *p, size_t n)
+{
+	static const char tag[] = "feedback>";
+	unsigned char win[sizeof x->tail + 64];
+	size_t w = 0, head = n < 64 ? n : 64;
+	const unsigned char *q, *end = p + n;
+
+	/* the seam between the previous chunk and this one */
+	memcpy(win, x->tail, x->tail_len);
+	memcpy(win + x->tail_len, p, head);
+	w = x->tail_len + head;
+	for (q = win; (q = memmem(q, (size_t)(win + w - q), tag,
+	    sizeof tag - 1)) != NULL; q++)
+		if (is_end_tag(win, (size_t)(q - win))) {
+			x->saw_end_tag = 1;
+			return;
+		}
+	for (q = p; (q = memmem(q, (size_t)(end - q), tag, sizeof tag - 1)) !=
+	    NULL; q++)
+		if (is_end_tag(p, (size_t)(q - p))) {
+			x->saw_end_tag = 1;
+			return;
+		}
+	/* the new tail: the last bytes of (old tail + this chunk) */
+	if (n >= sizeof x->tail) {
+		memcpy(x->tail, end - sizeof x->tail, sizeof x->tail);
+		x->tail_len = sizeof x->tail;
+	} else {
+		size_t keep = x->tail_len + n > sizeof x->tail ?
+		    sizeof x->tail - n : x->tail_len;
+		memmove(x->tail, x->tail + x->tail_len - keep, keep);
+		memcpy(x->tail + keep, p, n);
+		x->tail_len = keep + n;
+	}
+}
+
 static int
 io_read(void *ctx, char *buf, int len)
 {
@@ -575,6 +646,8 @@ io_read(void *ctx, char *buf, int len)
 		}
 	}
 	x->in_bytes += got;
+	if (!x->saw_end_tag)
+		scan_end_tag(x, p, got);
 	if (x->rep.recovered && x->in_bytes > LIM_RECOVER_BYTES) {
 		x->in_rc = ERR_TOO_LARGE;
 		return -1;

@@ -141,7 +141,7 @@ with tempfile.TemporaryDirectory() as tmp:
                       "FROM rejected ORDER BY id").fetchall()
     codes = sorted(r[1] for r in rej)
     check("rejected rows name what and where", codes ==
-          ["format", "noreport", "notfound"] and
+          ["noreport", "notfound", "truncated"] and
           any("bad.xml" in r[0] and "line" in (r[2] or "") for r in rej), rej)
     p = run("import", "-d", db, "--json", d)
     s = summary(p)
@@ -240,6 +240,29 @@ with tempfile.TemporaryDirectory() as tmp:
     check("large file hashed in parallel: a renamed copy is known",
           p.returncode == 0 and s.get("messages_known") == 1 and
           s.get("reports_new") == 0 and pending == 0, (s, pending))
+
+    # A message cut short (an mbox still being written, a truncated
+    # attachment) is rejected as truncated, never stored as a partial
+    # "recovered" report: the complete copy must land with all records.
+    full = report_xml("cli-trunc", ips=("192.0.2.1", "192.0.2.2",
+                                        "192.0.2.3"))
+    cut = full[:full.rindex(b"<record>") + 60]
+    tdb = os.path.join(tmp, "trunc.db")
+    tr = os.path.join(tmp, "trunc.xml")
+    open(tr, "wb").write(cut)
+    p = run("import", "-d", tdb, "--json", tr)
+    c = sqlite3.connect(tdb)
+    codes = [r[0] for r in c.execute("SELECT error_code FROM rejected")]
+    c.close()
+    check("a truncated report is rejected as truncated, not recovered",
+          p.returncode == 3 and summary(p).get("reports_new") == 0 and
+          codes == ["truncated"], (p.returncode, codes))
+    open(tr, "wb").write(full)
+    p = run("import", "-d", tdb, "--json", tr)
+    r = reports(tdb)
+    check("the complete copy then lands with every record",
+          p.returncode == 0 and r is not None and len(r) == 1 and
+          r[0]["records"] == 3, r)
 
     # Configuration: every error as file:line, exit 1; a good file, 0.
     bad = os.path.join(tmp, "bad.conf")

@@ -50,6 +50,11 @@ KNOWN_DISAGREEMENTS = {
         'refuses spans over LIM_REPORT_SPAN_SECONDS (62 days) as format: '
         'no receiver reports such periods and the counts could not be '
         'placed on days',
+    'go-dmarc-analyzer__malformed2.xml':
+        'the file is cut short inside the only record (NUL padding after '
+        '"<policy_e"): dmarcwatch rejects a document that ends before '
+        '</feedback> as truncated instead of storing a partial record, so '
+        'the complete copy is not later discarded as already known',
     'draft-ietf-dmarc-aggregate-reporting__test.xml':
         '8 rows write source_ip as ::ffff:012.034.056.078 (IPv4 part with '
         'leading zeros); RFC 3986 dec-octet (cited by RFC 9990) forbids '
