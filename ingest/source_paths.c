@@ -443,10 +443,22 @@ paths_next(struct ingest_source *src, struct ingest_msg *m, struct err *err)
 				return 1;
 			}
 			if (S_ISDIR(st.st_mode) && !f->maildir) {
-				rc = push_dir(s, p, f->depth + 1, err);
-				free(p);
-				if (rc != 0)
+				struct err de;
+
+				err_clear(&de);
+				rc = push_dir(s, p, f->depth + 1, &de);
+				if (rc == ERR_NOMEM) {
+					free(p);
 					return rc;
+				}
+				if (rc < 0) {
+					/* one unreadable directory is a rejected
+					 * input, not the end of the walk */
+					fail_msg(m, p, rc, de.msg);
+					free(p);
+					return 1;
+				}
+				free(p);
 				continue;
 			}
 			if (!S_ISREG(st.st_mode)) { /* symlinks, fifos... */
@@ -472,8 +484,16 @@ paths_next(struct ingest_source *src, struct ingest_msg *m, struct err *err)
 
 			if (strcmp(p, "-") != 0 && stat(p, &st) == 0 &&
 			    S_ISDIR(st.st_mode)) {
-				if ((rc = push_dir(s, p, 0, err)) != 0)
+				struct err de;
+
+				err_clear(&de);
+				rc = push_dir(s, p, 0, &de);
+				if (rc == ERR_NOMEM)
 					return rc;
+				if (rc < 0) {
+					fail_msg(m, p, rc, de.msg);
+					return 1;
+				}
 				continue;
 			}
 			rc = open_file(s, p, 0, m, err);

@@ -264,6 +264,35 @@ with tempfile.TemporaryDirectory() as tmp:
           p.returncode == 0 and r is not None and len(r) == 1 and
           r[0]["records"] == 3, r)
 
+    # An unreadable subdirectory is one rejected input, not the end of
+    # the walk. Root reads everything, so run as nobody when we are root.
+    import shutil
+    ud = os.path.join(tmp, "unreadable")
+    for sub in ("a", "b", "z"):
+        os.makedirs(os.path.join(ud, sub))
+    open(os.path.join(ud, "z", "r.xml"), "wb").write(report_xml("cli-ud"))
+    os.chmod(tmp, 0o755)
+    os.chmod(os.path.join(ud, "b"), 0)
+    prefix = []
+    if os.geteuid() == 0:
+        sp = shutil.which("setpriv")
+        prefix = [sp, "--reuid=65534", "--regid=65534", "--clear-groups"] \
+            if sp else None
+    if prefix is None:
+        print("# skipped: unreadable directory (root without setpriv)")
+    else:
+        udb_dir = os.path.join(tmp, "udb")
+        os.makedirs(udb_dir)
+        os.chmod(udb_dir, 0o777)
+        p = subprocess.run(prefix + [EXE, "import", "-d",
+                           os.path.join(udb_dir, "u.db"), "--json", ud],
+                           capture_output=True)
+        s = summary(p)
+        check("an unreadable subdirectory is rejected, the walk goes on",
+              p.returncode == 3 and s.get("reports_new") == 1 and
+              s.get("reports_rejected") == 1, (p.returncode, s, p.stderr))
+    os.chmod(os.path.join(ud, "b"), 0o755)
+
     # Configuration: every error as file:line, exit 1; a good file, 0.
     bad = os.path.join(tmp, "bad.conf")
     open(bad, "w").write("[general]\ndatabase = x.db\n[failure]\n"
