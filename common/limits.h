@@ -65,6 +65,12 @@
  * reports (D35) reach a few 100k; 10M records bound disk use per report. */
 #define LIM_RECORDS             10000000u
 
+/* Records kept in memory because they came before report_metadata or
+ * policy_published (no schema allows that order, but order is never
+ * trusted). Real reports put metadata first; a hostile file could make
+ * us hold millions of records otherwise. */
+#define LIM_HELD_RECORDS        10000u
+
 /* DKIM / SPF results and override reasons in one record. RFC 9990 3.1.3
  * caps DKIM at 100 per row. */
 #define LIM_AUTH_RESULTS        100

@@ -2441,6 +2441,10 @@ hold_record(struct xp *x)
 	struct agg_record *r;
 	void *p;
 
+	if (x->n_held >= LIM_HELD_RECORDS)
+		return fail(x, ERR_TOO_LARGE, "more than LIM_HELD_RECORDS (%u) "
+		    "records before report_metadata and policy_published",
+		    (unsigned)LIM_HELD_RECORDS);
 	if ((r = arena_alloc(x->ca, sizeof *r)) == NULL)
 		goto nomem;
 	*r = x->rec;

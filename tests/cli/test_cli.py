@@ -264,6 +264,30 @@ with tempfile.TemporaryDirectory() as tmp:
           p.returncode == 0 and r is not None and len(r) == 1 and
           r[0]["records"] == 3, r)
 
+    # Records before report_metadata are held in memory until begin():
+    # a few are fine, more than LIM_HELD_RECORDS (10000) are refused.
+    def meta_last(rid, n):
+        x = report_xml(rid, ips=[f"10.9.{i >> 8}.{i & 255}" for i in range(n)])
+        head, rest = x.split(b"<report_metadata>", 1)
+        meta, rest = rest.split(b"</report_metadata>", 1)
+        pol, recs = rest.split(b"</policy_published>", 1)
+        recs = recs.replace(b"</feedback>\n", b"")
+        return (head + recs + b"<report_metadata>" + meta +
+                b"</report_metadata>" + pol + b"</policy_published>"
+                b"</feedback>\n")
+    hdb = os.path.join(tmp, "held.db")
+    open(os.path.join(tmp, "held-few.xml"), "wb").write(meta_last("held-1", 5))
+    open(os.path.join(tmp, "held-many.xml"), "wb").write(
+        meta_last("held-2", 10001))
+    p1 = run("import", "-d", hdb, "--json", os.path.join(tmp, "held-few.xml"))
+    p2 = run("import", "-d", hdb, "--json", os.path.join(tmp, "held-many.xml"))
+    c = sqlite3.connect(hdb)
+    codes = [r[0] for r in c.execute("SELECT error_code FROM rejected")]
+    c.close()
+    check("records before the metadata: 5 land, 10001 are refused",
+          p1.returncode == 0 and summary(p1).get("records") == 5 and
+          p2.returncode == 3 and codes == ["too_large"], (codes,))
+
     # An unreadable subdirectory is one rejected input, not the end of
     # the walk. Root reads everything, so run as nobody when we are root.
     import shutil
