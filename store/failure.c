@@ -83,6 +83,7 @@ store_failure_begin(struct store *s, int64_t message_id,
 {
 	const struct failure_report *f = &r->fail;
 	struct store_report_key k;
+	sqlite3_stmt *st = NULL;
 	char key[40], digest[33];
 	char *rid = NULL, *domain = NULL;
 	int rc;
@@ -112,6 +113,21 @@ store_failure_begin(struct store *s, int64_t message_id,
 	}
 	failure_digest(f, digest);
 	snprintf(key, sizeof key, "arf:%s", digest);
+	if ((rc = store_stmt(s, ST_FAILURE_FIND, &st, err)) < 0)
+		goto out;
+	store_bind_text(st, 1, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*report_id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		rc = 1;
+		goto out;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		rc = store_db_error(s, rc, "find failure report", err);
+		goto out;
+	}
 	k = (struct store_report_key){ .kind = "failure", .reporter = key,
 	    .report_id = rid, .begin = f->arrival_time,
 	    .end = f->arrival_time, .domain = domain };

@@ -66,6 +66,11 @@ static const char *const stmt_sql[ST__COUNT] = {
 	    " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
 	    " ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26) ON CONFLICT DO NOTHING",
 	/* Same expressions as the reports_key index, so it is used. */
+	/* A failure report is known by its digest alone: begin/end come from
+	 * the outer Date when Arrival-Date is missing, and a forwarded copy
+	 * has another Date (doc/schema.md). */
+	[ST_FAILURE_FIND] = "SELECT id FROM reports WHERE kind = 'failure'"
+	    " AND reporter_key = ?1 LIMIT 1",
 	[ST_REPORT_FIND] = "SELECT id FROM reports WHERE kind = ?1"
 	    " AND reporter_key = ?2 AND ifnull(report_id, '') = ?3"
 	    " AND begin = ?4 AND end = ?5 AND ifnull(policy_domain, '') = ?6",

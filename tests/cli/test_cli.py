@@ -359,6 +359,15 @@ with tempfile.TemporaryDirectory() as tmp:
     check("failure report bodies only kept with keep_original_body = yes",
           p1.returncode == 0 and p2.returncode == 0 and bodies ==
           [("<m1@example.com>", 0), ("<m2@example.com>", 1)], bodies)
+    # No Arrival-Date: a forwarded copy (other outer Date) is known.
+    open(os.path.join(tmp, "arf1-fwd.eml"), "w").write(
+        arf.replace("{n}", "1").replace("Mon, 20 Nov 2023 09:00:00",
+                                        "Tue, 21 Nov 2023 17:30:00"))
+    p = run("import", "-d", fdb, "--json", os.path.join(tmp, "arf1-fwd.eml"))
+    s = summary(p)
+    check("a failure report without Arrival-Date seen again in another "
+          "mail is already known", p.returncode == 0 and
+          s.get("reports_known") == 1 and s.get("reports_new") == 0, s)
     p = run("reports", "-d", fdb, "--json", "--kind", "failure")
     r = json.loads(p.stdout) if p.returncode == 0 else []
     check("--kind failure lists the failure reports", len(r) == 2 and
