@@ -76,6 +76,8 @@ struct msg_ctx {
 	uint64_t records;
 	int in_message;               /* MIME parts: ignore non-reports */
 	struct err payload_err;       /* a sink's own refusal, if any */
+	int payloads_seen;            /* against LIM_PAYLOADS_PER_MESSAGE */
+	int payload_cap_hit;
 	struct kept_part arf_feedback;  /* message/feedback-report */
 	struct kept_part arf_original[4]; /* message/rfc822, rfc822-headers */
 	int arf_feedback_parts;
@@ -499,6 +501,21 @@ do_blob(struct msg_ctx *c, const unsigned char *data, size_t len,
 			}
 			break;
 		}
+		/* The cap counts payloads of the whole message, across its
+		 * MIME parts and archive members. */
+		if (c->payloads_seen >= LIM_PAYLOADS_PER_MESSAGE) {
+			if (!c->payload_cap_hit) {
+				c->payload_cap_hit = 1;
+				err_set(&e, ERR_TOO_LARGE, "more than "
+				    "LIM_PAYLOADS_PER_MESSAGE (%d) payloads; "
+				    "the rest is ignored",
+				    LIM_PAYLOADS_PER_MESSAGE);
+				if ((rc = record_rejected(c, where, &e)) < 0)
+					goto out;
+			}
+			break;
+		}
+		c->payloads_seen++;
 		snprintf(pwhere, sizeof pwhere, "%s%s%s", where,
 		    where[0] && pi.desc[0] ? ", " : "", pi.desc);
 		if ((rc = peek_fill(&pr, rd)) != 0) {
@@ -541,15 +558,6 @@ do_blob(struct msg_ctx *c, const unsigned char *data, size_t len,
 			/* Text bodies, logos, a readme in a zip: not an
 			 * error. If nothing in the input is a report, the
 			 * caller rejects the whole input as "noreport". */
-			break;
-		}
-		if (idx + 1 >= LIM_PAYLOADS_PER_MESSAGE) {
-			err_set(&e, ERR_TOO_LARGE, "more than "
-			    "LIM_PAYLOADS_PER_MESSAGE (%d) payloads; rest "
-			    "ignored", LIM_PAYLOADS_PER_MESSAGE);
-			rc = record_rejected(c, where, &e);
-			if (rc < 0)
-				goto out;
 			break;
 		}
 	}

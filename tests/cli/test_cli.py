@@ -264,6 +264,26 @@ with tempfile.TemporaryDirectory() as tmp:
           p.returncode == 0 and r is not None and len(r) == 1 and
           r[0]["records"] == 3, r)
 
+    # LIM_PAYLOADS_PER_MESSAGE (64) counts the whole message: 64 report
+    # parts land; a 65th is one too_large rejection.
+    def many_parts(n, tag):
+        parts = "".join(
+            "--B\nContent-Type: text/xml\n\n" +
+            report_xml(f"{tag}-{i}", org=f"p{i}.example").decode()
+            for i in range(n))
+        return ("From: a@example.net\nMIME-Version: 1.0\nContent-Type: "
+                "multipart/mixed; boundary=B\n\n" + parts + "--B--\n")
+    pdb = os.path.join(tmp, "parts.db")
+    open(os.path.join(tmp, "p64.eml"), "w").write(many_parts(64, "p64"))
+    open(os.path.join(tmp, "p65.eml"), "w").write(many_parts(65, "p65"))
+    p1 = run("import", "-d", pdb, "--json", os.path.join(tmp, "p64.eml"))
+    p2 = run("import", "-d", pdb, "--json", os.path.join(tmp, "p65.eml"))
+    s1, s2 = summary(p1), summary(p2)
+    check("64 payloads in a message land; the 65th is rejected once",
+          p1.returncode == 0 and s1.get("reports_new") == 64 and
+          p2.returncode == 3 and s2.get("reports_new") == 64 and
+          s2.get("reports_rejected") == 1, (s1, s2))
+
     # Records before report_metadata are held in memory until begin():
     # a few are fine, more than LIM_HELD_RECORDS (10000) are refused.
     def meta_last(rid, n):
