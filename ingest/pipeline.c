@@ -188,6 +188,20 @@ looks_like_feedback(const unsigned char *p, size_t n)
 
 /* ---- the sink: parser -> store ---- */
 
+/* A store call failed inside a parser callback: a transient failure ends
+ * the whole message (retried later); a permanent one rejects this payload
+ * with the store's own message. */
+static int
+sink_fail(struct msg_ctx *c, int rc, const struct err *e)
+{
+	if (err_is_transient(rc)) {
+		c->transient = 1;
+		c->transient_err = *e;
+	} else if (c->payload_err.code == 0)
+		c->payload_err = *e;
+	return rc;
+}
+
 static int
 sink_begin(void *ctx, const struct report *r)
 {
@@ -211,10 +225,8 @@ sink_begin(void *ctx, const struct report *r)
 		c->reports_known++;
 		return ERR_STOPPED;
 	}
-	if (rc < 0) {
-		c->transient = 1;
-		c->transient_err = e;
-	}
+	if (rc < 0)
+		return sink_fail(c, rc, &e);
 	return rc;
 }
 
@@ -226,10 +238,8 @@ sink_record(void *ctx, const struct report *r, const struct agg_record *rec)
 	int rc;
 
 	rc = store_report_record(c->p->st, c->report_id, r, rec, &e);
-	if (rc < 0) {
-		c->transient = 1;
-		c->transient_err = e;
-	}
+	if (rc < 0)
+		return sink_fail(c, rc, &e);
 	return rc;
 }
 
@@ -241,11 +251,8 @@ sink_end(void *ctx, const struct report *r)
 	int rc;
 
 	rc = store_report_end(c->p->st, c->report_id, r, &e);
-	if (rc < 0) {
-		c->transient = 1;
-		c->transient_err = e;
-		return rc;
-	}
+	if (rc < 0)
+		return sink_fail(c, rc, &e);
 	/* A failure report is one record (one message) by definition. */
 	c->records += r->kind == REPORT_FAILURE ? 1 : r->n_records;
 	return 0;
@@ -259,10 +266,8 @@ sink_policy(void *ctx, const struct report *r, const struct tlsrpt_policy *p)
 	int rc;
 
 	rc = store_tlsrpt_policy(c->p->st, c->report_id, r, p, &e);
-	if (rc < 0) {
-		c->transient = 1;
-		c->transient_err = e;
-	}
+	if (rc < 0)
+		return sink_fail(c, rc, &e);
 	return rc;
 }
 

@@ -311,13 +311,18 @@ relay_parse(relay_parse_fn fn, struct reader *in, const void *opts,
 	pthread_mutex_lock(&rl.mu);
 	for (;;) {
 		if (rl.queue_head != NULL) {
+			int drop = rl.finished && rl.parse_rc != 0;
+
 			b = rl.queue_head;
 			rl.queue_head = b->next;
 			if (rl.queue_head == NULL)
 				rl.queue_tail = NULL;
 			pthread_mutex_unlock(&rl.mu);
 			rc = 0;
-			for (size_t i = 0; i < b->n && rc == 0; i++)
+			/* After a failed parse the report behind cur_r is
+			 * gone and its savepoint is rolled back: the records
+			 * still queued are dropped unread. */
+			for (size_t i = 0; i < b->n && rc == 0 && !drop; i++)
 				if (rl.sink_error == 0 && sink->record != NULL)
 					rc = sink->record(sink->ctx, rl.cur_r,
 					    &b->recs[i]);
@@ -336,7 +341,11 @@ relay_parse(relay_parse_fn fn, struct reader *in, const void *opts,
 
 			pthread_mutex_unlock(&rl.mu);
 			rc = 0;
-			if (call == CALL_BEGIN) {
+			if (rl.sink_error != 0 && call != CALL_BEGIN)
+				/* a queued record failed: do not end (or go on
+				 * with) a report whose records are missing */
+				rc = rl.sink_error;
+			else if (call == CALL_BEGIN) {
 				rl.cur_r = r;
 				if (sink->begin != NULL)
 					rc = sink->begin(sink->ctx, r);
