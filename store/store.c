@@ -42,6 +42,21 @@
  */
 #define STORE_WAL_KEEP_BYTES (64 * 1024 * 1024)
 
+/* The three ways rows get into agg_daily share its column list and the
+ * upsert that adds a report's counts to what the day already has. */
+#define AGG_DAILY_INSERT "INSERT INTO agg_daily (day, source_ip," \
+	" header_from, reporter, policy_domain, messages, dmarc_pass," \
+	" spf_aligned_pass, dkim_aligned_pass, quarantine, reject)"
+#define AGG_DAILY_UPSERT \
+	" ON CONFLICT (day, source_ip, header_from, reporter, policy_domain)" \
+	" DO UPDATE SET messages = messages + excluded.messages," \
+	" dmarc_pass = dmarc_pass + excluded.dmarc_pass," \
+	" spf_aligned_pass = spf_aligned_pass + excluded.spf_aligned_pass," \
+	" dkim_aligned_pass = dkim_aligned_pass" \
+	" + excluded.dkim_aligned_pass," \
+	" quarantine = quarantine + excluded.quarantine," \
+	" reject = reject + excluded.reject"
+
 static const char *const stmt_sql[ST__COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
@@ -122,9 +137,7 @@ static const char *const stmt_sql[ST__COUNT] = {
 	    " (c.count * days.hi) / ?6 - (c.count * days.lo) / ?6"
 	    " FROM records c CROSS JOIN days WHERE c.id BETWEEN ?1 AND ?2"
 	    " AND +c.report_id = ?9)"
-	    " INSERT INTO agg_daily (day, source_ip, header_from, reporter,"
-	    " policy_domain, messages, dmarc_pass, spf_aligned_pass,"
-	    " dkim_aligned_pass, quarantine, reject)"
+	    " " AGG_DAILY_INSERT
 	    " SELECT day, source_ip, hf, ?7, ?8, sum(n),"
 	    " sum(CASE WHEN dmarc_pass THEN n ELSE 0 END),"
 	    " sum(CASE WHEN spf_aligned = 'pass' THEN n ELSE 0 END),"
@@ -133,14 +146,7 @@ static const char *const stmt_sql[ST__COUNT] = {
 	    " sum(CASE WHEN disposition = 'reject' THEN n ELSE 0 END)"
 	    " FROM shares WHERE true GROUP BY day, source_ip, hf"
 	    " HAVING sum(n) > 0"
-	    " ON CONFLICT (day, source_ip, header_from, reporter, policy_domain)"
-	    " DO UPDATE SET messages = messages + excluded.messages,"
-	    " dmarc_pass = dmarc_pass + excluded.dmarc_pass,"
-	    " spf_aligned_pass = spf_aligned_pass + excluded.spf_aligned_pass,"
-	    " dkim_aligned_pass = dkim_aligned_pass"
-	    " + excluded.dkim_aligned_pass,"
-	    " quarantine = quarantine + excluded.quarantine,"
-	    " reject = reject + excluded.reject",
+	    AGG_DAILY_UPSERT,
 	/*
 	 * The rollup of a one-day report whose senders overflowed the
 	 * in-memory table (agg.c): every record's whole count goes to the
@@ -148,9 +154,7 @@ static const char *const stmt_sql[ST__COUNT] = {
 	 * ST_ROLLUP. ?1..?2, ?6: record id range and report id as there;
 	 * ?4 reporter, ?5 policy domain.
 	 */
-	[ST_ROLLUP_1DAY] = "INSERT INTO agg_daily (day, source_ip, header_from,"
-	    " reporter, policy_domain, messages, dmarc_pass, spf_aligned_pass,"
-	    " dkim_aligned_pass, quarantine, reject)"
+	[ST_ROLLUP_1DAY] = AGG_DAILY_INSERT
 	    " SELECT ?3, source_ip, ifnull(header_from, '') AS hf, ?4, ?5,"
 	    " sum(count), sum(CASE WHEN dmarc_pass THEN count ELSE 0 END),"
 	    " sum(CASE WHEN spf_aligned = 'pass' THEN count ELSE 0 END),"
@@ -159,27 +163,11 @@ static const char *const stmt_sql[ST__COUNT] = {
 	    " sum(CASE WHEN disposition = 'reject' THEN count ELSE 0 END)"
 	    " FROM records WHERE id BETWEEN ?1 AND ?2 AND +report_id = ?6"
 	    " GROUP BY source_ip, hf HAVING sum(count) > 0"
-	    " ON CONFLICT (day, source_ip, header_from, reporter, policy_domain)"
-	    " DO UPDATE SET messages = messages + excluded.messages,"
-	    " dmarc_pass = dmarc_pass + excluded.dmarc_pass,"
-	    " spf_aligned_pass = spf_aligned_pass + excluded.spf_aligned_pass,"
-	    " dkim_aligned_pass = dkim_aligned_pass"
-	    " + excluded.dkim_aligned_pass,"
-	    " quarantine = quarantine + excluded.quarantine,"
-	    " reject = reject + excluded.reject",
+	    AGG_DAILY_UPSERT,
 	/* One pre-summed rollup row (agg.c, one-day reports). */
-	[ST_ROLLUP_ROW] = "INSERT INTO agg_daily (day, source_ip, header_from,"
-	    " reporter, policy_domain, messages, dmarc_pass, spf_aligned_pass,"
-	    " dkim_aligned_pass, quarantine, reject) VALUES (?1, ?2, ?3, ?4,"
-	    " ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-	    " ON CONFLICT (day, source_ip, header_from, reporter, policy_domain)"
-	    " DO UPDATE SET messages = messages + excluded.messages,"
-	    " dmarc_pass = dmarc_pass + excluded.dmarc_pass,"
-	    " spf_aligned_pass = spf_aligned_pass + excluded.spf_aligned_pass,"
-	    " dkim_aligned_pass = dkim_aligned_pass"
-	    " + excluded.dkim_aligned_pass,"
-	    " quarantine = quarantine + excluded.quarantine,"
-	    " reject = reject + excluded.reject",
+	[ST_ROLLUP_ROW] = AGG_DAILY_INSERT " VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+	    " ?7, ?8, ?9, ?10, ?11)"
+	    AGG_DAILY_UPSERT,
 	/* TLS-RPT dedup (tlsrpt.c): the policy domain is not known at
 	 * begin, and RFC 8460 makes report-id unique per reporter, so the
 	 * key prefix decides. Same expressions as reports_key. */
