@@ -13,3 +13,4 @@ echo
 echo
 echo "Database: $(pwd)/dmarcwatch.db  (schema: doc/schema.md)"
 echo "Try: sqlite3 dmarcwatch.db 'SELECT * FROM v_daily_source LIMIT 20'"
+echo "HTML summaries and throttle hints are not built yet (see README, Status)."
