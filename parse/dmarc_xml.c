@@ -404,6 +404,8 @@ is_entity_attack(int code)
 }
 
 /* The reader gave up (or the byte source did): say why. */
+static int io_read(void *ctx, char *buf, int len);
+
 static int
 fail_reader(struct xp *x)
 {
@@ -458,6 +460,14 @@ fail_reader(struct xp *x)
 		    x->xerr_col);
 		return err_set(x->err, ERR_NOREPORT, "not an XML document%s%s",
 		    x->n_xerr ? ": " : "", x->n_xerr ? x->xerr_msg : "");
+	}
+	/* The parse stopped at its first error, maybe long before the end:
+	 * read the rest (not parsed) to see whether an end tag follows. */
+	while (x->n_xerr > 0 && !x->saw_end_tag && !x->rep.recovered &&
+	    x->in_rc == 0 && !x->in_eof && x->inbuf != NULL) {
+		int got = io_read(x, (char *)x->inbuf, (int)SAX_READ_BYTES);
+		if (got <= 0)
+			x->in_eof = 1;
 	}
 	if (x->n_xerr > 0 && !x->saw_end_tag && !x->rep.recovered &&
 	    x->in_rc == 0) {

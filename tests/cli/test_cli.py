@@ -337,6 +337,21 @@ with tempfile.TemporaryDirectory() as tmp:
               s.get("reports_rejected") == 1, (p.returncode, s, p.stderr))
     os.chmod(os.path.join(ud, "b"), 0o755)
 
+    # A big document broken early (the parse stops long before the end)
+    # still has its </feedback>: malformed, not truncated.
+    big = report_xml("cli-broken", ips=[f"10.8.{i >> 8}.{i & 255}"
+                                       for i in range(600)])
+    big = big.replace(b"</report_id>", b"/report_id>", 1)
+    assert len(big) > 128 * 1024
+    open(tr, "wb").write(big)
+    bdb = os.path.join(tmp, "broken.db")
+    run("import", "-d", bdb, tr)
+    c = sqlite3.connect(bdb)
+    codes = [r[0] for r in c.execute("SELECT error_code FROM rejected")]
+    c.close()
+    check("a large document broken early is 'format', not 'truncated'",
+          codes == ["format"], codes)
+
     # Configuration: every error as file:line, exit 1; a good file, 0.
     bad = os.path.join(tmp, "bad.conf")
     open(bad, "w").write("[general]\ndatabase = x.db\n[failure]\n"
