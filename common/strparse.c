@@ -148,3 +148,15 @@ sp_trim(char *s)
 	s[len - start] = '\0';
 	return s;
 }
+
+int
+sp_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

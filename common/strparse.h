@@ -28,6 +28,8 @@ int sp_int64_all(const char *s, size_t len, int64_t *v, int64_t max);
 void sp_skip_blanks(const char **p);
 
 /* ASCII-only helpers (locale independent). */
+/* Value of a hex digit, or -1. */
+int sp_hexval(int c);
 int sp_is_space(int c);
 int sp_casecmp(const char *a, const char *b);
 int sp_ncasecmp(const char *a, const char *b, size_t n);

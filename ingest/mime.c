@@ -61,17 +61,6 @@ is_wsp(int c)
 	return c == ' ' || c == '\t';
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* "" + 3 -> "3", "2.1" + 3 -> "2.1.3" */
 static char *
@@ -417,10 +406,10 @@ append_pct(struct buf *b, const char *s)
 	int rc = 0;
 
 	for (; *s != '\0' && rc == 0; s++) {
-		if (*s == '%' && hexval((unsigned char)s[1]) >= 0 &&
-		    hexval((unsigned char)s[2]) >= 0) {
-			c = (unsigned char)(hexval((unsigned char)s[1]) * 16 +
-			    hexval((unsigned char)s[2]));
+		if (*s == '%' && sp_hexval((unsigned char)s[1]) >= 0 &&
+		    sp_hexval((unsigned char)s[2]) >= 0) {
+			c = (unsigned char)(sp_hexval((unsigned char)s[1]) * 16 +
+			    sp_hexval((unsigned char)s[2]));
 			s += 2;
 		} else {
 			c = (unsigned char)*s;
@@ -535,10 +524,10 @@ ew_decode(struct buf *b, const char *cs, size_t cslen, int enc,
 			if (c == '_') {
 				c = ' ';
 			} else if (c == '=' && i + 2 < n + 0 &&
-			    hexval((unsigned char)t[i + 1]) >= 0 &&
-			    hexval((unsigned char)t[i + 2]) >= 0) {
-				c = (unsigned char)(hexval((unsigned char)
-				    t[i + 1]) * 16 + hexval((unsigned char)
+			    sp_hexval((unsigned char)t[i + 1]) >= 0 &&
+			    sp_hexval((unsigned char)t[i + 2]) >= 0) {
+				c = (unsigned char)(sp_hexval((unsigned char)
+				    t[i + 1]) * 16 + sp_hexval((unsigned char)
 				    t[i + 2]));
 				i += 2;
 			}
@@ -711,10 +700,10 @@ decode_qp(struct buf *b, const unsigned char *s, size_t n)
 		if (c == '=') {
 			size_t j = i + 1;
 
-			if (j + 1 < n + 0 && hexval(s[j]) >= 0 &&
-			    hexval(s[j + 1]) >= 0) {
-				out[o++] = (unsigned char)(hexval(s[j]) * 16 +
-				    hexval(s[j + 1]));
+			if (j + 1 < n + 0 && sp_hexval(s[j]) >= 0 &&
+			    sp_hexval(s[j + 1]) >= 0) {
+				out[o++] = (unsigned char)(sp_hexval(s[j]) * 16 +
+				    sp_hexval(s[j + 1]));
 				i += 3;
 				goto flush;
 			}

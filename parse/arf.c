@@ -364,17 +364,6 @@ ew_find(const char *s, size_t n, size_t i, int *kind, char *enc,
 	return 1;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static int
 b64val(int c)
@@ -414,8 +403,8 @@ ew_decode(const char *t, size_t n, char enc, int kind, char *o, size_t k)
 			if (t[i] == '_')
 				k = put_byte(o, k, ' ', kind);
 			else if (t[i] == '=' && i + 2 < n &&
-			    (h = hexval((unsigned char)t[i + 1])) >= 0 &&
-			    (l = hexval((unsigned char)t[i + 2])) >= 0) {
+			    (h = sp_hexval((unsigned char)t[i + 1])) >= 0 &&
+			    (l = sp_hexval((unsigned char)t[i + 2])) >= 0) {
 				k = put_byte(o, k, (unsigned char)(h * 16 + l),
 				    kind);
 				i += 2;
