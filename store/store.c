@@ -202,9 +202,13 @@ static const char *const stmt_sql[ST__COUNT] = {
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
 	    " ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26,"
 	    " ?27, ?28)",
+	/* An input that could not even be read has no message (and no
+	 * hash): record it once per origin and error, not on every run. */
 	[ST_REJECTED] = "INSERT INTO rejected (message_id, origin, sha256,"
 	    " error_code, error_where, error_msg, at)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	    " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE ?1 IS NOT NULL OR"
+	    " NOT EXISTS (SELECT 1 FROM rejected WHERE message_id IS NULL"
+	    " AND origin IS ?2 AND error_code IS ?4 AND error_msg IS ?6)",
 	/* Filters are bound, never spliced: NULL / 0 mean "any". Half-open
 	 * time window: since <= begin < until. */
 	[ST_REPORTS_EACH] = "SELECT id, kind, org_name, email, report_id,"

@@ -138,7 +138,9 @@ int store_report_add_warning(struct store *s, int64_t report_id,
     const char *token, const char *detail, struct err *err);
 
 /* Records a rejected input (payload or whole message). message_id may be
- * 0 when the message row could not be written. */
+ * 0 when there is no message row (an input that could not be read): such
+ * a rejection is recorded once per (origin, error_code, error_msg), so
+ * re-running an import does not add the same row again. */
 struct store_rejected {
 	int64_t message_id;
 	const char *origin;        /* where: file, mailbox/UID, + part/member */

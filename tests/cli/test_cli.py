@@ -143,6 +143,13 @@ with tempfile.TemporaryDirectory() as tmp:
     check("rejected rows name what and where", codes ==
           ["noreport", "notfound", "truncated"] and
           any("bad.xml" in r[0] and "line" in (r[2] or "") for r in rej), rej)
+    p = run("import", "-d", db, "--json", os.path.join(tmp, "missing.xml"))
+    con = sqlite3.connect(db)
+    nmiss = con.execute("SELECT count(*) FROM rejected WHERE origin LIKE "
+                        "'%missing.xml'").fetchone()[0]
+    con.close()
+    check("a missing path is reported again (exit 3) but recorded once",
+          p.returncode == 3 and nmiss == 1, (p.returncode, nmiss))
     p = run("import", "-d", db, "--json", d)
     s = summary(p)
     check("re-import of the directory: nothing new, exit 0",
