@@ -1380,36 +1380,7 @@ xp_text(struct xp *x)
 static size_t
 utf8_ok(const unsigned char *p, size_t n)
 {
-	unsigned c = p[0];
-	uint32_t cp;
-	size_t len, i;
-
-	if (c < 0x80)
-		return (c >= 0x20 && c != 0x7f) || c == '\t' || c == '\n' ||
-		    c == '\r' ? 1 : 0;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-	    (cp >= 0x80 && cp <= 0x9f))
-		return 0;
-	return len;
+	return report_utf8_ok(p, n, 1);
 }
 
 /* Copies s (len bytes) into the arena as valid UTF-8 without control

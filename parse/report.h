@@ -132,6 +132,11 @@ void warn_set_add(struct warn_set *ws, struct arena *a, enum warn_code c,
 void warn_set_vaddf(struct warn_set *ws, struct arena *a, enum warn_code c,
     const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 
+/* Length of the valid UTF-8 sequence at p (n > 0 bytes left) allowed in
+ * a stored string; 0 for invalid bytes and control characters (C0 other
+ * than TAB, and LF/CR unless allow_newlines; DEL; C1). */
+size_t report_utf8_ok(const unsigned char *p, size_t n, int allow_newlines);
+
 /* Lower-cases ASCII letters of a domain in place; returns 1 if it has
  * non-ASCII bytes (a U-label, for W_ULABEL_DOMAIN), else 0. */
 int report_domain_lower(char *d);
