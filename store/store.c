@@ -334,6 +334,14 @@ configure(struct store *s, struct err *err)
 	int rc;
 
 	if (!s->readonly) {
+		/* Page size of a new database (no effect on an existing one,
+		 * and only possible before WAL is on). 16 KiB pages made a
+		 * 1M-record import 10-20% faster than 4 KiB (fewer b-tree
+		 * pages per appended row); 64 KiB was slower and needed 32 MiB
+		 * of RSS (bench/import.sh). */
+		if ((rc = pragma(s, "PRAGMA page_size = 16384", NULL, 0,
+		    err)) < 0)
+			return rc;
 		/* WAL: readers (reports, HTML, scripts) never block the
 		 * importer and see only committed messages. */
 		rc = pragma(s, "PRAGMA journal_mode = WAL", mode, sizeof mode,
