@@ -10,13 +10,15 @@
 # PASS/MISS against the targets: import time <= 2.0 x xmllint, import peak
 # RSS <= 32 MiB. Informational: always exits 0. Temporary files are
 # removed. Set BENCH_TMPDIR to put the ~700 MB of test files elsewhere,
-# BENCH_SIZES to override the record counts (e.g. "10000 100000").
+# BENCH_SIZES to override the record counts (e.g. "10000 100000"),
+# BENCH_REPEAT for the number of runs of each tool (best of, default 3).
 set -u
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-build}
 case $BUILD in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
 SIZES=${BENCH_SIZES:-"100000 1000000"}
+REPEAT=${BENCH_REPEAT:-3}
 RATIO_MAX=2.0
 RSS_MAX_MIB=32
 
@@ -45,7 +47,7 @@ measure() {
 	printf '%s %s\n' "$(tail -n 1 "$TMP/time")" "$rc" >"$out"
 }
 
-say "dmarcwatch import benchmark ($(nproc 2>/dev/null || echo '?') CPUs, $EXE)"
+say "dmarcwatch import benchmark ($(nproc 2>/dev/null || echo '?') CPUs, best of $REPEAT runs, $EXE)"
 printf '%-8s %9s %7s %10s %9s %9s %11s %9s %9s %6s %6s\n' \
 	MB records senders xmllint_s import_s ratio records/s xml_MiB imp_MiB time mem
 # Two sender mixes: every record from its own IP (the worst case for the
@@ -60,11 +62,23 @@ for ips in all 5000; do
 		python3 "$SRC/bench/gen_report.py" --ips "$ips" "$n" "$f" || { say "bench: generator failed"; continue; }
 	fi
 	mb=$(awk -v b="$(wc -c <"$f")" 'BEGIN { printf "%.1f", b / 1048576 }')
-	measure "$TMP/m1" xmllint --stream --noout "$f"
-	rm -f "$TMP/b.db" "$TMP/b.db-wal" "$TMP/b.db-shm" "$TMP/b.db-journal"
-	measure "$TMP/m2" "$EXE" import -d "$TMP/b.db" "$f"
-	read -r xs xk xrc <"$TMP/m1"
-	read -r is ik irc <"$TMP/m2"
+	# Best of REPEAT runs of each (the fastest wall time, with its RSS):
+	# on a shared VM single runs vary by +-30%. The two tools alternate
+	# so both see the same machine.
+	xs=; is=; xk=0; ik=0; xrc=0; irc=0
+	r=0
+	while [ "$r" -lt "$REPEAT" ]; do
+		r=$((r + 1))
+		measure "$TMP/m1" xmllint --stream --noout "$f"
+		rm -f "$TMP/b.db" "$TMP/b.db-wal" "$TMP/b.db-shm" "$TMP/b.db-journal"
+		measure "$TMP/m2" "$EXE" import -d "$TMP/b.db" "$f"
+		read -r s1 k1 rc1 <"$TMP/m1"
+		read -r s2 k2 rc2 <"$TMP/m2"
+		[ "$rc1" = 0 ] || xrc=$rc1
+		[ "$rc2" = 0 ] || irc=$rc2
+		if [ -z "$xs" ] || awk -v a="$s1" -v b="$xs" 'BEGIN { exit !(a < b) }'; then xs=$s1; xk=$k1; fi
+		if [ -z "$is" ] || awk -v a="$s2" -v b="$is" 'BEGIN { exit !(a < b) }'; then is=$s2; ik=$k2; fi
+	done
 	if [ "$irc" != 0 ]; then
 		say "  (import of $n records exited $irc: $(tail -c 300 "$TMP/stderr" | tr '\n' ' '))"
 	fi
