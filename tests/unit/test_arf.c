@@ -24,6 +24,7 @@
 #include "../../common/strparse.h"
 #include "../../ingest/mime.h"
 #include "../../parse/arf.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------------ */
 /* the rendering sink */
@@ -811,31 +812,6 @@ check_caps(void)
 /* ------------------------------------------------------------------ */
 /* the corpus */
 
-static char *
-read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *data;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) != 0 || (data = malloc((size_t)n + 1)) ==
-	    NULL) {
-		fclose(f);
-		return NULL;
-	}
-	if (fread(data, 1, (size_t)n, f) != (size_t)n) {
-		free(data);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	data[n] = '\0';
-	*len = (size_t)n;
-	return data;
-}
 
 /* What the pipeline would pick: the first message/feedback-report part
  * and the first message/rfc822 / text/rfc822-headers part after... in
@@ -969,7 +945,7 @@ check_corpus(void)
 		snprintf(last, sizeof last, "%.1000s", col[0]);
 		snprintf(path, sizeof path, "%.2000s/files/%.1000s", dir,
 		    col[0]);
-		if ((data = read_file(path, &len)) == NULL)
+		if ((data = tu_read_file(path, &len)) == NULL)
 			continue;
 		/* "other" also holds concatenated aggregate XML: only
 		 * messages are ours */
@@ -1005,7 +981,7 @@ main(int argc, char **argv)
 
 	if (argc > 1) {
 		size_t len;
-		char *data = read_file(argv[1], &len);
+		char *data = tu_read_file(argv[1], &len);
 		int rc;
 
 		if (data == NULL)

@@ -19,6 +19,7 @@
 #include "../../common/limits.h"
 #include "../../common/reader.h"
 #include "../../parse/dmarc_xml.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------------ */
 /* the rendering sink */
@@ -1034,23 +1035,6 @@ check_streaming(void)
 /* ------------------------------------------------------------------ */
 /* the corpus */
 
-static char *
-read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	struct buf b;
-	char tmp[65536];
-	size_t n;
-
-	if (f == NULL)
-		return NULL;
-	buf_init(&b, 256u * 1024 * 1024);
-	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-		if (buf_append(&b, tmp, n) != 0)
-			break;
-	fclose(f);
-	return (char *)buf_steal(&b, len);
-}
 
 /* Columns of MANIFEST.tsv we use. */
 enum { C_FILE, C_SHA, C_BYTES, C_KIND, C_REPORTER, C_TYPE, C_RID, C_BEGIN,
@@ -1084,7 +1068,7 @@ check_corpus(void)
 	if (dir == NULL)
 		return 0;
 	snprintf(path, sizeof path, "%s/MANIFEST.tsv", dir);
-	if ((man = read_file(path, &len)) == NULL) {
+	if ((man = tu_read_file(path, &len)) == NULL) {
 		printf("corpus: %s absent, skipped\n", path);
 		return 0;
 	}
@@ -1109,7 +1093,7 @@ check_corpus(void)
 		    strcmp(col[C_KIND], "agg-rfc9990-xml") != 0 && !invalid)
 			continue;
 		snprintf(path, sizeof path, "%s/files/%s", dir, col[C_FILE]);
-		if ((data = read_file(path, &flen)) == NULL)
+		if ((data = tu_read_file(path, &flen)) == NULL)
 			continue;
 		n_files++;
 		memset(&d, 0, sizeof d);
@@ -1184,7 +1168,7 @@ main(int argc, char **argv)
 	/* debugging aid: dump one file */
 	if (argc > 1) {
 		size_t len;
-		char *data = read_file(argv[1], &len);
+		char *data = tu_read_file(argv[1], &len);
 		struct dump d;
 		struct err e;
 		int rc;

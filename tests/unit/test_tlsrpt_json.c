@@ -25,6 +25,7 @@
 #include "../../common/reader.h"
 #include "../../common/strparse.h"
 #include "../../parse/tlsrpt_json.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------------ */
 /* the rendering sink */
@@ -867,23 +868,6 @@ check_stops(void)
 /* ------------------------------------------------------------------ */
 /* part 4: the corpus */
 
-static char *
-read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	struct buf b;
-	char tmp[65536];
-	size_t n;
-
-	if (f == NULL)
-		return NULL;
-	buf_init(&b, 256u * 1024 * 1024);
-	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-		if (buf_append(&b, tmp, n) != 0)
-			break;
-	fclose(f);
-	return (char *)buf_steal(&b, len);
-}
 
 /* Columns of MANIFEST.tsv we use. */
 enum { C_FILE, C_SHA, C_BYTES, C_KIND, C_REPORTER, C_TYPE, C_RID, C_BEGIN,
@@ -907,7 +891,7 @@ check_corpus(void)
 	if (dir == NULL)
 		return 0;
 	snprintf(path, sizeof path, "%s/MANIFEST.tsv", dir);
-	if ((man = read_file(path, &len)) == NULL) {
+	if ((man = tu_read_file(path, &len)) == NULL) {
 		printf("corpus: %s absent, skipped\n", path);
 		return 0;
 	}
@@ -928,7 +912,7 @@ check_corpus(void)
 		if (ncol < C_N || strcmp(col[C_KIND], "tlsrpt-json") != 0)
 			continue;
 		snprintf(path, sizeof path, "%s/files/%s", dir, col[C_FILE]);
-		if ((data = read_file(path, &flen)) == NULL)
+		if ((data = tu_read_file(path, &flen)) == NULL)
 			continue;
 		n_files++;
 		memset(&d, 0, sizeof d);
@@ -998,7 +982,7 @@ main(int argc, char **argv)
 	/* debugging aid: dump one file */
 	if (argc > 1) {
 		size_t len;
-		char *data = read_file(argv[1], &len);
+		char *data = tu_read_file(argv[1], &len);
 		struct dump d;
 		struct err e;
 		int rc;
