@@ -20,6 +20,9 @@ log_get_level(void)
 	return level;
 }
 
+static void vlog(enum log_level lvl, const char *prefix, int with_errno,
+    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
 static void
 vlog(enum log_level lvl, const char *prefix, int with_errno, const char *fmt,
     va_list ap)

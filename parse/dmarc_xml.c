@@ -2768,7 +2768,7 @@ parse_feedback(struct xp *x)
 				break;
 			case EL_EXTENSION:
 				x->rep.agg.flavour = AGG_RFC9990;
-				/* FALLTHROUGH */
+				__attribute__((fallthrough));
 			case EL_EXTENSIONS:
 				rank = 4;
 				if (x->rep.agg.extensions_xml != NULL) {

@@ -139,6 +139,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)dmarc_xml_parse(&rd, &o, &sink, &e);
 		sum += touch(e.msg) + touch(e.where);
 	}
-	sink_sum += sum;
+	sink_sum = sink_sum + sum;
 	return 0;
 }

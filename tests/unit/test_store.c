@@ -29,6 +29,9 @@ static int current_case;
 #define FAIL(...) do { fail_at(__LINE__, __VA_ARGS__); return 1; } while (0)
 #define CHECK(c) do { if (!(c)) FAIL("check failed: %s", #c); } while (0)
 
+static void fail_at(int line, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 fail_at(int line, const char *fmt, ...)
 {
