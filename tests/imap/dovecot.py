@@ -1,0 +1,231 @@
+"""A throw-away Dovecot for the IMAP tests and bench/imap.sh.
+
+Everything lives in one temp dir: a CA and server certificates made with
+the openssl CLI, dovecot.conf, a passwd-file, Maildirs, logs. Dovecot
+listens on 127.0.0.1 on free ports: IMAPS (implicit TLS) and IMAP with
+STARTTLS. Python standard library only.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+SKIP = 77
+PASSWORD = "s3cret-pw"   # test account only
+
+
+def find_dovecot():
+    for p in ("/usr/sbin/dovecot", shutil.which("dovecot") or ""):
+        if p and os.access(p, os.X_OK):
+            return p
+    return None
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True,
+                   capture_output=True)
+
+
+def make_ca(d, name):
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", f"/CN={name}", "-keyout", f"{name}.key",
+            "-out", f"{name}.pem", "-addext",
+            "basicConstraints=critical,CA:TRUE", "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
+    return os.path.join(d, f"{name}.pem")
+
+
+def make_cert(d, ca, name, dns, ip=None):
+    """A server certificate for dns (and ip) signed by ca."""
+    san = f"DNS:{dns}" + (f",IP:{ip}" if ip else "")
+    open(os.path.join(d, f"{name}.ext"), "w").write(
+        f"subjectAltName={san}\nextendedKeyUsage=serverAuth\n"
+        "basicConstraints=CA:FALSE\n")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={dns}",
+            "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=d)
+    openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem",
+            "-CAkey", f"{ca}.key", "-CAcreateserial", "-days", "2",
+            "-extfile", f"{name}.ext", "-out", f"{name}.pem", cwd=d)
+    return os.path.join(d, f"{name}.pem"), os.path.join(d, f"{name}.key")
+
+
+CONF = """
+base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+info_log_path = {d}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+default_login_user = dovenull
+default_internal_user = dovecot
+first_valid_uid = 0
+first_valid_gid = 0
+mail_uid = {uid}
+mail_gid = {gid}
+mail_location = maildir:{d}/mail/%u
+ssl = yes
+ssl_cert = <{cert}
+ssl_key = <{key}
+ssl_min_protocol = TLSv1.2
+disable_plaintext_auth = yes
+auth_mechanisms = plain login
+auth_failure_delay = 0
+mail_max_userip_connections = 50
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {d}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={d}/home/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {sport}
+    ssl = yes
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+"""
+
+
+class Dovecot:
+    """Start with .start(); .stop() / .restart(). Ports stay the same."""
+
+    def __init__(self, tmp, user="reports", names=("localhost",)):
+        self.exe = find_dovecot()
+        self.d = os.path.join(tmp, "dovecot")
+        self.user = user
+        self.port = free_port()
+        self.sport = free_port()
+        self.proc = None
+        if self.exe is None:
+            return
+        d = self.d
+        for sub in ("run", "state", "mail", "home", "pki"):
+            os.makedirs(os.path.join(d, sub), exist_ok=True)
+        # dovenull / dovecot must reach the config, certs and sockets.
+        p = d
+        while p not in ("/", ""):
+            os.chmod(p, os.stat(p).st_mode | 0o011)
+            p = os.path.dirname(p)
+        # Dovecot refuses uid 0 for mail: as root, mail belongs to nobody.
+        self.uid, self.gid = os.getuid(), os.getgid()
+        if self.uid == 0:
+            import pwd
+            nb = pwd.getpwnam("nobody")
+            self.uid, self.gid = nb.pw_uid, nb.pw_gid
+            for sub in ("mail", "home"):
+                os.chown(os.path.join(d, sub), self.uid, self.gid)
+        pki = os.path.join(d, "pki")
+        self.ca = make_ca(pki, "testca")
+        self.other_ca = make_ca(pki, "otherca")
+        self.cert, self.key = make_cert(pki, "testca", "server", "localhost",
+                                        "127.0.0.1")
+        self.wrong_cert, self.wrong_key = make_cert(
+            pki, "testca", "wrong", "mail.elsewhere.example")
+        self.passwd = os.path.join(d, "passwd")
+        open(self.passwd, "w").write(f"{user}:{{PLAIN}}{PASSWORD}\n")
+        self.conf = os.path.join(d, "dovecot.conf")
+        self.write_conf(self.cert, self.key)
+
+    def write_conf(self, cert, key):
+        open(self.conf, "w").write(CONF.format(
+            d=self.d, uid=self.uid, gid=self.gid, cert=cert, key=key,
+            port=self.port, sport=self.sport))
+
+    def available(self):
+        return self.exe is not None
+
+    def start(self):
+        self.proc = subprocess.Popen([self.exe, "-F", "-c", self.conf],
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=open(os.path.join(self.d, "stderr.log"), "ab"))
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("dovecot exited: " + self.log_tail())
+            try:
+                socket.create_connection(("127.0.0.1", self.sport), 0.5).close()
+                socket.create_connection(("127.0.0.1", self.port), 0.5).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("dovecot did not listen: " + self.log_tail())
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        # Dovecot's children linger a moment after the master exits.
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.sport), 0.2).close()
+                time.sleep(0.1)
+            except OSError:
+                break
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def log_tail(self):
+        out = ""
+        for f in ("dovecot.log", "stderr.log"):
+            p = os.path.join(self.d, f)
+            if os.path.exists(p):
+                out += open(p, errors="replace").read()[-2000:]
+        return out
+
+    def imap(self):
+        """A logged-in imaplib connection (IMAPS, our CA)."""
+        import imaplib
+        import ssl
+        ctx = ssl.create_default_context(cafile=self.ca)
+        c = imaplib.IMAP4_SSL("localhost", self.sport, ssl_context=ctx)
+        c.login(self.user, PASSWORD)
+        return c
+
+    def config(self, db_unused=None, **over):
+        """dmarcwatch.conf text for this server; over replaces keys."""
+        pwfile = os.path.join(self.d, "client-password")
+        if not os.path.exists(pwfile):
+            open(pwfile, "w").write(PASSWORD + "\n")
+            os.chmod(pwfile, 0o600)
+        keys = {"host": "localhost", "port": str(self.sport),
+                "tls": "implicit", "ca_file": self.ca, "user": self.user,
+                "password_file": pwfile, "folders": "INBOX",
+                "archive_folder": "dmarcwatch", "batch": "50",
+                "poll_interval": "2"}
+        keys.update(over)
+        return "[imap]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items()
+                                    if v is not None)
