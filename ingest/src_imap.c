@@ -76,6 +76,16 @@ imap_secret_file_check(const char *path, struct err *err)
 #define IMAP_BACKOFF_FIRST_MS 1000
 #define IMAP_BACKOFF_MAX_MS (300 * 1000)
 
+/*
+ * Stored messages are moved once this many are queued (and at the end of
+ * each folder). Each MOVE makes Dovecot (and others) resync the source
+ * folder, which costs time proportional to its size: moving per fetched
+ * batch of 100 made a 5,000-message fetch 2-3x slower. Waiting costs
+ * nothing in safety: until moved, a message's row says "stored", so a
+ * crash only re-archives it.
+ */
+#define IMAP_MOVE_BATCH 500
+
 enum target {
 	T_AGGREGATE, T_TLSRPT, T_FAILURE, T_INVALID, T_UNSAVED, T_ROOT,
 	T__COUNT
@@ -516,6 +526,16 @@ flush_moves(struct imap_src *s, struct err *err)
 	return 0;
 }
 
+static size_t
+moves_queued(const struct imap_src *s)
+{
+	size_t n = 0;
+
+	for (int t = 0; t < T__COUNT; t++)
+		n += s->q[t].n;
+	return n;
+}
+
 static void
 batch_free(struct imap_src *s)
 {
@@ -816,7 +836,8 @@ imap_next(struct ingest_source *src, struct ingest_msg *m, struct err *err)
 			return 1;
 		}
 		batch_free(s);
-		if ((rc = flush_moves(s, err)) != 0)
+		if (moves_queued(s) >= IMAP_MOVE_BATCH &&
+		    (rc = flush_moves(s, err)) != 0)
 			return rc;
 		if (s->folder != NULL && s->next_uid < s->n_uids) {
 			uint32_t big;
@@ -838,6 +859,8 @@ imap_next(struct ingest_source *src, struct ingest_msg *m, struct err *err)
 			}
 			continue;
 		}
+		if ((rc = flush_moves(s, err)) != 0)
+			return rc;
 		if (s->folder != NULL) {
 			folder_close(s);
 			s->fi++;

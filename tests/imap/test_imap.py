@@ -100,7 +100,7 @@ def stored_count(db):
 
 
 def main(tmp):
-    dv = dovecot.Dovecot(tmp, users=[f"conn{i}" for i in range(6)] +
+    dv = dovecot.Dovecot(tmp, users=[f"conn{i}" for i in range(8)] +
                          ["bulk", "kill", "killref", "watch"])
     if not dv.available():
         print("dovecot not found (apt-get install dovecot-imapd): "
@@ -142,21 +142,30 @@ def cases(tmp, dv):
           p.returncode == 0, p.stdout)
 
     # 4-9: connection cases, each on its own mailbox with 3 messages.
+    every = {"aggregate": 1, "tlsrpt": 1, "failure": 1, "invalid": 1}
     conn_cases = [
-        # (name, config overrides, exit, stderr must contain, stored)
-        ("IMAPS (implicit TLS), our CA", {}, 3, "", 3),
-        ("STARTTLS", {"tls": "starttls", "port": str(dv.port)}, 3, "", 3),
+        # (name, config overrides, exit, stderr must contain, reports
+        #  stored, archive folders after)
+        ("IMAPS (implicit TLS), our CA", {}, 3, "", 3, every),
+        ("STARTTLS", {"tls": "starttls", "port": str(dv.port)}, 3, "", 3,
+         every),
         ("wrong CA refused", {"ca_file": dv.other_ca}, 1,
-         "not issued by ca_file", 0),
+         "not issued by ca_file", 0, {}),
         ("host name mismatch refused (cert is for localhost)",
-         {"host": "127.0.0.1"}, 1, "does not match", 0),
+         {"host": "127.0.0.1"}, 1, "does not match", 0, {}),
         ("bad password: clear error, no secret in it",
-         {"password_file": "BADPW"}, 1, "login as", 0),
+         {"password_file": "BADPW"}, 1, "login as", 0, {}),
         ("tls = none on 127.0.0.1 works and warns",
          {"host": "127.0.0.1", "tls": "none", "port": str(dv.port)}, 3,
-         "PLAIN TEXT", 3),
+         "PLAIN TEXT", 3, every),
+        ("tls_verify = no: a wrong CA passes, with a warning",
+         {"ca_file": dv.other_ca, "tls_verify": "no"}, 3,
+         "verification is OFF", 3, every),
+        ("delete_after: stored ones deleted, invalid kept",
+         {"delete_after": "yes"}, 3, "", 3, {"invalid": 1}),
     ]
-    for n, (name, over, code, needle, stored) in enumerate(conn_cases):
+    for n, (name, over, code, needle, stored, archive) in \
+            enumerate(conn_cases):
         user = f"conn{n}"
         dv.deliver(user, [gen.message(i) for i in (0, 3, 7, 4)][:4])
         if over.get("password_file") == "BADPW":
@@ -171,10 +180,12 @@ def cases(tmp, dv):
         ok = (p.returncode == code and needle in p.stderr and
               s.get("reports_new", 0) == stored and
               "xyzzy" not in p.stderr and dovecot.PASSWORD not in p.stderr)
-        left = dv.counts(user).get("INBOX")
-        ok = ok and left == (0 if stored else 4)
+        counts = dv.counts(user)
+        left = counts.get("INBOX")
+        arch = {k: v for k, v in archive_counts(counts).items() if v}
+        ok = ok and left == (0 if stored else 4) and arch == archive
         check(f"connection: {name}", ok,
-              (p.returncode, p.stderr[-600:], s, left))
+              (p.returncode, p.stderr[-600:], s, left, arch))
 
     # 10-13: 500 mixed messages land once and are archived by kind.
     n_msgs = 500
@@ -221,7 +232,7 @@ def cases(tmp, dv):
     # 15-17: kill -9 at several points of a batch, then a full run: the
     # database equals the uninterrupted one, nothing stored is left in
     # the INBOX and no message is archived twice.
-    k_msgs = 300
+    k_msgs = 550   # > IMAP_MOVE_BATCH (500): a MOVE happens mid-run
     dv.deliver("kill", [gen.message(i) for i in range(k_msgs)])
     kref = os.path.join(tmp, "kill-ref.db")
     dv.deliver("killref", [gen.message(i) for i in range(k_msgs)])
@@ -233,7 +244,7 @@ def cases(tmp, dv):
     # Killed when the store reaches a count (polled every few ms), so the
     # kill lands mid-run however fast the machine is: right after a
     # commit, before or during the batch's MOVE, or mid-fetch.
-    for i, at in enumerate((1, 40, 120, 200)):
+    for i, at in enumerate((1, 150, 350, 495)):
         proc = subprocess.Popen([EXE, "-c", kconf, "-q", "fetch", "-d", kdb],
                                 stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
@@ -269,7 +280,8 @@ def cases(tmp, dv):
         dv.stop()
         at_restart = stored_count(wdb)
         dv.start()
-        done = wait_for(lambda: stored_count(wdb) >= w_msgs, 120)
+        done = wait_for(lambda: stored_count(wdb) >= w_msgs and
+                        dv.counts("watch").get("INBOX") == 0, 120)
         counts = dv.counts("watch")
         log = open(wlog.name).read()
         check("watch: Dovecot restarted mid-batch, recovers and finishes",
