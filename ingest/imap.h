@@ -69,6 +69,8 @@ struct imap_counts {
 	uint64_t unsaved;       /* moved to <archive>/unsaved after
 	                         * LIM_IMAP_RETRIES transient failures */
 	uint64_t retry;         /* left in place for a retry */
+	uint64_t skipped;       /* listed, but FETCH returned no body
+	                         * (expunged meanwhile): left alone */
 };
 
 /*

@@ -822,9 +822,12 @@ imap_next(struct ingest_source *src, struct ingest_msg *m, struct err *err)
 
 			att_get(clist_content(s->it), &uid, NULL, &body, &blen);
 			s->it = clist_next(s->it);
-			if (uid == 0 || body == NULL)
-				continue;   /* expunged meanwhile, or a FETCH
-				             * about flags only */
+			if (uid == 0 || body == NULL) {
+				/* expunged meanwhile, or a FETCH about
+				 * flags only */
+				s->counts.skipped++;
+				continue;
+			}
 			memset(m, 0, sizeof *m);
 			m->data = (const unsigned char *)body;
 			m->len = blen;
@@ -989,6 +992,7 @@ run_pass(struct conn *c, struct store *st, struct pipeline *pl,
 	counts->invalid += s->counts.invalid;
 	counts->unsaved += s->counts.unsaved;
 	counts->retry += s->counts.retry;
+	counts->skipped += s->counts.skipped;
 	imap_close(&s->base);
 	return rc;
 }
@@ -1147,9 +1151,22 @@ ingest_imap_watch(const char *db_path, struct imap_config *cfg,
 		attempt = 0;
 		if (*ctl->stop || *ctl->reload)
 			continue;
-		/* A message stored but left behind (a retry) or new mail
-		 * during the pass: go again soon rather than sleep. */
 		if (c.has_idle && cfg->n_folders <= 1 && counts.retry == 0) {
+			/* Mail that arrived during the pass was announced
+			 * before IDLE started: a fresh SELECT counts it, and
+			 * anything beyond what the pass had to leave means
+			 * another pass now. */
+			int r = mailimap_select(c.s, cfg->n_folders ?
+			    cfg->folders[0] : "INBOX");
+			if (r != MAILIMAP_NO_ERROR) {
+				imap_fail(&c, r, "SELECT", &e);
+				log_error("%s; reconnecting", e.msg);
+				conn_close(&c);
+				continue;
+			}
+			if (c.s->imap_selection_info->sel_exists >
+			    counts.skipped)
+				continue;
 			if ((rc = idle_wait(&c, ctl, &e)) != 0) {
 				log_error("%s; reconnecting", e.msg);
 				conn_close(&c);

@@ -101,7 +101,7 @@ def stored_count(db):
 
 def main(tmp):
     dv = dovecot.Dovecot(tmp, users=[f"conn{i}" for i in range(8)] +
-                         ["bulk", "kill", "killref", "watch"])
+                         ["bulk", "kill", "killref", "watch", "big"])
     if not dv.available():
         print("dovecot not found (apt-get install dovecot-imapd): "
               "skipping the IMAP tests")
@@ -214,6 +214,25 @@ def cases(tmp, dv):
     check("second fetch: nothing to do, exit 0",
           p.returncode == 0 and summary(p).get("messages") == 0,
           (p.returncode, p.stdout))
+
+    # A message over LIM_MESSAGE_BYTES (64 MiB) is not fetched: rejected
+    # as too large (by its RFC822.SIZE) and moved to invalid.
+    big = (b"From: big@example.org\r\nSubject: big\r\n\r\n" +
+           (b"x" * 998 + b"\r\n") * (70 * 1024))
+    dv.deliver("big", [big, gen.message(0)])
+    bconf = write_conf(tmp, "big.conf", dv.config(user="big"))
+    bdb = os.path.join(tmp, "big.db")
+    p = run(bconf, "fetch", "-d", bdb, "--json")
+    s = summary(p)
+    c = sqlite3.connect(bdb)
+    rej = c.execute("SELECT error_code FROM rejected").fetchall()
+    c.close()
+    counts = dv.counts("big")
+    check("a message over LIM_MESSAGE_BYTES: rejected unfetched, to invalid",
+          p.returncode == 3 and s.get("reports_new") == 1 and
+          rej == [("too_large",)] and counts.get("INBOX") == 0 and
+          archive_counts(counts).get("invalid") == 1,
+          (p.returncode, s, rej, counts, p.stderr[-300:]))
 
     # 14: UIDVALIDITY change: known messages only re-archived.
     c = sqlite3.connect(ref)
