@@ -101,7 +101,16 @@ cmd_fetch(const struct cli_globals *g, int argc, char **argv)
 			    "transient error: left in place, run again\n",
 			    (unsigned long long)ps.transient,
 			    ps.transient == 1 ? "" : "s");
+		if (ic.unsaved)
+			printf("%llu message%s given up after %d transient "
+			    "failures: see folder %s, 'unsaved'\n",
+			    (unsigned long long)ic.unsaved,
+			    ic.unsaved == 1 ? "" : "s", LIM_IMAP_RETRIES,
+			    g->settings.imap.archive_folder);
 	}
+	/* Messages given up on (unsaved) are not stored: like rejected
+	 * ones, a person has to look at them; running again changes
+	 * nothing. */
 	return ps.transient ? EXIT_TRANSIENT :
-	    ps.reports_rejected ? EXIT_PARTIAL : EXIT_OK;
+	    ps.reports_rejected || ic.unsaved ? EXIT_PARTIAL : EXIT_OK;
 }

@@ -101,7 +101,7 @@ def stored_count(db):
 
 def main(tmp):
     dv = dovecot.Dovecot(tmp, users=[f"conn{i}" for i in range(8)] +
-                         ["bulk", "kill", "killref", "watch", "big"])
+                         ["bulk", "kill", "killref", "watch", "big", "retry"])
     if not dv.available():
         print("dovecot not found (apt-get install dovecot-imapd): "
               "skipping the IMAP tests")
@@ -233,6 +233,34 @@ def cases(tmp, dv):
           rej == [("too_large",)] and counts.get("INBOX") == 0 and
           archive_counts(counts).get("invalid") == 1,
           (p.returncode, s, rej, counts, p.stderr[-300:]))
+
+    # A message that failed LIM_IMAP_RETRIES (5) times goes to unsaved,
+    # even with delete_after (never deleted), and is not fetched again.
+    rconf = write_conf(tmp, "retry.conf",
+                       dv.config(user="retry", delete_after="yes"))
+    rdb = os.path.join(tmp, "retry.db")
+    p0 = run(rconf, "fetch", "-d", rdb)
+    dv.deliver("retry", [gen.message(0), gen.message(1)])
+    c = dv.imap("retry")
+    c.select("INBOX")
+    uids = c.uid("SEARCH", "ALL")[1][0].split()
+    c.logout()
+    c = sqlite3.connect(rdb)
+    c.execute("INSERT INTO imap_uids (folder_id, uid, state, target,"
+              " attempts, updated) SELECT id, ?, 'retry', '', 5, 0 FROM"
+              " imap_folders", (int(uids[0]),))
+    c.commit()
+    c.close()
+    p = run(rconf, "fetch", "-d", rdb, "--json")
+    s = summary(p)
+    counts = dv.counts("retry")
+    check("after LIM_IMAP_RETRIES transient failures: moved to unsaved, "
+          "not deleted, exit 3",
+          p0.returncode == 0 and p.returncode == 3 and
+          s.get("unsaved") == 1 and s.get("reports_new") == 1 and
+          counts.get("INBOX") == 0 and
+          archive_counts(counts) == {"unsaved": 1},
+          (p0.returncode, p.returncode, s, counts, p.stderr[-300:]))
 
     # 14: UIDVALIDITY change: known messages only re-archived.
     c = sqlite3.connect(ref)
