@@ -116,9 +116,13 @@ namespace inbox {{
 class Dovecot:
     """Start with .start(); .stop() / .restart(). Ports stay the same."""
 
-    def __init__(self, tmp, user="reports", users=()):
+    def __init__(self, tmp, user="reports", users=(), extra="", name="dovecot",
+                 pki_from=None):
+        """extra: more dovecot.conf lines; pki_from: another instance
+        whose CA and certificates to reuse (saves the key generation)."""
         self.exe = find_dovecot()
-        self.d = os.path.join(tmp, "dovecot")
+        self.d = os.path.join(tmp, name)
+        self.extra = extra
         self.user = user
         self.port = free_port()
         self.sport = free_port()
@@ -142,10 +146,16 @@ class Dovecot:
             for sub in ("mail", "home"):
                 os.chown(os.path.join(d, sub), self.uid, self.gid)
         pki = os.path.join(d, "pki")
-        self.ca = make_ca(pki, "testca")
-        self.other_ca = make_ca(pki, "otherca")
-        # For "localhost" only: connecting as 127.0.0.1 is a name mismatch.
-        self.cert, self.key = make_cert(pki, "testca", "server", "localhost")
+        if pki_from is not None:
+            self.ca, self.other_ca = pki_from.ca, pki_from.other_ca
+            self.cert, self.key = pki_from.cert, pki_from.key
+        else:
+            self.ca = make_ca(pki, "testca")
+            self.other_ca = make_ca(pki, "otherca")
+            # For "localhost" only: connecting as 127.0.0.1 is a name
+            # mismatch.
+            self.cert, self.key = make_cert(pki, "testca", "server",
+                                            "localhost")
         self.passwd = os.path.join(d, "passwd")
         # All users up front: Dovecot's auth process does not reliably
         # notice a passwd-file that changes under it.
@@ -157,7 +167,7 @@ class Dovecot:
     def write_conf(self, cert, key):
         open(self.conf, "w").write(CONF.format(
             d=self.d, uid=self.uid, gid=self.gid, cert=cert, key=key,
-            port=self.port, sport=self.sport))
+            port=self.port, sport=self.sport) + self.extra + "\n")
 
     def available(self):
         return self.exe is not None

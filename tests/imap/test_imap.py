@@ -100,7 +100,7 @@ def stored_count(db):
 
 
 def main(tmp):
-    dv = dovecot.Dovecot(tmp, users=[f"conn{i}" for i in range(8)] +
+    dv = dovecot.Dovecot(tmp, users=[f"conn{i}" for i in range(10)] +
                          ["bulk", "kill", "killref", "watch", "big", "retry"])
     if not dv.available():
         print("dovecot not found (apt-get install dovecot-imapd): "
@@ -163,6 +163,12 @@ def cases(tmp, dv):
          "verification is OFF", 3, every),
         ("delete_after: stored ones deleted, invalid kept",
          {"delete_after": "yes"}, 3, "", 3, {"invalid": 1}),
+        ("xoauth2: a failing token_command is a clear error",
+         {"auth": "xoauth2", "password_file": None,
+          "token_command": "exit 3"}, 1, "token_command failed", 0, {}),
+        ("xoauth2: a refused token, not shown in the error",
+         {"auth": "xoauth2", "password_file": None,
+          "token_command": "echo xyzzy-token"}, 1, "login as", 0, {}),
     ]
     for n, (name, over, code, needle, stored, archive) in \
             enumerate(conn_cases):
@@ -214,6 +220,27 @@ def cases(tmp, dv):
     check("second fetch: nothing to do, exit 0",
           p.returncode == 0 and summary(p).get("messages") == 0,
           (p.returncode, p.stdout))
+
+    # A server without MOVE and UIDPLUS: COPY, \\Deleted, EXPUNGE.
+    old = dovecot.Dovecot(tmp, name="dovecot-old", pki_from=dv, extra=(
+        "imap_capability = IMAP4rev1 SASL-IR LITERAL+ IDLE NAMESPACE "
+        "CHILDREN"))
+    old.start()
+    try:
+        old.deliver(old.user, [gen.message(i) for i in range(30)])
+        oconf = write_conf(tmp, "old.conf", old.config(batch="7"))
+        p = run(oconf, "-v", "fetch", "-d", os.path.join(tmp, "old.db"),
+                "--json")
+        s = summary(p)
+        counts = old.counts(old.user)
+        check("server without MOVE/UIDPLUS: COPY + \\Deleted + EXPUNGE",
+              p.returncode == 3 and s.get("reports_new") == 29 and
+              "MOVE" not in p.stderr.split("\n")[0] and
+              counts.get("INBOX") == 0 and
+              archive_counts(counts) == gen.expected(30),
+              (p.returncode, s, counts, p.stderr[:300]))
+    finally:
+        old.stop()
 
     # A message over LIM_MESSAGE_BYTES (64 MiB) is not fetched: rejected
     # as too large (by its RFC822.SIZE) and moved to invalid.
@@ -353,8 +380,20 @@ def cases(tmp, dv):
         c.append("INBOX", None, None, gen.message(w_msgs + 1))
         c.logout()
         after_hup = wait_for(lambda: stored_count(wdb) >= w_msgs + 2, 15)
-        check("watch: SIGHUP re-reads the config and goes on",
-              reread and after_hup, (reread, after_hup))
+        good = open(wconf).read()
+        open(wconf, "w").write(good + "bogus = 1\n")
+        proc.send_signal(signal.SIGHUP)
+        kept = wait_for(lambda: "keeping the old one" in
+                        open(wlog.name).read(), 10)
+        open(wconf, "w").write(good)
+        c = dv.imap("watch")
+        c.append("INBOX", None, None, gen.message(w_msgs + 2))
+        c.logout()
+        after_bad = wait_for(lambda: stored_count(wdb) >= w_msgs + 3, 15)
+        check("watch: SIGHUP re-reads the config (a broken one is "
+              "refused, the old kept) and goes on",
+              reread and after_hup and kept and after_bad,
+              (reread, after_hup, kept, after_bad))
         proc.send_signal(signal.SIGTERM)
         try:
             rc = proc.wait(15)
