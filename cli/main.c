@@ -14,6 +14,11 @@ const struct cli_command cli_commands[] = {
 	  "import report files, messages, mbox files, Maildirs (- = stdin)" },
 	{ "reports", cmd_reports, "[-d DB] [--json] [--domain D] [--kind K]",
 	  "list stored reports" },
+	{ "fetch", cmd_fetch, "[-d DB] [--json] [-q]",
+	  "one pass over the [imap] folders: store, then archive" },
+	{ "watch", cmd_watch, "[-d DB]",
+	  "stay connected to [imap] (IDLE or polling); SIGHUP re-reads "
+	  "the config" },
 	{ "config", cmd_config, "check",
 	  "check the configuration file; print every error as file:line" },
 	{ NULL, NULL, NULL, NULL },

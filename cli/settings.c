@@ -1,6 +1,9 @@
 /* cli/settings.c - see settings.h */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../common/inifile.h"
 #include "../common/strparse.h"
@@ -20,6 +23,7 @@ settings_defaults(struct settings *s)
 	memset(s, 0, sizeof *s);
 	snprintf(s->database, sizeof s->database, "%s", DEFAULT_DB);
 	s->keep_failure_body = 0;
+	imap_config_defaults(&s->imap);
 }
 
 static int
@@ -44,11 +48,206 @@ parse_bool(const char *v, int *out)
 	return 0;
 }
 
+/* Copies a string value into a fixed field; 1 (a problem) if too long
+ * or empty. */
+static int
+set_str(struct load_ctx *c, int line, const char *key, const char *value,
+    char *out, size_t cap)
+{
+	char msg[300];
+
+	if (value[0] == '\0' || strlen(value) >= cap) {
+		snprintf(msg, sizeof msg, "%s: needs a value shorter than %zu "
+		    "bytes", key, cap);
+		return problem(c, line, msg);
+	}
+	snprintf(out, cap, "%s", value);
+	return 0;
+}
+
+static int
+set_uint(struct load_ctx *c, int line, const char *key, const char *value,
+    unsigned lo, unsigned hi, unsigned *out)
+{
+	uint64_t v;
+	char msg[300];
+
+	if (sp_uint64_all(value, strlen(value), &v, hi) != 0 || v < lo) {
+		snprintf(msg, sizeof msg, "%s: not a number from %u to %u",
+		    key, lo, hi);
+		return problem(c, line, msg);
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* folders = INBOX, Reports/DMARC: comma-separated, blanks trimmed. */
+static int
+set_folders(struct load_ctx *c, int line, const char *value)
+{
+	struct imap_config *ic = &c->s->imap;
+	const char *p = value;
+
+	ic->n_folders = 0;
+	while (*p) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		char name[LIM_IMAP_NAME_BYTES];
+
+		if (n >= sizeof name)
+			return problem(c, line, "folders: a folder name is "
+			    "longer than LIM_IMAP_NAME_BYTES");
+		memcpy(name, p, n);
+		name[n] = '\0';
+		sp_trim(name);
+		if (name[0] != '\0') {
+			if (ic->n_folders == LIM_IMAP_FOLDERS)
+				return problem(c, line, "folders: more than "
+				    "LIM_IMAP_FOLDERS (16)");
+			snprintf(ic->folders[ic->n_folders++],
+			    sizeof ic->folders[0], "%s", name);
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (ic->n_folders == 0)
+		return problem(c, line, "folders: empty list");
+	return 0;
+}
+
+static int
+on_imap_key(struct load_ctx *c, const char *key, const char *value,
+    int line)
+{
+	struct imap_config *ic = &c->s->imap;
+
+	ic->present = 1;
+	if (c->s->imap_line == 0)
+		c->s->imap_line = line;
+	if (strcmp(key, "host") == 0)
+		return set_str(c, line, key, value, ic->host, sizeof ic->host);
+	if (strcmp(key, "port") == 0)
+		return set_uint(c, line, key, value, 1, 65535, &ic->port);
+	if (strcmp(key, "tls") == 0) {
+		if (strcmp(value, "implicit") == 0)
+			ic->tls = IMAP_TLS_IMPLICIT;
+		else if (strcmp(value, "starttls") == 0)
+			ic->tls = IMAP_TLS_STARTTLS;
+		else if (strcmp(value, "none") == 0)
+			ic->tls = IMAP_TLS_NONE;
+		else
+			return problem(c, line, "tls: not implicit, starttls "
+			    "or none");
+		return 0;
+	}
+	if (strcmp(key, "tls_verify") == 0) {
+		if (parse_bool(value, &ic->tls_verify) != 0)
+			return problem(c, line, "tls_verify: not yes or no");
+		return 0;
+	}
+	if (strcmp(key, "ca_file") == 0)
+		return set_str(c, line, key, value, ic->ca_file,
+		    sizeof ic->ca_file);
+	if (strcmp(key, "user") == 0)
+		return set_str(c, line, key, value, ic->user, sizeof ic->user);
+	if (strcmp(key, "auth") == 0) {
+		if (strcmp(value, "password") == 0)
+			ic->auth = IMAP_AUTH_PASSWORD;
+		else if (strcmp(value, "xoauth2") == 0)
+			ic->auth = IMAP_AUTH_XOAUTH2;
+		else
+			return problem(c, line, "auth: not password or "
+			    "xoauth2");
+		return 0;
+	}
+	if (strcmp(key, "password_file") == 0 ||
+	    strcmp(key, "token_file") == 0 ||
+	    strcmp(key, "token_command") == 0) {
+		char *out = key[0] == 'p' ? ic->password_file :
+		    strcmp(key, "token_file") == 0 ? ic->token_file :
+		    ic->token_command;
+		c->s->secret_line = line;
+		return set_str(c, line, key, value, out, IMAP_PATH_BYTES);
+	}
+	if (strcmp(key, "folders") == 0)
+		return set_folders(c, line, value);
+	if (strcmp(key, "archive_folder") == 0)
+		return set_str(c, line, key, value, ic->archive_folder,
+		    sizeof ic->archive_folder);
+	if (strcmp(key, "delete_after") == 0) {
+		if (parse_bool(value, &ic->delete_after) != 0)
+			return problem(c, line, "delete_after: not yes or no");
+		return 0;
+	}
+	if (strcmp(key, "batch") == 0)
+		return set_uint(c, line, key, value, 1, LIM_IMAP_BATCH,
+		    &ic->batch);
+	if (strcmp(key, "poll_interval") == 0)
+		return set_uint(c, line, key, value, 1, 86400,
+		    &ic->poll_interval);
+	{
+		char msg[300];
+		snprintf(msg, sizeof msg, "unknown key '%.200s' in [imap]",
+		    key);
+		return problem(c, line, msg);
+	}
+}
+
+/* Checks that need the whole [imap] section. */
+static void
+check_imap(struct load_ctx *c)
+{
+	struct imap_config *ic = &c->s->imap;
+	int l = c->s->imap_line, sl = c->s->secret_line ? c->s->secret_line : l;
+	struct err e;
+
+	if (!ic->present)
+		return;
+	if (ic->host[0] == '\0')
+		problem(c, l, "[imap] needs host");
+	if (ic->user[0] == '\0')
+		problem(c, l, "[imap] needs user");
+	if (ic->tls == IMAP_TLS_NONE && strcmp(ic->host, "127.0.0.1") != 0 &&
+	    strcmp(ic->host, "::1") != 0)
+		problem(c, l, "tls = none is only allowed with host = "
+		    "127.0.0.1 or ::1 (passwords in plain text)");
+	if (ic->auth == IMAP_AUTH_PASSWORD) {
+		if (ic->password_file[0] == '\0')
+			problem(c, sl, "[imap] needs password_file (or auth = "
+			    "xoauth2 with token_command or token_file)");
+		else {
+			err_clear(&e);
+			if (imap_secret_file_check(ic->password_file, &e) != 0)
+				problem(c, sl, e.msg);
+		}
+	} else {
+		if ((ic->token_command[0] != '\0') ==
+		    (ic->token_file[0] != '\0'))
+			problem(c, sl, "auth = xoauth2 needs exactly one of "
+			    "token_command and token_file");
+		else if (ic->token_file[0] != '\0') {
+			err_clear(&e);
+			if (imap_secret_file_check(ic->token_file, &e) != 0)
+				problem(c, sl, e.msg);
+		}
+	}
+	if (ic->ca_file[0] != '\0' && access(ic->ca_file, R_OK) != 0) {
+		char msg[IMAP_PATH_BYTES + 64];
+		snprintf(msg, sizeof msg, "ca_file %s: %s", ic->ca_file,
+		    strerror(errno));
+		problem(c, l, msg);
+	}
+}
+
 static int
 on_key(void *ctx, const char *section, const char *key, const char *value,
     int line)
 {
 	struct load_ctx *c = ctx;
+
+	if (strcmp(section, "imap") == 0)
+		return on_imap_key(c, key, value, line);
 
 	if (strcmp(section, "general") == 0 && strcmp(key, "database") == 0) {
 		if (value[0] == '\0' ||
@@ -89,6 +288,8 @@ settings_load(struct settings *s, const char *path, int missing_ok,
 	rc = ini_read(path, on_key, &c, &e);
 	if (rc == ERR_NOTFOUND && missing_ok)
 		return 0;
+	if (rc == 0)
+		check_imap(&c);
 	if (rc != 0) {
 		fprintf(errs, "%s: %s\n", e.where[0] ? e.where : path, e.msg);
 		return rc == ERR_FORMAT || rc == ERR_TOO_LARGE ?

@@ -8,11 +8,17 @@
 
 #include <stdio.h>
 
+#include "../ingest/imap.h"
+
 #define SETTINGS_PATH_MAX 4096
 
 struct settings {
 	char database[SETTINGS_PATH_MAX];  /* [general] database */
 	int keep_failure_body;             /* [failure] keep_original_body */
+	struct imap_config imap;           /* [imap] */
+	int imap_line;                     /* line of the first [imap] key */
+	int secret_line;                   /* line of password_file /
+	                                    * token_file / token_command */
 };
 
 void settings_defaults(struct settings *s);

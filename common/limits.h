@@ -110,4 +110,33 @@
  * this bounds its memory. Malformed reports seen in the wild are small. */
 #define LIM_RECOVER_BYTES       (32u * 1024 * 1024)
 
+/* IMAP folders read per account ([imap] folders): a DMARC mailbox has one
+ * or two; 16 bounds the per-folder state kept in memory. */
+#define LIM_IMAP_FOLDERS        16
+
+/* Bytes of an IMAP folder name or of host/user values in the [imap]
+ * section: real names are short, RFC 3501 sets no limit. */
+#define LIM_IMAP_NAME_BYTES     256
+
+/* Messages fetched with one UID FETCH ([imap] batch at most this): one
+ * round trip per batch, the batch is held in memory while it is stored. */
+#define LIM_IMAP_BATCH          1000
+
+/* Bytes of message bodies fetched with one UID FETCH: a batch of large
+ * reports is cut short so memory stays near one LIM_MESSAGE_BYTES. */
+#define LIM_IMAP_BATCH_BYTES    (64u * 1024 * 1024)
+
+/* UIDs listed per folder and pass. A folder holding more is worked down
+ * over several passes (the next pass lists what is left). */
+#define LIM_IMAP_UIDS           200000u
+
+/* Transient failures (database locked, disk full) of one message before
+ * it is moved to the 'unsaved' folder instead of being retried forever
+ * (it is never deleted). */
+#define LIM_IMAP_RETRIES        5
+
+/* Bytes of a password or OAuth2 token (password_file, token_file, the
+ * output of token_command). Real tokens are 1-2 KiB. */
+#define LIM_IMAP_SECRET_BYTES   8192
+
 #endif

@@ -5,7 +5,8 @@ set -eu
 PKGS="meson ninja-build pkg-config gcc libc6-dev python3 sqlite3 time
 libxml2-dev libxml2-utils zlib1g-dev libarchive-dev libetpan-dev
 libsqlite3-dev libgnutls28-dev libjansson-dev libinih-dev
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev
+dovecot-imapd openssl"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -30,6 +30,8 @@ struct pipeline {
 	struct pipeline_stats stats;
 	struct pipeline_opts opts;
 	unsigned long long pending_seq;   /* provisional message hashes */
+	pipeline_commit_fn commit_fn;     /* the source's state, see .h */
+	void *commit_ctx;
 };
 
 /* Raw files at least this big are hashed in a second thread while they
@@ -81,6 +83,7 @@ struct msg_ctx {
 	struct kept_part arf_feedback;  /* message/feedback-report */
 	struct kept_part arf_original[4]; /* message/rfc822, rfc822-headers */
 	int arf_feedback_parts;
+	unsigned kinds;               /* 1 << report kind, for the hook */
 };
 
 /* A reader that replays the first bytes it peeked, then reads on. */
@@ -219,6 +222,7 @@ sink_begin(void *ctx, const struct report *r)
 		    r->fail.feedback_type);
 		return ERR_UNSUPPORTED;
 	}
+	c->kinds |= 1u << r->kind;
 	rc = store_report_begin(c->p->st, c->message_id, r, &c->report_id,
 	    &e);
 	if (rc == 1) {
@@ -791,6 +795,9 @@ pipeline_message(struct pipeline *p, const struct ingest_msg *m,
 		    (int64_t)time(NULL), err);
 		if (rc != 0)
 			goto fail_tx;
+		if (p->commit_fn != NULL && (rc = p->commit_fn(p->commit_ctx,
+		    m, sha, MSG_DUPLICATE, 0, err)) != 0)
+			goto fail_tx;
 		if ((rc = store_tx_commit(p->st, err)) != 0)
 			goto fail;
 		p->stats.messages_known++;
@@ -886,6 +893,9 @@ pipeline_message(struct pipeline *p, const struct ingest_msg *m,
 	if ((rc = store_message_set_outcome(p->st, c.message_id, *outcome,
 	    err)) != 0)
 		goto fail_tx;
+	if (p->commit_fn != NULL && (rc = p->commit_fn(p->commit_ctx, m, sha,
+	    *outcome, c.kinds, err)) != 0)
+		goto fail_tx;
 	if ((rc = store_tx_commit(p->st, err)) != 0)
 		goto fail;
 	p->stats.reports_new += (uint64_t)c.reports_new;
@@ -936,6 +946,14 @@ pipeline_run(struct pipeline *p, struct ingest_source *src,
 		if (progress != NULL)
 			progress(progress_ctx, &p->stats, src);
 	}
+}
+
+void
+pipeline_set_commit_hook(struct pipeline *p, pipeline_commit_fn fn,
+    void *ctx)
+{
+	p->commit_fn = fn;
+	p->commit_ctx = ctx;
 }
 
 const struct pipeline_stats *

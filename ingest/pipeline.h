@@ -51,4 +51,18 @@ int pipeline_run(struct pipeline *p, struct ingest_source *src,
 
 const struct pipeline_stats *pipeline_stats(const struct pipeline *p);
 
+/*
+ * Called inside a message's transaction just before its commit (stored,
+ * rejected or already known), with the outcome and the report kinds seen
+ * (bit 1 << enum report_kind, new or already known; 0 when the bytes were
+ * known and nothing was parsed). A source that keeps its own state (IMAP:
+ * what became of each UID) writes it here, so that the state commits with
+ * the message or not at all. A negative return rolls the message back
+ * (transient). NULL fn = no hook.
+ */
+typedef int (*pipeline_commit_fn)(void *ctx, const struct ingest_msg *m,
+    const char *sha256, int outcome, unsigned kinds, struct err *err);
+void pipeline_set_commit_hook(struct pipeline *p, pipeline_commit_fn fn,
+    void *ctx);
+
 #endif

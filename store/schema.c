@@ -357,14 +357,42 @@ static const char schema_v2[] =
 	" FROM failure_reports f JOIN reports r ON r.id = f.report_id"
 	" LEFT JOIN messages m ON m.id = r.message_id;";
 
+/* IMAP poller state (doc/schema.md "IMAP state"): which UIDVALIDITY each
+ * folder had and what became of each UID, so that a crash between "stored"
+ * and "moved to the archive" only re-archives. */
+static const char schema_v3[] =
+	"CREATE TABLE imap_folders ("
+	" id INTEGER PRIMARY KEY,"
+	" account TEXT NOT NULL,"          /* user@host:port, no secret */
+	" folder TEXT NOT NULL,"
+	" uidvalidity INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL,"
+	" UNIQUE (account, folder));"
+	"CREATE TABLE imap_uids ("
+	" folder_id INTEGER NOT NULL REFERENCES imap_folders(id)"
+	"  ON DELETE CASCADE,"
+	" uid INTEGER NOT NULL,"
+	" sha256 TEXT,"
+	" state TEXT NOT NULL CHECK (state IN"
+	"  ('stored', 'retry', 'archived', 'unsaved')),"
+	" target TEXT NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" updated INTEGER NOT NULL,"
+	" PRIMARY KEY (folder_id, uid)) WITHOUT ROWID;"
+	"CREATE INDEX imap_uids_sha256 ON imap_uids (sha256);"
+	/* Cascade whatever foreign_keys says (as in v1, v2). */
+	"CREATE TRIGGER imap_folders_delete AFTER DELETE ON imap_folders"
+	" BEGIN DELETE FROM imap_uids WHERE folder_id = old.id; END;";
+
 static const struct migration migrations[] = {
 	{ 1, schema_v1 },
 	{ 2, schema_v2 },
+	{ 3, schema_v3 },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
-_Static_assert(STORE_SCHEMA_VERSION == 2,
+_Static_assert(STORE_SCHEMA_VERSION == 3,
     "STORE_SCHEMA_VERSION must be the last migration's version");
 
 /* One integer from a pragma or a count query. */

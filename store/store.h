@@ -178,6 +178,43 @@ int store_reports_each(struct store *s, const struct store_report_filter *f,
     int (*cb)(void *ctx, const struct store_report_row *row), void *ctx,
     struct err *err);
 
+/* ---- IMAP poller state (doc/schema.md "IMAP state") ---- */
+
+struct store_imap_uid {
+	char state[16];    /* "stored", "retry", "archived", "unsaved" */
+	char target[16];   /* archive subfolder: "aggregate", "tlsrpt",
+	                    * "failure", "invalid", "unsaved", "" (root) */
+	int attempts;      /* transient failures so far */
+};
+
+/*
+ * Records the folder's UIDVALIDITY (account = "user@host:port"). When an
+ * older value differs, the folder's UID rows are forgotten (*changed = 1):
+ * the folder is rescanned, and message hashes keep that exactly-once.
+ * Runs in its own transaction. Sets *folder_id.
+ */
+int store_imap_folder(struct store *s, const char *account,
+    const char *folder, uint32_t uidvalidity, int64_t *folder_id,
+    int *changed, struct err *err);
+/* 1 and *row when the UID has a row, 0 when not, <0 on error. */
+int store_imap_uid_get(struct store *s, int64_t folder_id, uint32_t uid,
+    struct store_imap_uid *row, struct err *err);
+/* Inserts or replaces a UID's row, in the caller's transaction if one is
+ * open (the pipeline's, so it commits with the message). sha256 may be
+ * NULL (kept as it was). */
+int store_imap_uid_put(struct store *s, int64_t folder_id, uint32_t uid,
+    const char *sha256, const char *state, const char *target, int attempts,
+    struct err *err);
+/* Marks UIDs archived, in one transaction. */
+int store_imap_uids_archived(struct store *s, int64_t folder_id,
+    const uint32_t *uids, size_t n, struct err *err);
+/* The archive subfolder for known bytes: from an earlier UID row with the
+ * same sha256, else from the kinds of the reports of that message, else
+ * "invalid" for a rejected message. 1 when found, 0 when nothing is on
+ * record, <0 on error. */
+int store_imap_target_of(struct store *s, const char *sha256, char *target,
+    size_t cap, struct err *err);
+
 struct store_counts {
 	uint64_t messages, reports, records, rejected;
 };

@@ -1447,7 +1447,7 @@ case_foreign_keys(void)
 	return 0;
 }
 
-/* 16: a version 1 database (with data) migrates to version 2. */
+/* 16: a version 1 database (with data) migrates to the current version. */
 static int
 case_migrate_v1(void)
 {
@@ -1464,7 +1464,9 @@ case_migrate_v1(void)
 	fx_record(&f, 0, "192.0.2.1", 3, "none", "pass", "fail");
 	CHECK(put_report(s, &f, 2, NULL) == 0);
 	store_free(s);
-	CHECK(q_exec(p, "DROP VIEW v_tlsrpt_daily; DROP VIEW"
+	CHECK(q_exec(p, "DROP TRIGGER imap_folders_delete; DROP TABLE"
+	    " imap_uids; DROP TABLE imap_folders;"
+	    " DROP VIEW v_tlsrpt_daily; DROP VIEW"
 	    " v_failure_reports; DROP TRIGGER reports_delete_v2;"
 	    " DROP TRIGGER tlsrpt_policies_delete; DROP TABLE tlsrpt_failures;"
 	    " DROP TABLE tlsrpt_policies; DROP TABLE tlsrpt_daily;"
@@ -1479,13 +1481,76 @@ case_migrate_v1(void)
 	tls_init(&t, "t1");
 	CHECK(put_tls(s, &t, NULL) == 0);
 	store_free(s);
-	CHECK(q_int(p, "PRAGMA user_version") == 2);
+	CHECK(q_int(p, "PRAGMA user_version") == store_schema_version());
 	CHECK(q_int(p, "SELECT count(*) FROM sqlite_master WHERE name IN"
 	    " ('tlsrpt_policies','tlsrpt_failures','tlsrpt_daily',"
-	    "'failure_reports','v_tlsrpt_daily','v_failure_reports')") == 6);
+	    "'failure_reports','v_tlsrpt_daily','v_failure_reports',"
+	    "'imap_folders','imap_uids')") == 8);
 	CHECK(q_int(p, "SELECT count(*) FROM records") == 2);
 	CHECK(q_int(p, "SELECT messages FROM agg_daily") == 6);
 	CHECK(q_int(p, "SELECT count(*) FROM tlsrpt_policies") == 2);
+	return 0;
+}
+
+/* 17: IMAP state: UID rows, UIDVALIDITY change, archive target. */
+static int
+case_imap(void)
+{
+	const char *p = new_path();
+	struct store *s = NULL;
+	struct store_imap_uid row;
+	struct store_message m;
+	struct err e = { 0 };
+	int64_t fid = 0, fid2 = 0, mid = 0;
+	uint32_t uids[2] = { 7, 8 };
+	int changed = -1;
+	char t[16];
+
+	CHECK(store_open(p, 0, &s, &e) == 0);
+	CHECK(store_imap_folder(s, "u@h:993", "INBOX", 11, &fid, &changed,
+	    &e) == 0 && changed == 0 && fid > 0);
+	CHECK(store_imap_uid_get(s, fid, 7, &row, &e) == 0);
+	CHECK(store_imap_uid_put(s, fid, 7, "aa", "stored", "tlsrpt", 0, &e)
+	    == 0);
+	CHECK(store_imap_uid_put(s, fid, 8, NULL, "retry", "", 2, &e) == 0);
+	CHECK(store_imap_uid_get(s, fid, 7, &row, &e) == 1 &&
+	    strcmp(row.state, "stored") == 0 &&
+	    strcmp(row.target, "tlsrpt") == 0);
+	CHECK(store_imap_uid_get(s, fid, 8, &row, &e) == 1 &&
+	    row.attempts == 2 && strcmp(row.state, "retry") == 0);
+	/* NULL sha256 keeps the old one */
+	CHECK(store_imap_uid_put(s, fid, 7, NULL, "stored", "tlsrpt", 0, &e)
+	    == 0);
+	CHECK(store_imap_target_of(s, "aa", t, sizeof t, &e) == 1 &&
+	    strcmp(t, "tlsrpt") == 0);
+	CHECK(store_imap_target_of(s, "bb", t, sizeof t, &e) == 0);
+	/* a rejected message known from elsewhere goes to invalid */
+	CHECK(store_tx_begin(s, &e) == 0);
+	memset(&m, 0, sizeof m);
+	m.sha256 = "bb";
+	m.size = 1;
+	m.origin = "f";
+	m.kind = "file";
+	CHECK(store_message_add(s, &m, &mid, &e) == 0);
+	CHECK(store_message_set_outcome(s, mid, MSG_REJECTED, &e) == 0);
+	CHECK(store_tx_commit(s, &e) == 0);
+	CHECK(store_imap_target_of(s, "bb", t, sizeof t, &e) == 1 &&
+	    strcmp(t, "invalid") == 0);
+	CHECK(store_imap_uids_archived(s, fid, uids, 2, &e) == 0);
+	CHECK(store_imap_uid_get(s, fid, 8, &row, &e) == 1 &&
+	    strcmp(row.state, "archived") == 0);
+	/* same UIDVALIDITY: rows kept; another folder: its own id */
+	CHECK(store_imap_folder(s, "u@h:993", "INBOX", 11, &fid2, &changed,
+	    &e) == 0 && changed == 0 && fid2 == fid);
+	CHECK(store_imap_folder(s, "u@h:993", "Other", 11, &fid2, &changed,
+	    &e) == 0 && changed == 0 && fid2 != fid);
+	/* a new UIDVALIDITY forgets the folder's UIDs */
+	CHECK(store_imap_folder(s, "u@h:993", "INBOX", 12, &fid2, &changed,
+	    &e) == 0 && changed == 1 && fid2 == fid);
+	CHECK(store_imap_uid_get(s, fid, 7, &row, &e) == 0);
+	store_free(s);
+	CHECK(q_int(p, "SELECT uidvalidity FROM imap_folders WHERE folder ="
+	    " 'INBOX'") == 12);
 	return 0;
 }
 
@@ -1509,6 +1574,7 @@ static const struct {
 	{ "failure reports", case_failure },
 	{ "foreign keys and cascades", case_foreign_keys },
 	{ "migration from version 1", case_migrate_v1 },
+	{ "IMAP state", case_imap },
 };
 
 int
