@@ -516,6 +516,95 @@ static const char schema_v4[] =
 	"   '.' || d.domain)"
 	" GROUP BY a.day, a.source_ip, a.header_from, a.reporter;";
 
+/*
+ * v5: the reputation engine and its hints (doc/schema.md "Engine and
+ * hints"). engine_state is the memory of each (our IP, provider) key;
+ * engine_days the daily gate with the metrics behind it; throttle_hints
+ * the hints of the last run (replaced as a whole); hints_runs one row per
+ * run, whose seq is the file's monotonically increasing sequence.
+ */
+static const char schema_v5[] =
+	"CREATE TABLE engine_state ("
+	" source_ip TEXT NOT NULL,"
+	" provider TEXT NOT NULL,"
+	" phase TEXT NOT NULL CHECK (phase IN"
+	"  ('warmup', 'steady', 'recovery', 'paused')),"
+	" stage INTEGER NOT NULL,"
+	" stage_days INTEGER NOT NULL,"
+	" cap_day INTEGER NOT NULL,"
+	" cap_hour INTEGER NOT NULL,"
+	" connections INTEGER NOT NULL,"
+	" ssthresh INTEGER NOT NULL,"
+	" last_good INTEGER NOT NULL,"
+	" since INTEGER NOT NULL,"
+	" hold_until INTEGER NOT NULL,"
+	" last_decrease INTEGER NOT NULL,"
+	" last_increase INTEGER NOT NULL,"
+	" last_gated_day TEXT,"
+	" last_gate TEXT NOT NULL CHECK (last_gate IN"
+	"  ('none', 'green', 'amber', 'red')),"
+	" amber_days INTEGER NOT NULL,"
+	" idle_days INTEGER NOT NULL,"
+	" pauses_24h INTEGER NOT NULL,"
+	" last_pause INTEGER NOT NULL,"
+	" last_action TEXT NOT NULL,"
+	" last_action_at INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL,"
+	" PRIMARY KEY (source_ip, provider)) WITHOUT ROWID;"
+
+	"CREATE TABLE engine_days ("
+	" day TEXT NOT NULL,"
+	" source_ip TEXT NOT NULL,"
+	" provider TEXT NOT NULL,"
+	" gate TEXT NOT NULL CHECK (gate IN ('green', 'amber', 'red')),"
+	" reason TEXT,"
+	" reason_text TEXT,"
+	" action TEXT NOT NULL,"
+	" cap_day INTEGER NOT NULL,"
+	" new_cap_day INTEGER NOT NULL,"
+	" attempts INTEGER NOT NULL,"
+	" accepted INTEGER NOT NULL,"
+	" deferral_rate REAL,"
+	" bounce_rate REAL,"
+	" block INTEGER NOT NULL,"
+	" block_hours INTEGER NOT NULL,"
+	" utilisation REAL,"
+	" dmarc_day TEXT,"
+	" dmarc_messages INTEGER NOT NULL,"
+	" dmarc_pass_rate REAL,"
+	" quarantine INTEGER NOT NULL,"
+	" reject INTEGER NOT NULL,"
+	" coverage REAL,"
+	" decided_at INTEGER NOT NULL,"
+	" PRIMARY KEY (day, source_ip, provider)) WITHOUT ROWID;"
+
+	"CREATE TABLE hints_runs ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" run_at INTEGER NOT NULL,"
+	" hints INTEGER NOT NULL,"
+	" json_path TEXT);"
+
+	"CREATE TABLE throttle_hints ("
+	" seq INTEGER NOT NULL,"
+	" hint_id TEXT NOT NULL,"
+	" source_ip TEXT NOT NULL,"
+	" provider TEXT NOT NULL,"
+	" action TEXT NOT NULL CHECK (action IN"
+	"  ('advance', 'hold', 'reduce', 'pause')),"
+	" phase TEXT NOT NULL,"
+	" stage INTEGER NOT NULL,"
+	" max_per_hour INTEGER NOT NULL,"
+	" max_per_day INTEGER NOT NULL,"
+	" max_connections INTEGER NOT NULL,"
+	" valid_from INTEGER NOT NULL,"
+	" valid_until INTEGER NOT NULL,"
+	" on_expiry TEXT NOT NULL CHECK (on_expiry IN ('revert', 'hold_last')),"
+	" reason TEXT NOT NULL,"
+	" reason_text TEXT NOT NULL,"
+	" confidence REAL NOT NULL,"
+	" evidence TEXT NOT NULL,"
+	" PRIMARY KEY (source_ip, provider)) WITHOUT ROWID;";
+
 /* Versions are numbered across branches: 3 belongs to the IMAP branch.
  * Until it is merged this build steps 2 -> 4 (run_step() follows the
  * list, not arithmetic). */
@@ -523,11 +612,12 @@ static const struct migration migrations[] = {
 	{ 1, schema_v1 },
 	{ 2, schema_v2 },
 	{ 4, schema_v4 },
+	{ 5, schema_v5 },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
-_Static_assert(STORE_SCHEMA_VERSION == 4,
+_Static_assert(STORE_SCHEMA_VERSION == 5,
     "STORE_SCHEMA_VERSION must be the last migration's version");
 
 /* One integer from a pragma or a count query. */

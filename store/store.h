@@ -364,4 +364,79 @@ int store_correlation_each(struct store *s, const char *day_from,
     int (*cb)(void *ctx, const struct store_correlation_row *row),
     void *ctx, struct err *err);
 
+/* ==================================================================== */
+/* ---- engine and hints (schema v5) ----
+ *
+ * Tables: doc/schema.md "Engine and hints"; the engine: doc/hints.md.
+ * report/hints.c reads the state of each (our IP, provider) key, runs the
+ * engine and writes state, day verdicts and hints back, all inside one
+ * store_tx_begin() .. store_tx_commit(). The store knows the engine's
+ * enums only as their names ("warmup", "green", "advance" ...).
+ */
+
+struct store_engine_state {
+	char source_ip[48];
+	char provider[LIM_PROVIDER_NAME_BYTES];
+	char phase[16];              /* warmup | steady | recovery | paused */
+	uint64_t stage, stage_days, cap_day, cap_hour, connections;
+	uint64_t ssthresh, last_good;
+	int64_t since, hold_until, last_decrease, last_increase;
+	char last_gated_day[11];     /* 'YYYY-MM-DD', '' = none */
+	char last_gate[8];           /* none | green | amber | red */
+	uint64_t amber_days, idle_days, pauses_24h;
+	int64_t last_pause;
+	char last_action[12];        /* advance | hold | reduce | pause */
+	int64_t last_action_at;
+};
+/* 1 and *out when the key has a state, 0 when not (a new key). */
+int store_engine_state_get(struct store *s, const char *source_ip,
+    const char *provider, struct store_engine_state *out, struct err *err);
+/* Inserts or replaces the key's state; updated = now. */
+int store_engine_state_put(struct store *s,
+    const struct store_engine_state *st, int64_t now, struct err *err);
+
+/* One daily gate (table engine_days). Rates < 0 are stored as NULL. */
+struct store_engine_day {
+	const char *day, *source_ip, *provider;
+	const char *gate, *reason, *reason_text, *action;
+	uint64_t cap_day, new_cap_day;
+	uint64_t attempts, accepted, block, block_hours;
+	double deferral_rate, bounce_rate, utilisation;
+	const char *dmarc_day;       /* NULL: no DMARC evidence */
+	uint64_t dmarc_messages, quarantine, reject;
+	double dmarc_pass_rate, coverage;
+	int64_t decided_at;
+};
+int store_engine_day_put(struct store *s, const struct store_engine_day *d,
+    struct err *err);
+
+/*
+ * Starts a hints run: the next sequence (greater than every earlier run
+ * and than min_seq, e.g. the sequence of a hints file already on disk)
+ * goes to *seq, a hints_runs row is added and throttle_hints emptied.
+ */
+int store_hints_run_begin(struct store *s, int64_t run_at, int64_t min_seq,
+    int64_t *seq, struct err *err);
+struct store_hint_row {
+	int64_t seq;
+	const char *hint_id, *source_ip, *provider, *action, *phase;
+	uint64_t stage, max_per_hour, max_per_day, max_connections;
+	int64_t valid_from, valid_until;
+	const char *on_expiry, *reason, *reason_text;
+	double confidence;
+	const char *evidence_json;   /* JSON array text */
+};
+int store_hint_put(struct store *s, const struct store_hint_row *h,
+    struct err *err);
+int store_hints_run_finish(struct store *s, int64_t seq, uint64_t hints,
+    const char *json_path, struct err *err);
+
+/* Calls cb with each distinct report_id (ascending, at most max) of the
+ * DMARC aggregate reports whose range covers day ('YYYY-MM-DD') and that
+ * have a record for source_ip, from a reporter of provider. */
+int store_dmarc_report_ids(struct store *s, const char *source_ip,
+    const char *provider, const char *day, size_t max,
+    int (*cb)(void *ctx, const char *report_id), void *ctx,
+    struct err *err);
+
 #endif

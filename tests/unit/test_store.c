@@ -1475,6 +1475,9 @@ case_migrate_v1(void)
 	    " DROP TABLE sender_ips; DROP TABLE provider_codes;"
 	    " DROP TABLE provider_stages; DROP TABLE provider_match;"
 	    " DROP TABLE providers") == SQLITE_OK);
+	/* and without the v5 objects (engine and hints) */
+	CHECK(q_exec(p, "DROP TABLE engine_state; DROP TABLE engine_days;"
+	    " DROP TABLE hints_runs; DROP TABLE throttle_hints") == SQLITE_OK);
 	CHECK(q_int(p, "SELECT count(*) FROM sqlite_master WHERE name LIKE"
 	    " '%tlsrpt%' OR name LIKE '%failure%'") == 0);
 	/* a reader refuses the old schema, a writer migrates it */
