@@ -14,6 +14,9 @@ const struct cli_command cli_commands[] = {
 	  "import report files, messages, mbox files, Maildirs (- = stdin)" },
 	{ "reports", cmd_reports, "[-d DB] [--json] [--domain D] [--kind K]",
 	  "list stored reports" },
+	{ "sendlog", cmd_sendlog, "import [--format postfix|kumomta|csv] "
+	  "[--year Y] [--follow] [--providers FILE] [-d DB] [--json] FILE|-",
+	  "roll a delivery log up per hour, source IP and provider" },
 	{ "config", cmd_config, "check",
 	  "check the configuration file; print every error as file:line" },
 	{ NULL, NULL, NULL, NULL },

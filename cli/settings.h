@@ -8,11 +8,18 @@
 
 #include <stdio.h>
 
+#include "../ingest/sendlog.h"   /* struct sender_config (store/store.h) */
+
 #define SETTINGS_PATH_MAX 4096
 
 struct settings {
 	char database[SETTINGS_PATH_MAX];  /* [general] database */
 	int keep_failure_body;             /* [failure] keep_original_body */
+	char providers[SETTINGS_PATH_MAX]; /* [general] providers; "" = the
+	                                    * default search (doc/providers.md) */
+	struct sender_config sender;       /* [sender] */
+	int target_line[LIM_SENDER_TARGETS];   /* config line of each target,
+	                                        * for config check */
 };
 
 void settings_defaults(struct settings *s);

@@ -11,12 +11,24 @@
 #include "../common/limits.h"
 #include "../common/log.h"
 #include "../common/strparse.h"
+#include "../parse/ipaddr.h"
 #include "../parse/sendlog.h"
 #include "digest.h"
 #include "sendlog.h"
 
 _Static_assert((int)SL_CLASSES == (int)STORE_SL_CLASSES,
     "parse/profiles.h enum sl_class and store_sl_class must agree");
+
+int
+ingest_canon_ip(const char *s, char out[48])
+{
+	struct ipaddr a;
+
+	if (ipaddr_parse(s, strlen(s), &a) != 0)
+		return ERR_FORMAT;
+	snprintf(out, 48, "%s", a.text);
+	return 0;
+}
 
 /* ---- profiles ---- */
 
@@ -381,7 +393,7 @@ malformed(struct run *rn, uint64_t lineno, const char *why)
 
 	if (sum->malformed < SENDLOG_MALFORMED_SHOWN) {
 		sum->malformed_line[sum->malformed] = lineno;
-		log_warn("%s:%llu: malformed line skipped: %s", rn->o->path,
+		log_warnx("%s:%llu: malformed line skipped: %s", rn->o->path,
 		    (unsigned long long)lineno, why);
 	}
 	sum->malformed++;
@@ -519,7 +531,7 @@ open_source(struct run *rn, int fd)
 	rn->lines_done = 0;
 	rn->batch_lines = 0;
 	if (rc == 1 && S_ISREG(st.st_mode) && (uint64_t)st.st_size < off) {
-		log_warn("%s: shorter than the %llu bytes already imported "
+		log_warnx("%s: shorter than the %llu bytes already imported "
 		    "from a file with the same first line; reading it from the "
 		    "start", rn->o->path, (unsigned long long)off);
 		rc = 0;
@@ -676,5 +688,33 @@ out:
 		close(fd);
 	free(rn.lr);
 	free(rn.map);
+	return rc;
+}
+
+int
+ingest_sendlog_run(const char *db_path, const char *profiles_path,
+    const struct sender_config *sender, const struct sendlog_opts *o,
+    struct sendlog_summary *sum, struct err *err)
+{
+	struct store *db = NULL;
+	struct profiles *pf = NULL;
+	struct sendlog_opts oo;
+	int rc;
+
+	if ((rc = store_open(db_path, 0, &db, err)) < 0)
+		return rc;
+	if (profiles_path != NULL &&
+	    (rc = ingest_profiles_sync(db, profiles_path, &pf, err)) < 0)
+		goto out;
+	if (sender != NULL && (rc = ingest_sender_sync(db, sender, err)) < 0)
+		goto out;
+	if (o != NULL) {
+		oo = *o;
+		oo.profiles = pf;
+		rc = ingest_sendlog(db, &oo, sum, err);
+	}
+out:
+	profiles_free(pf);
+	store_free(db);
 	return rc;
 }

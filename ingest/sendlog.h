@@ -39,6 +39,10 @@ int ingest_profiles_sync(struct store *db, const char *path,
 int ingest_sender_sync(struct store *db, const struct sender_config *c,
     struct err *err);
 
+/* Canonical text of an IP address (parse/ipaddr.h) into out[48], for
+ * cli/ which may not include parse/. 0 or ERR_FORMAT. */
+int ingest_canon_ip(const char *s, char out[48]);
+
 #define SENDLOG_MALFORMED_SHOWN 5
 
 struct sendlog_summary {
@@ -70,6 +74,17 @@ struct sendlog_opts {
  * when the format cannot be detected, a store error (ERR_DB, ERR_BUSY).
  */
 int ingest_sendlog(struct store *db, const struct sendlog_opts *o,
+    struct sendlog_summary *sum, struct err *err);
+
+/*
+ * For cli/: opens the database at db_path read-write, syncs the profiles
+ * (when profiles_path is not NULL) and the sender identity (when sender is
+ * not NULL), then imports the log when o is not NULL (o->profiles is
+ * replaced by the synced profiles). `sendlog import` and `hints` both run
+ * this, so the tables the engine reads match the configuration.
+ */
+int ingest_sendlog_run(const char *db_path, const char *profiles_path,
+    const struct sender_config *sender, const struct sendlog_opts *o,
     struct sendlog_summary *sum, struct err *err);
 
 #endif
