@@ -47,6 +47,7 @@ int cmd_import(const struct cli_globals *g, int argc, char **argv);
 int cmd_reports(const struct cli_globals *g, int argc, char **argv);
 int cmd_config(const struct cli_globals *g, int argc, char **argv);
 int cmd_sendlog(const struct cli_globals *g, int argc, char **argv);
+int cmd_hints(const struct cli_globals *g, int argc, char **argv);
 
 /* The provider profile file to use: flag, else [general] providers, else
  * SYSCONFDIR/dmarcwatch/providers.conf, else DATADIR/providers.conf when

@@ -19,6 +19,9 @@ const struct cli_command cli_commands[] = {
 	  "roll a delivery log up per hour, source IP and provider" },
 	{ "config", cmd_config, "check",
 	  "check the configuration file; print every error as file:line" },
+	{ "hints", cmd_hints, "[-d DB] [-c CONF] [--now ISO8601] [--out FILE|-] "
+	  "[--providers FILE]",
+	  "run the reputation engine; write throttle hints and MTA files" },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -187,6 +187,51 @@ add_transport(struct load_ctx *c, int line, const char *v)
 	return 0;
 }
 
+/* [hints]: output paths and two numbers (doc/config.md). */
+static int
+hints_key(struct load_ctx *c, const char *key, const char *value, int line)
+{
+	struct settings_hints *h = &c->s->hints;
+	char *dst = NULL;
+	size_t dsz = 0;
+	uint64_t u;
+
+	if (strcmp(key, "json") == 0) {
+		dst = h->json;
+		dsz = sizeof h->json;
+	} else if (strcmp(key, "postfix_dir") == 0) {
+		dst = h->postfix_dir;
+		dsz = sizeof h->postfix_dir;
+	} else if (strcmp(key, "kumomta_file") == 0) {
+		dst = h->kumomta_file;
+		dsz = sizeof h->kumomta_file;
+	} else if (strcmp(key, "pmta_dir") == 0) {
+		dst = h->pmta_dir;
+		dsz = sizeof h->pmta_dir;
+	} else if (strcmp(key, "instance") == 0) {
+		dst = h->instance;
+		dsz = sizeof h->instance;
+	} else if (strcmp(key, "ttl_hours") == 0 ||
+	    strcmp(key, "active_hours") == 0) {
+		uint64_t max = key[0] == 't' ? 48 : 24;
+		if (sp_uint64_all(value, strlen(value), &u, max) != 0 || u == 0)
+			return problem(c, line, key[0] == 't' ?
+			    "ttl_hours: 1..48" : "active_hours: 1..24");
+		if (key[0] == 't')
+			h->ttl_hours = (unsigned)u;
+		else
+			h->active_hours = (unsigned)u;
+		return 0;
+	} else {
+		return -1;
+	}
+	if (value[0] == '\0' || strlen(value) >= dsz)
+		return problem(c, line, "[hints]: needs a value (a path "
+		    "shorter than 4096 bytes)");
+	snprintf(dst, dsz, "%s", value);
+	return 0;
+}
+
 static int
 on_key(void *ctx, const char *section, const char *key, const char *value,
     int line)
@@ -218,6 +263,11 @@ on_key(void *ctx, const char *section, const char *key, const char *value,
 			return each_item(c, line, value, add_target);
 		if (strcmp(key, "transport_ip") == 0)
 			return each_item(c, line, value, add_transport);
+	}
+	if (strcmp(section, "hints") == 0) {
+		int rc = hints_key(c, key, value, line);
+		if (rc >= 0)
+			return rc;
 	}
 	if (strcmp(section, "failure") == 0 &&
 	    strcmp(key, "keep_original_body") == 0) {

@@ -12,12 +12,25 @@
 
 #define SETTINGS_PATH_MAX 4096
 
+/* [hints] (doc/config.md): where `dmarcwatch hints` writes; "" = not
+ * written. */
+struct settings_hints {
+	char json[SETTINGS_PATH_MAX];
+	char postfix_dir[SETTINGS_PATH_MAX];
+	char kumomta_file[SETTINGS_PATH_MAX];
+	char pmta_dir[SETTINGS_PATH_MAX];
+	char instance[256];
+	unsigned ttl_hours;                /* 0 = the engine's (26) */
+	unsigned active_hours;             /* 0 = the engine's (24) */
+};
+
 struct settings {
 	char database[SETTINGS_PATH_MAX];  /* [general] database */
 	int keep_failure_body;             /* [failure] keep_original_body */
 	char providers[SETTINGS_PATH_MAX]; /* [general] providers; "" = the
 	                                    * default search (doc/providers.md) */
 	struct sender_config sender;       /* [sender] */
+	struct settings_hints hints;       /* [hints] */
 	int target_line[LIM_SENDER_TARGETS];   /* config line of each target,
 	                                        * for config check */
 };

@@ -655,7 +655,10 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 			reason = g.reason;
 			snprintf(text, sizeof text, "%s: day cap halved", g.text);
 			decided = 1;
-		} else if (st->idle_days > 0) {
+		} else if (st->idle_days > 0 && (st->cap_day > p->stage_day[0] ||
+		    st->idle_days >= p->idle_restart_days)) {
+			/* (At the first stage there is nothing to decay:
+			 * such a day is a plain low-utilisation hold.) */
 			if (st->idle_days >= p->idle_restart_days) {
 				st->stage = 0;
 				st->stage_days = 0;

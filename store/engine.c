@@ -357,3 +357,29 @@ out:
 	sqlite3_finalize(st);
 	return rc;
 }
+
+int
+store_provider_match_each(struct store *s,
+    int (*cb)(void *ctx, const char *provider, const char *kind,
+    const char *pattern), void *ctx, struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src, rc;
+
+	if ((rc = prep(s, "SELECT provider, kind, pattern FROM provider_match"
+	    " ORDER BY provider, kind, pattern", &st, err)) < 0)
+		return rc;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *pv = (const char *)sqlite3_column_text(st, 0);
+		const char *kd = (const char *)sqlite3_column_text(st, 1);
+		const char *pt = (const char *)sqlite3_column_text(st, 2);
+		if (pv != NULL && kd != NULL && pt != NULL &&
+		    (rc = cb(ctx, pv, kd, pt)) != 0)
+			goto out;
+	}
+	rc = src == SQLITE_DONE ? 0 : store_db_error(s, src,
+	    "read provider match", err);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}

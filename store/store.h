@@ -439,4 +439,10 @@ int store_dmarc_report_ids(struct store *s, const char *source_ip,
     int (*cb)(void *ctx, const char *report_id), void *ctx,
     struct err *err);
 
+/* Calls cb with each provider_match row (kind "domain", "mx" or
+ * "reporter"), ordered by provider, kind, pattern. */
+int store_provider_match_each(struct store *s,
+    int (*cb)(void *ctx, const char *provider, const char *kind,
+    const char *pattern), void *ctx, struct err *err);
+
 #endif
