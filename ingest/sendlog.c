@@ -711,6 +711,8 @@ ingest_sendlog_run(const char *db_path, const char *profiles_path,
 	if (o != NULL) {
 		oo = *o;
 		oo.profiles = pf;
+		if (oo.sender == NULL)
+			oo.sender = sender;
 		rc = ingest_sendlog(db, &oo, sum, err);
 	}
 out:
