@@ -16,7 +16,6 @@
 #include "../common/json.h"
 #include "../common/strparse.h"
 #include "../ingest/sendlog.h"
-#include "../parse/sendlog.h"
 #include "cli.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -50,7 +49,7 @@ print_text(const char *path, const struct sendlog_summary *s)
 {
 	printf("%s (%s): %llu lines, %llu attempts, %llu skipped, "
 	    "%llu malformed", path,
-	    sl_format_name(s->format) ? sl_format_name(s->format) : "?",
+	    ingest_sendlog_format_name(s->format) ? ingest_sendlog_format_name(s->format) : "?",
 	    (unsigned long long)s->lines, (unsigned long long)s->attempts,
 	    (unsigned long long)s->skipped, (unsigned long long)s->malformed);
 	if (s->malformed > 0) {
@@ -84,7 +83,7 @@ print_json(const char *path, const struct sendlog_summary *s)
 	    i++)
 		rc |= jv_append(ml, jv_int((int64_t)s->malformed_line[i]));
 	rc |= jv_set_str(o, "file", path);
-	rc |= jv_set_str(o, "format", sl_format_name(s->format));
+	rc |= jv_set_str(o, "format", ingest_sendlog_format_name(s->format));
 	rc |= jv_set_int(o, "lines", (int64_t)s->lines);
 	rc |= jv_set_int(o, "attempts", (int64_t)s->attempts);
 	rc |= jv_set_int(o, "skipped", (int64_t)s->skipped);
@@ -126,7 +125,7 @@ sendlog_import(const struct cli_globals *g, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "d:j", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
-			if ((o.format = sl_format_parse(optarg)) < 0) {
+			if ((o.format = ingest_sendlog_format_parse(optarg)) < 0) {
 				fprintf(stderr, "dmarcwatch: --format: postfix, "
 				    "kumomta or csv\n");
 				return EXIT_USAGE;

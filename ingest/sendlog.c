@@ -30,6 +30,18 @@ ingest_canon_ip(const char *s, char out[48])
 	return 0;
 }
 
+int
+ingest_sendlog_format_parse(const char *name)
+{
+	return sl_format_parse(name);
+}
+
+const char *
+ingest_sendlog_format_name(int fmt)
+{
+	return sl_format_name(fmt);
+}
+
 /* ---- profiles ---- */
 
 int

@@ -43,6 +43,10 @@ int ingest_sender_sync(struct store *db, const struct sender_config *c,
  * cli/ which may not include parse/. 0 or ERR_FORMAT. */
 int ingest_canon_ip(const char *s, char out[48]);
 
+/* --format names for cli/ (parse/sendlog.h sl_format_parse / _name). */
+int ingest_sendlog_format_parse(const char *name);
+const char *ingest_sendlog_format_name(int fmt);
+
 #define SENDLOG_MALFORMED_SHOWN 5
 
 struct sendlog_summary {
