@@ -586,7 +586,7 @@ sendlog_detect(const char *line, size_t len)
 	int64_t t;
 	struct sl_opts o = { 2000, 12 };
 
-	if (len == 0)
+	if (line == NULL || len == 0)
 		return SL_FMT_AUTO;
 	if (line[0] == '{')
 		return memmem(line, len, "\"type\"", 6) != NULL &&
