@@ -35,6 +35,8 @@ cli_providers_path(const struct cli_globals *g, const char *flag,
 		return flag;
 	if (g->settings.providers[0] != '\0')
 		return g->settings.providers;
+	if (buf == NULL || bufsz == 0)
+		return NULL;
 	snprintf(buf, bufsz, "%s/dmarcwatch/providers.conf", DW_SYSCONFDIR);
 	if (access(buf, R_OK) == 0)
 		return buf;
