@@ -773,6 +773,7 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 
 	/* ---- additive recovery of the hour cap after a cut ---- */
 	if (!decided && !fast_trouble && st->phase != PHASE_PAUSED &&
+	    st->phase != PHASE_RECOVERY &&
 	    (st->last_gate == GATE_GREEN || st->last_gate == GATE_NONE) &&
 	    st->last_decrease != 0 &&
 	    now - st->last_decrease >= (int64_t)p->increase_gap_min * MIN_S &&
@@ -790,9 +791,10 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 			act = ACTION_ADVANCE;
 			reason = "recovering";
 			snprintf(text, sizeof text, "clean for %u min: hour cap "
-			    "%llu -> %llu", p->increase_gap_min,
-			    (unsigned long long)old_hour,
-			    (unsigned long long)st->cap_hour);
+			    "%llu -> %llu, connections %u -> %u",
+			    p->increase_gap_min, (unsigned long long)old_hour,
+			    (unsigned long long)st->cap_hour, old_conns,
+			    st->conns);
 			decided = 1;
 		}
 	}
@@ -835,6 +837,7 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 	snprintf(hint->reason_text, sizeof hint->reason_text, "%s", text);
 	hint->gate = g.gate != GATE_NONE ? g.gate : st->last_gate;
 	hint->gate_ran = gated;
+	hint->gate_reason = gated ? g.reason : NULL;
 	if (hint->valid_from == 0)
 		hint->valid_from = now;
 	if (st->phase == PHASE_PAUSED) {

@@ -205,6 +205,8 @@ struct engine_hint {
 	const char *reason;         /* reason token (doc/hints.md) */
 	char reason_text[256];
 	enum engine_gate gate;      /* of gate_day */
+	const char *gate_reason;    /* the first failing gate rule; NULL
+	                             * when GREEN or not gated this step */
 	int gate_ran;               /* this step gated gate_day */
 	size_t n_evidence;
 	struct engine_evidence evidence[ENGINE_MAX_EVIDENCE];

@@ -134,12 +134,12 @@ write_transport(const struct export_set *x, const char *dir, size_t first,
 		    (unsigned long long)h->per_hour,
 		    (unsigned long long)h->per_day, h->conns, until,
 		    h->reason);
-		/* One destination queue per provider: every domain of the
-		 * provider goes to its first domain's MX, so the rung's
-		 * rate applies to the provider as a whole. */
+		/* Empty nexthop: each domain is delivered to its own MX, as
+		 * without the map (a shared nexthop would pool the queue but
+		 * could send a domain to another domain's MX). The rung's
+		 * rate therefore applies per recipient domain. */
 		for (size_t d = 0; d < p->n_domains; d++)
-			fprintf(of.f, "%s %s:%s\n", p->domains[d], rung,
-			    p->domains[0]);
+			fprintf(of.f, "%s %s:\n", p->domains[d], rung);
 	}
 	return outfile_commit(&of, err);
 }

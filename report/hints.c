@@ -594,6 +594,8 @@ hint_json(const struct hint_out *o)
 		time_iso_day(o->gate_day * DAY_S, day, sizeof day);
 		rc |= jv_set_str(gate, "day", day);
 		rc |= jv_set_str(gate, "verdict", engine_gate_name(h->gate));
+		if (h->gate_reason != NULL)
+			rc |= jv_set_str(gate, "reason", h->gate_reason);
 		rc |= jv_set_bool(gate, "stalled", h->stalled);
 		rc |= jv_set(j, "gate", gate);
 	}
@@ -902,7 +904,7 @@ one_key(struct run *r, size_t ii, size_t pi, int64_t seq,
 		d.source_ip = ip;
 		d.provider = pv->name;
 		d.gate = engine_gate_name(o->h.gate);
-		d.reason = o->h.gate == GATE_GREEN ? NULL : o->h.reason;
+		d.reason = o->h.gate_reason;
 		d.reason_text = o->h.gate == GATE_GREEN ? NULL :
 		    o->h.reason_text;
 		d.action = engine_action_name(o->h.action);
