@@ -580,6 +580,25 @@ open_source(struct run *rn, int fd)
 	return 1;
 }
 
+/* 1 when the first line of the open file no longer hashes to the
+ * identity we are reading under (rewritten in place). Reads at most one
+ * line cap with pread(), so the read position is untouched. */
+static int
+head_changed(const struct run *rn, int fd)
+{
+	static char buf[LIM_SENDLOG_LINE_BYTES + 1];
+	char hex[DIGEST_HEX_LEN + 1];
+	ssize_t got = pread(fd, buf, sizeof buf, 0);
+	char *nl;
+
+	if (got <= 0)
+		return got == 0;
+	if ((nl = memchr(buf, '\n', (size_t)got)) == NULL)
+		return 0;   /* no whole first line: cannot tell yet */
+	digest_sha256_hex(buf, (size_t)(nl - buf), 0, hex);
+	return strcmp(hex, rn->head) != 0;
+}
+
 static void
 sleep_ms(unsigned ms)
 {
@@ -656,23 +675,36 @@ ingest_sendlog(struct store *db, const struct sendlog_opts *o,
 			break;
 		{
 			struct stat now;
-			int rotated = 0;
+			int rotated = 0, rewritten = 0;
 
 			if (stat(o->path, &now) == 0) {
-				rotated = ready && ((int64_t)now.st_ino != rn.inode ||
-				    (int64_t)now.st_dev != rn.dev);
+				rotated = (int64_t)now.st_ino != rn.inode ||
+				    (int64_t)now.st_dev != rn.dev;
 				if (ready && !rotated &&
 				    (uint64_t)now.st_size < rn.lr->offset)
 					rotated = 1;   /* truncated (copytruncate) */
+				/* truncated and grown past our offset between
+				 * two polls: the first line is another one */
+				if (ready && !rotated && head_changed(&rn, fd))
+					rotated = rewritten = 1;
 			}
 			if (rotated) {
-				/* the old file's last lines first */
-				while ((rn.line_start = rn.lr->offset,
+				/* Renamed away: the old file's last lines
+				 * first. Not after a truncation or rewrite in
+				 * place: past our offset is new content. */
+				while (!rewritten && ready &&
+				    (int64_t)now.st_ino != rn.inode &&
+				    (rn.line_start = rn.lr->offset,
 				    rc = lr_next(rn.lr, &line, &len, &too_long,
 				    0)) == 1)
 					if ((rc = take_line(&rn, line, len,
 					    too_long)) < 0)
 						goto out;
+				if (rc < 0) {
+					rc = err_set(err, rc, "%s: read error",
+					    o->path);
+					goto out;
+				}
 				if ((rc = flush(&rn)) < 0)
 					goto out;
 				close(fd);

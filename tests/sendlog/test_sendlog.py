@@ -345,6 +345,11 @@ with tempfile.TemporaryDirectory() as tmp:
         write(flog, postfix_lines(2, start_min=40, tag="J"))
         check("follow: truncation starts the file again", wait_for(16),
               total())
+        # rewritten in place, longer than before, between two polls: the
+        # first line changed, so it is a new file
+        write(flog, postfix_lines(6, start_min=50, tag="K"), "w")
+        check("follow: rewritten in place and grown: a new file",
+              wait_for(22), total())
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -358,12 +363,12 @@ with tempfile.TemporaryDirectory() as tmp:
     p = run("sendlog", "import", "-d", fdb, "--json", "--year", "2023", flog,
             conf=conf)
     check("restart after follow: nothing new",
-          summary(p).get("attempts") == 0 and total() == 16,
+          summary(p).get("attempts") == 0 and total() == 22,
           (summary(p), total()))
     p = run("sendlog", "import", "-d", fdb, "--json", "--year", "2023",
             flog + ".1", conf=conf)
     check("the rotated file imported again: nothing new",
-          summary(p).get("attempts") == 0 and total() == 16,
+          summary(p).get("attempts") == 0 and total() == 22,
           (summary(p), total()))
 
     # 9. config check
