@@ -21,7 +21,7 @@ struct settings_hints {
 	char pmta_dir[SETTINGS_PATH_MAX];
 	char instance[256];
 	unsigned ttl_hours;                /* 0 = the engine's (26) */
-	unsigned active_hours;             /* 0 = the engine's (24) */
+	unsigned active_hours;             /* 0 = the engine's (12) */
 };
 
 struct settings {

@@ -17,7 +17,7 @@ void
 engine_params_defaults(struct engine_params *p)
 {
 	memset(p, 0, sizeof *p);
-	p->active_hours = 24;
+	p->active_hours = 12;
 	p->max_connections = 5;
 	p->start_connections = 1;
 	p->min_attempts = 20;
@@ -37,6 +37,7 @@ engine_params_defaults(struct engine_params *p)
 	p->growth_above_s = 0.10;
 	p->realised_factor = 2;
 	p->recovery_days = 2;
+	p->ssthresh_clear_days = 3;
 	p->stall_days = 10;
 	p->block_per_hour = 1;
 	p->rate_per_hour = 1;
@@ -131,15 +132,18 @@ target_of(const struct engine_params *p)
 	    p->stage_day[p->n_stages - 1];
 }
 
-/* Hour cap that goes with a day cap: the stage's own when the cap is a
- * stage's, else spread over active_hours; never above max_per_hour. */
+/* Hour cap that goes with a day cap: the day cap spread over
+ * active_hours, or the stage's own hour cap when that is larger (the
+ * profile fills it with day / 24, which alone would force a sender to
+ * spread mail over all 24 hours to use its day cap); never above
+ * max_per_hour. */
 static uint64_t
 hour_base(const struct engine_params *p, uint64_t cap_day)
 {
 	uint64_t h = (cap_day + p->active_hours - 1) / p->active_hours;
 
 	for (size_t i = 0; i < p->n_stages; i++)
-		if (p->stage_day[i] == cap_day && p->stage_hour[i] != 0)
+		if (p->stage_day[i] == cap_day && p->stage_hour[i] > h)
 			h = p->stage_hour[i];
 	if (p->max_per_hour != 0 && h > p->max_per_hour)
 		h = p->max_per_hour;
@@ -627,6 +631,15 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 			st->amber_days++;
 		else if (g.gate == GATE_GREEN)
 			st->amber_days = 0;
+		st->green_days = g.gate == GATE_GREEN && !fast_trouble ?
+		    st->green_days + 1 : 0;
+		/* Trouble early in a warm-up says little about an IP that
+		 * has since carried its cap cleanly for days: forget S and
+		 * climb the ladder again. */
+		if (st->ssthresh != 0 && st->cap_day >= st->ssthresh &&
+		    p->ssthresh_clear_days > 0 &&
+		    st->green_days >= p->ssthresh_clear_days)
+			st->ssthresh = 0;
 
 		if (decided || st->phase == PHASE_PAUSED) {
 			/* The fast loop already acted (or a pause runs): the

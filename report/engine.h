@@ -92,6 +92,8 @@ struct engine_params {
 	                             * level S, as a share of the cap */
 	unsigned realised_factor;   /* next cap <= this x best day of 7 */
 	unsigned recovery_days;     /* RED: no growth for this many days */
+	unsigned ssthresh_clear_days; /* GREEN days in a row at or above S
+	                             * that clear S (the ladder resumes) */
 	unsigned stall_days;        /* AMBER days in a row: "stalled" */
 
 	/* Fast loop (last hour of the send log). */
@@ -141,6 +143,7 @@ struct engine_state {
 	enum engine_gate last_gate;
 	unsigned amber_days, idle_days;
 	unsigned stage_days;        /* GREEN days at the current stage */
+	unsigned green_days;        /* GREEN days in a row */
 	unsigned pauses_24h;        /* BLOCK pauses in the last 24 h */
 	int64_t last_pause;
 	enum engine_action last_action;  /* of the last decision */

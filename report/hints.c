@@ -328,6 +328,7 @@ state_from_store(const struct store_engine_state *x, struct engine_state *s)
 	s->last_gate = (v = engine_gate_parse(x->last_gate)) >= 0 ?
 	    (enum engine_gate)v : GATE_NONE;
 	s->amber_days = (unsigned)x->amber_days;
+	s->green_days = (unsigned)x->green_days;
 	s->idle_days = (unsigned)x->idle_days;
 	s->pauses_24h = (unsigned)x->pauses_24h;
 	s->last_pause = x->last_pause;
@@ -361,6 +362,7 @@ state_to_store(const struct engine_state *s, const char *ip,
 	snprintf(x->last_gate, sizeof x->last_gate, "%s",
 	    engine_gate_name(s->last_gate));
 	x->amber_days = s->amber_days;
+	x->green_days = s->green_days;
 	x->idle_days = s->idle_days;
 	x->pauses_24h = s->pauses_24h;
 	x->last_pause = s->last_pause;

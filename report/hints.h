@@ -30,7 +30,7 @@ struct hints_config {
 	const char *instance;      /* generator.instance; NULL: omitted */
 	unsigned ttl_hours;        /* hint validity, 1..48; 0: engine's */
 	unsigned active_hours;     /* hours a day cap is spread over; 0:
-	                            * engine's (24) */
+	                            * engine's (12) */
 };
 
 struct hints_summary {

@@ -82,7 +82,7 @@ static const char state_cols[] =
 	"phase, stage, stage_days, cap_day, cap_hour, connections, ssthresh,"
 	" last_good, since, hold_until, last_decrease, last_increase,"
 	" ifnull(last_gated_day, ''), last_gate, amber_days, idle_days,"
-	" pauses_24h, last_pause, last_action, last_action_at";
+	" pauses_24h, last_pause, last_action, last_action_at, green_days";
 
 int
 store_engine_state_get(struct store *s, const char *source_ip,
@@ -127,6 +127,7 @@ store_engine_state_get(struct store *s, const char *source_ip,
 		out->last_pause = sqlite3_column_int64(st, 17);
 		copy_col(st, 18, out->last_action, sizeof out->last_action);
 		out->last_action_at = sqlite3_column_int64(st, 19);
+		out->green_days = col_u64(st, 20);
 		rc = 1;
 	} else {
 		rc = store_db_error(s, src, "read engine state", err);
@@ -149,9 +150,9 @@ store_engine_state_put(struct store *s, const struct store_engine_state *x,
 	    " connections, ssthresh, last_good, since, hold_until,"
 	    " last_decrease, last_increase, last_gated_day, last_gate,"
 	    " amber_days, idle_days, pauses_24h, last_pause, last_action,"
-	    " last_action_at, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-	    " ?8, ?9, ?10, ?11, ?12, ?13, ?14, nullif(?15, ''), ?16, ?17, ?18,"
-	    " ?19, ?20, ?21, ?22, ?23)", &st, err)) < 0)
+	    " last_action_at, updated, green_days) VALUES (?1, ?2, ?3, ?4, ?5,"
+	    " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, nullif(?15, ''), ?16,"
+	    " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)", &st, err)) < 0)
 		return rc;
 	store_bind_text(st, 1, x->source_ip);
 	store_bind_text(st, 2, x->provider);
@@ -176,6 +177,7 @@ store_engine_state_put(struct store *s, const struct store_engine_state *x,
 	store_bind_text(st, 21, x->last_action);
 	sqlite3_bind_int64(st, 22, x->last_action_at);
 	sqlite3_bind_int64(st, 23, now);
+	bind_u64(st, 24, x->green_days);
 	return finish(s, st, "write engine state", err);
 }
 

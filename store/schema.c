@@ -544,6 +544,7 @@ static const char schema_v5[] =
 	" last_gate TEXT NOT NULL CHECK (last_gate IN"
 	"  ('none', 'green', 'amber', 'red')),"
 	" amber_days INTEGER NOT NULL,"
+	" green_days INTEGER NOT NULL,"
 	" idle_days INTEGER NOT NULL,"
 	" pauses_24h INTEGER NOT NULL,"
 	" last_pause INTEGER NOT NULL,"

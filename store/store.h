@@ -383,7 +383,7 @@ struct store_engine_state {
 	int64_t since, hold_until, last_decrease, last_increase;
 	char last_gated_day[11];     /* 'YYYY-MM-DD', '' = none */
 	char last_gate[8];           /* none | green | amber | red */
-	uint64_t amber_days, idle_days, pauses_24h;
+	uint64_t amber_days, idle_days, pauses_24h, green_days;
 	int64_t last_pause;
 	char last_action[12];        /* advance | hold | reduce | pause */
 	int64_t last_action_at;
