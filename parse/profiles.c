@@ -316,19 +316,18 @@ add_match(struct pctx *c, struct profile *pr, int kind, const char *v,
 		while (*p == ' ' || *p == '\t' || *p == ',')
 			p++;
 		b = p;
-		while (*p != '\0' && *p != ',' && *p != ' ' && *p != '\t')
-			p++;
-		if ((n = (size_t)(p - b)) == 0)
-			continue;
 		/* Reporter org names may hold spaces ("Enterprise Outlook"):
-		 * they are listed one per reporters = key, whole. */
-		if (kind == PM_REPORTER) {
-			p = b + strlen(b);
-			while (p > b && (p[-1] == ' ' || p[-1] == ','))
-				p--;
-			n = (size_t)(p - b);
-			p = b + strlen(b);
-		} else if (!token_ok(b, n, LIM_PROVIDER_TEXT_BYTES)) {
+		 * only a comma ends one. */
+		while (*p != '\0' && *p != ',' && (kind == PM_REPORTER ||
+		    (*p != ' ' && *p != '\t')))
+			p++;
+		n = (size_t)(p - b);
+		while (n > 0 && (b[n - 1] == ' ' || b[n - 1] == '\t'))
+			n--;
+		if (n == 0)
+			continue;
+		if (kind != PM_REPORTER &&
+		    !token_ok(b, n, LIM_PROVIDER_TEXT_BYTES)) {
 			return problem(c, line, ERR_FORMAT, "bad domain or host "
 			    "pattern '%.100s'", b);
 		}

@@ -78,9 +78,10 @@ static const struct tcase cases[] = {
 	{ DEFAULTS "[provider o]\ndomains = o.example\n[provider p]\n"
 	  "domains = p.example\n[provider o]\nmx = o2.example\n", ERR_FORMAT,
 	  { "10: provider 'o' defined twice" }, { NULL } },
-	/* 16: reporter names keep their spaces, lower-cased */
-	{ DEFAULTS "[provider q]\nreporters = Enterprise Outlook\n", 0,
-	  { "q:reporter=enterprise outlook" }, { NULL } },
+	/* 16: reporter names keep their spaces, lower-cased; commas split */
+	{ DEFAULTS "[provider q]\nreporters = Enterprise Outlook, outlook.com\n",
+	  0, { "q:reporter=enterprise outlook q:reporter=outlook.com" },
+	  { NULL } },
 	/* 17: [defaults] after a provider */
 	{ "[provider r]\ndomains = r.example\nstages = 1/1\n[defaults]\n"
 	  "dmarc_pass_green = 50\n", ERR_FORMAT,
