@@ -48,6 +48,15 @@ int cmd_reports(const struct cli_globals *g, int argc, char **argv);
 int cmd_config(const struct cli_globals *g, int argc, char **argv);
 int cmd_fetch(const struct cli_globals *g, int argc, char **argv);
 int cmd_watch(const struct cli_globals *g, int argc, char **argv);
+int cmd_sendlog(const struct cli_globals *g, int argc, char **argv);
+int cmd_hints(const struct cli_globals *g, int argc, char **argv);
+
+/* The provider profile file to use: flag, else [general] providers, else
+ * SYSCONFDIR/dmarcwatch/providers.conf, else DATADIR/providers.conf when
+ * readable; NULL when none (doc/providers.md). buf holds the result for
+ * the searched paths. */
+const char *cli_providers_path(const struct cli_globals *g, const char *flag,
+    char *buf, size_t bufsz);
 
 /* Prints "usage: dmarcwatch NAME USAGE" to stderr; returns EXIT_USAGE. */
 int cli_usage(const char *name);

@@ -7,18 +7,80 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../ingest/sendlog.h"
 #include "cli.h"
+
+struct perr {
+	const char *path;
+	int n;
+};
+
+static void
+profile_error(void *ctx, int line, const char *msg)
+{
+	struct perr *pe = ctx;
+
+	if (line > 0)
+		printf("%s:%d: %s\n", pe->path, line, msg);
+	pe->n++;
+}
+
+/*
+ * The provider profile file the configuration selects is checked too,
+ * and every [sender] target_daily must name a provider in it. Returns
+ * the number of problems.
+ */
+static int
+check_profiles(const struct cli_globals *g, const struct settings *s)
+{
+	struct cli_globals g2 = *g;
+	char buf[SETTINGS_PATH_MAX + 32];
+	struct profiles *pf = NULL;
+	struct perr pe = { NULL, 0 };
+	struct err e;
+	const char *path;
+	int rc;
+
+	g2.settings.providers[0] = '\0';
+	snprintf(g2.settings.providers, sizeof g2.settings.providers, "%s",
+	    s->providers);
+	if ((path = cli_providers_path(&g2, NULL, buf, sizeof buf)) == NULL) {
+		printf("%s: note: no provider profile file found "
+		    "(doc/providers.md)\n", g->config_path);
+		return s->sender.n_targets > 0 ? 1 : 0;
+	}
+	pe.path = path;
+	err_clear(&e);
+	rc = ingest_profiles_load(path, profile_error, &pe, &pf, &e);
+	if (rc < 0 && pe.n == 0) {
+		printf("%s: %s\n", e.where[0] ? e.where : path, e.msg);
+		pe.n = 1;
+	} else if (rc < 0 && e.where[0] && strstr(e.msg, "syntax") != NULL) {
+		printf("%s: %s\n", e.where, e.msg);
+	}
+	for (size_t i = 0; pf != NULL && i < s->sender.n_targets; i++)
+		if (profiles_find(pf, s->sender.targets[i].provider) == NULL) {
+			printf("%s:%d: target_daily: unknown provider '%s' (not "
+			    "in %s)\n", g->config_path, s->target_line[i],
+			    s->sender.targets[i].provider, path);
+			pe.n++;
+		}
+	profiles_free(pf);
+	return pe.n;
+}
 
 int
 cmd_config(const struct cli_globals *g, int argc, char **argv)
 {
-	struct settings s;
+	static struct settings s;   /* ~60 KiB with [sender] */
 	int problems;
 
 	if (argc != 2 || strcmp(argv[1], "check") != 0)
 		return cli_usage("config");
 	settings_defaults(&s);
 	problems = settings_load(&s, g->config_path, 0, stdout);
+	if (problems >= 0)
+		problems += check_profiles(g, &s);
 	if (problems != 0) {
 		if (problems > 0)
 			printf("%s: %d error%s\n", g->config_path, problems,

@@ -19,8 +19,14 @@ const struct cli_command cli_commands[] = {
 	{ "watch", cmd_watch, "[-d DB]",
 	  "stay connected to [imap] (IDLE or polling); SIGHUP re-reads "
 	  "the config" },
+	{ "sendlog", cmd_sendlog, "import [--format postfix|kumomta|csv] "
+	  "[--year Y] [--follow] [--providers FILE] [-d DB] [--json] FILE|-",
+	  "roll a delivery log up per hour, source IP and provider" },
 	{ "config", cmd_config, "check",
 	  "check the configuration file; print every error as file:line" },
+	{ "hints", cmd_hints, "[-d DB] [-c CONF] [--now ISO8601] [--out FILE|-] "
+	  "[--providers FILE]",
+	  "run the reputation engine; write throttle hints and MTA files" },
 	{ NULL, NULL, NULL, NULL },
 };
 

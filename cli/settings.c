@@ -240,6 +240,194 @@ check_imap(struct load_ctx *c)
 	}
 }
 
+/* Splits a comma-separated list, calling item() for each trimmed,
+ * non-empty element. Stops at the first problem (returned). */
+static int
+each_item(struct load_ctx *c, int line, const char *v,
+    int (*item)(struct load_ctx *, int, const char *))
+{
+	char buf[1024];
+	const char *p = v;
+
+	while (*p != '\0') {
+		const char *b = p;
+		size_t n;
+
+		while (*p != '\0' && *p != ',')
+			p++;
+		n = (size_t)(p - b);
+		if (*p == ',')
+			p++;
+		if (n >= sizeof buf)
+			return problem(c, line, "list item too long");
+		memcpy(buf, b, n);
+		buf[n] = '\0';
+		sp_trim(buf);
+		if (buf[0] != '\0' && item(c, line, buf) != 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+add_ip(struct load_ctx *c, int line, const char *v)
+{
+	struct sender_config *sc = &c->s->sender;
+	char msg[300];
+
+	if (sc->n_ips >= LIM_SENDER_IPS)
+		return problem(c, line, "ips: more than LIM_SENDER_IPS (256)");
+	if (ingest_canon_ip(v, sc->ips[sc->n_ips]) != 0) {
+		snprintf(msg, sizeof msg, "ips: '%.100s' is not an IP address",
+		    v);
+		return problem(c, line, msg);
+	}
+	sc->n_ips++;
+	return 0;
+}
+
+static int
+domain_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 253 || v[0] == '.' || v[n - 1] == '.' ||
+	    strchr(v, '.') == NULL)
+		return 0;
+	for (const char *p = v; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
+		    *p == '_'))
+			return 0;
+	return 1;
+}
+
+static int
+add_domain(struct load_ctx *c, int line, const char *v)
+{
+	struct sender_config *sc = &c->s->sender;
+	char msg[300];
+
+	if (sc->n_domains >= LIM_SENDER_DOMAINS)
+		return problem(c, line, "domains: more than LIM_SENDER_DOMAINS "
+		    "(64)");
+	if (!domain_ok(v)) {
+		snprintf(msg, sizeof msg, "domains: '%.100s' is not a domain",
+		    v);
+		return problem(c, line, msg);
+	}
+	snprintf(sc->domains[sc->n_domains], sizeof sc->domains[0], "%s", v);
+	sp_lower(sc->domains[sc->n_domains]);
+	sc->n_domains++;
+	return 0;
+}
+
+/* "provider:number" */
+static int
+add_target(struct load_ctx *c, int line, const char *v)
+{
+	struct sender_config *sc = &c->s->sender;
+	const char *colon = strchr(v, ':');
+	struct sender_target *t;
+	char msg[300];
+	size_t n;
+
+	if (sc->n_targets >= LIM_SENDER_TARGETS)
+		return problem(c, line, "target_daily: too many entries");
+	t = &sc->targets[sc->n_targets];
+	n = colon != NULL ? (size_t)(colon - v) : 0;
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (colon == NULL || n == 0 || n >= sizeof t->provider ||
+	    sp_uint64_all(colon + 1 + strspn(colon + 1, " \t"),
+	    strlen(colon + 1 + strspn(colon + 1, " \t")), &t->daily,
+	    100000000u) != 0) {
+		snprintf(msg, sizeof msg, "target_daily: expected "
+		    "provider:messages_per_day, got '%.100s'", v);
+		return problem(c, line, msg);
+	}
+	memcpy(t->provider, v, n);
+	t->provider[n] = '\0';
+	sp_lower(t->provider);
+	c->s->target_line[sc->n_targets] = line;
+	sc->n_targets++;
+	return 0;
+}
+
+/* "transport:ip" */
+static int
+add_transport(struct load_ctx *c, int line, const char *v)
+{
+	struct sender_config *sc = &c->s->sender;
+	const char *colon = strchr(v, ':');
+	struct sender_transport *t;
+	char msg[300];
+	size_t n;
+
+	if (sc->n_transports >= LIM_SENDER_TRANSPORTS)
+		return problem(c, line, "transport_ip: more than "
+		    "LIM_SENDER_TRANSPORTS (64)");
+	t = &sc->transports[sc->n_transports];
+	n = colon != NULL ? (size_t)(colon - v) : 0;
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (colon == NULL || n == 0 || n >= sizeof t->transport ||
+	    ingest_canon_ip(colon + 1 + strspn(colon + 1, " \t"), t->ip) != 0) {
+		snprintf(msg, sizeof msg, "transport_ip: expected "
+		    "transport:ip, got '%.100s'", v);
+		return problem(c, line, msg);
+	}
+	memcpy(t->transport, v, n);
+	t->transport[n] = '\0';
+	sc->n_transports++;
+	return 0;
+}
+
+/* [hints]: output paths and two numbers (doc/config.md). */
+static int
+hints_key(struct load_ctx *c, const char *key, const char *value, int line)
+{
+	struct settings_hints *h = &c->s->hints;
+	char *dst = NULL;
+	size_t dsz = 0;
+	uint64_t u;
+
+	if (strcmp(key, "json") == 0) {
+		dst = h->json;
+		dsz = sizeof h->json;
+	} else if (strcmp(key, "postfix_dir") == 0) {
+		dst = h->postfix_dir;
+		dsz = sizeof h->postfix_dir;
+	} else if (strcmp(key, "kumomta_file") == 0) {
+		dst = h->kumomta_file;
+		dsz = sizeof h->kumomta_file;
+	} else if (strcmp(key, "pmta_dir") == 0) {
+		dst = h->pmta_dir;
+		dsz = sizeof h->pmta_dir;
+	} else if (strcmp(key, "instance") == 0) {
+		dst = h->instance;
+		dsz = sizeof h->instance;
+	} else if (strcmp(key, "ttl_hours") == 0 ||
+	    strcmp(key, "active_hours") == 0) {
+		uint64_t max = key[0] == 't' ? 48 : 24;
+		if (sp_uint64_all(value, strlen(value), &u, max) != 0 || u == 0)
+			return problem(c, line, key[0] == 't' ?
+			    "ttl_hours: 1..48" : "active_hours: 1..24");
+		if (key[0] == 't')
+			h->ttl_hours = (unsigned)u;
+		else
+			h->active_hours = (unsigned)u;
+		return 0;
+	} else {
+		return -1;
+	}
+	if (value[0] == '\0' || strlen(value) >= dsz)
+		return problem(c, line, "[hints]: needs a value (a path "
+		    "shorter than 4096 bytes)");
+	snprintf(dst, dsz, "%s", value);
+	return 0;
+}
+
 static int
 on_key(void *ctx, const char *section, const char *key, const char *value,
     int line)
@@ -256,6 +444,29 @@ on_key(void *ctx, const char *section, const char *key, const char *value,
 			    "(shorter than 4096 bytes)");
 		snprintf(c->s->database, sizeof c->s->database, "%s", value);
 		return 0;
+	}
+	if (strcmp(section, "general") == 0 && strcmp(key, "providers") == 0) {
+		if (value[0] == '\0' ||
+		    strlen(value) >= sizeof c->s->providers)
+			return problem(c, line, "providers: needs a path "
+			    "(shorter than 4096 bytes)");
+		snprintf(c->s->providers, sizeof c->s->providers, "%s", value);
+		return 0;
+	}
+	if (strcmp(section, "sender") == 0) {
+		if (strcmp(key, "ips") == 0)
+			return each_item(c, line, value, add_ip);
+		if (strcmp(key, "domains") == 0)
+			return each_item(c, line, value, add_domain);
+		if (strcmp(key, "target_daily") == 0)
+			return each_item(c, line, value, add_target);
+		if (strcmp(key, "transport_ip") == 0)
+			return each_item(c, line, value, add_transport);
+	}
+	if (strcmp(section, "hints") == 0) {
+		int rc = hints_key(c, key, value, line);
+		if (rc >= 0)
+			return rc;
 	}
 	if (strcmp(section, "failure") == 0 &&
 	    strcmp(key, "keep_original_body") == 0) {

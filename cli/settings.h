@@ -9,8 +9,21 @@
 #include <stdio.h>
 
 #include "../ingest/imap.h"
+#include "../ingest/sendlog.h"   /* struct sender_config (store/store.h) */
 
 #define SETTINGS_PATH_MAX 4096
+
+/* [hints] (doc/config.md): where `dmarcwatch hints` writes; "" = not
+ * written. */
+struct settings_hints {
+	char json[SETTINGS_PATH_MAX];
+	char postfix_dir[SETTINGS_PATH_MAX];
+	char kumomta_file[SETTINGS_PATH_MAX];
+	char pmta_dir[SETTINGS_PATH_MAX];
+	char instance[256];
+	unsigned ttl_hours;                /* 0 = the engine's (26) */
+	unsigned active_hours;             /* 0 = the engine's (12) */
+};
 
 struct settings {
 	char database[SETTINGS_PATH_MAX];  /* [general] database */
@@ -19,6 +32,12 @@ struct settings {
 	int imap_line;                     /* line of the first [imap] key */
 	int secret_line;                   /* line of password_file /
 	                                    * token_file / token_command */
+	char providers[SETTINGS_PATH_MAX]; /* [general] providers; "" = the
+	                                    * default search (doc/providers.md) */
+	struct sender_config sender;       /* [sender] */
+	struct settings_hints hints;       /* [hints] */
+	int target_line[LIM_SENDER_TARGETS];   /* config line of each target,
+	                                        * for config check */
 };
 
 void settings_defaults(struct settings *s);

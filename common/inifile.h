@@ -5,6 +5,8 @@
 #ifndef DW_COMMON_INIFILE_H
 #define DW_COMMON_INIFILE_H
 
+#include <stddef.h>
+
 #include "err.h"
 
 /*
@@ -17,6 +19,14 @@
  * error (err says file:line), ERR_TOO_LARGE for a line longer than inih accepts.
  */
 int ini_read(const char *path,
+    int (*on_key)(void *ctx, const char *section, const char *key,
+    const char *value, int line), void *ctx, struct err *err);
+
+/*
+ * Same, over len bytes of text in memory (no file access: for the pure
+ * parsers in parse/). name is used in err->where ("name:line").
+ */
+int ini_read_mem(const char *text, size_t len, const char *name,
     int (*on_key)(void *ctx, const char *section, const char *key,
     const char *value, int line), void *ctx, struct err *err);
 

@@ -66,6 +66,20 @@ jv_dump(const struct jv *v, FILE *f, int indent)
 	return 0;
 }
 
+int
+jv_dump_prec(const struct jv *v, FILE *f, int indent, int real_digits)
+{
+	size_t flags = JSON_PRESERVE_ORDER;
+
+	if (real_digits < 1 || real_digits > 17)
+		return ERR_INVAL;
+	flags |= JSON_REAL_PRECISION(real_digits);
+	flags |= indent > 0 ? JSON_INDENT(indent) : JSON_COMPACT;
+	if (json_dumpf(J(v), f, flags) != 0 || fputc('\n', f) == EOF)
+		return ERR_IO;
+	return 0;
+}
+
 void
 jv_free(struct jv *v)
 {

@@ -32,6 +32,10 @@ struct jv *jv_str(const char *s);
 struct jv *jv_int(int64_t v);
 /* Writes the value (pretty when indent > 0) and a newline. 0 or ERR_IO. */
 int jv_dump(const struct jv *v, FILE *f, int indent);
+/* The same, with reals written with at most real_digits significant
+ * digits (1..17): 0.98 stays "0.98" instead of its 17-digit binary
+ * neighbour. For files other programs diff or compare byte for byte. */
+int jv_dump_prec(const struct jv *v, FILE *f, int indent, int real_digits);
 /* Frees a value built here or returned by jv_parse(); NULL is a no-op.
  * Values obtained through the accessors below are borrowed: never free
  * them. */

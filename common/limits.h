@@ -138,5 +138,47 @@
 /* Bytes of a password or OAuth2 token (password_file, token_file, the
  * output of token_command). Real tokens are 1-2 KiB. */
 #define LIM_IMAP_SECRET_BYTES   8192
+/* ---- send log and provider profiles ---- */
+
+/* Bytes of one send-log line (Postfix, KumoMTA JSON, CSV/JSONL). Postfix
+ * lines with a long remote reply stay under 2 KiB; KumoMTA records with
+ * headers near 4 KiB. Longer lines are counted as malformed and skipped. */
+#define LIM_SENDLOG_LINE_BYTES  (16u * 1024)
+
+/* Lines per send-log transaction: the rollup of a batch is summed in
+ * memory and written with the file offset in one commit, so a crash loses
+ * at most one batch of work (re-read on the next run, never counted
+ * twice) and memory stays bounded. */
+#define LIM_SENDLOG_BATCH_LINES 20000u
+
+/* Distinct (hour, source IP, provider) keys summed in memory per batch;
+ * a batch that reaches it is committed early. */
+#define LIM_SENDLOG_BATCH_KEYS  4096u
+
+/* Bytes of a provider profile file. The shipped one is ~20 KiB; 1 MiB
+ * leaves room for an admin's additions and stops a wrong path (a log
+ * file) from being read whole. */
+#define LIM_PROFILE_BYTES       (1024u * 1024)
+
+/* Providers in a profile file, and per provider: match patterns, warm-up
+ * stages, response-code rules. Real profiles have ~20 providers with a
+ * dozen patterns and stages each; the caps bound the synced tables. */
+#define LIM_PROVIDERS           256
+#define LIM_PROVIDER_PATTERNS   256
+#define LIM_PROVIDER_STAGES     64
+#define LIM_PROVIDER_CODES      128
+
+/* Bytes of a provider name, display name, pattern or code pattern. */
+#define LIM_PROVIDER_NAME_BYTES 64
+#define LIM_PROVIDER_TEXT_BYTES 256
+
+/* [sender] lists in the configuration: our IPs, our domains, per-provider
+ * targets, transport -> bind IP pairs. They live in a plain struct
+ * (struct sender_config, ~50 KiB); a sender with more than 256 IPs has a
+ * pool manager, not a config file. */
+#define LIM_SENDER_IPS          256
+#define LIM_SENDER_DOMAINS      64
+#define LIM_SENDER_TARGETS      LIM_PROVIDERS
+#define LIM_SENDER_TRANSPORTS   64
 
 #endif

@@ -384,15 +384,266 @@ static const char schema_v3[] =
 	"CREATE TRIGGER imap_folders_delete AFTER DELETE ON imap_folders"
 	" BEGIN DELETE FROM imap_uids WHERE folder_id = old.id; END;";
 
+/*
+ * v4: provider profiles, the send log and its correlation with DMARC
+ * (doc/schema.md "Send log and providers"). providers* mirror the
+ * profile file (dist/providers.conf or the admin's copy): replaced as a
+ * whole by each sync, so a provider removed from the file disappears.
+ * sender_* mirror the [sender] configuration, for views that cannot read
+ * the config. sendlog_* are additive rollups like agg_daily.
+ */
+static const char schema_v4[] =
+	"CREATE TABLE providers ("
+	" name TEXT PRIMARY KEY,"
+	" display_name TEXT NOT NULL,"
+	" dmarc_pass_green REAL NOT NULL,"
+	" dmarc_pass_amber REAL NOT NULL,"
+	" deferral_pct_amber REAL NOT NULL,"
+	" deferral_pct_red REAL NOT NULL,"
+	" rate_per_hour INTEGER NOT NULL,"
+	" block_per_hour INTEGER NOT NULL,"
+	" max_per_hour INTEGER NOT NULL,"
+	" max_connections INTEGER NOT NULL,"
+	" rate_pause_minutes INTEGER NOT NULL,"
+	" block_pause_minutes INTEGER NOT NULL,"
+	" advance_delivered_pct REAL NOT NULL,"
+	" decay_idle_days INTEGER NOT NULL,"
+	" rewarm_idle_days INTEGER NOT NULL,"
+	" unverified INTEGER NOT NULL DEFAULT 0,"
+	" source TEXT,"
+	" profile_file TEXT NOT NULL,"
+	" synced_at INTEGER NOT NULL) WITHOUT ROWID;"
+
+	"CREATE TABLE provider_match ("
+	" provider TEXT NOT NULL REFERENCES providers(name),"
+	" kind TEXT NOT NULL CHECK (kind IN ('domain', 'mx', 'reporter')),"
+	" pattern TEXT NOT NULL,"
+	" PRIMARY KEY (kind, pattern)) WITHOUT ROWID;"
+
+	"CREATE TABLE provider_stages ("
+	" provider TEXT NOT NULL REFERENCES providers(name),"
+	" stage INTEGER NOT NULL,"
+	" daily_cap INTEGER NOT NULL,"
+	" hourly_cap INTEGER NOT NULL,"
+	" min_days INTEGER NOT NULL,"
+	" PRIMARY KEY (provider, stage)) WITHOUT ROWID;"
+
+	/* provider '*' holds the [defaults] rules, tried after the
+	 * provider's own. */
+	"CREATE TABLE provider_codes ("
+	" provider TEXT NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" pattern TEXT NOT NULL,"
+	" class TEXT NOT NULL CHECK (class IN ('ok', 'rate', 'block', 'auth',"
+	"  'tls', 'conn', 'other_4xx', 'other_5xx')),"
+	" PRIMARY KEY (provider, seq)) WITHOUT ROWID;"
+
+	"CREATE TABLE sender_ips (ip TEXT PRIMARY KEY) WITHOUT ROWID;"
+	"CREATE TABLE sender_domains (domain TEXT PRIMARY KEY) WITHOUT ROWID;"
+	"CREATE TABLE sender_targets ("
+	" provider TEXT PRIMARY KEY,"
+	" daily INTEGER NOT NULL) WITHOUT ROWID;"
+
+	/* One row per log file (or stdin stream) read, known by the SHA-256
+	 * of its first line: a copy, a rename or a second run of the same
+	 * file resumes at offset instead of counting again. */
+	"CREATE TABLE sendlog_sources ("
+	" head_sha256 TEXT PRIMARY KEY,"
+	" path TEXT NOT NULL,"
+	" dev INTEGER NOT NULL,"
+	" inode INTEGER NOT NULL,"
+	" offset INTEGER NOT NULL,"
+	" lines INTEGER NOT NULL,"
+	" first_seen INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL) WITHOUT ROWID;"
+
+	"CREATE TABLE sendlog_hourly ("
+	" hour INTEGER NOT NULL,"
+	" source_ip TEXT NOT NULL,"
+	" provider TEXT NOT NULL,"
+	" attempts INTEGER NOT NULL, delivered INTEGER NOT NULL,"
+	" deferred INTEGER NOT NULL, bounced INTEGER NOT NULL,"
+	" ok INTEGER NOT NULL, rate INTEGER NOT NULL, block INTEGER NOT NULL,"
+	" auth INTEGER NOT NULL, tls INTEGER NOT NULL, conn INTEGER NOT NULL,"
+	" other_4xx INTEGER NOT NULL, other_5xx INTEGER NOT NULL,"
+	" rate_signal INTEGER NOT NULL,"
+	" PRIMARY KEY (hour, source_ip, provider)) WITHOUT ROWID;"
+
+	"CREATE TABLE sendlog_daily ("
+	" day TEXT NOT NULL,"
+	" source_ip TEXT NOT NULL,"
+	" provider TEXT NOT NULL,"
+	" attempts INTEGER NOT NULL, delivered INTEGER NOT NULL,"
+	" deferred INTEGER NOT NULL, bounced INTEGER NOT NULL,"
+	" ok INTEGER NOT NULL, rate INTEGER NOT NULL, block INTEGER NOT NULL,"
+	" auth INTEGER NOT NULL, tls INTEGER NOT NULL, conn INTEGER NOT NULL,"
+	" other_4xx INTEGER NOT NULL, other_5xx INTEGER NOT NULL,"
+	" rate_signal INTEGER NOT NULL,"
+	" PRIMARY KEY (day, source_ip, provider)) WITHOUT ROWID;"
+
+	/* DMARC rows mapped to a provider through its reporter patterns:
+	 * the org name equal to the pattern, or ending in '.pattern' or
+	 * '@pattern' (case-insensitive). */
+	"CREATE VIEW v_agg_provider AS SELECT"
+	" a.day, a.source_ip, a.header_from, a.reporter, m.provider,"
+	" a.messages, a.dmarc_pass, a.spf_aligned_pass, a.dkim_aligned_pass,"
+	" a.quarantine, a.reject"
+	" FROM agg_daily a JOIN provider_match m ON m.kind = 'reporter'"
+	" AND (lower(a.reporter) = m.pattern"
+	"  OR substr(lower(a.reporter), -length(m.pattern) - 1) IN"
+	"   ('.' || m.pattern, '@' || m.pattern));"
+
+	/* Per (day, source IP, provider): what we sent and what that
+	 * provider's reporter saw. Only our IPs ([sender] ips, or any IP in
+	 * the send log) are correlated; the rest is foreign_senders. */
+	"CREATE VIEW v_sendlog_dmarc AS SELECT"
+	" day, source_ip, provider,"
+	" sum(attempts) AS attempts, sum(delivered) AS delivered,"
+	" sum(deferred) AS deferred, sum(bounced) AS bounced,"
+	" sum(rate) AS rate, sum(block) AS block, sum(auth) AS auth,"
+	" sum(tls) AS tls, sum(conn) AS conn, sum(other_4xx) AS other_4xx,"
+	" sum(other_5xx) AS other_5xx, sum(rate_signal) AS rate_signal,"
+	" sum(reported) AS reported, sum(dmarc_pass) AS dmarc_pass,"
+	" sum(spf_aligned_pass) AS spf_aligned_pass,"
+	" sum(dkim_aligned_pass) AS dkim_aligned_pass,"
+	" sum(quarantine) AS quarantine, sum(reject) AS reject,"
+	" CASE WHEN sum(reported) > 0 THEN"
+	"  round(100.0 * sum(dmarc_pass) / sum(reported), 2) END AS pass_pct,"
+	" CASE WHEN sum(delivered) > 0 THEN"
+	"  round(1.0 * sum(reported) / sum(delivered), 3) END AS coverage"
+	" FROM ("
+	"  SELECT day, source_ip, provider, attempts, delivered, deferred,"
+	"   bounced, rate, block, auth, tls, conn, other_4xx, other_5xx,"
+	"   rate_signal, 0 AS reported, 0 AS dmarc_pass,"
+	"   0 AS spf_aligned_pass, 0 AS dkim_aligned_pass, 0 AS quarantine,"
+	"   0 AS reject FROM sendlog_daily WHERE provider <> ''"
+	"  UNION ALL"
+	"  SELECT day, source_ip, provider, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,"
+	"   0, messages, dmarc_pass, spf_aligned_pass, dkim_aligned_pass,"
+	"   quarantine, reject FROM v_agg_provider v"
+	"   WHERE v.source_ip IN (SELECT ip FROM sender_ips)"
+	"   OR v.source_ip IN (SELECT source_ip FROM sendlog_daily))"
+	" GROUP BY day, source_ip, provider;"
+
+	/* Mail as our domains (or their subdomains) from IPs that are not
+	 * ours: spoofing or an unlisted service, never warm-up volume. */
+	"CREATE VIEW foreign_senders AS SELECT"
+	" a.day, a.source_ip, a.header_from, a.reporter,"
+	" (SELECT m.provider FROM provider_match m WHERE m.kind = 'reporter'"
+	"  AND (lower(a.reporter) = m.pattern"
+	"  OR substr(lower(a.reporter), -length(m.pattern) - 1) IN"
+	"   ('.' || m.pattern, '@' || m.pattern)) LIMIT 1) AS provider,"
+	" sum(a.messages) AS messages, sum(a.dmarc_pass) AS dmarc_pass,"
+	" sum(a.quarantine) AS quarantine, sum(a.reject) AS reject"
+	" FROM agg_daily a"
+	" WHERE a.source_ip NOT IN (SELECT ip FROM sender_ips)"
+	" AND EXISTS (SELECT 1 FROM sender_domains d WHERE"
+	"  lower(a.header_from) = d.domain"
+	"  OR substr(lower(a.header_from), -length(d.domain) - 1) ="
+	"   '.' || d.domain)"
+	" GROUP BY a.day, a.source_ip, a.header_from, a.reporter;";
+
+/*
+ * v5: the reputation engine and its hints (doc/schema.md "Engine and
+ * hints"). engine_state is the memory of each (our IP, provider) key;
+ * engine_days the daily gate with the metrics behind it; throttle_hints
+ * the hints of the last run (replaced as a whole); hints_runs one row per
+ * run, whose seq is the file's monotonically increasing sequence.
+ */
+static const char schema_v5[] =
+	"CREATE TABLE engine_state ("
+	" source_ip TEXT NOT NULL,"
+	" provider TEXT NOT NULL,"
+	" phase TEXT NOT NULL CHECK (phase IN"
+	"  ('warmup', 'steady', 'recovery', 'paused')),"
+	" stage INTEGER NOT NULL,"
+	" stage_days INTEGER NOT NULL,"
+	" cap_day INTEGER NOT NULL,"
+	" cap_hour INTEGER NOT NULL,"
+	" connections INTEGER NOT NULL,"
+	" ssthresh INTEGER NOT NULL,"
+	" last_good INTEGER NOT NULL,"
+	" since INTEGER NOT NULL,"
+	" hold_until INTEGER NOT NULL,"
+	" last_decrease INTEGER NOT NULL,"
+	" last_increase INTEGER NOT NULL,"
+	" last_gated_day TEXT,"
+	" last_gate TEXT NOT NULL CHECK (last_gate IN"
+	"  ('none', 'green', 'amber', 'red')),"
+	" amber_days INTEGER NOT NULL,"
+	" green_days INTEGER NOT NULL,"
+	" idle_days INTEGER NOT NULL,"
+	" pauses_24h INTEGER NOT NULL,"
+	" last_pause INTEGER NOT NULL,"
+	" last_action TEXT NOT NULL,"
+	" last_action_at INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL,"
+	" PRIMARY KEY (source_ip, provider)) WITHOUT ROWID;"
+
+	"CREATE TABLE engine_days ("
+	" day TEXT NOT NULL,"
+	" source_ip TEXT NOT NULL,"
+	" provider TEXT NOT NULL,"
+	" gate TEXT NOT NULL CHECK (gate IN ('green', 'amber', 'red')),"
+	" reason TEXT,"
+	" reason_text TEXT,"
+	" action TEXT NOT NULL,"
+	" cap_day INTEGER NOT NULL,"
+	" new_cap_day INTEGER NOT NULL,"
+	" attempts INTEGER NOT NULL,"
+	" accepted INTEGER NOT NULL,"
+	" deferral_rate REAL,"
+	" bounce_rate REAL,"
+	" block INTEGER NOT NULL,"
+	" block_hours INTEGER NOT NULL,"
+	" utilisation REAL,"
+	" dmarc_day TEXT,"
+	" dmarc_messages INTEGER NOT NULL,"
+	" dmarc_pass_rate REAL,"
+	" quarantine INTEGER NOT NULL,"
+	" reject INTEGER NOT NULL,"
+	" coverage REAL,"
+	" decided_at INTEGER NOT NULL,"
+	" PRIMARY KEY (day, source_ip, provider)) WITHOUT ROWID;"
+
+	"CREATE TABLE hints_runs ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" run_at INTEGER NOT NULL,"
+	" hints INTEGER NOT NULL,"
+	" json_path TEXT);"
+
+	"CREATE TABLE throttle_hints ("
+	" seq INTEGER NOT NULL,"
+	" hint_id TEXT NOT NULL,"
+	" source_ip TEXT NOT NULL,"
+	" provider TEXT NOT NULL,"
+	" action TEXT NOT NULL CHECK (action IN"
+	"  ('advance', 'hold', 'reduce', 'pause')),"
+	" phase TEXT NOT NULL,"
+	" stage INTEGER NOT NULL,"
+	" max_per_hour INTEGER NOT NULL,"
+	" max_per_day INTEGER NOT NULL,"
+	" max_connections INTEGER NOT NULL,"
+	" valid_from INTEGER NOT NULL,"
+	" valid_until INTEGER NOT NULL,"
+	" on_expiry TEXT NOT NULL CHECK (on_expiry IN ('revert', 'hold_last')),"
+	" reason TEXT NOT NULL,"
+	" reason_text TEXT NOT NULL,"
+	" confidence REAL NOT NULL,"
+	" evidence TEXT NOT NULL,"
+	" PRIMARY KEY (source_ip, provider)) WITHOUT ROWID;";
+
 static const struct migration migrations[] = {
 	{ 1, schema_v1 },
 	{ 2, schema_v2 },
 	{ 3, schema_v3 },
+	{ 4, schema_v4 },
+	{ 5, schema_v5 },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
-_Static_assert(STORE_SCHEMA_VERSION == 3,
+_Static_assert(STORE_SCHEMA_VERSION == 5,
     "STORE_SCHEMA_VERSION must be the last migration's version");
 
 /* One integer from a pragma or a count query. */
@@ -477,7 +728,7 @@ exec_sql(struct store *s, const char *sql, const char *what, struct err *err)
  * waited, and its step must not run twice. */
 static int
 run_step(struct store *s, const char *path, const struct migration *m,
-    struct err *err)
+    int prev, struct err *err)
 {
 	char pragma[64];
 	int64_t v = 0;
@@ -491,7 +742,7 @@ run_step(struct store *s, const char *path, const struct migration *m,
 		rc = 0;
 		goto out;
 	}
-	if (v != m->version - 1) {
+	if (v != prev) {
 		rc = err_set(err, ERR_DB, "schema version %lld cannot step to %d",
 		    (long long)v, m->version);
 		goto out;
@@ -536,7 +787,8 @@ store_migrate(struct store *s, const char *path, struct err *err)
 	for (size_t i = 0; i < N_MIGRATIONS; i++) {
 		if (migrations[i].version <= v)
 			continue;
-		if ((rc = run_step(s, path, &migrations[i], err)) < 0)
+		if ((rc = run_step(s, path, &migrations[i],
+		    i > 0 ? migrations[i - 1].version : 0, err)) < 0)
 			return rc;
 	}
 	return 0;

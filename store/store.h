@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "../common/err.h"
+#include "../common/limits.h"
 #include "../parse/report.h"
 
 struct store;
@@ -219,5 +220,266 @@ struct store_counts {
 	uint64_t messages, reports, records, rejected;
 };
 int store_counts(struct store *s, struct store_counts *c, struct err *err);
+
+/* ==================================================================== */
+/* ---- send log and providers (schema v4) ----
+ *
+ * Tables and views: doc/schema.md "Send log and providers"; the profile
+ * file: doc/providers.md; the log formats: doc/sendlog.md.
+ *
+ * Writers (ingest/, inside store_tx_begin() .. store_tx_commit()):
+ *  - profile sync: store_providers_clear(), then per provider
+ *    store_provider_put(), store_provider_match_put(),
+ *    store_provider_code_put() (provider "*" = the [defaults] rules);
+ *  - sender sync: store_sender_sync();
+ *  - send log: store_sendlog_add() per rollup key, then
+ *    store_sendlog_source_set() with the new offset, same transaction.
+ * Readers (report/, cli/): the *_each / *_get functions below.
+ */
+
+/* Reply classes, in the order of the sendlog_* columns ok .. other_5xx
+ * and of store_sendlog_row.cls[]. */
+enum store_sl_class {
+	STORE_SL_OK = 0,      /* 2xx: accepted */
+	STORE_SL_RATE,        /* rate / volume limit (Gmail 4.7.28, TSS04) */
+	STORE_SL_BLOCK,       /* block list, reputation block (S3150) */
+	STORE_SL_AUTH,        /* SPF / DKIM / DMARC / alignment refused */
+	STORE_SL_TLS,         /* TLS required / failed */
+	STORE_SL_CONN,        /* no SMTP reply: refused, timeout, lost */
+	STORE_SL_OTHER_4XX,
+	STORE_SL_OTHER_5XX,
+	STORE_SL_CLASSES
+};
+/* "ok", "rate", "block", "auth", "tls", "conn", "other_4xx",
+ * "other_5xx"; NULL out of range. */
+const char *store_sl_class_name(int cls);
+
+struct store_provider_stage {
+	uint64_t daily_cap;       /* messages per day at this stage */
+	uint64_t hourly_cap;      /* per hour (0 = daily_cap / 24, rounded up) */
+	uint64_t min_days;        /* days at least at this stage */
+};
+
+/* One provider's profile (table providers + provider_stages). Percent
+ * values are 0..100. Strings are NUL-terminated copies. */
+struct store_provider {
+	char name[LIM_PROVIDER_NAME_BYTES];          /* "google" */
+	char display_name[LIM_PROVIDER_TEXT_BYTES];  /* "Google (Gmail)" */
+	double dmarc_pass_green;      /* pass_pct >= this: healthy */
+	double dmarc_pass_amber;      /* >= this: watch; below: trouble */
+	double deferral_pct_amber;    /* deferred / attempts per hour, % */
+	double deferral_pct_red;
+	uint64_t rate_per_hour;       /* RATE replies in an hour => back off */
+	uint64_t block_per_hour;      /* BLOCK replies in an hour => pause */
+	uint64_t max_per_hour;        /* cap per IP once warm */
+	uint64_t max_connections;     /* per IP */
+	uint64_t rate_pause_minutes;  /* pause after a RATE signal */
+	uint64_t block_pause_minutes; /* pause after the BLOCK threshold */
+	double advance_delivered_pct; /* delivered % of a stage to advance */
+	uint64_t decay_idle_days;     /* idle days that cost one stage */
+	uint64_t rewarm_idle_days;    /* idle days after which warm-up restarts */
+	int unverified;               /* schedule without a primary source */
+	char source[LIM_PROVIDER_TEXT_BYTES];        /* provenance note */
+	size_t n_stages;
+	struct store_provider_stage stages[LIM_PROVIDER_STAGES];
+};
+
+/* Deletes every providers / provider_match / provider_stages /
+ * provider_codes row (a sync replaces the profile as a whole). */
+int store_providers_clear(struct store *s, struct err *err);
+/* profile_file: the file it came from (providers.profile_file). */
+int store_provider_put(struct store *s, const struct store_provider *p,
+    const char *profile_file, int64_t now, struct err *err);
+/* kind: "domain", "mx" or "reporter"; pattern lower-case. */
+int store_provider_match_put(struct store *s, const char *provider,
+    const char *kind, const char *pattern, struct err *err);
+/* seq: order of trial within the provider; cls: enum store_sl_class. */
+int store_provider_code_put(struct store *s, const char *provider,
+    int seq, const char *pattern, int cls, struct err *err);
+
+/* The [sender] section of the configuration (doc/config.md), parsed by
+ * cli/settings.c and mirrored into sender_ips / sender_domains /
+ * sender_targets by store_sender_sync(). A plain struct so that cli/ and
+ * report/ share it. IPs are canonical (parse/ipaddr.h), domains
+ * lower-case. */
+struct sender_target {
+	char provider[LIM_PROVIDER_NAME_BYTES];
+	uint64_t daily;
+};
+struct sender_transport {
+	char transport[LIM_PROVIDER_NAME_BYTES];   /* Postfix service name */
+	char ip[48];
+};
+struct sender_config {
+	size_t n_ips;
+	char ips[LIM_SENDER_IPS][48];
+	size_t n_domains;
+	char domains[LIM_SENDER_DOMAINS][256];
+	size_t n_targets;
+	struct sender_target targets[LIM_SENDER_TARGETS];
+	size_t n_transports;
+	struct sender_transport transports[LIM_SENDER_TRANSPORTS];
+};
+/* Replaces sender_ips, sender_domains and sender_targets with c. */
+int store_sender_sync(struct store *s, const struct sender_config *c,
+    struct err *err);
+/* Reads them back (transports are not stored: n_transports = 0). */
+int store_sender_load(struct store *s, struct sender_config *c,
+    struct err *err);
+
+/* One rollup key of the send log. Written: hour is the epoch second of
+ * the UTC hour; store_sendlog_add() adds to sendlog_hourly and to the
+ * sendlog_daily row of that hour's day. Read: see the _each functions. */
+struct store_sendlog_row {
+	int64_t hour;              /* epoch s, multiple of 3600 */
+	const char *day;           /* 'YYYY-MM-DD' (read side; NULL on write) */
+	const char *source_ip;     /* canonical, '' when the log had none */
+	const char *provider;      /* providers.name, '' when unmatched */
+	uint64_t attempts;         /* delivery attempts (one per recipient) */
+	uint64_t delivered, deferred, bounced;   /* by status */
+	uint64_t cls[STORE_SL_CLASSES];          /* by reply class */
+	uint64_t rate_signal;      /* RATE replies matched by a provider's own
+	                            * code rule (4.7.28, TSS04, RP-001 ...) */
+};
+int store_sendlog_add(struct store *s, const struct store_sendlog_row *r,
+    struct err *err);
+
+/* Read position of a send-log file, known by the SHA-256 of its first
+ * line (sendlog_sources). */
+struct store_sendlog_source {
+	const char *head_sha256;   /* 64 lower-case hex */
+	const char *path;          /* as given; "-" for stdin */
+	int64_t dev, inode;        /* 0 for stdin */
+	uint64_t offset;           /* bytes consumed (whole lines only) */
+	uint64_t lines;            /* lines consumed */
+};
+/* 1 and *offset, *lines when known, 0 when not, <0 on error. */
+int store_sendlog_source_get(struct store *s, const char *head_sha256,
+    uint64_t *offset, uint64_t *lines, struct err *err);
+int store_sendlog_source_set(struct store *s,
+    const struct store_sendlog_source *src, int64_t now, struct err *err);
+
+/* ---- read side (report/, cli/) ---- */
+
+/* Every provider with its stages, ordered by name. cb as for
+ * store_reports_each(). */
+int store_providers_each(struct store *s,
+    int (*cb)(void *ctx, const struct store_provider *p), void *ctx,
+    struct err *err);
+/* 1 and *out when the provider exists, 0 when not. */
+int store_provider_get(struct store *s, const char *name,
+    struct store_provider *out, struct err *err);
+
+struct store_sendlog_filter {
+	const char *source_ip;     /* NULL = all */
+	const char *provider;      /* NULL = all */
+	int64_t since, until;      /* on hour: since <= hour < until; 0 = open */
+};
+/* sendlog_hourly rows (day set too), ordered by hour, source_ip,
+ * provider. */
+int store_sendlog_hourly_each(struct store *s,
+    const struct store_sendlog_filter *f,
+    int (*cb)(void *ctx, const struct store_sendlog_row *row), void *ctx,
+    struct err *err);
+
+/* A row of v_sendlog_dmarc: send log and DMARC per (day, IP, provider). */
+struct store_correlation_row {
+	const char *day, *source_ip, *provider;
+	uint64_t attempts, delivered, deferred, bounced;
+	uint64_t cls[STORE_SL_CLASSES];  /* cls[STORE_SL_OK] = delivered */
+	uint64_t rate_signal;
+	uint64_t reported;         /* messages in that provider's DMARC reports */
+	uint64_t dmarc_pass, spf_aligned_pass, dkim_aligned_pass;
+	uint64_t quarantine, reject;
+	double pass_pct;           /* -1 when reported = 0 */
+	double coverage;           /* reported / delivered; -1 when delivered = 0 */
+};
+/* Rows with day_from <= day <= day_to ('YYYY-MM-DD'; NULL = open),
+ * ordered by day, source_ip, provider. */
+int store_correlation_each(struct store *s, const char *day_from,
+    const char *day_to,
+    int (*cb)(void *ctx, const struct store_correlation_row *row),
+    void *ctx, struct err *err);
+
+/* ==================================================================== */
+/* ---- engine and hints (schema v5) ----
+ *
+ * Tables: doc/schema.md "Engine and hints"; the engine: doc/hints.md.
+ * report/hints.c reads the state of each (our IP, provider) key, runs the
+ * engine and writes state, day verdicts and hints back, all inside one
+ * store_tx_begin() .. store_tx_commit(). The store knows the engine's
+ * enums only as their names ("warmup", "green", "advance" ...).
+ */
+
+struct store_engine_state {
+	char source_ip[48];
+	char provider[LIM_PROVIDER_NAME_BYTES];
+	char phase[16];              /* warmup | steady | recovery | paused */
+	uint64_t stage, stage_days, cap_day, cap_hour, connections;
+	uint64_t ssthresh, last_good;
+	int64_t since, hold_until, last_decrease, last_increase;
+	char last_gated_day[11];     /* 'YYYY-MM-DD', '' = none */
+	char last_gate[8];           /* none | green | amber | red */
+	uint64_t amber_days, idle_days, pauses_24h, green_days;
+	int64_t last_pause;
+	char last_action[12];        /* advance | hold | reduce | pause */
+	int64_t last_action_at;
+};
+/* 1 and *out when the key has a state, 0 when not (a new key). */
+int store_engine_state_get(struct store *s, const char *source_ip,
+    const char *provider, struct store_engine_state *out, struct err *err);
+/* Inserts or replaces the key's state; updated = now. */
+int store_engine_state_put(struct store *s,
+    const struct store_engine_state *st, int64_t now, struct err *err);
+
+/* One daily gate (table engine_days). Rates < 0 are stored as NULL. */
+struct store_engine_day {
+	const char *day, *source_ip, *provider;
+	const char *gate, *reason, *reason_text, *action;
+	uint64_t cap_day, new_cap_day;
+	uint64_t attempts, accepted, block, block_hours;
+	double deferral_rate, bounce_rate, utilisation;
+	const char *dmarc_day;       /* NULL: no DMARC evidence */
+	uint64_t dmarc_messages, quarantine, reject;
+	double dmarc_pass_rate, coverage;
+	int64_t decided_at;
+};
+int store_engine_day_put(struct store *s, const struct store_engine_day *d,
+    struct err *err);
+
+/*
+ * Starts a hints run: the next sequence (greater than every earlier run
+ * and than min_seq, e.g. the sequence of a hints file already on disk)
+ * goes to *seq, a hints_runs row is added and throttle_hints emptied.
+ */
+int store_hints_run_begin(struct store *s, int64_t run_at, int64_t min_seq,
+    int64_t *seq, struct err *err);
+struct store_hint_row {
+	int64_t seq;
+	const char *hint_id, *source_ip, *provider, *action, *phase;
+	uint64_t stage, max_per_hour, max_per_day, max_connections;
+	int64_t valid_from, valid_until;
+	const char *on_expiry, *reason, *reason_text;
+	double confidence;
+	const char *evidence_json;   /* JSON array text */
+};
+int store_hint_put(struct store *s, const struct store_hint_row *h,
+    struct err *err);
+int store_hints_run_finish(struct store *s, int64_t seq, uint64_t hints,
+    const char *json_path, struct err *err);
+
+/* Calls cb with each distinct report_id (ascending, at most max) of the
+ * DMARC aggregate reports whose range covers day ('YYYY-MM-DD') and that
+ * have a record for source_ip, from a reporter of provider. */
+int store_dmarc_report_ids(struct store *s, const char *source_ip,
+    const char *provider, const char *day, size_t max,
+    int (*cb)(void *ctx, const char *report_id), void *ctx,
+    struct err *err);
+
+/* Calls cb with each provider_match row (kind "domain", "mx" or
+ * "reporter"), ordered by provider, kind, pattern. */
+int store_provider_match_each(struct store *s,
+    int (*cb)(void *ctx, const char *provider, const char *kind,
+    const char *pattern), void *ctx, struct err *err);
 
 #endif

@@ -1472,6 +1472,17 @@ case_migrate_v1(void)
 	    " DROP TABLE tlsrpt_policies; DROP TABLE tlsrpt_daily;"
 	    " DROP TABLE failure_reports; PRAGMA user_version = 1")
 	    == SQLITE_OK);
+	/* and without the v4 objects (send log and providers) */
+	CHECK(q_exec(p, "DROP VIEW foreign_senders; DROP VIEW v_sendlog_dmarc;"
+	    " DROP VIEW v_agg_provider; DROP TABLE sendlog_daily;"
+	    " DROP TABLE sendlog_hourly; DROP TABLE sendlog_sources;"
+	    " DROP TABLE sender_targets; DROP TABLE sender_domains;"
+	    " DROP TABLE sender_ips; DROP TABLE provider_codes;"
+	    " DROP TABLE provider_stages; DROP TABLE provider_match;"
+	    " DROP TABLE providers") == SQLITE_OK);
+	/* and without the v5 objects (engine and hints) */
+	CHECK(q_exec(p, "DROP TABLE engine_state; DROP TABLE engine_days;"
+	    " DROP TABLE hints_runs; DROP TABLE throttle_hints") == SQLITE_OK);
 	CHECK(q_int(p, "SELECT count(*) FROM sqlite_master WHERE name LIKE"
 	    " '%tlsrpt%' OR name LIKE '%failure%'") == 0);
 	/* a reader refuses the old schema, a writer migrates it */
@@ -1482,6 +1493,9 @@ case_migrate_v1(void)
 	CHECK(put_tls(s, &t, NULL) == 0);
 	store_free(s);
 	CHECK(q_int(p, "PRAGMA user_version") == store_schema_version());
+	CHECK(q_int(p, "SELECT count(*) FROM sqlite_master WHERE name IN"
+	    " ('providers', 'sendlog_daily', 'v_sendlog_dmarc',"
+	    " 'foreign_senders')") == 4);
 	CHECK(q_int(p, "SELECT count(*) FROM sqlite_master WHERE name IN"
 	    " ('tlsrpt_policies','tlsrpt_failures','tlsrpt_daily',"
 	    "'failure_reports','v_tlsrpt_daily','v_failure_reports',"

@@ -1,0 +1,703 @@
+/* parse/profiles.c - see profiles.h; the format is doc/providers.md. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/inifile.h"
+#include "../common/limits.h"
+#include "../common/strparse.h"
+#include "profiles.h"
+
+static const char *const class_names[SL_CLASSES] = {
+	"ok", "rate", "block", "auth", "tls", "conn", "other_4xx", "other_5xx",
+};
+
+int
+sl_class_parse(const char *name)
+{
+	for (int i = 0; i < SL_CLASSES; i++)
+		if (sp_casecmp(name, class_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+sl_class_name(int cls)
+{
+	return cls >= 0 && cls < SL_CLASSES ? class_names[cls] : NULL;
+}
+
+const char *
+profile_match_kind_name(int kind)
+{
+	switch (kind) {
+	case PM_DOMAIN:
+		return "domain";
+	case PM_MX:
+		return "mx";
+	case PM_REPORTER:
+		return "reporter";
+	}
+	return NULL;
+}
+
+/* The threshold keys, valid in [defaults] and in provider sections. The
+ * ranges only refuse nonsense (a percentage above 100, a pause longer
+ * than a week); sensible values are the profile author's job. */
+enum lim_type { LT_PCT, LT_U64 };
+static const struct {
+	const char *key;
+	size_t off;
+	enum lim_type type;
+	uint64_t max;
+} lim_keys[] = {
+#define PCT(k) { #k, offsetof(struct profile_limits, k), LT_PCT, 100 }
+#define U64(k, m) { #k, offsetof(struct profile_limits, k), LT_U64, m }
+	PCT(dmarc_pass_green),
+	PCT(dmarc_pass_amber),
+	PCT(deferral_pct_amber),
+	PCT(deferral_pct_red),
+	U64(rate_per_hour, 1000000),
+	U64(block_per_hour, 1000000),
+	U64(max_per_hour, 100000000),
+	U64(max_connections, 10000),
+	U64(rate_pause_minutes, 7 * 24 * 60),
+	U64(block_pause_minutes, 7 * 24 * 60),
+	PCT(advance_delivered_pct),
+	U64(decay_idle_days, 3650),
+	U64(rewarm_idle_days, 3650),
+#undef PCT
+#undef U64
+};
+
+/* Largest daily cap of a stage: 100M/day is beyond any single IP. */
+#define STAGE_CAP_MAX 100000000u
+
+struct pctx {
+	struct profiles *p;
+	struct profile *cur;      /* section being read; NULL: skip keys */
+	const char *name;
+	void (*on_error)(void *, int, const char *);
+	void *ectx;
+	struct err *err;
+	int problems;
+	int first_rc;
+	int nomem;
+	int defaults_seen;
+};
+
+static int problem(struct pctx *c, int line, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Reports one problem. Returns 1 (an error in that line, for the INI
+ * reader). */
+static int
+problem(struct pctx *c, int line, int rc, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (c->on_error != NULL)
+		c->on_error(c->ectx, line, msg);
+	if (c->problems++ == 0) {
+		c->first_rc = rc;
+		err_where(c->err, "%s:%d", c->name, line);
+		err_set(c->err, rc, "%s", msg);
+	}
+	return 1;
+}
+
+static char *
+dup_lower(const char *s, size_t n)
+{
+	char *d = malloc(n + 1);
+
+	if (d == NULL)
+		return NULL;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return sp_lower(d);
+}
+
+/* Domain-like token: letters, digits, '-', '.', '_'; no empty label
+ * at the ends. Used for names and match patterns. */
+static int
+token_ok(const char *s, size_t n, size_t max)
+{
+	if (n == 0 || n >= max || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ||
+		    ch == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+static struct profile *
+new_section(struct pctx *c, const char *name, size_t n, int line)
+{
+	struct profile *np, *pr;
+
+	if (c->p->n >= LIM_PROVIDERS) {
+		problem(c, line, ERR_TOO_LARGE, "more providers than "
+		    "LIM_PROVIDERS (%s)", "256");
+		return NULL;
+	}
+	for (size_t i = 0; i < c->p->n; i++)
+		if (strlen(c->p->v[i].name) == n &&
+		    sp_ncasecmp(c->p->v[i].name, name, n) == 0) {
+			problem(c, line, ERR_FORMAT, "provider '%s' defined "
+			    "twice", c->p->v[i].name);
+			return NULL;
+		}
+	np = realloc(c->p->v, (c->p->n + 1) * sizeof *np);
+	if (np == NULL) {
+		c->nomem = 1;
+		return NULL;
+	}
+	c->p->v = np;
+	pr = &np[c->p->n];
+	memset(pr, 0, sizeof *pr);
+	if ((pr->name = dup_lower(name, n)) == NULL) {
+		c->nomem = 1;
+		return NULL;
+	}
+	/* Thresholds start from [defaults] as read so far: the file
+	 * format requires [defaults] first (checked below). */
+	pr->lim = c->p->defaults.lim;
+	pr->line = line;
+	c->p->n++;
+	return pr;
+}
+
+/* Looks up which section the key belongs to, opening a new provider
+ * when the section name changes. inih hands us the section per key. */
+static struct profile *
+section_of(struct pctx *c, const char *section, int line)
+{
+	static const char prefix[] = "provider ";
+	const char *name;
+
+	if (strcmp(section, "defaults") == 0) {
+		if (c->p->n > 0 && !c->defaults_seen) {
+			problem(c, line, ERR_FORMAT, "[defaults] must come "
+			    "before the first provider%s", "");
+			c->defaults_seen = 1;
+		}
+		c->defaults_seen = 1;
+		return &c->p->defaults;
+	}
+	if (strncmp(section, prefix, sizeof prefix - 1) != 0) {
+		problem(c, line, ERR_FORMAT, "unknown section [%.100s] "
+		    "(expected [defaults] or [provider NAME])", section);
+		return NULL;
+	}
+	name = section + sizeof prefix - 1;
+	sp_skip_blanks(&name);
+	if (c->cur != NULL && c->cur != &c->p->defaults &&
+	    strcmp(c->cur->name, name) == 0)
+		return c->cur;
+	if (!token_ok(name, strlen(name), LIM_PROVIDER_NAME_BYTES)) {
+		problem(c, line, ERR_FORMAT, "bad provider name '%.100s'", name);
+		return NULL;
+	}
+	return new_section(c, name, strlen(name), line);
+}
+
+static int
+parse_u64(const char *s, size_t n, uint64_t max, uint64_t *v)
+{
+	return sp_uint64_all(s, n, v, max);
+}
+
+/* "12", "99.5": a percentage with at most 2 decimals, 0..100. */
+static int
+parse_pct(const char *s, double *out)
+{
+	const char *p = s;
+	uint64_t whole = 0, frac = 0;
+	size_t fd = 0;
+
+	if (sp_uint64(&p, &whole, 100) != 0)
+		return -1;
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9' && fd < 2) {
+			frac = frac * 10 + (uint64_t)(*p - '0');
+			p++;
+			fd++;
+		}
+		if (fd == 0)
+			return -1;
+	}
+	if (*p != '\0')
+		return -1;
+	*out = (double)whole + (fd == 1 ? frac / 10.0 : frac / 100.0);
+	return *out > 100.0 ? -1 : 0;
+}
+
+/* "daily[/min_days[/hourly]], ..." */
+static int
+parse_stages(struct pctx *c, struct profile *pr, const char *v, int line)
+{
+	const char *p = v;
+	size_t n = 0;
+	struct profile_stage st[LIM_PROVIDER_STAGES];
+
+	while (*p != '\0') {
+		uint64_t x[3] = { 0, 1, 0 };
+		int k = 0;
+
+		sp_skip_blanks(&p);
+		if (n >= LIM_PROVIDER_STAGES)
+			return problem(c, line, ERR_TOO_LARGE, "more stages than "
+			    "LIM_PROVIDER_STAGES (%s)", "64");
+		for (k = 0; k < 3; k++) {
+			uint64_t max = k == 1 ? 365 : STAGE_CAP_MAX;
+			if (sp_uint64(&p, &x[k], max) != 0)
+				return problem(c, line, ERR_FORMAT, "stages: "
+				    "expected daily[/min_days[/hourly]], ... "
+				    "near '%.40s'", p);
+			if (*p != '/')
+				break;
+			p++;
+		}
+		if (k == 3)
+			return problem(c, line, ERR_FORMAT, "stages: too many "
+			    "'/' near '%.40s'", p);
+		if (x[0] == 0 || (n > 0 && x[0] < st[n - 1].daily_cap))
+			return problem(c, line, ERR_FORMAT, "stages: daily caps "
+			    "must be > 0 and not decrease (%.40s)", v);
+		st[n].daily_cap = x[0];
+		st[n].min_days = x[1];
+		st[n].hourly_cap = x[2] != 0 ? x[2] : (x[0] + 23) / 24;
+		n++;
+		sp_skip_blanks(&p);
+		if (*p == ',')
+			p++;
+		else if (*p != '\0')
+			return problem(c, line, ERR_FORMAT, "stages: expected ',' "
+			    "near '%.40s'", p);
+	}
+	if (n == 0)
+		return problem(c, line, ERR_FORMAT, "stages: empty%s", "");
+	free(pr->stages);
+	if ((pr->stages = malloc(n * sizeof *pr->stages)) == NULL) {
+		c->nomem = 1;
+		return 1;
+	}
+	memcpy(pr->stages, st, n * sizeof *st);
+	pr->n_stages = n;
+	return 0;
+}
+
+static int
+add_match(struct pctx *c, struct profile *pr, int kind, const char *v,
+    int line)
+{
+	const char *p = v;
+
+	if (pr == &c->p->defaults)
+		return problem(c, line, ERR_FORMAT, "match lists belong in a "
+		    "[provider] section, not [defaults]%s", "");
+	while (*p != '\0') {
+		const char *b;
+		size_t n;
+		struct profile_match *nm;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		b = p;
+		/* Reporter org names may hold spaces ("Enterprise Outlook"):
+		 * only a comma ends one. */
+		while (*p != '\0' && *p != ',' && (kind == PM_REPORTER ||
+		    (*p != ' ' && *p != '\t')))
+			p++;
+		n = (size_t)(p - b);
+		while (n > 0 && (b[n - 1] == ' ' || b[n - 1] == '\t'))
+			n--;
+		if (n == 0)
+			continue;
+		if (kind != PM_REPORTER &&
+		    !token_ok(b, n, LIM_PROVIDER_TEXT_BYTES)) {
+			return problem(c, line, ERR_FORMAT, "bad domain or host "
+			    "pattern '%.100s'", b);
+		}
+		if (n >= LIM_PROVIDER_TEXT_BYTES)
+			return problem(c, line, ERR_TOO_LARGE, "pattern longer "
+			    "than LIM_PROVIDER_TEXT_BYTES%s", "");
+		if (pr->n_matches >= LIM_PROVIDER_PATTERNS)
+			return problem(c, line, ERR_TOO_LARGE, "more patterns "
+			    "than LIM_PROVIDER_PATTERNS (%s)", "256");
+		for (size_t i = 0; i < c->p->n; i++)
+			for (size_t j = 0; j < c->p->v[i].n_matches; j++) {
+				const struct profile_match *m =
+				    &c->p->v[i].matches[j];
+				if (m->kind == kind && strlen(m->pattern) == n &&
+				    sp_ncasecmp(m->pattern, b, n) == 0)
+					return problem(c, line, ERR_FORMAT,
+					    "pattern '%s' already listed", m->pattern);
+			}
+		nm = realloc(pr->matches, (pr->n_matches + 1) * sizeof *nm);
+		if (nm == NULL) {
+			c->nomem = 1;
+			return 1;
+		}
+		pr->matches = nm;
+		nm[pr->n_matches].kind = kind;
+		if ((nm[pr->n_matches].pattern = dup_lower(b, n)) == NULL) {
+			c->nomem = 1;
+			return 1;
+		}
+		pr->n_matches++;
+	}
+	return 0;
+}
+
+/* "CLASS: pattern text" */
+static int
+add_code(struct pctx *c, struct profile *pr, const char *v, int line)
+{
+	const char *colon = strchr(v, ':');
+	char cls[16];
+	size_t n;
+	int k;
+	struct profile_code *nc;
+	const char *pat;
+
+	if (colon == NULL || (size_t)(colon - v) >= sizeof cls)
+		return problem(c, line, ERR_FORMAT, "code: expected 'CLASS: "
+		    "pattern', got '%.60s'", v);
+	memcpy(cls, v, (size_t)(colon - v));
+	cls[colon - v] = '\0';
+	sp_trim(cls);
+	if ((k = sl_class_parse(cls)) < 0)
+		return problem(c, line, ERR_FORMAT, "code: unknown class '%s' "
+		    "(ok, rate, block, auth, tls, conn, other_4xx, other_5xx)",
+		    cls);
+	pat = colon + 1;
+	sp_skip_blanks(&pat);
+	n = strlen(pat);
+	if (n == 0 || n >= LIM_PROVIDER_TEXT_BYTES)
+		return problem(c, line, ERR_FORMAT, "code: empty pattern or "
+		    "longer than LIM_PROVIDER_TEXT_BYTES%s", "");
+	if (pr->n_codes >= LIM_PROVIDER_CODES)
+		return problem(c, line, ERR_TOO_LARGE, "more code rules than "
+		    "LIM_PROVIDER_CODES (%s)", "128");
+	nc = realloc(pr->codes, (pr->n_codes + 1) * sizeof *nc);
+	if (nc == NULL) {
+		c->nomem = 1;
+		return 1;
+	}
+	pr->codes = nc;
+	nc[pr->n_codes].cls = k;
+	if ((nc[pr->n_codes].pattern = dup_lower(pat, n)) == NULL) {
+		c->nomem = 1;
+		return 1;
+	}
+	pr->n_codes++;
+	return 0;
+}
+
+static int
+set_text(struct pctx *c, char **dst, const char *v, int line)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n >= LIM_PROVIDER_TEXT_BYTES)
+		return problem(c, line, ERR_FORMAT, "empty or longer than "
+		    "LIM_PROVIDER_TEXT_BYTES: '%.40s'", v);
+	free(*dst);
+	if ((*dst = malloc(n + 1)) == NULL) {
+		c->nomem = 1;
+		return 1;
+	}
+	memcpy(*dst, v, n + 1);
+	return 0;
+}
+
+static int
+on_key(void *ctx, const char *section, const char *key, const char *value,
+    int line)
+{
+	struct pctx *c = ctx;
+	struct profile *pr;
+
+	if (c->nomem)
+		return 1;
+	if (section[0] == '\0')
+		return problem(c, line, ERR_FORMAT, "'%.100s': key outside any "
+		    "section", key);
+	if ((pr = section_of(c, section, line)) == NULL)
+		return 1;
+	c->cur = pr;
+	for (size_t i = 0; i < sizeof lim_keys / sizeof lim_keys[0]; i++) {
+		char *base = (char *)&pr->lim + lim_keys[i].off;
+
+		if (strcmp(key, lim_keys[i].key) != 0)
+			continue;
+		if (lim_keys[i].type == LT_PCT) {
+			double d;
+			if (parse_pct(value, &d) != 0)
+				return problem(c, line, ERR_FORMAT, "%s: expected a "
+				    "percentage 0..100", key);
+			memcpy(base, &d, sizeof d);
+		} else {
+			uint64_t u;
+			if (parse_u64(value, strlen(value), lim_keys[i].max,
+			    &u) != 0)
+				return problem(c, line, ERR_FORMAT, "%s: expected "
+				    "a whole number in range", key);
+			memcpy(base, &u, sizeof u);
+		}
+		return 0;
+	}
+	if (strcmp(key, "stages") == 0)
+		return parse_stages(c, pr, value, line);
+	if (strcmp(key, "code") == 0)
+		return add_code(c, pr, value, line);
+	if (strcmp(key, "domains") == 0)
+		return add_match(c, pr, PM_DOMAIN, value, line);
+	if (strcmp(key, "mx") == 0)
+		return add_match(c, pr, PM_MX, value, line);
+	if (strcmp(key, "reporters") == 0)
+		return add_match(c, pr, PM_REPORTER, value, line);
+	if (strcmp(key, "display") == 0)
+		return set_text(c, &pr->display_name, value, line);
+	if (strcmp(key, "source") == 0)
+		return set_text(c, &pr->source, value, line);
+	if (strcmp(key, "unverified") == 0) {
+		if (strcmp(value, "yes") == 0)
+			pr->unverified = 1;
+		else if (strcmp(value, "no") == 0)
+			pr->unverified = 0;
+		else
+			return problem(c, line, ERR_FORMAT, "unverified: yes or "
+			    "no, not '%.40s'", value);
+		return 0;
+	}
+	return problem(c, line, ERR_FORMAT, "unknown key '%.100s'", key);
+}
+
+static void
+profile_clear(struct profile *pr)
+{
+	free(pr->name);
+	free(pr->display_name);
+	free(pr->source);
+	free(pr->stages);
+	for (size_t i = 0; i < pr->n_codes; i++)
+		free(pr->codes[i].pattern);
+	free(pr->codes);
+	for (size_t i = 0; i < pr->n_matches; i++)
+		free(pr->matches[i].pattern);
+	free(pr->matches);
+}
+
+void
+profiles_free(struct profiles *p)
+{
+	if (p == NULL)
+		return;
+	profile_clear(&p->defaults);
+	for (size_t i = 0; i < p->n; i++)
+		profile_clear(&p->v[i]);
+	free(p->v);
+	free(p);
+}
+
+/* Checks that need the whole file: every provider has a stage list (its
+ * own or the default) and something to match; amber below green. */
+static void
+check_complete(struct pctx *c)
+{
+	struct profiles *p = c->p;
+
+	if (!c->defaults_seen)
+		problem(c, 1, ERR_FORMAT, "no [defaults] section%s", "");
+	for (size_t i = 0; i < p->n; i++) {
+		struct profile *pr = &p->v[i];
+
+		if (pr->n_stages == 0 && p->defaults.n_stages > 0) {
+			pr->stages = malloc(p->defaults.n_stages *
+			    sizeof *pr->stages);
+			if (pr->stages == NULL) {
+				c->nomem = 1;
+				return;
+			}
+			memcpy(pr->stages, p->defaults.stages,
+			    p->defaults.n_stages * sizeof *pr->stages);
+			pr->n_stages = p->defaults.n_stages;
+		}
+		if (pr->n_stages == 0)
+			problem(c, pr->line, ERR_FORMAT, "provider '%s': no "
+			    "stages (and none in [defaults])", pr->name);
+		if (pr->n_matches == 0)
+			problem(c, pr->line, ERR_FORMAT, "provider '%s': no "
+			    "domains, mx or reporters", pr->name);
+		if (pr->lim.dmarc_pass_amber > pr->lim.dmarc_pass_green)
+			problem(c, pr->line, ERR_FORMAT, "provider '%s': "
+			    "dmarc_pass_amber above dmarc_pass_green", pr->name);
+		if (pr->lim.deferral_pct_amber > pr->lim.deferral_pct_red)
+			problem(c, pr->line, ERR_FORMAT, "provider '%s': "
+			    "deferral_pct_amber above deferral_pct_red",
+			    pr->name);
+	}
+}
+
+int
+profiles_parse(const char *text, size_t len, const char *name,
+    void (*on_error)(void *ctx, int line, const char *msg), void *ectx,
+    struct profiles **out, struct err *err)
+{
+	struct pctx c;
+	int rc;
+
+	*out = NULL;
+	memset(&c, 0, sizeof c);
+	c.name = name;
+	c.on_error = on_error;
+	c.ectx = ectx;
+	c.err = err;
+	if (len > LIM_PROFILE_BYTES) {
+		err_where(err, "%s", name);
+		return err_set(err, ERR_TOO_LARGE, "profile file exceeds "
+		    "LIM_PROFILE_BYTES (%u)", LIM_PROFILE_BYTES);
+	}
+	if ((c.p = calloc(1, sizeof *c.p)) == NULL)
+		return err_set(err, ERR_NOMEM, "out of memory");
+	if ((c.p->defaults.name = dup_lower("*", 1)) == NULL) {
+		rc = err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = ini_read_mem(text, len, name, on_key, &c, c.problems ? NULL : err);
+	if (rc < 0) {
+		if (c.on_error != NULL)
+			c.on_error(c.ectx, 0, err != NULL ? err->msg : "syntax");
+		goto out;
+	}
+	if (!c.nomem)
+		check_complete(&c);
+	if (c.nomem) {
+		rc = err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (c.problems > 0) {
+		rc = c.first_rc;
+		goto out;
+	}
+	*out = c.p;
+	c.p = NULL;
+	rc = 0;
+out:
+	profiles_free(c.p);
+	return rc;
+}
+
+const struct profile *
+profiles_find(const struct profiles *p, const char *name)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (sp_casecmp(p->v[i].name, name) == 0)
+			return &p->v[i];
+	return NULL;
+}
+
+/* s equals pat, or ends in "." pat (case-insensitive). */
+static int
+suffix_match(const char *s, size_t sn, const char *pat)
+{
+	size_t pn = strlen(pat);
+
+	if (sn == pn)
+		return sp_casecmp(s, pat) == 0;
+	return sn > pn && s[sn - pn - 1] == '.' &&
+	    sp_casecmp(s + sn - pn, pat) == 0;
+}
+
+static const struct profile *
+by_kind(const struct profiles *p, const char *s, int kind)
+{
+	const struct profile *best = NULL;
+	size_t bestlen = 0, sn;
+
+	if (s == NULL || *s == '\0')
+		return NULL;
+	sn = strlen(s);
+	for (size_t i = 0; i < p->n; i++)
+		for (size_t j = 0; j < p->v[i].n_matches; j++) {
+			const struct profile_match *m = &p->v[i].matches[j];
+			size_t pn = strlen(m->pattern);
+			if (m->kind == kind && pn > bestlen &&
+			    suffix_match(s, sn, m->pattern)) {
+				best = &p->v[i];
+				bestlen = pn;
+			}
+		}
+	return best;
+}
+
+const struct profile *
+profiles_by_domain(const struct profiles *p, const char *domain)
+{
+	return by_kind(p, domain, PM_DOMAIN);
+}
+
+const struct profile *
+profiles_by_mx(const struct profiles *p, const char *host)
+{
+	return by_kind(p, host, PM_MX);
+}
+
+/* Case-insensitive substring search (ASCII). */
+static int
+contains(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; *hay != '\0'; hay++)
+		if (sp_ncasecmp(hay, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+rules(const struct profile *pr, const char *text)
+{
+	for (size_t i = 0; pr != NULL && i < pr->n_codes; i++)
+		if (contains(text, pr->codes[i].pattern))
+			return pr->codes[i].cls;
+	return -1;
+}
+
+int
+profiles_classify(const struct profiles *p, const struct profile *prov,
+    int code, const char *text, int *provider_rule)
+{
+	int k;
+
+	*provider_rule = 0;
+	if (text == NULL)
+		text = "";
+	if (code >= 200 && code < 300)
+		return SL_OK;
+	if ((k = rules(prov, text)) >= 0) {
+		*provider_rule = 1;
+		return k;
+	}
+	if (p != NULL && (k = rules(&p->defaults, text)) >= 0)
+		return k;
+	if (code >= 400 && code < 500)
+		return SL_OTHER_4XX;
+	if (code >= 500 && code < 600)
+		return SL_OTHER_5XX;
+	return SL_CONN;
+}

@@ -1,0 +1,109 @@
+/*
+ * parse/profiles.h - provider profiles (doc/providers.md): which recipient
+ * domains, MX hosts and DMARC reporters belong to a mailbox provider, its
+ * warm-up stages, hourly caps, thresholds and the reply codes it uses for
+ * rate limits and blocks. Pure: text in, struct profiles out; the file is
+ * read by the caller (ingest/profiles_sync.c) and synced into the store.
+ */
+#ifndef DW_PARSE_PROFILES_H
+#define DW_PARSE_PROFILES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/err.h"
+
+/* Reply classes; same order as store/store.h enum store_sl_class (the
+ * sync checks it). */
+enum sl_class {
+	SL_OK = 0, SL_RATE, SL_BLOCK, SL_AUTH, SL_TLS, SL_CONN, SL_OTHER_4XX,
+	SL_OTHER_5XX, SL_CLASSES
+};
+/* "ok" ... "other_5xx"; -1 / NULL when unknown. */
+int sl_class_parse(const char *name);
+const char *sl_class_name(int cls);
+
+enum profile_match_kind { PM_DOMAIN = 0, PM_MX, PM_REPORTER };
+const char *profile_match_kind_name(int kind);   /* "domain", "mx", ... */
+
+/* Thresholds; [defaults] fills them, a provider section overrides. */
+struct profile_limits {
+	double dmarc_pass_green, dmarc_pass_amber;
+	double deferral_pct_amber, deferral_pct_red;
+	uint64_t rate_per_hour, block_per_hour, max_per_hour, max_connections;
+	uint64_t rate_pause_minutes, block_pause_minutes;
+	double advance_delivered_pct;
+	uint64_t decay_idle_days, rewarm_idle_days;
+};
+
+struct profile_stage {
+	uint64_t daily_cap, hourly_cap, min_days;
+};
+
+struct profile_code {
+	char *pattern;            /* case-insensitive substring of the reply */
+	int cls;                  /* enum sl_class */
+};
+
+struct profile_match {
+	int kind;                 /* enum profile_match_kind */
+	char *pattern;            /* lower-case */
+};
+
+struct profile {
+	char *name;               /* section [provider NAME], lower-case */
+	char *display_name;       /* display =, else name */
+	char *source;             /* source =, provenance note, may be NULL */
+	int unverified;           /* unverified = yes */
+	struct profile_limits lim;
+	size_t n_stages;
+	struct profile_stage *stages;
+	size_t n_codes;
+	struct profile_code *codes;
+	size_t n_matches;
+	struct profile_match *matches;
+	int line;                 /* of the section header */
+};
+
+struct profiles {
+	struct profile defaults;  /* name "*": [defaults] */
+	size_t n;
+	struct profile *v;
+};
+
+/*
+ * Parses len bytes of profile text; name is used in error positions
+ * ("name:line"). Every problem is passed to on_error (may be NULL) as
+ * line + message, and the first one is also in err. Returns 0 and *out
+ * when there was no problem, ERR_FORMAT (bad values), ERR_TOO_LARGE (a
+ * LIM_PROVIDER_* / LIM_PROFILE_BYTES cap) or ERR_NOMEM otherwise; *out
+ * is NULL then.
+ */
+int profiles_parse(const char *text, size_t len, const char *name,
+    void (*on_error)(void *ctx, int line, const char *msg), void *ectx,
+    struct profiles **out, struct err *err);
+void profiles_free(struct profiles *p);
+
+/* The provider of a recipient domain (exact or parent-domain match of a
+ * domain pattern, the longest wins), of an MX / relay host (suffix match
+ * of an mx pattern on a label boundary), or of a DMARC reporter org name.
+ * NULL when none. */
+const struct profile *profiles_by_domain(const struct profiles *p,
+    const char *domain);
+const struct profile *profiles_by_mx(const struct profiles *p,
+    const char *host);
+const struct profile *profiles_find(const struct profiles *p,
+    const char *name);
+
+/*
+ * Class of a reply: the provider's code rules in order (first match),
+ * then the [defaults] rules, then the structural rule: 2xx ok, no SMTP
+ * code conn, 4xx other_4xx, 5xx other_5xx. code is the SMTP code (0 when
+ * none), text the reply with its enhanced code. *provider_rule is set to 1
+ * when the provider's own rule matched (send-log column rate_signal
+ * counts those RATE replies).
+ */
+int profiles_classify(const struct profiles *p, const struct profile *prov,
+    int code, const char *text, int *provider_rule);
+
+#endif

@@ -1,0 +1,934 @@
+/* report/engine.c - see engine.h and doc/hints.md */
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/err.h"
+#include "engine.h"
+
+#define DAY_S 86400
+#define MIN_S 60
+
+/*
+ * The last-resort table: used only for a threshold that neither the
+ * provider profile, its [defaults] nor the configuration gives. Values sit
+ * inside the published envelopes (doc/hints.md cites which).
+ */
+void
+engine_params_defaults(struct engine_params *p)
+{
+	memset(p, 0, sizeof *p);
+	p->active_hours = 12;
+	p->max_connections = 5;
+	p->start_connections = 1;
+	p->min_attempts = 20;
+	p->deferral_amber = 0.05;
+	p->bounce_amber = 0.03;
+	p->bounce_red = 0.10;
+	p->auth_amber = 0.01;
+	p->dmarc_pass_amber = 0.98;
+	p->dmarc_pass_red = 0.90;
+	p->coverage_low = 0.5;
+	p->coverage_high = 1.5;
+	p->expect_dmarc = 1;
+	p->dmarc_lag_days = 2;
+	p->utilisation_min = 0.9;
+	p->block_red_hours = 2;
+	p->block_pause_share = 0.20;
+	p->growth_above_s = 0.10;
+	p->realised_factor = 2;
+	p->recovery_days = 2;
+	p->ssthresh_clear_days = 3;
+	p->stall_days = 10;
+	p->block_per_hour = 1;
+	p->rate_per_hour = 1;
+	p->rate_min_attempts = 50;
+	p->rate_share = 0.05;
+	p->rate_pause_min = 10;
+	p->rate_strict_cut = 0.7;
+	p->block_pause_min = 120;
+	p->block_pause_max_min = 1440;
+	p->decrease_gap_min = 30;
+	p->increase_gap_min = 30;
+	p->idle_share = 0.1;
+	p->idle_stage_days = 7;
+	p->idle_restart_days = 30;
+	p->ttl_hours = 26;
+}
+
+/* Rounding without libm (values here are >= 0 and far below 2^53). */
+static uint64_t
+ceil_u(double x)
+{
+	uint64_t i = (uint64_t)x;
+
+	return (double)i < x ? i + 1 : i;
+}
+
+static double
+round_to(double x, double unit)
+{
+	return (double)(int64_t)(x * unit + (x >= 0 ? 0.5 : -0.5)) / unit;
+}
+
+static int
+ratio_ok(double v)
+{
+	return v >= 0.0 && v <= 1.0;
+}
+
+int
+engine_params_check(const struct engine_params *p, const char **what)
+{
+	const char *bad = NULL;
+
+	if (p->n_stages == 0 || p->n_stages > ENGINE_MAX_STAGES)
+		bad = "stages";
+	for (size_t i = 0; bad == NULL && i < p->n_stages; i++)
+		if (p->stage_day[i] == 0 ||
+		    (i > 0 && p->stage_day[i] <= p->stage_day[i - 1]))
+			bad = "stages (must increase from 1)";
+	if (bad == NULL && (p->active_hours == 0 || p->active_hours > 24))
+		bad = "active_hours";
+	if (bad == NULL && (p->start_connections == 0 ||
+	    p->max_connections < p->start_connections))
+		bad = "connections";
+	if (bad == NULL && !(ratio_ok(p->deferral_amber) &&
+	    ratio_ok(p->bounce_amber) && ratio_ok(p->bounce_red) &&
+	    ratio_ok(p->deferral_red) &&
+	    p->bounce_amber <= p->bounce_red && ratio_ok(p->auth_amber)))
+		bad = "smtp rate thresholds";
+	if (bad == NULL && !(ratio_ok(p->dmarc_pass_amber) &&
+	    ratio_ok(p->dmarc_pass_red) &&
+	    p->dmarc_pass_red <= p->dmarc_pass_amber))
+		bad = "dmarc_pass thresholds";
+	if (bad == NULL && !(p->coverage_low >= 0.0 &&
+	    p->coverage_low <= 1.0 && p->coverage_high >= 1.0))
+		bad = "coverage bounds";
+	if (bad == NULL && !(ratio_ok(p->utilisation_min) &&
+	    ratio_ok(p->block_pause_share) && ratio_ok(p->rate_share) &&
+	    ratio_ok(p->idle_share) && p->rate_strict_cut > 0.0 &&
+	    p->rate_strict_cut <= 1.0 && p->growth_above_s > 0.0 &&
+	    p->growth_above_s <= 1.0))
+		bad = "ratios";
+	if (bad == NULL && (p->realised_factor == 0 ||
+	    p->idle_stage_days == 0 || p->block_per_hour == 0 || p->block_pause_min == 0 ||
+	    p->block_pause_max_min < p->block_pause_min ||
+	    p->block_pause_max_min > 48 * 60 || p->rate_pause_min > 48 * 60))
+		bad = "pause and growth settings";
+	if (bad == NULL && (p->ttl_hours == 0 || p->ttl_hours > 48))
+		bad = "ttl_hours (1..48)";
+	if (bad == NULL && p->target_daily != 0 &&
+	    p->target_daily < p->stage_day[0])
+		bad = "target_daily (below the first stage)";
+	if (what != NULL)
+		*what = bad;
+	return bad == NULL ? 0 : ERR_INVAL;
+}
+
+static uint64_t
+target_of(const struct engine_params *p)
+{
+	return p->target_daily != 0 ? p->target_daily :
+	    p->stage_day[p->n_stages - 1];
+}
+
+/* Hour cap that goes with a day cap: the day cap spread over
+ * active_hours, or the stage's own hour cap when that is larger (the
+ * profile fills it with day / 24, which alone would force a sender to
+ * spread mail over all 24 hours to use its day cap); never above
+ * max_per_hour. */
+static uint64_t
+hour_base(const struct engine_params *p, uint64_t cap_day)
+{
+	uint64_t h = (cap_day + p->active_hours - 1) / p->active_hours;
+
+	for (size_t i = 0; i < p->n_stages; i++)
+		if (p->stage_day[i] == cap_day && p->stage_hour[i] > h)
+			h = p->stage_hour[i];
+	if (p->max_per_hour != 0 && h > p->max_per_hour)
+		h = p->max_per_hour;
+	return h == 0 ? 1 : h;
+}
+
+/* Connections that go with a stage: one more per stage climbed. */
+static unsigned
+conn_base(const struct engine_params *p, unsigned stage)
+{
+	uint64_t k = (uint64_t)p->start_connections + stage;
+	return k > p->max_connections ? p->max_connections : (unsigned)k;
+}
+
+/* Highest stage whose cap is <= cap (0 when below the first). */
+static unsigned
+stage_for(const struct engine_params *p, uint64_t cap)
+{
+	unsigned s = 0;
+
+	for (size_t i = 0; i < p->n_stages; i++)
+		if (p->stage_day[i] <= cap)
+			s = (unsigned)i;
+	return s;
+}
+
+void
+engine_state_init(struct engine_state *s, const struct engine_params *p,
+    int64_t now)
+{
+	memset(s, 0, sizeof *s);
+	s->phase = PHASE_WARMUP;
+	s->stage = 0;
+	s->cap_day = p->n_stages > 0 ? p->stage_day[0] : 1;
+	if (p->n_stages > 0 && s->cap_day > target_of(p))
+		s->cap_day = target_of(p);
+	s->cap_hour = p->active_hours > 0 ? hour_base(p, s->cap_day) : 1;
+	s->conns = p->start_connections;
+	s->since = now;
+	s->last_gated_day = -1;
+	s->last_gate = GATE_NONE;
+	s->last_action = ACTION_HOLD;
+	s->last_action_at = now;
+	s->initialised = 1;
+}
+
+static double
+share(uint64_t part, uint64_t whole)
+{
+	return whole == 0 ? 0.0 : (double)part / (double)whole;
+}
+
+static int64_t
+day_start(int64_t day)
+{
+	return day * DAY_S;
+}
+
+static void
+add_evidence(struct engine_hint *h, const char *kind, const char *metric,
+    double value, uint64_t n, double threshold, int64_t from, int64_t until,
+    int is_day)
+{
+	struct engine_evidence *e;
+
+	if (h->n_evidence >= ENGINE_MAX_EVIDENCE)
+		return;
+	e = &h->evidence[h->n_evidence++];
+	memset(e, 0, sizeof *e);
+	e->kind = kind;
+	e->metric = metric;
+	/* Four decimals: enough for a threshold comparison, and the JSON
+	 * output does not depend on the last bits of a division. */
+	e->value = round_to(value, 10000.0);
+	e->n = n;
+	e->threshold = threshold;
+	e->from = from;
+	e->until = until;
+	e->is_day = is_day;
+}
+
+static void
+add_dmarc_ids(struct engine_hint *h, const struct engine_dmarc *d)
+{
+	struct engine_evidence *e;
+
+	if (h->n_evidence == 0)
+		return;
+	e = &h->evidence[h->n_evidence - 1];
+	for (size_t i = 0; i < d->n_report_ids && i < ENGINE_MAX_REPORT_IDS;
+	    i++)
+		e->report_ids[e->n_report_ids++] = d->report_ids[i];
+}
+
+/* What the daily gate saw, kept for the hint. */
+struct gate_result {
+	enum engine_gate gate;
+	const char *reason;       /* first failing rule, NULL when GREEN */
+	char text[200];
+	int pause;                /* BLOCK share high enough to pause */
+	double dmarc_factor;      /* min(1, ρ) when DMARC data was used */
+	int dmarc_seen;
+};
+
+static void
+fail(struct gate_result *g, enum engine_gate level, const char *reason,
+    const char *text)
+{
+	/* RED beats AMBER; within a level the first rule checked names the
+	 * reason (the rules are checked most serious first). */
+	if (level > g->gate || (level == g->gate && g->reason == NULL)) {
+		g->gate = level;
+		g->reason = reason;
+		snprintf(g->text, sizeof g->text, "%s", text);
+	}
+}
+
+static void
+run_gate(const struct engine_params *p, const struct engine_state *st,
+    const struct engine_inputs *in, struct engine_hint *h,
+    struct gate_result *g)
+{
+	const struct engine_counts *d = &in->day;
+	const struct engine_dmarc *dm = &in->dmarc;
+	int64_t from = day_start(in->gate_day), until = from + DAY_S;
+	int judged = d->attempts >= p->min_attempts && d->attempts > 0;
+	uint64_t defer = d->rate + d->conn + d->tls + d->other_4xx;
+	double v;
+	char t[200];
+
+	memset(g, 0, sizeof *g);
+	g->gate = GATE_GREEN;
+	g->dmarc_factor = 1.0;
+
+	/* RED rules. */
+	if (judged && share(d->block, d->attempts) >= p->block_pause_share) {
+		v = share(d->block, d->attempts);
+		snprintf(t, sizeof t, "BLOCK replies on %llu of %llu attempts",
+		    (unsigned long long)d->block,
+		    (unsigned long long)d->attempts);
+		fail(g, GATE_RED, "reputation_block", t);
+		g->pause = 1;
+		add_evidence(h, "smtp", "block_rate", v, d->attempts,
+		    p->block_pause_share, from, until, 1);
+	}
+	if (d->block_hours >= p->block_red_hours && d->block > 0) {
+		snprintf(t, sizeof t, "BLOCK replies in %u hours of the day",
+		    d->block_hours);
+		fail(g, GATE_RED, "reputation_block", t);
+		add_evidence(h, "smtp", "block_hours", d->block_hours,
+		    d->attempts, p->block_red_hours, from, until, 1);
+	}
+	if (judged && share(d->other_5xx, d->attempts) >= p->bounce_red) {
+		v = share(d->other_5xx, d->attempts);
+		snprintf(t, sizeof t, "bounces %.1f%% of %llu attempts",
+		    100.0 * v, (unsigned long long)d->attempts);
+		fail(g, GATE_RED, "bounce_rate", t);
+		add_evidence(h, "smtp", "bounce_rate", v, d->attempts,
+		    p->bounce_red, from, until, 1);
+	}
+	if (dm->day >= 0 && dm->messages > 0) {
+		double pass = share(dm->dmarc_pass, dm->messages);
+		uint64_t disp = dm->quarantine + dm->reject;
+		int64_t df = day_start(dm->day);
+
+		g->dmarc_seen = 1;
+		/* Failing mail that the receiver also junks or refuses:
+		 * the policy is enforced on our own mail. */
+		if (pass < p->dmarc_pass_red && disp > 0) {
+			snprintf(t, sizeof t, "DMARC pass %.1f%% of %llu "
+			    "with %llu quarantined/rejected", 100.0 * pass,
+			    (unsigned long long)dm->messages,
+			    (unsigned long long)disp);
+			fail(g, GATE_RED, "auth_failure", t);
+		} else if (pass < p->dmarc_pass_amber) {
+			snprintf(t, sizeof t, "DMARC pass %.1f%% of %llu "
+			    "messages", 100.0 * pass,
+			    (unsigned long long)dm->messages);
+			fail(g, GATE_AMBER, "dmarc_failure", t);
+		} else if (disp > 0) {
+			snprintf(t, sizeof t, "%llu messages quarantined or "
+			    "rejected", (unsigned long long)disp);
+			fail(g, GATE_AMBER, "dmarc_disposition", t);
+		}
+		add_evidence(h, "dmarc_aggregate", "dmarc_pass_rate", pass,
+		    dm->messages, p->dmarc_pass_amber, df, df + DAY_S, 1);
+		add_dmarc_ids(h, dm);
+		if (dm->accepted_that_day > 0) {
+			double rho = share(dm->messages, dm->accepted_that_day);
+			if (rho < 1.0)
+				g->dmarc_factor = rho;
+			if (p->expect_dmarc && (rho < p->coverage_low ||
+			    rho > p->coverage_high)) {
+				snprintf(t, sizeof t, "DMARC reports cover "
+				    "%.0f%% of accepted mail", 100.0 * rho);
+				fail(g, GATE_AMBER, "dmarc_coverage", t);
+				add_evidence(h, "dmarc_aggregate", "coverage",
+				    rho, dm->accepted_that_day,
+				    rho < p->coverage_low ? p->coverage_low :
+				    p->coverage_high, df, df + DAY_S, 1);
+			}
+		}
+	} else if (p->expect_dmarc && d->ok > 0) {
+		fail(g, GATE_AMBER, "dmarc_missing", "no DMARC aggregate "
+		    "report for this source yet");
+		add_evidence(h, "dmarc_aggregate", "coverage", 0.0,
+		    d->ok, p->coverage_low, from, until, 1);
+	}
+
+	/* AMBER rules on the send log. */
+	if (judged && share(d->other_5xx, d->attempts) >= p->bounce_amber) {
+		v = share(d->other_5xx, d->attempts);
+		snprintf(t, sizeof t, "bounces %.1f%% of %llu attempts",
+		    100.0 * v, (unsigned long long)d->attempts);
+		fail(g, GATE_AMBER, "bounce_rate", t);
+		if (v < p->bounce_red)
+			add_evidence(h, "smtp", "bounce_rate", v, d->attempts,
+			    p->bounce_amber, from, until, 1);
+	}
+	if (d->block > 0 && g->gate < GATE_RED) {
+		snprintf(t, sizeof t, "%llu BLOCK replies",
+		    (unsigned long long)d->block);
+		fail(g, GATE_AMBER, "reputation_block", t);
+	}
+	if (judged && share(d->auth, d->attempts) >= p->auth_amber) {
+		v = share(d->auth, d->attempts);
+		snprintf(t, sizeof t, "authentication refusals on %.1f%% of "
+		    "attempts", 100.0 * v);
+		fail(g, GATE_AMBER, "auth_failure", t);
+		add_evidence(h, "smtp", "auth_rate", v, d->attempts,
+		    p->auth_amber, from, until, 1);
+	}
+	v = share(defer, d->attempts);
+	if (judged && p->deferral_red > 0.0 && v >= p->deferral_red) {
+		snprintf(t, sizeof t, "deferrals %.1f%% of %llu attempts",
+		    100.0 * v, (unsigned long long)d->attempts);
+		fail(g, GATE_RED, "deferral_rate", t);
+	}
+	if (judged && v >= p->deferral_amber) {
+		snprintf(t, sizeof t, "deferrals %.1f%% of %llu attempts",
+		    100.0 * v, (unsigned long long)d->attempts);
+		fail(g, GATE_AMBER, "deferral_rate", t);
+	}
+	add_evidence(h, "smtp", "deferral_rate", v, d->attempts,
+	    p->deferral_amber, from, until, 1);
+	if (st->last_decrease >= from && st->last_decrease < until) {
+		fail(g, GATE_AMBER, "rate_limited", "the fast loop lowered "
+		    "the hour cap that day");
+	}
+	v = share(d->ok, st->cap_day);
+	if (v < p->utilisation_min) {
+		snprintf(t, sizeof t, "used %llu of a %llu cap",
+		    (unsigned long long)d->ok,
+		    (unsigned long long)st->cap_day);
+		fail(g, GATE_AMBER, "low_utilisation", t);
+	}
+	add_evidence(h, "smtp", "utilisation", v, d->ok, p->utilisation_min,
+	    from, until, 1);
+}
+
+/* Confidence in a decision over n samples (doc/hints.md): more samples,
+ * two independent sources agreeing, full DMARC coverage all raise it. */
+static double
+confidence(uint64_t n, int two_sources, double dmarc_factor)
+{
+	double c = (double)n / ((double)n + 200.0);
+
+	c *= two_sources ? 1.0 : 0.7;
+	c *= dmarc_factor;
+	return round_to(c, 1000.0);
+}
+
+static void
+set_phase(struct engine_state *st, enum engine_phase ph, int64_t now)
+{
+	if (st->phase != ph) {
+		st->phase = ph;
+		st->since = now;
+	}
+}
+
+/* Pause for a BLOCK: doubled per repeat in 24 h, capped; S and the caps
+ * to resume with are half the current cap. */
+static void
+do_block_pause(const struct engine_params *p, struct engine_state *st,
+    int64_t now)
+{
+	uint64_t mins = p->block_pause_min, floor_cap = p->stage_day[0];
+
+	for (unsigned i = 0; i < st->pauses_24h && mins < p->block_pause_max_min;
+	    i++)
+		mins *= 2;
+	if (mins > p->block_pause_max_min)
+		mins = p->block_pause_max_min;
+	st->pauses_24h++;
+	st->last_pause = now;
+	st->cap_day = st->cap_day / 2 > floor_cap ? st->cap_day / 2 :
+	    floor_cap;
+	st->ssthresh = st->cap_day;
+	st->stage = stage_for(p, st->cap_day);
+	st->stage_days = 0;
+	st->cap_hour = hour_base(p, st->cap_day);
+	st->conns = p->start_connections;
+	st->hold_until = now + (int64_t)mins * MIN_S;
+	st->last_decrease = now;
+	set_phase(st, PHASE_PAUSED, now);
+}
+
+/* Next daily cap after a GREEN day (doc/hints.md "Growth"). */
+static uint64_t
+next_cap(const struct engine_params *p, const struct engine_state *st,
+    const struct engine_inputs *in)
+{
+	uint64_t c = st->cap_day, next, lim;
+
+	if (st->ssthresh != 0 && c >= st->ssthresh) {
+		/* At or above the level where trouble began: additive. */
+		uint64_t step = ceil_u((double)c * p->growth_above_s);
+		next = c + (step == 0 ? 1 : step);
+	} else if ((size_t)st->stage + 1 < p->n_stages &&
+	    p->stage_day[st->stage + 1] > c) {
+		next = p->stage_day[st->stage + 1];
+		/* Below S: climb the ladder, but not past S in one step. */
+		if (st->ssthresh != 0 && next > st->ssthresh)
+			next = st->ssthresh;
+	} else {
+		uint64_t step = ceil_u((double)c * p->growth_above_s);
+		next = c + (step == 0 ? 1 : step);
+	}
+	/* Never more than realised_factor x the best accepted day. */
+	lim = in->best_ok_7d * p->realised_factor;
+	if (next > lim)
+		next = lim;
+	if (next > target_of(p))
+		next = target_of(p);
+	return next < c ? c : next;
+}
+
+int
+engine_step(const struct engine_params *p, struct engine_state *st,
+    const struct engine_inputs *in, int64_t now, struct engine_hint *hint)
+{
+	const struct engine_counts *hr = &in->hour;
+	int64_t hfrom = now - 3600;
+	int decided = 0, fast_trouble = 0, gated = 0;
+	enum engine_action act = ACTION_HOLD;
+	const char *reason = NULL;
+	char text[256];
+	uint64_t nsamples = 0;
+	struct gate_result g;
+	const char *what;
+	uint64_t old_day, old_hour;
+	unsigned old_conns;
+
+	memset(hint, 0, sizeof *hint);
+	memset(&g, 0, sizeof g);
+	text[0] = '\0';
+	if (engine_params_check(p, &what) != 0)
+		return ERR_INVAL;
+	if (!st->initialised)
+		engine_state_init(st, p, now);
+	old_day = st->cap_day;
+	old_hour = st->cap_hour;
+	old_conns = st->conns;
+
+	if (st->last_pause != 0 && now - st->last_pause >= DAY_S)
+		st->pauses_24h = 0;
+	/* A pause that has run out: resume in recovery, no growth for
+	 * recovery_days. */
+	if (st->phase == PHASE_PAUSED && now >= st->hold_until) {
+		set_phase(st, PHASE_RECOVERY, now);
+		st->hold_until = now + (int64_t)p->recovery_days * DAY_S;
+	}
+
+	/* ---- fast loop: the last hour, our own send log only ---- */
+	if (st->phase != PHASE_PAUSED) {
+		int gap_ok = now - st->last_decrease >=
+		    (int64_t)p->decrease_gap_min * MIN_S;
+
+		if (hr->block >= p->block_per_hour) {
+			do_block_pause(p, st, now);
+			act = ACTION_PAUSE;
+			reason = "reputation_block";
+			snprintf(text, sizeof text, "BLOCK reply on %llu of "
+			    "%llu attempts in the last hour: pause",
+			    (unsigned long long)hr->block,
+			    (unsigned long long)hr->attempts);
+			add_evidence(hint, "smtp", "block_replies",
+			    (double)hr->block, hr->attempts,
+			    (double)p->block_per_hour, hfrom, now, 0);
+			nsamples = hr->attempts;
+			decided = fast_trouble = 1;
+		} else if (hr->rate_signal > 0 &&
+		    hr->rate_signal >= p->rate_per_hour) {
+			fast_trouble = 1;
+			if (gap_ok) {
+				uint64_t h = (uint64_t)(
+				    (double)st->cap_hour * p->rate_strict_cut);
+				st->cap_hour = h == 0 ? 1 : h;
+				st->conns = p->start_connections;
+				if (st->ssthresh == 0 ||
+				    st->cap_day < st->ssthresh)
+					st->ssthresh = st->cap_day;
+				st->last_decrease = now;
+				act = ACTION_REDUCE;
+				reason = "rate_limited";
+				snprintf(text, sizeof text, "provider rate limit "
+				    "(strict code) on %llu of %llu attempts in "
+				    "the last hour: stop %u min, then %u "
+				    "connection(s)",
+				    (unsigned long long)hr->rate_signal,
+				    (unsigned long long)hr->attempts,
+				    p->rate_pause_min, p->start_connections);
+				hint->valid_from = now +
+				    (int64_t)p->rate_pause_min * MIN_S;
+				decided = 1;
+			}
+			add_evidence(hint, "smtp", "rate_limit_signal",
+			    (double)hr->rate_signal, hr->attempts,
+			    (double)p->rate_per_hour,
+			    hfrom, now, 0);
+			nsamples = hr->attempts;
+		} else if (hr->attempts >= p->rate_min_attempts &&
+		    hr->attempts > 0 &&
+		    share(hr->rate, hr->attempts) >= p->rate_share) {
+			fast_trouble = 1;
+			if (gap_ok) {
+				st->cap_hour = st->cap_hour / 2 > 0 ?
+				    st->cap_hour / 2 : 1;
+				if (st->ssthresh == 0 ||
+				    st->cap_day < st->ssthresh)
+					st->ssthresh = st->cap_day;
+				st->last_decrease = now;
+				act = ACTION_REDUCE;
+				reason = "rate_limited";
+				snprintf(text, sizeof text, "rate-limit replies "
+				    "on %llu of %llu attempts in the last hour",
+				    (unsigned long long)hr->rate,
+				    (unsigned long long)hr->attempts);
+				decided = 1;
+			}
+			add_evidence(hint, "smtp", "rate_limit_deferrals",
+			    share(hr->rate, hr->attempts), hr->attempts,
+			    p->rate_share, hfrom, now, 0);
+			nsamples = hr->attempts;
+		} else if (hr->conn > 0 && st->conns > 1) {
+			fast_trouble = 1;
+			if (gap_ok) {
+				st->conns--;
+				st->last_decrease = now;
+				act = ACTION_REDUCE;
+				reason = "connection_limit";
+				snprintf(text, sizeof text, "%llu connection "
+				    "refusals in the last hour",
+				    (unsigned long long)hr->conn);
+				decided = 1;
+			}
+			add_evidence(hint, "smtp", "connection_refusals",
+			    (double)hr->conn, hr->attempts, 1, hfrom, now, 0);
+			nsamples = hr->attempts;
+		}
+	}
+
+	/* ---- daily gate: once per day, on yesterday ---- */
+	if (in->gate_day > st->last_gated_day) {
+		struct engine_hint scratch;
+		int64_t gate_end = day_start(in->gate_day) + DAY_S;
+
+		/* Gate evidence first; fast-loop evidence stays in front. */
+		memset(&scratch, 0, sizeof scratch);
+		run_gate(p, st, in, &scratch, &g);
+		for (size_t i = 0; i < scratch.n_evidence; i++)
+			if (hint->n_evidence < ENGINE_MAX_EVIDENCE)
+				hint->evidence[hint->n_evidence++] =
+				    scratch.evidence[i];
+		gated = 1;
+		st->last_gated_day = in->gate_day;
+		st->last_gate = g.gate;
+		if (in->day.ok < ceil_u(p->idle_share *
+		    (double)st->cap_day))
+			st->idle_days++;
+		else
+			st->idle_days = 0;
+		if (g.gate == GATE_AMBER)
+			st->amber_days++;
+		else if (g.gate == GATE_GREEN)
+			st->amber_days = 0;
+		st->green_days = g.gate == GATE_GREEN && !fast_trouble ?
+		    st->green_days + 1 : 0;
+		/* Trouble early in a warm-up says little about an IP that
+		 * has since carried its cap cleanly for days: forget S and
+		 * climb the ladder again. */
+		if (st->ssthresh != 0 && st->cap_day >= st->ssthresh &&
+		    p->ssthresh_clear_days > 0 &&
+		    st->green_days >= p->ssthresh_clear_days)
+			st->ssthresh = 0;
+
+		if (decided || st->phase == PHASE_PAUSED) {
+			/* The fast loop already acted (or a pause runs): the
+			 * day's verdict is recorded, not acted on. */
+		} else if (g.gate == GATE_RED && g.pause) {
+			do_block_pause(p, st, now);
+			act = ACTION_PAUSE;
+			reason = g.reason;
+			snprintf(text, sizeof text, "%s: pause", g.text);
+			decided = 1;
+		} else if (g.gate == GATE_RED) {
+			uint64_t c = st->cap_day / 2;
+			if (c < p->stage_day[0])
+				c = p->stage_day[0];
+			st->cap_day = c;
+			st->ssthresh = c;
+			st->stage = stage_for(p, c);
+			st->stage_days = 0;
+			st->cap_hour = hour_base(p, c);
+			if (st->conns > p->start_connections)
+				st->conns = conn_base(p, st->stage);
+			st->hold_until = gate_end +
+			    (int64_t)p->recovery_days * DAY_S;
+			set_phase(st, PHASE_RECOVERY, now);
+			act = ACTION_REDUCE;
+			reason = g.reason;
+			snprintf(text, sizeof text, "%s: day cap halved", g.text);
+			decided = 1;
+		} else if (st->idle_days > 0 && (st->cap_day > p->stage_day[0] ||
+		    st->idle_days >= p->idle_restart_days)) {
+			/* (At the first stage there is nothing to decay:
+			 * such a day is a plain low-utilisation hold.) */
+			if (st->idle_days >= p->idle_restart_days) {
+				st->stage = 0;
+				st->stage_days = 0;
+				st->cap_day = p->stage_day[0];
+				st->ssthresh = 0;
+				set_phase(st, PHASE_WARMUP, now);
+				snprintf(text, sizeof text, "idle %u days: "
+				    "warm-up starts again", st->idle_days);
+			} else if (st->idle_days % p->idle_stage_days == 0) {
+				/* One stage down per idle_stage_days idle
+				 * days (a cap between stages drops to the
+				 * stage below it). */
+				unsigned sg = stage_for(p, st->cap_day);
+				uint64_t c = p->stage_day[sg] < st->cap_day ?
+				    p->stage_day[sg] :
+				    p->stage_day[sg > 0 ? sg - 1 : 0];
+				st->cap_day = c;
+				st->stage = stage_for(p, c);
+				st->stage_days = 0;
+				if (st->phase == PHASE_STEADY &&
+				    c < target_of(p))
+					set_phase(st, PHASE_WARMUP, now);
+				snprintf(text, sizeof text, "idle %u day(s) "
+				    "(accepted %llu): one stage down",
+				    st->idle_days,
+				    (unsigned long long)in->day.ok);
+			} else {
+				snprintf(text, sizeof text, "idle %u day(s) "
+				    "(accepted %llu): hold; decay after %u",
+				    st->idle_days,
+				    (unsigned long long)in->day.ok,
+				    p->idle_stage_days);
+			}
+			if (st->cap_hour > hour_base(p, st->cap_day))
+				st->cap_hour = hour_base(p, st->cap_day);
+			if (st->conns > conn_base(p, st->stage))
+				st->conns = conn_base(p, st->stage);
+			act = st->cap_day < old_day ? ACTION_REDUCE :
+			    ACTION_HOLD;
+			reason = "idle_decay";
+			decided = 1;
+		} else if (g.gate == GATE_AMBER) {
+			act = ACTION_HOLD;
+			reason = "warmup_gate_hold";
+			snprintf(text, sizeof text, "hold: %s%s", g.text,
+			    st->amber_days >= p->stall_days ?
+			    " (warm-up stalled)" : "");
+			hint->stalled = st->amber_days >= p->stall_days;
+			decided = 1;
+		} else if (fast_trouble) {
+			act = ACTION_HOLD;
+			reason = "rate_limited";
+			snprintf(text, sizeof text, "hold: provider pressure in "
+			    "the last hour");
+			decided = 1;
+		} else if (st->phase == PHASE_RECOVERY &&
+		    now < st->hold_until) {
+			act = ACTION_HOLD;
+			reason = "recovery_hold";
+			snprintf(text, sizeof text, "GREEN, but recovering "
+			    "after trouble: no growth yet");
+			decided = 1;
+		} else if (st->stage_days + 1 <
+		    p->stage_min_days[st->stage] &&
+		    st->cap_day < target_of(p)) {
+			st->stage_days++;
+			act = ACTION_HOLD;
+			reason = "warmup_schedule";
+			snprintf(text, sizeof text, "GREEN day %u of %u at "
+			    "stage %u", st->stage_days,
+			    p->stage_min_days[st->stage], st->stage + 1);
+			set_phase(st, PHASE_WARMUP, now);
+			decided = 1;
+		} else {
+			uint64_t next = next_cap(p, st, in);
+
+			if (next > st->cap_day) {
+				st->stage_days = 0;
+				st->last_good = st->cap_day;
+				st->cap_day = next;
+				st->stage = stage_for(p, next);
+				st->cap_hour = hour_base(p, next);
+				st->conns = conn_base(p, st->stage);
+				act = ACTION_ADVANCE;
+				reason = "warmup_schedule";
+				snprintf(text, sizeof text, "GREEN day: cap "
+				    "%llu -> %llu",
+				    (unsigned long long)old_day,
+				    (unsigned long long)next);
+			} else {
+				/* At the target, or held by realised
+				 * volume. */
+				st->cap_hour = hour_base(p, st->cap_day);
+				st->conns = conn_base(p, st->stage);
+				act = st->cap_hour > old_hour ||
+				    st->conns > old_conns ? ACTION_ADVANCE :
+				    ACTION_HOLD;
+				reason = st->cap_day >= target_of(p) ?
+				    "target_reached" : "warmup_schedule";
+				snprintf(text, sizeof text, "%s",
+				    st->cap_day >= target_of(p) ?
+				    "GREEN day at the target volume" :
+				    "GREEN day; cap held by realised volume");
+			}
+			set_phase(st, st->cap_day >= target_of(p) ?
+			    PHASE_STEADY : PHASE_WARMUP, now);
+			decided = 1;
+		}
+		nsamples = in->day.attempts > nsamples ? in->day.attempts :
+		    nsamples;
+	}
+
+	/* ---- additive recovery of the hour cap after a cut ---- */
+	if (!decided && !fast_trouble && st->phase != PHASE_PAUSED &&
+	    st->phase != PHASE_RECOVERY &&
+	    (st->last_gate == GATE_GREEN || st->last_gate == GATE_NONE) &&
+	    st->last_decrease != 0 &&
+	    now - st->last_decrease >= (int64_t)p->increase_gap_min * MIN_S &&
+	    now - st->last_increase >= (int64_t)p->increase_gap_min * MIN_S) {
+		uint64_t hb = hour_base(p, st->cap_day);
+		unsigned kb = conn_base(p, st->stage);
+
+		if (st->cap_hour < hb || st->conns < kb) {
+			uint64_t step = (hb + 9) / 10;
+			st->cap_hour = st->cap_hour + step > hb ? hb :
+			    st->cap_hour + step;
+			if (st->conns < kb)
+				st->conns++;
+			st->last_increase = now;
+			act = ACTION_ADVANCE;
+			reason = "recovering";
+			snprintf(text, sizeof text, "clean for %u min: hour cap "
+			    "%llu -> %llu, connections %u -> %u",
+			    p->increase_gap_min, (unsigned long long)old_hour,
+			    (unsigned long long)st->cap_hour, old_conns,
+			    st->conns);
+			decided = 1;
+		}
+	}
+
+	/* Nothing new since the last run: the caps stand ("hold"). */
+	if (!decided) {
+		if (st->phase == PHASE_PAUSED) {
+			act = ACTION_PAUSE;
+			reason = "reputation_block";
+			snprintf(text, sizeof text, "paused until the block "
+			    "clears");
+		} else {
+			act = ACTION_HOLD;
+			reason = st->phase == PHASE_STEADY ? "target_reached" :
+			    "no_new_evidence";
+			snprintf(text, sizeof text, "no new evidence since "
+			    "the last decision");
+		}
+	}
+
+	/* An action names what happened to the caps: a "reduce" that
+	 * lowered nothing (already at the floor) is a hold, and so is an
+	 * "advance" that raised nothing. */
+	if (decided && act == ACTION_REDUCE && st->cap_day >= old_day &&
+	    st->cap_hour >= old_hour && st->conns >= old_conns)
+		act = ACTION_HOLD;
+	if (decided && act == ACTION_ADVANCE && st->cap_day <= old_day &&
+	    st->cap_hour <= old_hour && st->conns <= old_conns)
+		act = ACTION_HOLD;
+	if (decided) {
+		st->last_action = act;
+		st->last_action_at = now;
+	}
+
+	/* ---- the hint ---- */
+	hint->action = act;
+	hint->phase = st->phase;
+	hint->stage = st->stage;
+	hint->reason = reason;
+	snprintf(hint->reason_text, sizeof hint->reason_text, "%s", text);
+	hint->gate = g.gate != GATE_NONE ? g.gate : st->last_gate;
+	hint->gate_ran = gated;
+	hint->gate_reason = gated ? g.reason : NULL;
+	if (hint->valid_from == 0)
+		hint->valid_from = now;
+	if (st->phase == PHASE_PAUSED) {
+		hint->max_per_hour = 0;
+		hint->max_per_day = 0;
+		hint->max_connections = 0;
+		hint->then_per_hour = st->cap_hour;
+		hint->then_per_day = st->cap_day;
+		hint->then_connections = st->conns;
+		hint->valid_until = st->hold_until;
+		if (hint->valid_until - now > ENGINE_MAX_TTL_S)
+			hint->valid_until = now + ENGINE_MAX_TTL_S;
+		hint->on_expiry_hold_last = 0;
+	} else {
+		hint->max_per_day = st->cap_day;
+		hint->max_per_hour = st->cap_hour < st->cap_day ?
+		    st->cap_hour : st->cap_day;
+		hint->max_connections = st->conns;
+		hint->valid_until = now + (int64_t)p->ttl_hours * 3600;
+		if (hint->valid_until - hint->valid_from > ENGINE_MAX_TTL_S)
+			hint->valid_until = hint->valid_from +
+			    ENGINE_MAX_TTL_S;
+		/* A warm-up cap must not fail open when the monitor stops:
+		 * keep it. At full volume, fall back to the MTA's own. */
+		hint->on_expiry_hold_last = st->phase != PHASE_STEADY;
+	}
+	hint->confidence = confidence(nsamples, g.dmarc_seen && gated,
+	    g.dmarc_seen ? g.dmarc_factor : 1.0);
+	return 0;
+}
+
+static const char *const phase_names[] = { "warmup", "steady", "recovery",
+	"paused" };
+static const char *const gate_names[] = { "none", "green", "amber", "red" };
+static const char *const action_names[] = { "advance", "hold", "reduce",
+	"pause" };
+
+const char *
+engine_phase_name(enum engine_phase ph)
+{
+	return (unsigned)ph < 4 ? phase_names[ph] : "?";
+}
+
+const char *
+engine_gate_name(enum engine_gate g)
+{
+	return (unsigned)g < 4 ? gate_names[g] : "?";
+}
+
+const char *
+engine_action_name(enum engine_action a)
+{
+	return (unsigned)a < 4 ? action_names[a] : "?";
+}
+
+static int
+lookup(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; s != NULL && i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+engine_phase_parse(const char *s)
+{
+	return lookup(phase_names, 4, s);
+}
+
+int
+engine_gate_parse(const char *s)
+{
+	return lookup(gate_names, 4, s);
+}
+
+int
+engine_action_parse(const char *s)
+{
+	return lookup(action_names, 4, s);
+}

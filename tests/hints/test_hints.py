@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+"""Scenario tests of `dmarcwatch hints` over synthetic multi-day histories
+(tests/hints/scen.py), the hint file against doc/throttle-hints.schema.json,
+golden files of every export format (tests/hints/golden/; DW_UPDATE_GOLDEN=1
+rewrites them), and the Postfix files through postmap and postconf when
+Postfix is installed (skipped otherwise).
+
+Usage: test_hints.py DW_EXE
+"""
+import datetime
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import scen  # noqa: E402
+
+EXE = sys.argv[1]
+SRC = os.environ.get("DW_SRCDIR") or os.path.join(HERE, "..", "..")
+GOLDEN = os.path.join(HERE, "golden")
+results = []
+skips = []
+IP1, IP2, SPOOF = "192.0.2.10", "192.0.2.11", "203.0.113.66"
+
+
+def check(name, cond, detail=""):
+    results.append(bool(cond))
+    print(f"{'ok' if cond else 'not ok'} {len(results)} - {name}"
+          + ("" if cond else f"  [{detail}]"))
+
+
+def skip(name, why):
+    skips.append(name)
+    print(f"ok {len(results) + len(skips)} - {name} # SKIP {why}")
+
+
+def world(tmp, name, **kw):
+    return scen.World(EXE, os.path.join(tmp, name), **kw)
+
+
+def warm(w, days, ips=(IP1,), prov="google", demand=1000, **kw):
+    """Runs days of clean traffic; returns the hints of each day for
+    (ips[0], prov)."""
+    seen = []
+    start = kw.pop("start", 0)
+    for d in range(start, start + days):
+        w.run_hints(d)
+        seen.append(dict(w.hints[(ips[0], prov)]))
+        w.send_day(d, {(ip, prov): demand for ip in ips}, **kw)
+    return seen
+
+
+def ts(s):
+    return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+# ---- a small JSON Schema checker (the keywords our schema uses) ----
+
+def validate(v, s, path="$"):
+    errs = []
+    if "const" in s and v != s["const"]:
+        errs.append(f"{path}: not {s['const']!r}")
+    if "enum" in s and v not in s["enum"]:
+        errs.append(f"{path}: {v!r} not in enum")
+    t = s.get("type")
+    types = {"object": dict, "array": list, "string": str,
+             "boolean": bool, "number": (int, float), "integer": int}
+    if t and (not isinstance(v, types[t]) or
+              (t in ("integer", "number") and isinstance(v, bool))):
+        return errs + [f"{path}: not {t}"]
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if "minimum" in s and v < s["minimum"]:
+            errs.append(f"{path}: below {s['minimum']}")
+        if "maximum" in s and v > s["maximum"]:
+            errs.append(f"{path}: above {s['maximum']}")
+    if isinstance(v, str) and "pattern" in s and \
+            not re.search(s["pattern"], v):
+        errs.append(f"{path}: {v!r} does not match {s['pattern']}")
+    if isinstance(v, dict):
+        for k in s.get("required", []):
+            if k not in v:
+                errs.append(f"{path}: missing {k}")
+        if "minProperties" in s and len(v) < s["minProperties"]:
+            errs.append(f"{path}: too few members")
+        if "maxProperties" in s and len(v) > s["maxProperties"]:
+            errs.append(f"{path}: too many members")
+        for k, x in v.items():
+            if k in s.get("properties", {}):
+                errs += validate(x, s["properties"][k], f"{path}.{k}")
+            elif isinstance(s.get("additionalProperties"), dict):
+                errs += validate(x, s["additionalProperties"],
+                                 f"{path}.{k}")
+    if isinstance(v, list):
+        if "minItems" in s and len(v) < s["minItems"]:
+            errs.append(f"{path}: too few items")
+        if "maxItems" in s and len(v) > s["maxItems"]:
+            errs.append(f"{path}: too many items")
+        for i, x in enumerate(v):
+            if "items" in s:
+                errs += validate(x, s["items"], f"{path}[{i}]")
+    return errs
+
+
+def all_files(root):
+    out = {}
+    for dp, _, fs in os.walk(root):
+        for f in sorted(fs):
+            p = os.path.join(dp, f)
+            with open(p, "rb") as fh:
+                out[os.path.relpath(p, root)] = fh.read()
+    return out
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="dw-hints-")
+    try:
+        run_all(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if skips:
+        print(f"# {len(skips)} skipped")
+    print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
+    return 0 if all(results) else 1
+
+
+def run_all(tmp):
+    with open(os.path.join(SRC, "doc", "throttle-hints.schema.json")) as f:
+        schema = json.load(f)
+
+    # 1. clean warm-up: one stage a day up to the target, then steady.
+    w = world(tmp, "clean")
+    seen = warm(w, 8)
+    caps = [h["max_per_day"] for h in seen]
+    check("clean warm-up advances day by day to the target",
+          caps == [20, 40, 80, 160, 320, 320, 320, 320], caps)
+    check("actions: hold on the first day, advance x4, then hold",
+          [h["action"] for h in seen] ==
+          ["hold"] + ["advance"] * 4 + ["hold"] * 3,
+          [h["action"] for h in seen])
+    check("at the target the phase is steady and on_expiry revert",
+          seen[-1]["phase"] == "steady" and
+          seen[-1]["on_expiry"] == "revert", seen[-1])
+    check("during warm-up on_expiry is hold_last",
+          all(h["on_expiry"] == "hold_last" for h in seen[:4]))
+    check("advance cites the DMARC report ids",
+          any("report_ids" in e for e in seen[2]["evidence"]),
+          seen[2]["evidence"])
+    errs = []
+    for doc in w.log:
+        errs += validate(doc, schema)
+    check("every hint file validates against the JSON Schema",
+          not errs, errs[:3])
+    seqs = [d["sequence"] for d in w.log]
+    check("the sequence increases with every run",
+          all(b > a for a, b in zip(seqs, seqs[1:])), seqs)
+    bad = [h for d in w.log for h in d["hints"]
+           if not 0 < ts(h["valid_until"]) - ts(h["valid_from"]) <= 48 * 3600]
+    check("every hint: valid_until within 48 h after valid_from", not bad,
+          bad[:1])
+    # Rerun at the same --now: the sequence goes on, caps stay.
+    before = w.hints[(IP1, "google")]["max_per_day"]
+    doc = w.run_hints(7)
+    check("a rerun at the same time keeps the caps and raises the sequence",
+          w.hints[(IP1, "google")]["max_per_day"] == before and
+          doc["sequence"] == seqs[-1] + 1)
+
+    # 2. a day with 4.7.28 bursts: reduce at once, one connection.
+    w = world(tmp, "rate", ips=(IP1, IP2))
+    warm(w, 3, ips=(IP1, IP2))
+    w.run_hints(3)
+    before = dict(w.hints[(IP1, "google")])
+    other = dict(w.hints[(IP2, "google")])
+    burst = [(scen.iso(4, 5, 10 + i), IP1, "google", "deferred", 421,
+              "4.7.28", "421 4.7.28 Our system has detected an unusual "
+              "rate of unsolicited mail; try again later")
+             for i in range(6)]
+    w.send_day(3, {(IP1, "google"): 1000, (IP2, "google"): 1000},
+               extra=burst)
+    w.run_hints(4)
+    h = w.hints[(IP1, "google")]
+    check("4.7.28 burst: reduce at once",
+          h["action"] == "reduce" and h["reason"] == "rate_limited" and
+          h["max_per_hour"] < before["max_per_hour"] and
+          h["max_connections"] == 1, h)
+    check("4.7.28: the reduced caps start after the provider's pause",
+          ts(h["valid_from"]) == ts(scen.iso(4, 6)) + 10 * 60, h)
+    h2 = w.hints[(IP2, "google")]
+    check("4.7.28 on one IP leaves the other IP advancing",
+          h2["action"] == "advance" and
+          h2["max_per_day"] > other["max_per_day"], h2)
+
+    # 3. a DMARC failure spike on one IP holds that IP only.
+    w = world(tmp, "dmarc", ips=(IP1, IP2))
+    warm(w, 3, ips=(IP1, IP2))
+    w.run_hints(3)
+    w.send_day(3, {(IP1, "google"): 1000, (IP2, "google"): 1000},
+               dmarc={(IP2, "google"): (0.7, 0, 0)})
+    w.run_hints(4)
+    a, b = w.hints[(IP1, "google")], w.hints[(IP2, "google")]
+    check("DMARC failure spike: the failing IP holds",
+          b["action"] == "hold" and b["gate"]["verdict"] == "amber" and
+          b["gate"].get("reason") == "dmarc_failure", b)
+    check("DMARC failure spike: the other IP advances",
+          a["action"] == "advance", a)
+    ev = [e for e in b["evidence"] if e["metric"] == "dmarc_pass_rate"]
+    check("the hold cites the pass rate, its sample and report ids",
+          ev and ev[0]["value"] == 0.7 and ev[0]["n"] > 0 and
+          ev[0].get("report_ids"), ev)
+
+    # 4. a blocklist-style 5.7.1 pauses.
+    w = world(tmp, "block")
+    warm(w, 4)
+    w.run_hints(4)
+    blocks = [(scen.iso(5, 5, 20 + i), IP1, "google", "bounced", 550,
+               "5.7.1", "550 5.7.1 Our system has detected that this "
+               "message is likely unsolicited mail (blocklist)")
+              for i in range(3)]
+    w.send_day(4, {(IP1, "google"): 1000}, extra=blocks)
+    w.run_hints(5)
+    h = w.hints[(IP1, "google")]
+    check("5.7.1 block replies pause",
+          h["action"] == "pause" and h["max_per_day"] == 0 and
+          h["reason"] == "reputation_block", h)
+    check("a pause ends after block_pause_minutes and names the resume caps",
+          ts(h["valid_until"]) - ts(h["valid_from"]) == 120 * 60 and
+          h["after_pause"]["max_per_day"] > 0 and
+          h["on_expiry"] == "revert", h)
+    w.run_hints(5, hour=9)
+    h = w.hints[(IP1, "google")]
+    check("after the pause: recovery, no growth",
+          h["phase"] == "recovery" and h["action"] == "hold", h)
+
+    # 5. an idle IP decays.
+    w = world(tmp, "idle")
+    warm(w, 5)
+    peak = w.hints[(IP1, "google")]["max_per_day"]
+    for d in range(5, 13):
+        w.run_hints(d)
+        w.send_day(d, {(IP1, "google"): 0})
+    w.run_hints(13)
+    h = w.hints[(IP1, "google")]
+    check("an idle IP decays (one stage per decay_idle_days)",
+          h["max_per_day"] < peak and h["reason"] == "idle_decay" or
+          h["max_per_day"] < peak, (peak, h))
+
+    # 6. spoofing IPs never affect our IPs' caps.
+    plain = world(tmp, "nospoof")
+    spoof = world(tmp, "spoof")
+    for d in range(6):
+        plain.run_hints(d)
+        spoof.run_hints(d)
+        plain.send_day(d, {(IP1, "google"): 1000})
+        spoof.send_day(d, {(IP1, "google"): 1000},
+                       foreign=[(SPOOF, "google", 5000, 100)])
+    plain.run_hints(6)
+    spoof.run_hints(6)
+    caps = lambda w: [(h["source_ip"], h["provider"], h["action"],  # noqa
+                       h["max_per_day"], h["max_per_hour"])
+                      for h in w.log[-1]["hints"]]
+    check("spoofing IP: our caps are exactly those without it",
+          caps(plain) == caps(spoof), (caps(plain), caps(spoof)))
+    check("spoofing IP: never a hint or a source",
+          all(h["source_ip"] != SPOOF for h in spoof.log[-1]["hints"]) and
+          all(s["ip"] != SPOOF
+              for s in spoof.log[-1]["sources"].values()))
+    n = subprocess.run(["sqlite3", spoof.db, "SELECT count(*) FROM "
+                        f"foreign_senders WHERE source_ip = '{SPOOF}'"],
+                       capture_output=True, text=True)
+    if n.returncode == 0:
+        check("spoofing IP: listed in foreign_senders",
+              int(n.stdout.strip() or 0) > 0, n.stdout)
+    else:
+        skip("spoofing IP: listed in foreign_senders", "no sqlite3")
+
+    # 7. same inputs -> byte-identical files; golden files.
+    outs = []
+    for name in ("det1", "det2"):
+        w = world(tmp, name, ips=(IP1, IP2), exports=True)
+        warm(w, 3, ips=(IP1, IP2))
+        w.run_hints(3)
+        w.send_day(3, {(IP1, "google"): 1000, (IP2, "google"): 1000,
+                       (IP1, "yahoo"): 1000},
+                   extra=[(scen.iso(4, 5, 30 + i), IP2, "google", "bounced",
+                           550, "5.7.1", "550 5.7.1 Our system has "
+                           "detected blocklist") for i in range(2)])
+        w.run_hints(4)
+        files = all_files(w.tmp)
+        outs.append({k: v for k, v in files.items()
+                     if k == "hints.json" or k == "kumo.json" or
+                     k.startswith(("postfix/", "pmta/"))})
+        last = w
+    check("same inputs give byte-identical hint and export files",
+          outs[0] == outs[1] and len(outs[0]) > 5,
+          sorted(set(outs[0]) ^ set(outs[1])))
+    golden(outs[0])
+    postfix_checks(os.path.join(last.tmp, "postfix"))
+
+
+def golden(files):
+    update = os.environ.get("DW_UPDATE_GOLDEN") == "1"
+    if update:
+        shutil.rmtree(GOLDEN, ignore_errors=True)
+        for k, v in files.items():
+            p = os.path.join(GOLDEN, k)
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            with open(p, "wb") as f:
+                f.write(v)
+    want = all_files(GOLDEN) if os.path.isdir(GOLDEN) else {}
+    for kind, pred in (("json", lambda k: k == "hints.json"),
+                       ("kumomta", lambda k: k == "kumo.json"),
+                       ("postfix", lambda k: k.startswith("postfix/")),
+                       ("pmta", lambda k: k.startswith("pmta/"))):
+        got = {k: v for k, v in files.items() if pred(k)}
+        exp = {k: v for k, v in want.items() if pred(k)}
+        diff = sorted(k for k in set(got) | set(exp)
+                      if got.get(k) != exp.get(k))
+        check(f"golden: {kind} export matches tests/hints/golden",
+              got and not diff, diff[:3])
+
+
+def postfix_checks(pdir):
+    postmap = shutil.which("postmap") or (
+        "/usr/sbin/postmap" if os.path.exists("/usr/sbin/postmap") else None)
+    postconf = shutil.which("postconf") or (
+        "/usr/sbin/postconf" if os.path.exists("/usr/sbin/postconf")
+        else None)
+    if postmap is None or postconf is None:
+        skip("postfix: postmap and postconf accept the export",
+             "Postfix not installed")
+        return
+    for src in sorted(os.listdir(pdir)):
+        d = os.path.join(pdir, src)
+        t = subprocess.run([postmap, "-c", d, "hash:" +
+                            os.path.join(d, "transport")],
+                           capture_output=True, text=True)
+        check(f"postfix: postmap accepts {src}/transport",
+              t.returncode == 0 and not t.stderr.strip(), t.stderr)
+        q = subprocess.run([postmap, "-c", d, "-q", "gmail.com", "hash:" +
+                            os.path.join(d, "transport")],
+                           capture_output=True, text=True)
+        check(f"postfix: {src} routes gmail.com to a dw_ rung",
+              q.returncode == 0 and q.stdout.startswith("dw_"), q.stdout)
+        n = subprocess.run([postconf, "-c", d, "-n"], capture_output=True,
+                           text=True)
+        m = subprocess.run([postconf, "-c", d, "-M"], capture_output=True,
+                           text=True)
+        check(f"postfix: postconf -c {src} reads main.cf and master.cf "
+              "without warnings",
+              n.returncode == 0 and m.returncode == 0 and
+              not n.stderr.strip() and not m.stderr.strip() and
+              "dw_d12_destination_rate_delay = 12s" in n.stdout and
+              "dw_hold" in m.stdout, n.stderr + m.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,456 @@
+/*
+ * tests/unit/test_engine.c - the pure engine (report/engine.h): scenario
+ * cases, then property checks over many generated histories:
+ *   - never "advance" on a day gated AMBER or RED;
+ *   - every hint: valid_from < valid_until <= valid_from + 48 h;
+ *   - "reduce" lowers at least one cap, "advance" raises one, "pause"
+ *     carries zero caps and the caps to resume with;
+ *   - caps stay within [first stage, target];
+ *   - an idle day never raises a cap;
+ *   - the same inputs give the same hints (two runs, compared as text).
+ * Prints TAP-like lines; exit 1 on any failure.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../../report/engine.h"
+
+static int n_ok, n_fail;
+
+static void
+check(int cond, const char *name)
+{
+	if (cond)
+		n_ok++;
+	else
+		n_fail++;
+	if (!cond || n_ok + n_fail <= 40)
+		printf("%s %d - %s\n", cond ? "ok" : "not ok", n_ok + n_fail,
+		    name);
+}
+
+#define DAY 86400
+#define T0 ((int64_t)20000 * DAY)   /* 2024-10-04, a day boundary */
+
+static void
+params(struct engine_params *p, uint64_t target)
+{
+	static const uint64_t st[] = { 50, 100, 200, 400, 800, 1500, 3000,
+		6000, 12000, 25000, 50000 };
+
+	engine_params_defaults(p);
+	for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
+		p->stage_day[i] = st[i];
+		p->stage_min_days[i] = 1;
+	}
+	p->n_stages = sizeof st / sizeof st[0];
+	p->target_daily = target;
+}
+
+/* A clean day at the cap: accepted = cap, DMARC fully reported. */
+static void
+clean_inputs(struct engine_inputs *in, int64_t gate_day, uint64_t sent)
+{
+	memset(in, 0, sizeof *in);
+	in->gate_day = gate_day;
+	in->day.attempts = sent;
+	in->day.ok = sent;
+	in->best_ok_7d = sent;
+	in->dmarc.day = gate_day;
+	in->dmarc.messages = sent;
+	in->dmarc.dmarc_pass = sent;
+	in->dmarc.accepted_that_day = sent;
+	in->dmarc.n_report_ids = 1;
+	snprintf(in->dmarc.report_ids[0], ENGINE_REPORT_ID_BYTES, "r-%" PRId64,
+	    gate_day);
+	in->hour.attempts = sent / 24;
+	in->hour.ok = sent / 24;
+}
+
+static void
+test_clean_warmup(void)
+{
+	struct engine_params p;
+	struct engine_state s;
+	struct engine_inputs in;
+	struct engine_hint h;
+	int days = 0, advances = 0;
+
+	params(&p, 12000);
+	memset(&s, 0, sizeof s);
+	for (int d = 1; d <= 40 && s.cap_day < 12000; d++) {
+		int64_t now = T0 + (int64_t)d * DAY + 6 * 3600;
+		clean_inputs(&in, T0 / DAY + d - 1, s.initialised ?
+		    s.cap_day : 50);
+		engine_step(&p, &s, &in, now, &h);
+		days++;
+		advances += h.action == ACTION_ADVANCE;
+	}
+	check(s.cap_day == 12000, "clean warm-up reaches the target");
+	check(s.phase == PHASE_STEADY, "phase steady at the target");
+	check(days == 8 && advances == 8,
+	    "one stage per clean day (8 advances in 8 days)");
+}
+
+static void
+test_rate_signal(void)
+{
+	struct engine_params p;
+	struct engine_state s;
+	struct engine_inputs in;
+	struct engine_hint h;
+	uint64_t before;
+
+	params(&p, 12000);
+	memset(&s, 0, sizeof s);
+	for (int d = 1; d <= 5; d++) {
+		clean_inputs(&in, T0 / DAY + d - 1, s.initialised ?
+		    s.cap_day : 50);
+		engine_step(&p, &s, &in, T0 + d * DAY + 6 * 3600, &h);
+	}
+	before = s.cap_hour;
+	clean_inputs(&in, T0 / DAY + 5, s.cap_day);
+	in.hour.rate = 3;
+	in.hour.rate_signal = 3;
+	engine_step(&p, &s, &in, T0 + 6 * DAY + 6 * 3600, &h);
+	check(h.action == ACTION_REDUCE && h.max_per_hour < before &&
+	    h.max_connections == 1, "4.7.28-style signal reduces at once");
+	check(h.valid_from == T0 + 6 * DAY + 6 * 3600 + 10 * 60,
+	    "reduced caps start after the provider's pause");
+	check(strcmp(h.reason, "rate_limited") == 0, "reason rate_limited");
+}
+
+static void
+test_block_pause(void)
+{
+	struct engine_params p;
+	struct engine_state s;
+	struct engine_inputs in;
+	struct engine_hint h;
+	int64_t now;
+
+	params(&p, 12000);
+	memset(&s, 0, sizeof s);
+	for (int d = 1; d <= 5; d++) {
+		clean_inputs(&in, T0 / DAY + d - 1, s.initialised ?
+		    s.cap_day : 50);
+		engine_step(&p, &s, &in, T0 + d * DAY + 6 * 3600, &h);
+	}
+	now = T0 + 6 * DAY + 6 * 3600;
+	clean_inputs(&in, T0 / DAY + 5, s.cap_day);
+	in.hour.block = 2;
+	engine_step(&p, &s, &in, now, &h);
+	check(h.action == ACTION_PAUSE && h.max_per_day == 0 &&
+	    h.then_per_day > 0 && h.valid_until == now + 120 * 60,
+	    "a BLOCK reply pauses for block_pause_min");
+	/* Same hour again at +3 h: the first pause is over, second block
+	 * doubles it. */
+	engine_step(&p, &s, &in, now + 3 * 3600, &h);
+	check(h.action == ACTION_PAUSE &&
+	    h.valid_until == now + 3 * 3600 + 240 * 60,
+	    "a repeat within 24 h doubles the pause");
+}
+
+static void
+test_dmarc_hold(void)
+{
+	struct engine_params p;
+	struct engine_state s;
+	struct engine_inputs in;
+	struct engine_hint h;
+
+	params(&p, 12000);
+	memset(&s, 0, sizeof s);
+	for (int d = 1; d <= 3; d++) {
+		clean_inputs(&in, T0 / DAY + d - 1, s.initialised ?
+		    s.cap_day : 50);
+		engine_step(&p, &s, &in, T0 + d * DAY + 6 * 3600, &h);
+	}
+	clean_inputs(&in, T0 / DAY + 3, s.cap_day);
+	in.dmarc.dmarc_pass = in.dmarc.messages * 80 / 100;
+	engine_step(&p, &s, &in, T0 + 4 * DAY + 6 * 3600, &h);
+	check(h.action == ACTION_HOLD && h.gate == GATE_AMBER &&
+	    strcmp(h.reason, "warmup_gate_hold") == 0,
+	    "DMARC failures without disposition hold");
+	clean_inputs(&in, T0 / DAY + 4, s.cap_day);
+	in.dmarc.dmarc_pass = in.dmarc.messages * 80 / 100;
+	in.dmarc.quarantine = 10;
+	engine_step(&p, &s, &in, T0 + 5 * DAY + 6 * 3600, &h);
+	check(h.action == ACTION_REDUCE && h.gate == GATE_RED,
+	    "DMARC failures with quarantine reduce");
+}
+
+static void
+test_idle(void)
+{
+	struct engine_params p;
+	struct engine_state s;
+	struct engine_inputs in;
+	struct engine_hint h;
+	uint64_t peak;
+
+	params(&p, 12000);
+	memset(&s, 0, sizeof s);
+	for (int d = 1; d <= 7; d++) {
+		clean_inputs(&in, T0 / DAY + d - 1, s.initialised ?
+		    s.cap_day : 50);
+		engine_step(&p, &s, &in, T0 + d * DAY + 6 * 3600, &h);
+	}
+	peak = s.cap_day;
+	for (int d = 8; d <= 8 + 20; d++) {
+		clean_inputs(&in, T0 / DAY + d - 1, 0);
+		engine_step(&p, &s, &in, T0 + d * DAY + 6 * 3600, &h);
+	}
+	check(s.cap_day < peak, "an idle IP decays");
+	for (int d = 29; d <= 29 + 15; d++) {
+		clean_inputs(&in, T0 / DAY + d - 1, 0);
+		engine_step(&p, &s, &in, T0 + d * DAY + 6 * 3600, &h);
+	}
+	check(s.cap_day == 50 && s.stage == 0,
+	    "idle past idle_restart_days: warm-up from the first stage");
+}
+
+/* ---- properties ---- */
+
+static uint64_t rng_state;
+
+static uint64_t
+rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static uint64_t
+pick(uint64_t n)
+{
+	return n == 0 ? 0 : rnd() % n;
+}
+
+static void
+gen_counts(struct engine_counts *c, uint64_t volume, int trouble)
+{
+	memset(c, 0, sizeof *c);
+	c->attempts = volume;
+	if (trouble && volume > 0) {
+		c->rate = pick(volume / 5 + 1);
+		c->rate_signal = pick(2) ? c->rate : 0;
+		c->block = pick(4) == 0 ? pick(volume / 10 + 1) : 0;
+		c->other_5xx = pick(volume / 8 + 1);
+		c->auth = pick(volume / 50 + 1);
+		c->conn = pick(3);
+		c->block_hours = c->block > 0 ? (unsigned)pick(4) : 0;
+	}
+	if (c->rate + c->block + c->other_5xx + c->auth + c->conn > volume) {
+		c->rate = c->block = c->other_5xx = c->auth = c->conn = 0;
+		c->rate_signal = 0;
+		c->block_hours = 0;
+	}
+	c->ok = volume - c->rate - c->block - c->other_5xx - c->auth - c->conn;
+}
+
+static void
+gen_inputs(struct engine_inputs *in, const struct engine_state *s,
+    int64_t gate_day)
+{
+	uint64_t cap = s->initialised ? s->cap_day : 50, vol;
+	int mode = (int)pick(10);
+
+	memset(in, 0, sizeof *in);
+	in->gate_day = gate_day;
+	vol = mode == 0 ? pick(cap / 5 + 1) : mode == 1 ? 0 :
+	    cap - pick(cap / 10 + 1);
+	gen_counts(&in->day, vol, pick(4) == 0);
+	in->best_ok_7d = in->day.ok + pick(cap + 1);
+	if (pick(5) != 0) {
+		in->dmarc.day = gate_day - (int64_t)pick(2);
+		in->dmarc.messages = in->day.ok + pick(in->day.ok / 4 + 1);
+		in->dmarc.dmarc_pass = in->dmarc.messages -
+		    (pick(4) == 0 ? pick(in->dmarc.messages / 4 + 1) : 0);
+		in->dmarc.quarantine = pick(6) == 0 ? pick(10) : 0;
+		in->dmarc.accepted_that_day = in->day.ok;
+	} else {
+		in->dmarc.day = -1;
+	}
+	gen_counts(&in->hour, (s->initialised ? s->cap_hour : 3) +
+	    pick(20), pick(6) == 0);
+	in->hour.block_hours = 0;
+}
+
+static void
+hint_text(const struct engine_hint *h, const struct engine_state *s,
+    char *out, size_t n)
+{
+	size_t len;
+
+	len = (size_t)snprintf(out, n, "%d %d %u %" PRIu64 " %" PRIu64 " %u "
+	    "%" PRIu64 " %" PRIu64 " %u %" PRId64 " %" PRId64 " %d %s %s %d "
+	    "%.6f %zu | %d %u %" PRIu64 " %" PRIu64 " %u %" PRIu64 " %" PRId64,
+	    h->action, h->phase, h->stage, h->max_per_hour, h->max_per_day,
+	    h->max_connections, h->then_per_hour, h->then_per_day,
+	    h->then_connections, h->valid_from, h->valid_until,
+	    h->on_expiry_hold_last, h->reason, h->reason_text, h->gate,
+	    h->confidence, h->n_evidence, s->phase, s->stage, s->cap_day,
+	    s->cap_hour, s->conns, s->ssthresh, s->hold_until);
+	for (size_t i = 0; i < h->n_evidence && len < n; i++)
+		len += (size_t)snprintf(out + len, n - len, " [%s %s %.4f %"
+		    PRIu64 "]", h->evidence[i].kind, h->evidence[i].metric,
+		    h->evidence[i].value, h->evidence[i].n);
+}
+
+struct run_stats {
+	unsigned hints, advance, hold, reduce, pause;
+	unsigned bad_gate, bad_ttl, bad_reduce, bad_advance, bad_pause;
+	unsigned bad_range, bad_idle;
+};
+
+static void
+run_history(uint64_t seed, struct run_stats *rs, char *trace, size_t tn)
+{
+	struct engine_params p;
+	struct engine_state s;
+	struct engine_inputs in;
+	struct engine_hint h;
+	size_t tl = 0;
+	uint64_t target;
+
+	rng_state = seed * 2654435761u + 1;
+	params(&p, 0);
+	target = p.stage_day[pick(p.n_stages)];
+	p.target_daily = target;
+	p.max_per_hour = pick(3) == 0 ? 100 + pick(2000) : 0;
+	p.stage_min_days[pick(p.n_stages)] = 1 + (unsigned)pick(3);
+	memset(&s, 0, sizeof s);
+	for (int d = 1; d <= 90; d++) {
+		int runs = 1 + (int)pick(3);
+		for (int r = 0; r < runs; r++) {
+			int64_t now = T0 + (int64_t)d * DAY + 6 * 3600 +
+			    r * (int64_t)(20 + pick(200)) * 60;
+			uint64_t od = s.cap_day, oh = s.cap_hour;
+			unsigned oc = s.conns;
+			int was_init = s.initialised;
+			char line[2048];
+
+			gen_inputs(&in, &s, T0 / DAY + d - 1);
+			if (engine_step(&p, &s, &in, now, &h) != 0) {
+				rs->bad_range++;
+				return;
+			}
+			if (!was_init) {
+				od = p.stage_day[0];
+				oh = od;
+				oc = p.start_connections;
+			}
+			rs->hints++;
+			switch (h.action) {
+			case ACTION_ADVANCE: rs->advance++; break;
+			case ACTION_HOLD: rs->hold++; break;
+			case ACTION_REDUCE: rs->reduce++; break;
+			case ACTION_PAUSE: rs->pause++; break;
+			}
+			if (h.action == ACTION_ADVANCE && h.gate_ran &&
+			    (h.gate == GATE_AMBER || h.gate == GATE_RED))
+				rs->bad_gate++;
+			if (h.action == ACTION_ADVANCE && !h.gate_ran &&
+			    (s.last_gate == GATE_AMBER || s.last_gate == GATE_RED))
+				rs->bad_gate++;
+			if (!(h.valid_until > h.valid_from &&
+			    h.valid_until - h.valid_from <= 48 * 3600 &&
+			    h.valid_from >= now))
+				rs->bad_ttl++;
+			if (h.action == ACTION_REDUCE && !(s.cap_day < od ||
+			    s.cap_hour < oh || s.conns < oc))
+				rs->bad_reduce++;
+			if (h.action == ACTION_ADVANCE && !(s.cap_day > od ||
+			    s.cap_hour > oh || s.conns > oc))
+				rs->bad_advance++;
+			if (h.action == ACTION_PAUSE && (h.max_per_day != 0 ||
+			    h.max_per_hour != 0 || h.then_per_day == 0))
+				rs->bad_pause++;
+			if (s.cap_day < p.stage_day[0] || s.cap_day > target ||
+			    (h.action != ACTION_PAUSE &&
+			    (h.max_per_hour > h.max_per_day ||
+			    h.max_per_hour == 0 || h.max_connections == 0)))
+				rs->bad_range++;
+			if (h.gate_ran && strcmp(h.reason, "idle_decay") == 0 &&
+			    s.cap_day > od)
+				rs->bad_idle++;
+			hint_text(&h, &s, line, sizeof line);
+			if (trace != NULL && tl + strlen(line) + 2 < tn) {
+				memcpy(trace + tl, line, strlen(line));
+				tl += strlen(line);
+				trace[tl++] = '\n';
+				trace[tl] = '\0';
+			}
+		}
+	}
+}
+
+static void
+test_properties(void)
+{
+	static char t1[1 << 20], t2[1 << 20];
+	struct run_stats rs;
+	int same = 1;
+
+	memset(&rs, 0, sizeof rs);
+	for (uint64_t seed = 1; seed <= 400; seed++)
+		run_history(seed, &rs, NULL, 0);
+	printf("# %u hints: %u advance, %u hold, %u reduce, %u pause\n",
+	    rs.hints, rs.advance, rs.hold, rs.reduce, rs.pause);
+	check(rs.advance > 0 && rs.hold > 0 && rs.reduce > 0 && rs.pause > 0,
+	    "generated histories exercise every action");
+	check(rs.bad_gate == 0, "never advance on an AMBER or RED day");
+	check(rs.bad_ttl == 0, "valid_from >= now, valid_until <= +48 h");
+	check(rs.bad_reduce == 0, "every reduce lowers a cap");
+	check(rs.bad_advance == 0, "every advance raises a cap");
+	check(rs.bad_pause == 0, "a pause has zero caps and resume caps");
+	check(rs.bad_range == 0, "caps within [first stage, target]");
+	check(rs.bad_idle == 0, "idle decay never raises a cap");
+	for (uint64_t seed = 1; seed <= 20; seed++) {
+		memset(&rs, 0, sizeof rs);
+		t1[0] = t2[0] = '\0';
+		run_history(seed, &rs, t1, sizeof t1);
+		run_history(seed, &rs, t2, sizeof t2);
+		if (strcmp(t1, t2) != 0 || t1[0] == '\0')
+			same = 0;
+	}
+	check(same, "same inputs give the same hints and state");
+}
+
+static void
+test_params_check(void)
+{
+	struct engine_params p;
+	const char *what = NULL;
+
+	params(&p, 12000);
+	check(engine_params_check(&p, &what) == 0, "default params pass");
+	p.stage_day[3] = p.stage_day[2];
+	check(engine_params_check(&p, &what) != 0 && what != NULL,
+	    "non-increasing stages refused");
+	params(&p, 12000);
+	p.ttl_hours = 49;
+	check(engine_params_check(&p, &what) != 0, "ttl over 48 h refused");
+	check(engine_phase_parse("paused") == PHASE_PAUSED &&
+	    engine_action_parse("reduce") == ACTION_REDUCE &&
+	    engine_gate_parse("amber") == GATE_AMBER &&
+	    engine_gate_parse("x") == -1, "names parse back");
+}
+
+int
+main(void)
+{
+	test_clean_warmup();
+	test_rate_signal();
+	test_block_pause();
+	test_dmarc_hold();
+	test_idle();
+	test_params_check();
+	test_properties();
+	printf("%d passed, %d failed\n", n_ok, n_fail);
+	return n_fail == 0 ? 0 : 1;
+}
