@@ -46,6 +46,8 @@ extern const struct cli_command cli_commands[];
 int cmd_import(const struct cli_globals *g, int argc, char **argv);
 int cmd_reports(const struct cli_globals *g, int argc, char **argv);
 int cmd_config(const struct cli_globals *g, int argc, char **argv);
+int cmd_summary(const struct cli_globals *g, int argc, char **argv);
+int cmd_report(const struct cli_globals *g, int argc, char **argv);
 
 /* Prints "usage: dmarcwatch NAME USAGE" to stderr; returns EXIT_USAGE. */
 int cli_usage(const char *name);
