@@ -463,14 +463,16 @@ page_sources(struct hctx *c, struct err *err)
 		hp_raw(&p, "<tr data-ip=\"");
 		hp_text(&p, s->ip);
 		hp_raw(&p, "\">");
-		hp_td_text(&p, s->ip);
+		hp_raw(&p, "<td class=\"nw\">");
+		hp_text(&p, s->ip);
+		hp_raw(&p, "</td>");
 		if (c->n_sender == 0)
-			hp_raw(&p, "<td class=\"muted\">unknown (set "
+			hp_raw(&p, "<td class=\"muted nw\">unknown (set "
 			    "[sender] ips)</td>");
 		else
 			hp_raw(&p, is_ours(c, s->ip) ? "<td>ours</td>" :
 			    "<td>not ours</td>");
-		hp_raw(&p, "<td class=\"muted\">not resolved</td>");
+		hp_raw(&p, "<td class=\"muted nw\">not resolved</td>");
 		hp_td_num(&p, s->messages, "messages");
 		hp_td_pct(&p, s->pass, s->messages);
 		hp_td_pct(&p, s->spf, s->messages);

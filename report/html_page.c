@@ -62,7 +62,8 @@ static const char css[] =
 	"caption-side:top}"
 	"th,td{padding:.3rem .6rem;text-align:left;vertical-align:top;"
 	"border-top:1px solid var(--line)}"
-	"td{max-width:28rem;overflow-wrap:anywhere}"
+	"td{max-width:28rem;overflow-wrap:break-word}"
+	"td.nw,th{white-space:nowrap}"
 	"th{background:var(--alt);white-space:nowrap;font-weight:600}"
 	"th.n,td.n{text-align:right;font-variant-numeric:tabular-nums;"
 	"white-space:nowrap}"
@@ -72,7 +73,7 @@ static const char css[] =
 	".js th[aria-sort=ascending]::after{content:' \\2191'}"
 	".js th[aria-sort=descending]::after{content:' \\2193'}"
 	"figure{margin:.5rem 0 1rem}"
-	"figure svg{width:100%;height:auto;max-height:16rem;display:block;"
+	"figure svg{width:100%;height:auto;display:block;"
 	"background:var(--alt);border-radius:6px}"
 	"figcaption{font-size:.85rem;color:var(--mut)}"
 	".key{display:inline-block;width:.8em;height:.8em;margin:0 .25em 0 .6em;"
@@ -86,8 +87,13 @@ static const char css[] =
 	"footer{max-width:76rem;margin:2rem auto 1rem;padding:0 1rem;"
 	"color:var(--mut);font-size:.8rem}"
 	"code{font-size:.85em;overflow-wrap:anywhere}"
+	"dl.meta{display:grid;grid-template-columns:max-content 1fr;"
+	"gap:.15rem 1rem;margin:.6rem 0}"
+	"dl.meta dt{color:var(--mut)}dl.meta dd{margin:0;overflow-wrap:anywhere}"
+	"td dl{margin:0}td dt{font-weight:600}td dd{margin:0 0 .3rem}"
 	"@media (max-width:40rem){main{padding:.6rem}h1{font-size:1.25rem}"
-	"body{font-size:14px}.card .v{font-size:1.15rem}}";
+	"body{font-size:14px}.card .v{font-size:1.15rem}"
+	"dl.meta{grid-template-columns:1fr}dl.meta dd{margin-bottom:.3rem}}";
 
 static const struct {
 	const char *file, *label;
@@ -394,6 +400,10 @@ hp_chart_days(struct html_page *p, const char *label,
 	{
 		double slot = (double)(CH_W - 4 - CH_L) / (double)span;
 		double bw = slot > 3 ? slot * 0.8 : slot;
+
+		/* A few days must not make slabs. */
+		if (bw > 36)
+			bw = 36;
 		double ph = CH_H - CH_B - CH_T;
 
 		for (size_t i = 0; i < n; i++) {
