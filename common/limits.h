@@ -130,6 +130,12 @@
  * header_from domains) is read for these only. */
 #define LIM_HTML_SOURCES        500
 
+/* (source IP, reporter) and (source IP, header_from) pairs summed in the
+ * one pass over the rollup (each ~100 bytes with its map slot). More, and
+ * the pass stops collecting them; the sources page then reads the pairs
+ * of the LIM_HTML_SOURCES it lists only. */
+#define LIM_HTML_SOURCE_PAIRS   200000
+
 /* Source IPs on the warm-up page when no [sender] ips are configured
  * (the busiest); with sender IPs configured, at most this many of those. */
 #define LIM_HTML_WARMUP_IPS     20
@@ -137,7 +143,7 @@
 /* Reports that get a page of their own (the newest by begin), and records
  * shown on one report page: a 1M-record Google report would make a
  * 500 MB page. These are the only pages that read records. */
-#define LIM_HTML_REPORT_PAGES   200
+#define LIM_HTML_REPORT_PAGES   100
 #define LIM_HTML_RECORDS_PER_PAGE 1000
 
 /* Failure reports and rejected inputs listed (newest first). */

@@ -25,6 +25,7 @@
 #include "html_page.h"
 #include "html_warmup.h"
 #include "overview.h"
+#include "strmap.h"
 
 struct hctx {
 	const struct html_opts *o;
@@ -35,8 +36,9 @@ struct hctx {
 	int64_t now;
 	char **sender;             /* sorted copy of o->sender_ips */
 	size_t n_sender;
-	char **busiest;            /* top sources by volume (sources page) */
+	const char **busiest;      /* top sources (pointers into ov.src) */
 	size_t n_busiest;
+	const char **day_ptrs;     /* ov.days as a list, for the filter */
 	struct html_stats stats;
 };
 
@@ -193,68 +195,88 @@ page_index(struct hctx *c, struct err *err)
 
 /* ---- sources.html ---- */
 
-struct src {
-	char *ip;
-	uint64_t messages, pass, spf, dkim, quarantine, reject;
-	char first[11], last[11];
-	struct buf reporters, froms;   /* escaped HTML, built from detail */
-	unsigned n_rep, n_from;
-};
+/* Names shown per source in one cell; the rest are counted. */
+#define SRC_NAMES_SHOWN 5
 
-struct srcs {
-	struct src *v;
+/* Bytes of a composite key (ip + one name). */
+#define SRC_KEY_BYTES (3 * LIM_FIELD_BYTES + 64)
+
+/* Pairs read for the listed sources when the overview pass had too many
+ * to keep (ov.pairs_dropped). */
+struct pairs {
+	struct ov_pair *v;
 	size_t n, cap;
-	struct src **by_ip;            /* sorted by ip for the detail join */
+	struct strmap *map;
 };
 
-static void
-copy_day(char dst[11], const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
+struct detail_ctx {
+	struct strmap *ip_map;     /* ip -> index among the listed sources */
+	struct pairs rep, from;
+	char key[SRC_KEY_BYTES];
+};
 
-	memcpy(dst, s ? s : "", n > 10 ? 10 : n);
-	dst[n > 10 ? 10 : n] = '\0';
-}
-
+/* The key is the source's index (fixed width) followed by the name: no
+ * separator needed, and cheaper than length-prefixed text per row. */
 static int
-src_cb(void *ctx, const struct store_row *r)
+pair_add(struct pairs *ps, char *key, size_t keycap, size_t src,
+    const char *name, uint64_t m)
 {
-	struct srcs *ss = ctx;
-	struct src *s;
+	size_t nl = strlen(name), kl = sizeof src + nl, i;
+	int created, rc;
 
-	if (ss->n == ss->cap) {
-		size_t nc = ss->cap ? ss->cap * 2 : 64;
-		void *q = realloc(ss->v, nc * sizeof *ss->v);
+	if (kl > keycap)
+		return ERR_TOO_LARGE;
+	memcpy(key, &src, sizeof src);
+	memcpy(key + sizeof src, name, nl);
+	if ((rc = strmap_get(ps->map, key, kl, ps->n, &i, &created)) != 0)
+		return rc;
+	if (created) {
+		if (ps->n == ps->cap) {
+			size_t nc = ps->cap ? ps->cap * 2 : 256;
+			void *q = realloc(ps->v, nc * sizeof *ps->v);
 
-		if (q == NULL)
+			if (q == NULL)
+				return ERR_NOMEM;
+			ps->v = q;
+			ps->cap = nc;
+		}
+		ps->v[ps->n].src = src;
+		ps->v[ps->n].messages = 0;
+		if ((ps->v[ps->n].name = strdup(name)) == NULL)
 			return ERR_NOMEM;
-		ss->v = q;
-		ss->cap = nc;
+		ps->n++;
 	}
-	s = &ss->v[ss->n];
-	memset(s, 0, sizeof *s);
-	if ((s->ip = strdup(r->text[0] ? r->text[0] : "")) == NULL)
-		return ERR_NOMEM;
-	ss->n++;
-	s->messages = (uint64_t)r->num[1];
-	s->pass = (uint64_t)r->num[2];
-	s->spf = (uint64_t)r->num[3];
-	s->dkim = (uint64_t)r->num[4];
-	s->quarantine = (uint64_t)r->num[5];
-	s->reject = (uint64_t)r->num[6];
-	copy_day(s->first, r->text[7]);
-	copy_day(s->last, r->text[8]);
-	buf_init(&s->reporters, LIM_HTML_PAGE_BYTES);
-	buf_init(&s->froms, LIM_HTML_PAGE_BYTES);
+	ps->v[i].messages += m;
 	return 0;
 }
 
+/* SQ_AGG_IPS rows: day, ip, header_from, reporter, domain, messages... */
 static int
-src_ip_cmp(const void *a, const void *b)
+detail_cb(void *ctx, const struct store_row *r)
 {
-	const struct src *const *x = a, *const *y = b;
+	struct detail_ctx *d = ctx;
+	const char *ip = r->text[1] ? r->text[1] : "";
+	uint64_t m = r->num[5] > 0 ? (uint64_t)r->num[5] : 0;
+	size_t src;
+	int created, rc;
 
-	return strcmp((*x)->ip, (*y)->ip);
+	if ((rc = strmap_get(d->ip_map, ip, strlen(ip), 0, &src,
+	    &created)) != 0 || created)
+		return rc;   /* an address we did not ask for: none */
+	if ((rc = pair_add(&d->rep, d->key, sizeof d->key, src,
+	    r->text[3] ? r->text[3] : "", m)) != 0)
+		return rc;
+	return pair_add(&d->from, d->key, sizeof d->key, src,
+	    r->text[2] ? r->text[2] : "", m);
+}
+
+static void
+pairs_free(struct pairs *ps)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		free(ps->v[i].name);
+	free(ps->v);
+	strmap_free(ps->map);
 }
 
 static int
@@ -265,111 +287,6 @@ str_cmp(const void *a, const void *b)
 	return strcmp(*x, *y);
 }
 
-/* Names shown per source in one cell; the rest are counted. */
-#define SRC_NAMES_SHOWN 5
-
-/* Appends "name (N)" to a cell list, escaped through a page buffer. */
-static int
-list_add(struct buf *b, unsigned *n, const char *name, uint64_t msgs)
-{
-	struct html_page tmp;
-	int rc;
-
-	if (++*n > SRC_NAMES_SHOWN)
-		return 0;
-	hp_init(&tmp);
-	if (*n > 1)
-		hp_raw(&tmp, "<br>");
-	hp_text_or(&tmp, name, "(none)");
-	hp_raw(&tmp, " <span class=\"muted\">(");
-	hp_num(&tmp, msgs);
-	hp_raw(&tmp, ")</span>");
-	rc = tmp.rc ? tmp.rc : buf_append(b, tmp.b.data, tmp.b.len);
-	hp_free(&tmp);
-	return rc;
-}
-
-struct detail_ctx {
-	struct srcs *ss;
-	struct src *cur;
-	/* per source: distinct reporters / froms seen so far, to count
-	 * each name once; the lists are short (rows of one source) */
-	char **seen_rep, **seen_from;
-	size_t n_rep, n_from, cap_rep, cap_from;
-};
-
-static int
-seen_add(char ***v, size_t *n, size_t *cap, const char *s, int *fresh)
-{
-	for (size_t i = 0; i < *n; i++)
-		if (strcmp((*v)[i], s) == 0) {
-			*fresh = 0;
-			return 0;
-		}
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 16;
-		void *q = realloc(*v, nc * sizeof **v);
-
-		if (q == NULL)
-			return ERR_NOMEM;
-		*v = q;
-		*cap = nc;
-	}
-	if (((*v)[*n] = strdup(s)) == NULL)
-		return ERR_NOMEM;
-	(*n)++;
-	*fresh = 1;
-	return 0;
-}
-
-static void
-seen_clear(char **v, size_t *n)
-{
-	for (size_t i = 0; i < *n; i++)
-		free(v[i]);
-	*n = 0;
-}
-
-/* Detail rows: ip, reporter, header_from, messages, pass; by ip, then
- * messages descending. The first row of a name carries its largest
- * count, which is what the cell shows. */
-static int
-detail_cb(void *ctx, const struct store_row *r)
-{
-	struct detail_ctx *d = ctx;
-	const char *ip = r->text[0] ? r->text[0] : "";
-	const char *rep = r->text[1] ? r->text[1] : "";
-	const char *from = r->text[2] ? r->text[2] : "";
-	uint64_t m = (uint64_t)r->num[3];
-	int fresh, rc;
-
-	if (d->cur == NULL || strcmp(d->cur->ip, ip) != 0) {
-		struct src key, *kp = &key, **hit;
-
-		key.ip = (char *)ip;
-		hit = bsearch(&kp, d->ss->by_ip, d->ss->n, sizeof *d->ss->by_ip,
-		    src_ip_cmp);
-		d->cur = hit ? *hit : NULL;
-		seen_clear(d->seen_rep, &d->n_rep);
-		seen_clear(d->seen_from, &d->n_from);
-	}
-	if (d->cur == NULL)
-		return 0;
-	if ((rc = seen_add(&d->seen_rep, &d->n_rep, &d->cap_rep, rep,
-	    &fresh)) != 0)
-		return rc;
-	if (fresh && (rc = list_add(&d->cur->reporters, &d->cur->n_rep, rep,
-	    m)) != 0)
-		return rc;
-	if ((rc = seen_add(&d->seen_from, &d->n_from, &d->cap_from, from,
-	    &fresh)) != 0)
-		return rc;
-	if (fresh && (rc = list_add(&d->cur->froms, &d->cur->n_from, from,
-	    m)) != 0)
-		return rc;
-	return 0;
-}
-
 static int
 is_ours(const struct hctx *c, const char *ip)
 {
@@ -377,16 +294,34 @@ is_ours(const struct hctx *c, const char *ip)
 	    str_cmp) != NULL;
 }
 
+/* The names of one source (pairs [*i, ...) with src == k), the largest
+ * SRC_NAMES_SHOWN with their messages, the rest counted; advances *i. */
 static void
-names_cell(struct html_page *p, struct buf *b, unsigned n)
+names_cell(struct html_page *p, const struct ov_pair *v, size_t n,
+    size_t *i, size_t k)
 {
-	hp_fmt(p, "<td data-v=\"%u\">", n);
-	if (b->len > 0 && p->rc == 0)
-		p->rc = buf_append(&p->b, b->data, b->len);
-	if (n > SRC_NAMES_SHOWN)
-		hp_fmt(p, "<br><span class=\"muted\">and %u more</span>",
-		    n - SRC_NAMES_SHOWN);
+	size_t b, e;
+
+	/* Pairs of sources not listed (beyond the cap) come first. */
+	while (*i < n && v[*i].src < k)
+		(*i)++;
+	b = e = *i;
+	while (e < n && v[e].src == k)
+		e++;
+	hp_fmt(p, "<td data-v=\"%zu\">", e - b);
+	for (size_t j = b; j < e && j < b + SRC_NAMES_SHOWN; j++) {
+		if (j > b)
+			hp_raw(p, "<br>");
+		hp_text_or(p, v[j].name, "(none)");
+		hp_raw(p, " <span class=\"muted\">(");
+		hp_num(p, v[j].messages);
+		hp_raw(p, ")</span>");
+	}
+	if (e - b > SRC_NAMES_SHOWN)
+		hp_fmt(p, "<br><span class=\"muted\">and %zu more</span>",
+		    e - b - SRC_NAMES_SHOWN);
 	hp_raw(p, "</td>");
+	*i = e;
 }
 
 static int
@@ -397,56 +332,66 @@ page_sources(struct hctx *c, struct err *err)
 	    "#DKIM aligned", "#Quarantined", "#Rejected", "Reporters",
 	    "header_from domains", "First day", "Last day", NULL };
 	struct store_query_filter qf = c->f;
-	struct detail_ctx dc;
+	struct detail_ctx *dc = NULL;
 	struct html_page p;
-	struct srcs ss;
 	const char **ips = NULL;
-	int rc;
+	size_t n = c->ov.n_src < LIM_HTML_SOURCES ? c->ov.n_src :
+	    LIM_HTML_SOURCES;
+	size_t ri = 0, fi = 0, n_rep = 0, n_from = 0;
+	const struct ov_pair *rep = NULL, *from = NULL;
+	int rc = 0;
 
-	memset(&ss, 0, sizeof ss);
-	memset(&dc, 0, sizeof dc);
 	hp_init(&p);
-	/* One more than shown, to know whether the list was cut. */
-	qf.limit = LIM_HTML_SOURCES + 1;
-	if ((rc = store_query_each(c->st, SQ_SOURCES, &qf, src_cb, &ss,
-	    err)) != 0)
-		goto out;
-	if (ss.n > LIM_HTML_SOURCES) {
-		ss.n--;
-		free(ss.v[ss.n].ip);
-		buf_free(&ss.v[ss.n].reporters);
-		buf_free(&ss.v[ss.n].froms);
-		hp_head(&p, "Sources", "sources.html", c->range);
-		hp_fmt(&p, "<p class=\"note\">Only the %d source IPs with the "
-		    "most messages are listed (LIM_HTML_SOURCES).</p>",
-		    LIM_HTML_SOURCES);
-	} else {
-		hp_head(&p, "Sources", "sources.html", c->range);
-	}
-	if ((ss.by_ip = calloc(ss.n ? ss.n : 1, sizeof *ss.by_ip)) == NULL ||
-	    (ips = calloc(ss.n ? ss.n : 1, sizeof *ips)) == NULL) {
-		rc = err_set(err, ERR_NOMEM, "out of memory");
+	if ((dc = calloc(1, sizeof *dc)) == NULL ||
+	    (ips = calloc(n ? n : 1, sizeof *ips)) == NULL ||
+	    (dc->ip_map = strmap_new()) == NULL ||
+	    (dc->rep.map = strmap_new()) == NULL ||
+	    (dc->from.map = strmap_new()) == NULL) {
+		rc = ERR_NOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < ss.n; i++) {
-		ss.by_ip[i] = &ss.v[i];
-		ips[i] = ss.v[i].ip;
-	}
-	qsort(ss.by_ip, ss.n, sizeof *ss.by_ip, src_ip_cmp);
-	dc.ss = &ss;
-	qf.ips = ips;
-	qf.n_ips = ss.n;
-	qf.limit = 0;
-	if (ss.n > 0 && (rc = store_query_each(c->st, SQ_SOURCE_DETAIL, &qf,
-	    detail_cb, &dc, err)) != 0)
-		goto out;
-	/* The warm-up page falls back to the busiest sources. */
-	for (size_t i = 0; i < ss.n && c->n_busiest < LIM_HTML_WARMUP_IPS;
-	    i++)
-		if ((c->busiest[c->n_busiest++] = strdup(ss.v[i].ip)) == NULL) {
-			rc = err_set(err, ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		size_t v;
+		int created;
+
+		ips[i] = c->ov.src[i].ip;
+		if ((rc = strmap_get(dc->ip_map, ips[i], strlen(ips[i]), i, &v,
+		    &created)) != 0)
 			goto out;
-		}
+	}
+	/* The warm-up page falls back to the busiest sources. */
+	for (size_t i = 0; i < n && c->n_busiest < LIM_HTML_WARMUP_IPS; i++)
+		c->busiest[c->n_busiest++] = ips[i];
+	if (c->ov.pairs_dropped) {
+		/* Too many pairs for the overview pass: read those of the
+		 * listed sources only, by key lookups (day, ip). */
+		qf.ips = ips;
+		qf.n_ips = n;
+		if (n > 0 && (rc = store_query_each(c->st, SQ_AGG_IPS, &qf,
+		    detail_cb, dc, err)) != 0)
+			goto out;
+		qsort(dc->rep.v, dc->rep.n, sizeof *dc->rep.v, ov_pair_cmp);
+		qsort(dc->from.v, dc->from.n, sizeof *dc->from.v,
+		    ov_pair_cmp);
+	} else {
+		/* Borrowed from the overview; pairs_free() below frees
+		 * only what this page allocated. */
+		rep = c->ov.rep_pairs;
+		n_rep = c->ov.n_rep_pairs;
+		from = c->ov.from_pairs;
+		n_from = c->ov.n_from_pairs;
+	}
+	if (c->ov.pairs_dropped) {
+		rep = dc->rep.v;
+		n_rep = dc->rep.n;
+		from = dc->from.v;
+		n_from = dc->from.n;
+	}
+	hp_head(&p, "Sources", "sources.html", c->range);
+	if (c->ov.n_src > LIM_HTML_SOURCES)
+		hp_fmt(&p, "<p class=\"note\">%zu source IPs; the %d with the "
+		    "most messages are listed (LIM_HTML_SOURCES).</p>",
+		    c->ov.n_src, LIM_HTML_SOURCES);
 	hp_raw(&p, "<p>Every sending IP that receivers reported, by volume. "
 	    "Reverse DNS: dmarcwatch does no DNS lookups and the store holds "
 	    "no PTR names, so every address shows \"not resolved\".");
@@ -454,16 +399,15 @@ page_sources(struct hctx *c, struct err *err)
 		hp_raw(&p, " Ownership is unknown until the sender's own "
 		    "addresses are configured (<code>[sender] ips</code>).");
 	hp_raw(&p, "</p>");
-	hp_fmt(&p, "<p class=\"muted\" id=\"source-count\" data-value=\"%zu\">"
-	    "%zu source IPs listed.</p>", ss.n, ss.n);
+	hp_fmt(&p, "<p class=\"muted\" id=\"source-count\" "
+	    "data-value=\"%zu\">%zu source IPs listed.</p>", n, n);
 	hp_table(&p, "sources", NULL, cols);
-	for (size_t i = 0; i < ss.n; i++) {
-		struct src *s = &ss.v[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct ov_source *s = &c->ov.src[i];
 
 		hp_raw(&p, "<tr data-ip=\"");
 		hp_text(&p, s->ip);
-		hp_raw(&p, "\">");
-		hp_raw(&p, "<td class=\"nw\">");
+		hp_raw(&p, "\"><td class=\"nw\">");
 		hp_text(&p, s->ip);
 		hp_raw(&p, "</td>");
 		if (c->n_sender == 0)
@@ -479,8 +423,8 @@ page_sources(struct hctx *c, struct err *err)
 		hp_td_pct(&p, s->dkim, s->messages);
 		hp_td_num(&p, s->quarantine, "messages");
 		hp_td_num(&p, s->reject, "messages");
-		names_cell(&p, &s->reporters, s->n_rep);
-		names_cell(&p, &s->froms, s->n_from);
+		names_cell(&p, rep, n_rep, &ri, i);
+		names_cell(&p, from, n_from, &fi, i);
 		hp_td_text(&p, s->first);
 		hp_td_text(&p, s->last);
 		hp_tr_end(&p);
@@ -489,20 +433,17 @@ page_sources(struct hctx *c, struct err *err)
 	rc = write_page(c, &p, "sources.html", err);
 out:
 	hp_free(&p);
-	for (size_t i = 0; i < ss.n; i++) {
-		free(ss.v[i].ip);
-		buf_free(&ss.v[i].reporters);
-		buf_free(&ss.v[i].froms);
+	if (dc != NULL) {
+		strmap_free(dc->ip_map);
+		pairs_free(&dc->rep);
+		pairs_free(&dc->from);
+		free(dc);
 	}
-	seen_clear(dc.seen_rep, &dc.n_rep);
-	seen_clear(dc.seen_from, &dc.n_from);
-	free(dc.seen_rep);
-	free(dc.seen_from);
-	free(ss.v);
-	free(ss.by_ip);
 	free(ips);
 	if (rc == ERR_NOMEM)
 		err_set(err, rc, "out of memory");
+	else if (rc == ERR_TOO_LARGE)
+		err_set(err, rc, "a name longer than the key buffer");
 	return rc;
 }
 
@@ -523,7 +464,7 @@ page_warmup(struct hctx *c, struct err *err)
 		n = c->n_sender < LIM_HTML_WARMUP_IPS ? c->n_sender :
 		    LIM_HTML_WARMUP_IPS;
 	} else {
-		ips = (const char *const *)c->busiest;
+		ips = c->busiest;
 		n = c->n_busiest;
 	}
 	/* The reputation engine's state is not in this store yet: no
@@ -927,25 +868,6 @@ auth_cb(void *ctx, const struct store_row *r)
 	return 0;
 }
 
-struct recs {
-	int64_t n, lo, hi;
-};
-
-/* First pass over the records: only their id range and number, so the
- * auth results can be read in one query before the rows are drawn. */
-static int
-rec_range_cb(void *ctx, const struct store_row *r)
-{
-	struct recs *x = ctx;
-
-	if (x->n == 0 || r->num[0] < x->lo)
-		x->lo = r->num[0];
-	if (x->n == 0 || r->num[0] > x->hi)
-		x->hi = r->num[0];
-	x->n++;
-	return 0;
-}
-
 struct rec_draw {
 	struct html_page *p;
 	const struct auths *as;
@@ -1065,7 +987,6 @@ page_report(struct hctx *c, const struct rep *x, struct err *err)
 	struct store_query_filter qf;
 	struct html_page p;
 	struct auths as;
-	struct recs rr;
 	struct rec_draw rd;
 	struct notes nt;
 	char name[64], title[64];
@@ -1142,18 +1063,12 @@ page_report(struct hctx *c, const struct rep *x, struct err *err)
 		    "database (table records, report id %lld).</p>",
 		    (unsigned long long)x->records, LIM_HTML_RECORDS_PER_PAGE,
 		    (long long)x->id);
-	memset(&rr, 0, sizeof rr);
+	/* Auth results first (one query for the page), then the records,
+	 * both in record id order. */
 	qf.limit = LIM_HTML_RECORDS_PER_PAGE;
-	if ((rc = store_query_each(c->st, SQ_REPORT_RECORDS, &qf,
-	    rec_range_cb, &rr, err)) != 0)
+	if ((rc = store_query_each(c->st, SQ_REPORT_AUTH, &qf, auth_cb, &as,
+	    err)) != 0)
 		goto out;
-	if (rr.n > 0) {
-		qf.id_lo = rr.lo;
-		qf.id_hi = rr.hi;
-		if ((rc = store_query_each(c->st, SQ_REPORT_AUTH, &qf,
-		    auth_cb, &as, err)) != 0)
-			goto out;
-	}
 	hp_table(&p, "records", NULL, cols);
 	memset(&rd, 0, sizeof rd);
 	rd.p = &p;
@@ -1286,6 +1201,16 @@ html_write(const char *db_path, const struct html_opts *o,
 	qsort(c.sender, c.n_sender, sizeof *c.sender, str_cmp);
 	if ((rc = ov_load(c.st, &c.f, &c.ov, err)) != 0)
 		goto out;
+	/* The per-IP pages look rows up by (day, ip): the days with data. */
+	if ((c.day_ptrs = calloc(c.ov.n_days ? c.ov.n_days : 1,
+	    sizeof *c.day_ptrs)) == NULL) {
+		rc = err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < c.ov.n_days; i++)
+		c.day_ptrs[i] = c.ov.days[i];
+	c.f.days = c.day_ptrs;
+	c.f.n_days = c.ov.n_days;
 	/* sources before warm-up: it picks the busiest sources. */
 	if ((rc = page_sources(&c, err)) != 0 ||
 	    (rc = page_warmup(&c, err)) != 0 ||
@@ -1300,9 +1225,8 @@ out:
 	if (stats != NULL)
 		*stats = c.stats;
 	ov_free(&c.ov);
-	for (size_t i = 0; i < c.n_busiest; i++)
-		free(c.busiest[i]);
 	free(c.busiest);
+	free(c.day_ptrs);
 	for (size_t i = 0; i < c.n_sender; i++)
 		free(c.sender[i]);
 	free(c.sender);

@@ -20,35 +20,29 @@
 #define DOM " AND (:dom IS NULL OR policy_domain = :dom)"
 /* Reports by begin, as `dmarcwatch reports` filters them. */
 #define RANGE " begin >= :since AND begin < :until"
-#define IPS " AND source_ip IN (SELECT value FROM json_each(:ips))"
+#define ADOM " AND (:dom IS NULL OR a.policy_domain = :dom)"
 
 static const char *const query_sql[SQ__COUNT] = {
-	[SQ_DOMAIN_DAILY] =
-	    /* GROUP BY day first follows the key order: no sort of the
-	     * input, only of the (domains x days) result. */
-	    "SELECT policy_domain, day, sum(messages), sum(dmarc_pass),"
-	    " sum(spf_aligned_pass), sum(dkim_aligned_pass), sum(quarantine),"
-	    " sum(reject) FROM agg_daily WHERE" DAYS DOM
-	    " GROUP BY day, policy_domain ORDER BY policy_domain, day",
-	[SQ_DOMAIN_REPORTERS] =
-	    "SELECT policy_domain, reporter, sum(messages), sum(dmarc_pass),"
-	    " count(DISTINCT day) FROM agg_daily WHERE" DAYS DOM
-	    " GROUP BY policy_domain, reporter"
-	    " ORDER BY policy_domain, 3 DESC, reporter",
-	[SQ_SOURCES] =
-	    "SELECT source_ip, sum(messages), sum(dmarc_pass),"
-	    " sum(spf_aligned_pass), sum(dkim_aligned_pass), sum(quarantine),"
-	    " sum(reject), min(day), max(day) FROM agg_daily WHERE" DAYS DOM
-	    " GROUP BY source_ip ORDER BY 2 DESC, source_ip LIMIT :lim",
-	[SQ_SOURCE_DETAIL] =
-	    "SELECT source_ip, reporter, header_from, sum(messages),"
-	    " sum(dmarc_pass) FROM agg_daily WHERE" DAYS DOM IPS
-	    " GROUP BY source_ip, reporter, header_from"
-	    " ORDER BY source_ip, 4 DESC, reporter, header_from",
+	[SQ_AGG_SCAN] =
+	    "SELECT day, source_ip, header_from, reporter, policy_domain,"
+	    " messages, dmarc_pass, spf_aligned_pass, dkim_aligned_pass,"
+	    " quarantine, reject FROM agg_daily WHERE" DAYS DOM,
+	/* CROSS JOIN fixes the loop order: days outside, addresses inside,
+	 * agg_daily searched by its key prefix (day, source_ip). */
+	[SQ_AGG_IPS] =
+	    "SELECT a.day, a.source_ip, a.header_from, a.reporter,"
+	    " a.policy_domain, a.messages, a.dmarc_pass, a.spf_aligned_pass,"
+	    " a.dkim_aligned_pass, a.quarantine, a.reject"
+	    " FROM json_each(:days) d CROSS JOIN json_each(:ips) i"
+	    " CROSS JOIN agg_daily a"
+	    " WHERE a.day = d.value AND a.source_ip = i.value" ADOM,
 	[SQ_IP_DAILY] =
-	    "SELECT source_ip, reporter, day, sum(messages), sum(dmarc_pass),"
-	    " sum(quarantine) + sum(reject) FROM agg_daily WHERE" DAYS DOM IPS
-	    " GROUP BY source_ip, reporter, day ORDER BY 1, 2, 3",
+	    "SELECT a.source_ip, a.reporter, a.day, sum(a.messages),"
+	    " sum(a.dmarc_pass), sum(a.quarantine) + sum(a.reject)"
+	    " FROM json_each(:days) d CROSS JOIN json_each(:ips) i"
+	    " CROSS JOIN agg_daily a"
+	    " WHERE a.day = d.value AND a.source_ip = i.value" ADOM
+	    " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
 	[SQ_TLS_DAILY] =
 	    "SELECT policy_domain, day, sum(sessions_ok), sum(sessions_failed)"
 	    " FROM tlsrpt_daily WHERE" DAYS DOM " AND result_type = ''"
@@ -96,15 +90,20 @@ static const char *const query_sql[SQ__COUNT] = {
 	    "SELECT id, seq, source_ip, count, disposition, dkim_aligned,"
 	    " spf_aligned, dmarc_pass, header_from, envelope_from, envelope_to"
 	    " FROM records WHERE report_id = :rid ORDER BY seq LIMIT :lim",
+	/* The records of a report have consecutive ids in seq order
+	 * (doc/schema.md, records.id): the first :lim records are the ids
+	 * from the report's smallest on, one index probe away. */
 	[SQ_REPORT_AUTH] =
-	    "SELECT record_id, 'dkim', seq, domain, selector, result,"
-	    " human_result FROM record_dkim"
-	    " WHERE record_id BETWEEN :lo AND :hi"
+	    "WITH r(lo) AS (SELECT min(id) FROM records WHERE report_id = :rid)"
+	    " SELECT record_id, 'dkim', seq, domain, selector, result,"
+	    " human_result FROM record_dkim, r"
+	    " WHERE record_id BETWEEN r.lo AND r.lo + :lim - 1"
 	    " UNION ALL SELECT record_id, 'spf', seq, domain, scope, result,"
-	    " human_result FROM record_spf WHERE record_id BETWEEN :lo AND :hi"
+	    " human_result FROM record_spf, r"
+	    " WHERE record_id BETWEEN r.lo AND r.lo + :lim - 1"
 	    " UNION ALL SELECT record_id, 'reason', seq, type, NULL, NULL,"
-	    " comment FROM record_reasons"
-	    " WHERE record_id BETWEEN :lo AND :hi"
+	    " comment FROM record_reasons, r"
+	    " WHERE record_id BETWEEN r.lo AND r.lo + :lim - 1"
 	    " ORDER BY 1, 2, 3",
 	[SQ_REPORT_NOTES] =
 	    "SELECT 'warning', code, count, detail FROM report_warnings"
@@ -143,7 +142,7 @@ store_query_each(struct store *s, enum store_query q,
 	static const struct store_query_filter none;
 	struct store_row *row = NULL;
 	sqlite3_stmt *st = NULL;
-	char *ips = NULL;
+	char *ips = NULL, *days = NULL;
 	char sd[16], ud[16];
 	int64_t until;
 	int rc, src, nomem = 0;
@@ -171,12 +170,15 @@ store_query_each(struct store *s, enum store_query q,
 		rc = store_db_error(s, src, "prepare a read query", err);
 		goto out;
 	}
-	if (f->n_ips > 0) {
-		ips = store_json_strings(f->ips, f->n_ips, &nomem);
-		if (ips == NULL) {
-			rc = err_set(err, ERR_NOMEM, "out of memory");
-			goto out;
-		}
+	if (f->n_ips > 0 &&
+	    (ips = store_json_strings(f->ips, f->n_ips, &nomem)) == NULL) {
+		rc = err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (f->n_days > 0 &&
+	    (days = store_json_strings(f->days, f->n_days, &nomem)) == NULL) {
+		rc = err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
 	}
 	src = SQLITE_OK;
 	if (src == SQLITE_OK) src = bind_text(st, ":sd", sd);
@@ -189,11 +191,11 @@ store_query_each(struct store *s, enum store_query q,
 	if (src == SQLITE_OK)
 		src = bind_int(st, ":lim", f->limit > 0 ? f->limit : -1);
 	if (src == SQLITE_OK) src = bind_int(st, ":rid", f->report_id);
-	if (src == SQLITE_OK) src = bind_int(st, ":lo", f->id_lo);
-	if (src == SQLITE_OK) src = bind_int(st, ":hi", f->id_hi);
 	/* No addresses given: an empty list, so the query returns nothing
 	 * rather than everything. */
 	if (src == SQLITE_OK) src = bind_text(st, ":ips", ips ? ips : "[]");
+	if (src == SQLITE_OK)
+		src = bind_text(st, ":days", days ? days : "[]");
 	if (src != SQLITE_OK) {
 		rc = store_db_error(s, src, "bind a read query", err);
 		goto out;
@@ -222,6 +224,7 @@ store_query_each(struct store *s, enum store_query q,
 out:
 	sqlite3_finalize(st);
 	free(ips);
+	free(days);
 	free(row);
 	return rc;
 }

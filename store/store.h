@@ -197,23 +197,20 @@ int store_counts(struct store *s, struct store_counts *c, struct err *err);
  * callback return stops the walk and is returned.
  */
 enum store_query {
-	/* policy_domain, day, messages, dmarc_pass, spf_aligned_pass,
-	 * dkim_aligned_pass, quarantine, reject. agg_daily; ordered by
-	 * domain, day. */
-	SQ_DOMAIN_DAILY,
-	/* policy_domain, reporter, messages, dmarc_pass, days (distinct days
-	 * reported). agg_daily; by domain, then messages descending. */
-	SQ_DOMAIN_REPORTERS,
-	/* source_ip, messages, dmarc_pass, spf_aligned_pass,
-	 * dkim_aligned_pass, quarantine, reject, first_day, last_day.
-	 * agg_daily; by messages descending, at most f->limit rows. */
-	SQ_SOURCES,
-	/* source_ip, reporter, header_from, messages, dmarc_pass, for the
-	 * addresses in f->ips only. agg_daily; by source_ip, messages desc. */
-	SQ_SOURCE_DETAIL,
+	/* day, source_ip, header_from, reporter, policy_domain, messages,
+	 * dmarc_pass, spf_aligned_pass, dkim_aligned_pass, quarantine,
+	 * reject: the agg_daily rows in the range, in key order (day first),
+	 * unsummed. One sequential pass over the rollup: callers sum what
+	 * they need in memory, which costs less than one GROUP BY (a sort)
+	 * per figure. */
+	SQ_AGG_SCAN,
+	/* The same columns, for the addresses in f->ips on the days in
+	 * f->days only, read by key lookups (day, source_ip) rather than a
+	 * scan: cost follows the rows returned. Ordered by day. */
+	SQ_AGG_IPS,
 	/* source_ip, reporter, day, messages, dmarc_pass, quarantine_reject
-	 * (quarantine + reject), for the addresses in f->ips only. agg_daily;
-	 * by source_ip, reporter, day. */
+	 * (quarantine + reject), for f->ips on f->days (key lookups);
+	 * ordered by source_ip, reporter, day. */
 	SQ_IP_DAILY,
 	/* policy_domain, day, sessions_ok, sessions_failed (summary rows).
 	 * tlsrpt_daily; by domain, day. */
@@ -249,7 +246,8 @@ enum store_query {
 	/* record_id, what ("dkim" | "spf" | "reason"), seq, domain (reason:
 	 * type), selector (spf: scope; reason: NULL), result (reason: NULL),
 	 * human_result (reason: comment): auth results and override reasons
-	 * of the records of f->report_id with ids in [f->id_lo, f->id_hi]. */
+	 * of the first f->limit records of report f->report_id (as
+	 * SQ_REPORT_RECORDS returns them), by record_id, what, seq. */
 	SQ_REPORT_AUTH,
 	/* what ("warning" | "error"), text (code | error), count, detail:
 	 * warnings and <error>s of report f->report_id. */
@@ -268,9 +266,10 @@ struct store_query_filter {
 	const char *kind;          /* SQ_REPORTS_LATEST; NULL = all */
 	int64_t limit;             /* most rows where said; 0 = no limit */
 	int64_t report_id;         /* SQ_REPORT_* */
-	int64_t id_lo, id_hi;      /* SQ_REPORT_AUTH: record id range */
-	const char *const *ips;    /* SQ_SOURCE_DETAIL, SQ_IP_DAILY */
+	const char *const *ips;    /* SQ_AGG_IPS, SQ_IP_DAILY */
 	size_t n_ips;
+	const char *const *days;   /* SQ_AGG_IPS, SQ_IP_DAILY: YYYY-MM-DD */
+	size_t n_days;
 };
 
 struct store_row {

@@ -18,6 +18,7 @@ Written by the dmarcwatch developers; standard library only.
 """
 import base64
 import hashlib
+import html
 import html.parser
 import json
 import os
@@ -463,6 +464,27 @@ def test_samples(tmp):
     sp = open(os.path.join(out, "sources.html"), encoding="utf-8").read()
     ok("unknown (set [sender] ips)" in sp and "not resolved" in sp,
        "sources.html: ownership unknown, reverse DNS not resolved")
+    # Reporters per source: the cell lists the largest first, with their
+    # messages, as the rollup has them.
+    con = sqlite3.connect(db)
+    good = 0
+    ips = [r[0] for r in con.execute(
+        "SELECT source_ip FROM agg_daily GROUP BY 1 ORDER BY sum(messages) "
+        "DESC, 1 LIMIT 10")]
+    for ip in ips:
+        want = con.execute(
+            "SELECT reporter, sum(messages) FROM agg_daily WHERE "
+            "source_ip = ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5",
+            (ip,)).fetchall()
+        m = re.search(r'<tr data-ip="' + re.escape(ip) + r'">(.*?)</tr>', sp)
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", m.group(1)) if m else []
+        got = re.findall(r'(?:^|<br>)([^<]*) <span class="muted">\((\d+)\)',
+                         cells[9]) if len(cells) > 9 else []
+        got = [(html.unescape(a), int(b)) for a, b in got]
+        good += got == [(a, b) for a, b in want]
+    con.close()
+    ok(good == len(ips) and ips, f"sources.html: reporters of the top "
+       f"{len(ips)} sources equal the database ({good} equal)")
     # --domain limits the pages too.
     out2 = os.path.join(tmp, "out2")
     run("report", "html", "-d", db, "--out", out2, "--domain", dom, check=0)
