@@ -30,14 +30,14 @@ cell(char *out, size_t outsz, const char *s)
 
 		out[n++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
 	}
-	if (*s != '\0' && n > 0) {
-		while (n > 1 && ((unsigned char)out[n - 1] & 0xc0) == 0x80)
-			n--;
-		if ((unsigned char)out[n - 1] >= 0xc0)
-			n--;
-		out[n > 0 ? n - 1 : 0] = '~';
-		if (n == 0)
-			n = 1;
+	if (*s != '\0') {
+		/* Cut at a character boundary with room for the '~'. */
+		size_t k = max - 1;
+
+		while (k > 0 && ((unsigned char)out[k] & 0xc0) == 0x80)
+			k--;
+		out[k] = '~';
+		n = k + 1;
 	}
 	out[n] = '\0';
 }
