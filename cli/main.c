@@ -22,6 +22,12 @@ const struct cli_command cli_commands[] = {
 	{ "sendlog", cmd_sendlog, "import [--format postfix|kumomta|csv] "
 	  "[--year Y] [--follow] [--providers FILE] [-d DB] [--json] FILE|-",
 	  "roll a delivery log up per hour, source IP and provider" },
+	{ "summary", cmd_summary,
+	  "[-d DB] [--json] [--since DATE] [--until DATE] [--domain D]",
+	  "print the overview figures per policy domain" },
+	{ "report", cmd_report,
+	  "html [-d DB] --out DIR [--since DATE] [--until DATE] [--domain D]",
+	  "write self-contained HTML pages (index.html and linked pages)" },
 	{ "config", cmd_config, "check",
 	  "check the configuration file; print every error as file:line" },
 	{ "hints", cmd_hints, "[-d DB] [-c CONF] [--now ISO8601] [--out FILE|-] "

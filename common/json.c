@@ -55,7 +55,10 @@ jv_append(struct jv *arr, struct jv *val)
 int
 jv_dump(const struct jv *v, FILE *f, int indent)
 {
-	size_t flags = JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII * 0;
+	/* Reals (percentages rounded to 2 decimals) print as 81.62, not
+	 * as the 17-digit 81.620000000000005 jansson writes by default. */
+	size_t flags = JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII * 0 |
+	    JSON_REAL_PRECISION(15);
 
 	if (indent > 0)
 		flags |= JSON_INDENT(indent);

@@ -180,5 +180,44 @@
 #define LIM_SENDER_DOMAINS      64
 #define LIM_SENDER_TARGETS      LIM_PROVIDERS
 #define LIM_SENDER_TRANSPORTS   64
+/* ---- Output caps: the HTML pages (report html) ----
+ * Pages are read by a person in a browser; beyond these sizes a page gets
+ * slow to open and no easier to read. Each page that hits a cap says so,
+ * naming it. */
+
+/* Bytes of one generated page held in memory before it is written. The
+ * caps below keep real pages far under it; hitting it is a bug. */
+#define LIM_HTML_PAGE_BYTES     (64u * 1024 * 1024)
+
+/* Policy domains with an overview section on index.html (a hostile
+ * mailbox can invent thousands; the rest are counted, not shown). */
+#define LIM_HTML_DOMAINS        50
+
+/* Reporters listed per policy domain on the overview. */
+#define LIM_HTML_REPORTERS      15
+
+/* Source IPs on sources.html, by volume. Detail per source (reporters,
+ * header_from domains) is read for these only. */
+#define LIM_HTML_SOURCES        500
+
+/* (source IP, reporter) and (source IP, header_from) pairs summed in the
+ * one pass over the rollup (each ~100 bytes with its map slot). More, and
+ * the pass stops collecting them; the sources page then reads the pairs
+ * of the LIM_HTML_SOURCES it lists only. */
+#define LIM_HTML_SOURCE_PAIRS   200000
+
+/* Source IPs on the warm-up page when no [sender] ips are configured
+ * (the busiest); with sender IPs configured, at most this many of those. */
+#define LIM_HTML_WARMUP_IPS     20
+
+/* Reports that get a page of their own (the newest by begin), and records
+ * shown on one report page: a 1M-record Google report would make a
+ * 500 MB page. These are the only pages that read records. */
+#define LIM_HTML_REPORT_PAGES   100
+#define LIM_HTML_RECORDS_PER_PAGE 1000
+
+/* Failure reports and rejected inputs listed (newest first). */
+#define LIM_HTML_FAILURES       500
+#define LIM_HTML_REJECTED       500
 
 #endif

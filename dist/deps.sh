@@ -7,6 +7,9 @@ libxml2-dev libxml2-utils zlib1g-dev libarchive-dev libetpan-dev
 libsqlite3-dev libgnutls28-dev libjansson-dev libinih-dev
 clang libclang-rt-14-dev
 dovecot-imapd openssl"
+# The HTML pages are checked in headless Chromium (tests/html): skip these
+# with DW_NO_BROWSER=1 (that test then reports itself skipped).
+[ "${DW_NO_BROWSER:-0}" = 1 ] || PKGS="$PKGS chromium nodejs npm"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
@@ -18,4 +21,12 @@ if [ -n "$missing" ]; then
 	echo "installing:$missing"
 	$SUDO apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
+fi
+# puppeteer-core for the browser test, exactly as locked in
+# tests/html/package-lock.json (node_modules is not committed).
+if [ "${DW_NO_BROWSER:-0}" != 1 ] && command -v npm >/dev/null 2>&1; then
+	HERE=$(cd "$(dirname "$0")/.." && pwd)
+	[ -d "$HERE/tests/html/node_modules/puppeteer-core" ] ||
+		npm ci --prefix "$HERE/tests/html" --no-audit --no-fund ||
+		echo "npm ci failed: the browser test will be skipped"
 fi

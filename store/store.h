@@ -482,4 +482,105 @@ int store_provider_match_each(struct store *s,
     int (*cb)(void *ctx, const char *provider, const char *kind,
     const char *pattern), void *ctx, struct err *err);
 
+/* ==== read queries for report/ (HTML pages, summary): store/query.c ====
+ *
+ * One entry point runs a named, fixed query; report/ never writes SQL.
+ * Each query reads the daily rollups (agg_daily, tlsrpt_daily) where it
+ * can, so its cost grows with days x senders, not with records; only the
+ * per-report queries read records, by report id and with a row limit.
+ *
+ * Filter fields a query does not use are ignored. Columns of each query
+ * are listed below in order; a text column is row->text[i] (NULL for SQL
+ * NULL), an integer column row->num[i] (0 for NULL; row->null[i] tells).
+ * Rows and their strings are valid during the callback only; a non-zero
+ * callback return stops the walk and is returned.
+ */
+enum store_query {
+	/* day, source_ip, header_from, reporter, policy_domain, messages,
+	 * dmarc_pass, spf_aligned_pass, dkim_aligned_pass, quarantine,
+	 * reject: the agg_daily rows in the range, in key order (day first),
+	 * unsummed. One sequential pass over the rollup: callers sum what
+	 * they need in memory, which costs less than one GROUP BY (a sort)
+	 * per figure. */
+	SQ_AGG_SCAN,
+	/* The same columns, for the addresses in f->ips on the days in
+	 * f->days only, read by key lookups (day, source_ip) rather than a
+	 * scan: cost follows the rows returned. Ordered by day. */
+	SQ_AGG_IPS,
+	/* source_ip, reporter, day, messages, dmarc_pass, quarantine_reject
+	 * (quarantine + reject), for f->ips on f->days (key lookups);
+	 * ordered by source_ip, reporter, day. */
+	SQ_IP_DAILY,
+	/* policy_domain, day, sessions_ok, sessions_failed (summary rows).
+	 * tlsrpt_daily; by domain, day. */
+	SQ_TLS_DAILY,
+	/* policy_domain, receiving_mx, result_type, sessions_failed (detail
+	 * rows). tlsrpt_daily; by domain, failed sessions descending. */
+	SQ_TLS_DETAIL,
+	/* report id, arrival_time, source_ip, reported_domain, feedback_type,
+	 * auth_failure, delivery_result, original_mail_from,
+	 * original_rcpt_to, dkim_domain, dkim_selector, spf_dns, orig_from,
+	 * orig_to, orig_subject, orig_message_id, user_agent,
+	 * authentication_results, identity_alignment, reported_uri,
+	 * other_fields (JSON text), arrival_date. failure_reports; newest
+	 * first, at most f->limit rows. */
+	SQ_FAILURES,
+	/* id, at, origin, error_code, error_where, error_msg, sha256.
+	 * rejected (f->domain ignored: a rejected input has no domain);
+	 * newest first, at most f->limit rows. */
+	SQ_REJECTED,
+	/* aggregate reports, tlsrpt reports, failure reports, rejected
+	 * inputs in the filter's range: one row. */
+	SQ_RANGE_COUNTS,
+	/* id, kind, org_name, email, report_id, policy_domain, begin, end,
+	 * records, messages, messages_pass, warnings, flavour, p, sp, np,
+	 * adkim, aspf, pct, extra_contact_info, generator, rows_skipped,
+	 * testing. reports of kind f->kind (NULL all); newest begin first,
+	 * at most f->limit rows. */
+	SQ_REPORTS_LATEST,
+	/* id, seq, source_ip, count, disposition, dkim_aligned, spf_aligned,
+	 * dmarc_pass, header_from, envelope_from, envelope_to: records of
+	 * report f->report_id by seq, at most f->limit rows. */
+	SQ_REPORT_RECORDS,
+	/* record_id, what ("dkim" | "spf" | "reason"), seq, domain (reason:
+	 * type), selector (spf: scope; reason: NULL), result (reason: NULL),
+	 * human_result (reason: comment): auth results and override reasons
+	 * of the first f->limit records of report f->report_id (as
+	 * SQ_REPORT_RECORDS returns them), by record_id, what, seq. */
+	SQ_REPORT_AUTH,
+	/* what ("warning" | "error"), text (code | error), count, detail:
+	 * warnings and <error>s of report f->report_id. */
+	SQ_REPORT_NOTES,
+	SQ__COUNT
+};
+
+/* Most columns a query returns. */
+#define STORE_QUERY_MAX_COLS 24
+
+struct store_query_filter {
+	int64_t since, until;      /* epoch s, [since, until); 0 = open. The
+	                            * rollups compare whole UTC days: a day
+	                            * is in when it overlaps the range. */
+	const char *domain;        /* policy domain; NULL = all */
+	const char *kind;          /* SQ_REPORTS_LATEST; NULL = all */
+	int64_t limit;             /* most rows where said; 0 = no limit */
+	int64_t report_id;         /* SQ_REPORT_* */
+	const char *const *ips;    /* SQ_AGG_IPS, SQ_IP_DAILY */
+	size_t n_ips;
+	const char *const *days;   /* SQ_AGG_IPS, SQ_IP_DAILY: YYYY-MM-DD */
+	size_t n_days;
+};
+
+struct store_row {
+	int ncol;
+	const char *text[STORE_QUERY_MAX_COLS];
+	int64_t num[STORE_QUERY_MAX_COLS];
+	int null[STORE_QUERY_MAX_COLS];
+};
+
+int store_query_each(struct store *s, enum store_query q,
+    const struct store_query_filter *f,
+    int (*cb)(void *ctx, const struct store_row *row), void *ctx,
+    struct err *err);
+
 #endif

@@ -1,0 +1,85 @@
+/*
+ * report/html_warmup.h - the per-IP x provider warm-up page (warmup.html).
+ *
+ * Two inputs, drawn side by side per sending IP:
+ *
+ *  1. What receivers reported (always available): the DMARC aggregate
+ *     volume per source IP, reporter and UTC day, with DMARC pass and
+ *     quarantine/reject counts, read here from agg_daily (SQ_IP_DAILY).
+ *
+ *  2. What the reputation engine decided (struct warmup_engine), from the
+ *     send log and the engine's state. The engine is built elsewhere; its
+ *     caller fills struct warmup_engine from the engine's tables and
+ *     passes it to html_warmup_page(). NULL (today) means "no send log
+ *     imported and the engine has not run", and the page says so plainly
+ *     instead of drawing schedules it does not have.
+ *
+ * Expected engine data, per key (source IP x provider profile name, e.g.
+ * "google"), one warmup_day per UTC day in ascending order: messages sent
+ * (send log attempts) and delivered, the schedule's daily cap that day,
+ * the daily gate the slow loop computed for that day with its reason;
+ * plus the current hint for the key (action, reason, evidence, validity).
+ * All strings are treated as untrusted and escaped.
+ */
+#ifndef DW_REPORT_HTML_WARMUP_H
+#define DW_REPORT_HTML_WARMUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/err.h"
+#include "../store/store.h"
+#include "html_page.h"
+
+enum warmup_gate {
+	WARMUP_GATE_NONE = 0,      /* not computed that day */
+	WARMUP_GATE_GREEN,
+	WARMUP_GATE_AMBER,
+	WARMUP_GATE_RED,
+};
+
+struct warmup_day {
+	char day[11];              /* YYYY-MM-DD, UTC */
+	uint64_t sent;             /* send log attempts */
+	uint64_t delivered;
+	uint64_t cap;              /* schedule's daily cap; 0 = no cap */
+	enum warmup_gate gate;
+	const char *gate_reason;   /* e.g. "DMARC pass 96.1 % < 98 %" */
+};
+
+struct warmup_hint {
+	const char *action;        /* e.g. "advance", "hold", "back-off" */
+	const char *reason;
+	const char *evidence;      /* human-readable figures behind it */
+	int64_t valid_until;       /* epoch s; 0 = not given */
+	double confidence;         /* 0..1; < 0 = not given */
+};
+
+struct warmup_key {
+	const char *ip;            /* canonical, as records.source_ip */
+	const char *provider;      /* provider profile name */
+	const char *phase;         /* WARMUP, STEADY, RECOVERY, PAUSED */
+	const struct warmup_day *days;
+	size_t n_days;
+	const struct warmup_hint *hint;   /* NULL = no current hint */
+};
+
+struct warmup_engine {
+	int sendlog_imported;      /* any send log rows in the store */
+	int engine_ran;            /* the engine has written state */
+	const struct warmup_key *keys;
+	size_t n_keys;
+};
+
+/*
+ * Appends the body of warmup.html (between hp_head and hp_foot) to p.
+ * ips/n_ips: the addresses to show (the sender's own, or the busiest
+ * sources when ips_are_ours is 0), f: range and domain. eng may be NULL.
+ * Returns 0 or an ERR_* (err filled); page errors stay in p->rc.
+ */
+int html_warmup_page(struct html_page *p, struct store *st,
+    const struct store_query_filter *f, const char *const *ips,
+    size_t n_ips, int ips_are_ours, const struct warmup_engine *eng,
+    struct err *err);
+
+#endif

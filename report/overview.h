@@ -1,0 +1,94 @@
+/*
+ * report/overview.h - the overview figures per policy domain, read from
+ * the daily rollups and shared by `report html` (index.html, tls.html)
+ * and `summary`, so the terminal and the pages always agree.
+ */
+#ifndef DW_REPORT_OVERVIEW_H
+#define DW_REPORT_OVERVIEW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/err.h"
+#include "../store/store.h"
+
+struct ov_day {
+	char day[11];              /* YYYY-MM-DD, UTC */
+	uint64_t messages, pass, spf, dkim, quarantine, reject;
+};
+
+struct ov_reporter {
+	char *name;                /* agg_daily.reporter (org_name), hostile */
+	uint64_t messages, pass, days;
+};
+
+struct ov_domain {
+	char *domain;              /* policy domain, hostile; "" when absent */
+	uint64_t messages, pass, spf, dkim, quarantine, reject;
+	struct ov_day *days;       /* ascending */
+	size_t n_days;
+	struct ov_reporter *reporters;   /* by messages, descending */
+	size_t n_reporters;
+};
+
+struct tls_day {
+	char day[11];
+	uint64_t ok, failed;
+};
+
+struct tls_domain {
+	char *domain;
+	uint64_t ok, failed;
+	struct tls_day *days;
+	size_t n_days;
+};
+
+/* One sending IP over the range (all its header_from, reporters and
+ * policy domains). */
+struct ov_source {
+	char *ip;
+	uint64_t messages, pass, spf, dkim, quarantine, reject;
+	char first[11], last[11];  /* first and last UTC day seen */
+	size_t rank;               /* internal: order of first sight */
+};
+
+/* A (source, reporter) or (source, header_from) pair and its messages;
+ * src indexes overview.src. */
+struct ov_pair {
+	size_t src;
+	char *name;
+	uint64_t messages;
+};
+
+struct overview {
+	struct ov_domain *doms;    /* by messages, descending, then name */
+	size_t n_doms;
+	struct ov_source *src;     /* by messages, descending, then ip */
+	size_t n_src;
+	char (*days)[11];          /* every UTC day with rollup rows, asc. */
+	size_t n_days;
+	/* Reporters and header_from domains per source, by src, then
+	 * messages descending. Collected during the pass while there are at
+	 * most LIM_HTML_SOURCE_PAIRS of each; beyond that pairs_dropped is
+	 * set and the lists are empty (the caller reads them for the
+	 * sources it shows, SQ_AGG_IPS). */
+	struct ov_pair *rep_pairs, *from_pairs;
+	size_t n_rep_pairs, n_from_pairs;
+	int pairs_dropped;
+	struct tls_domain *tls;    /* by sessions, descending */
+	size_t n_tls;
+	/* SQ_RANGE_COUNTS */
+	uint64_t n_aggregate, n_tlsrpt, n_failure, n_rejected;
+};
+
+/* Reads everything in one pass over agg_daily (SQ_AGG_SCAN), summing in
+ * memory, plus the small TLS-RPT rollup and the counts. Whole lists: the
+ * caller caps what it shows. Returns 0 or an ERR_* (err filled). ov is
+ * zeroed first. */
+int ov_load(struct store *st, const struct store_query_filter *f,
+    struct overview *ov, struct err *err);
+void ov_free(struct overview *ov);
+/* qsort order of pairs: by src, then messages descending, then name. */
+int ov_pair_cmp(const void *a, const void *b);
+
+#endif

@@ -1,0 +1,230 @@
+/*
+ * store/query.c - the named read queries of store.h ("read queries for
+ * report/"). Every query is a fixed SQL text below; parameters are bound
+ * by name, so a query uses only the filter fields it mentions.
+ *
+ * Statements are prepared per call, not cached on the handle: each runs
+ * once or a few times per `report html` / `summary`, and the writer's
+ * statement cache (stmt_sql[] in store.c) stays about writing.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/timefmt.h"
+#include "store_priv.h"
+
+/* The day filter of the rollups: whole UTC days overlapping the range.
+ * The primary keys of agg_daily and tlsrpt_daily start with day, so this
+ * is a range scan of the key, never a full scan of records. */
+#define DAYS " day BETWEEN :sd AND :ud"
+#define DOM " AND (:dom IS NULL OR policy_domain = :dom)"
+/* Reports by begin, as `dmarcwatch reports` filters them. */
+#define RANGE " begin >= :since AND begin < :until"
+#define ADOM " AND (:dom IS NULL OR a.policy_domain = :dom)"
+
+static const char *const query_sql[SQ__COUNT] = {
+	[SQ_AGG_SCAN] =
+	    "SELECT day, source_ip, header_from, reporter, policy_domain,"
+	    " messages, dmarc_pass, spf_aligned_pass, dkim_aligned_pass,"
+	    " quarantine, reject FROM agg_daily WHERE" DAYS DOM,
+	/* CROSS JOIN fixes the loop order: days outside, addresses inside,
+	 * agg_daily searched by its key prefix (day, source_ip). */
+	[SQ_AGG_IPS] =
+	    "SELECT a.day, a.source_ip, a.header_from, a.reporter,"
+	    " a.policy_domain, a.messages, a.dmarc_pass, a.spf_aligned_pass,"
+	    " a.dkim_aligned_pass, a.quarantine, a.reject"
+	    " FROM json_each(:days) d CROSS JOIN json_each(:ips) i"
+	    " CROSS JOIN agg_daily a"
+	    " WHERE a.day = d.value AND a.source_ip = i.value" ADOM,
+	[SQ_IP_DAILY] =
+	    "SELECT a.source_ip, a.reporter, a.day, sum(a.messages),"
+	    " sum(a.dmarc_pass), sum(a.quarantine) + sum(a.reject)"
+	    " FROM json_each(:days) d CROSS JOIN json_each(:ips) i"
+	    " CROSS JOIN agg_daily a"
+	    " WHERE a.day = d.value AND a.source_ip = i.value" ADOM
+	    " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+	[SQ_TLS_DAILY] =
+	    "SELECT policy_domain, day, sum(sessions_ok), sum(sessions_failed)"
+	    " FROM tlsrpt_daily WHERE" DAYS DOM " AND result_type = ''"
+	    " GROUP BY day, policy_domain ORDER BY policy_domain, day",
+	[SQ_TLS_DETAIL] =
+	    "SELECT policy_domain, receiving_mx, result_type,"
+	    " sum(sessions_failed) FROM tlsrpt_daily WHERE" DAYS DOM
+	    " AND result_type <> ''"
+	    " GROUP BY policy_domain, receiving_mx, result_type"
+	    " ORDER BY policy_domain, 4 DESC, receiving_mx, result_type",
+	[SQ_FAILURES] =
+	    "SELECT r.id, f.arrival_time, f.source_ip, f.reported_domain,"
+	    " f.feedback_type, f.auth_failure, f.delivery_result,"
+	    " f.original_mail_from, f.original_rcpt_to, f.dkim_domain,"
+	    " f.dkim_selector, f.spf_dns, f.orig_from, f.orig_to,"
+	    " f.orig_subject, f.orig_message_id, f.user_agent,"
+	    " f.authentication_results, f.identity_alignment, f.reported_uri,"
+	    " f.other_fields, f.arrival_date"
+	    " FROM failure_reports f JOIN reports r ON r.id = f.report_id"
+	    " WHERE r.begin >= :since AND r.begin < :until"
+	    " AND (:dom IS NULL OR r.policy_domain = :dom)"
+	    " ORDER BY r.begin DESC, r.id DESC LIMIT :lim",
+	[SQ_REJECTED] =
+	    "SELECT id, at, origin, error_code, error_where, error_msg, sha256"
+	    " FROM rejected WHERE at >= :since AND at < :until"
+	    " ORDER BY at DESC, id DESC LIMIT :lim",
+	[SQ_RANGE_COUNTS] =
+	    "SELECT"
+	    " (SELECT count(*) FROM reports WHERE kind = 'aggregate' AND"
+	    RANGE DOM "),"
+	    " (SELECT count(*) FROM reports WHERE kind = 'tlsrpt' AND"
+	    RANGE DOM "),"
+	    " (SELECT count(*) FROM reports WHERE kind = 'failure' AND"
+	    RANGE DOM "),"
+	    " (SELECT count(*) FROM rejected WHERE at >= :since"
+	    " AND at < :until)",
+	[SQ_REPORTS_LATEST] =
+	    "SELECT id, kind, org_name, email, report_id, policy_domain,"
+	    " begin, end, records, messages, messages_pass, warnings, flavour,"
+	    " p, sp, np, adkim, aspf, pct, extra_contact_info, generator,"
+	    " rows_skipped, testing FROM reports WHERE" RANGE DOM
+	    " AND (:kind IS NULL OR kind = :kind)"
+	    " ORDER BY begin DESC, id DESC LIMIT :lim",
+	[SQ_REPORT_RECORDS] =
+	    "SELECT id, seq, source_ip, count, disposition, dkim_aligned,"
+	    " spf_aligned, dmarc_pass, header_from, envelope_from, envelope_to"
+	    " FROM records WHERE report_id = :rid ORDER BY seq LIMIT :lim",
+	/* The records of a report have consecutive ids in seq order
+	 * (doc/schema.md, records.id): the first :lim records are the ids
+	 * from the report's smallest on, one index probe away. */
+	[SQ_REPORT_AUTH] =
+	    "WITH r(lo) AS (SELECT min(id) FROM records WHERE report_id = :rid)"
+	    " SELECT record_id, 'dkim', seq, domain, selector, result,"
+	    " human_result FROM record_dkim, r"
+	    " WHERE record_id BETWEEN r.lo AND r.lo + :lim - 1"
+	    " UNION ALL SELECT record_id, 'spf', seq, domain, scope, result,"
+	    " human_result FROM record_spf, r"
+	    " WHERE record_id BETWEEN r.lo AND r.lo + :lim - 1"
+	    " UNION ALL SELECT record_id, 'reason', seq, type, NULL, NULL,"
+	    " comment FROM record_reasons, r"
+	    " WHERE record_id BETWEEN r.lo AND r.lo + :lim - 1"
+	    " ORDER BY 1, 2, 3",
+	[SQ_REPORT_NOTES] =
+	    "SELECT 'warning', code, count, detail FROM report_warnings"
+	    " WHERE report_id = :rid"
+	    " UNION ALL SELECT 'error', error, NULL, NULL FROM report_errors"
+	    " WHERE report_id = :rid",
+};
+
+/* Binds v to the named parameter when the statement has it. */
+static int
+bind_int(sqlite3_stmt *st, const char *name, int64_t v)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+
+	return i == 0 ? SQLITE_OK : sqlite3_bind_int64(st, i, v);
+}
+
+static int
+bind_text(sqlite3_stmt *st, const char *name, const char *v)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+
+	if (i == 0)
+		return SQLITE_OK;
+	if (v == NULL)
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+int
+store_query_each(struct store *s, enum store_query q,
+    const struct store_query_filter *f,
+    int (*cb)(void *ctx, const struct store_row *row), void *ctx,
+    struct err *err)
+{
+	static const struct store_query_filter none;
+	struct store_row *row = NULL;
+	sqlite3_stmt *st = NULL;
+	char *ips = NULL, *days = NULL;
+	char sd[16], ud[16];
+	int64_t until;
+	int rc, src, nomem = 0;
+
+	if (s == NULL || cb == NULL || (int)q < 0 || q >= SQ__COUNT)
+		return err_set(err, ERR_INVAL, "store_query_each: bad call");
+	if (f == NULL)
+		f = &none;
+	until = f->until > 0 ? f->until : INT64_MAX;
+	/* Days as text compare like dates: "YYYY-MM-DD". */
+	if (f->since > 0)
+		time_iso_day(f->since, sd, sizeof sd);
+	else
+		memcpy(sd, "0000-00-00", 11);
+	if (f->until > 0)
+		time_iso_day(f->until - 1, ud, sizeof ud);
+	else
+		memcpy(ud, "9999-99-99", 11);
+	if ((row = calloc(1, sizeof *row)) == NULL) {
+		rc = err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	src = sqlite3_prepare_v2(s->db, query_sql[q], -1, &st, NULL);
+	if (src != SQLITE_OK) {
+		rc = store_db_error(s, src, "prepare a read query", err);
+		goto out;
+	}
+	if (f->n_ips > 0 &&
+	    (ips = store_json_strings(f->ips, f->n_ips, &nomem)) == NULL) {
+		rc = err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (f->n_days > 0 &&
+	    (days = store_json_strings(f->days, f->n_days, &nomem)) == NULL) {
+		rc = err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	src = SQLITE_OK;
+	if (src == SQLITE_OK) src = bind_text(st, ":sd", sd);
+	if (src == SQLITE_OK) src = bind_text(st, ":ud", ud);
+	if (src == SQLITE_OK) src = bind_text(st, ":dom", f->domain);
+	if (src == SQLITE_OK) src = bind_text(st, ":kind", f->kind);
+	if (src == SQLITE_OK) src = bind_int(st, ":since", f->since);
+	if (src == SQLITE_OK) src = bind_int(st, ":until", until);
+	/* LIMIT -1 is SQLite's "no limit". */
+	if (src == SQLITE_OK)
+		src = bind_int(st, ":lim", f->limit > 0 ? f->limit : -1);
+	if (src == SQLITE_OK) src = bind_int(st, ":rid", f->report_id);
+	/* No addresses given: an empty list, so the query returns nothing
+	 * rather than everything. */
+	if (src == SQLITE_OK) src = bind_text(st, ":ips", ips ? ips : "[]");
+	if (src == SQLITE_OK)
+		src = bind_text(st, ":days", days ? days : "[]");
+	if (src != SQLITE_OK) {
+		rc = store_db_error(s, src, "bind a read query", err);
+		goto out;
+	}
+	row->ncol = sqlite3_column_count(st);
+	if (row->ncol > STORE_QUERY_MAX_COLS) {
+		rc = err_set(err, ERR_INVAL, "read query has too many columns");
+		goto out;
+	}
+	rc = 0;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int i = 0; i < row->ncol; i++) {
+			int t = sqlite3_column_type(st, i);
+
+			row->null[i] = t == SQLITE_NULL;
+			row->num[i] = t == SQLITE_INTEGER || t == SQLITE_FLOAT ?
+			    sqlite3_column_int64(st, i) : 0;
+			row->text[i] = t == SQLITE_TEXT || t == SQLITE_BLOB ?
+			    (const char *)sqlite3_column_text(st, i) : NULL;
+		}
+		if ((rc = cb(ctx, row)) != 0)
+			break;
+	}
+	if (rc == 0 && src != SQLITE_DONE)
+		rc = store_db_error(s, src, "run a read query", err);
+out:
+	sqlite3_finalize(st);
+	free(ips);
+	free(days);
+	free(row);
+	return rc;
+}

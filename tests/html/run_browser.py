@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""tests/html/run_browser.py DMARCWATCH BUILD_DIR - the pages in a real
+browser.
+
+Imports samples/reports into a fresh database, writes the pages with
+`dmarcwatch report html` into BUILD_DIR/html-check/out, and runs
+browser_check.js (puppeteer-core driving the system Chromium) over them:
+screenshots go to BUILD_DIR/html-check/shots. Then compares the figures
+the browser read from the DOM with sqlite3 queries of the database.
+
+Needs node, npm and Chromium (/usr/bin/chromium or $CHROMIUM; Debian
+packages chromium nodejs npm, see dist/deps.sh). Installs puppeteer-core
+with `npm ci --prefix tests/html` when node_modules is missing. Exits 77
+(meson: skipped) when any of that is unavailable, saying why.
+Written by the dmarcwatch developers; standard library only.
+"""
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+
+DW, BUILD = sys.argv[1], sys.argv[2]
+HERE = os.path.dirname(os.path.abspath(__file__))
+SAMPLES = os.environ.get("DW_SAMPLES") or os.path.join(HERE, "..", "..",
+                                                       "samples")
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+passed = failed = 0
+
+
+def ok(cond, what):
+    global passed, failed
+    if cond:
+        passed += 1
+        print("ok -", what)
+    else:
+        failed += 1
+        print("not ok -", what)
+    return cond
+
+
+def skip(why):
+    print(f"# SKIP: {why}")
+    print("0 passed, 0 failed")
+    sys.exit(77)
+
+
+def setup():
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        skip("node/npm not installed (apt-get install nodejs npm)")
+    if not os.access(CHROMIUM, os.X_OK):
+        skip(f"{CHROMIUM} not found (apt-get install chromium)")
+    mod = os.path.join(HERE, "node_modules", "puppeteer-core")
+    if not os.path.isdir(mod):
+        p = subprocess.run([npm, "ci", "--prefix", HERE, "--no-audit",
+                            "--no-fund"], capture_output=True, text=True)
+        if p.returncode != 0 or not os.path.isdir(mod):
+            skip("npm ci failed (offline?): " + p.stderr.strip()[-300:])
+    return node
+
+
+def main():
+    node = setup()
+    work = os.path.join(BUILD, "html-check")
+    shutil.rmtree(work, ignore_errors=True)
+    out, shots = os.path.join(work, "out"), os.path.join(work, "shots")
+    os.makedirs(shots)
+    db = os.path.join(work, "samples.db")
+    p = subprocess.run([DW, "import", "-q", "-d", db,
+                        os.path.join(SAMPLES, "reports")],
+                       capture_output=True, text=True)
+    ok(p.returncode == 0, f"import samples/reports (exit {p.returncode})")
+    p = subprocess.run([DW, "report", "html", "-d", db, "--out", out],
+                       capture_output=True, text=True)
+    ok(p.returncode == 0, "report html")
+    p = subprocess.run([node, os.path.join(HERE, "browser_check.js"), out,
+                        shots], capture_output=True, text=True,
+                       timeout=600)
+    if p.returncode == 77:
+        skip("Chromium would not start: " + p.stderr.strip()[-300:])
+    try:
+        res = json.loads(p.stdout)
+    except ValueError:
+        print("# browser_check.js output:", p.stdout[-2000:], p.stderr[-2000:])
+        ok(False, "browser check ran")
+        return
+    for prob in res["problems"]:
+        print("#", prob)
+    ok(not res["problems"], "pages load with no console error, no outside "
+       "request, no sideways overflow at 1280 and 390 px; sorting works; "
+       "same figures with scripts off")
+    pages = res["pages"]
+
+    con = sqlite3.connect(db)
+    agg = {r[0]: r[1:] for r in con.execute(
+        "SELECT policy_domain, sum(messages), sum(dmarc_pass), "
+        "sum(spf_aligned_pass), sum(dkim_aligned_pass), sum(quarantine), "
+        "sum(reject) FROM agg_daily GROUP BY 1")}
+    tls = {r[0]: r[1:] for r in con.execute(
+        "SELECT policy_domain, sum(sessions_ok), sum(sessions_failed) "
+        "FROM v_tlsrpt_daily GROUP BY 1")}
+    kinds = dict(con.execute("SELECT kind, count(*) FROM reports GROUP BY 1"))
+    rejected = con.execute("SELECT count(*) FROM rejected").fetchone()[0]
+    sources = dict(con.execute("SELECT source_ip, sum(messages) FROM "
+                               "agg_daily GROUP BY 1"))
+    con.close()
+
+    idx = pages.get("index.html", {})
+    secs = idx.get("sections", {})
+    ok(set(secs) == set(agg), "index.html: one section per policy domain")
+    for d, (m, ps, spf, dkim, q, r) in agg.items():
+        c = secs.get(d, {})
+        got = (c.get("messages", {}).get("value"),
+               c.get("dmarc_pass", {}).get("num"),
+               c.get("spf_aligned", {}).get("num"),
+               c.get("dkim_aligned", {}).get("num"),
+               c.get("quarantine", {}).get("value"),
+               c.get("reject", {}).get("value"))
+        ok(got == (m, ps, spf, dkim, q, r),
+           f"index.html {d}: figures equal the database {got}")
+        shown = c.get("dmarc_pass", {}).get("shown", "")
+        want = f"{100 * ps / m:.2f}" if m else "n/a"
+        ok(shown.startswith(want), f"index.html {d}: DMARC pass shows "
+           f"{shown!r} ({want} %)")
+        ok(c.get("messages", {}).get("shown") == f"{m:,}",
+           f"index.html {d}: messages shown as {m:,}")
+    cnt = idx.get("counts") or {}
+    ok((cnt.get("aggregate_reports", {}).get("value"),
+        cnt.get("tlsrpt_reports", {}).get("value"),
+        cnt.get("failure_reports", {}).get("value"),
+        cnt.get("rejected", {}).get("value")) ==
+       (kinds.get("aggregate", 0), kinds.get("tlsrpt", 0),
+        kinds.get("failure", 0), rejected), "index.html: report counts")
+    t = pages.get("tls.html", {}).get("sections", {})
+    ok({d: (c["sessions_ok"]["value"], c["sessions_failed"]["value"])
+        for d, c in t.items()} == tls, "tls.html: sessions per domain")
+    rows = pages.get("sources.html", {}).get("rows", {})
+    ok(rows and all(sources.get(ip) == v for ip, v in rows.items()) and
+       len(rows) == min(len(sources), 500),
+       f"sources.html: {len(rows)} sources, messages equal the database")
+    for f in ("index.html", "tls.html", "warmup.html"):
+        svgs = pages.get(f, {}).get("svgs", [])
+        ok(svgs and all(s["label"] and s["title"] and s["hasNumbers"]
+                        for s in svgs),
+           f"{f}: {len(svgs)} charts, each with a text alternative")
+    print(f"# screenshots: {shots}")
+
+
+if __name__ == "__main__":
+    main()
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
