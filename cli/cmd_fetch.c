@@ -12,6 +12,7 @@
 #include "../common/log.h"
 #include "../ingest/imap.h"
 #include "cli.h"
+#include "privdrop.h"
 
 int
 cmd_fetch(const struct cli_globals *g, int argc, char **argv)
@@ -45,6 +46,8 @@ cmd_fetch(const struct cli_globals *g, int argc, char **argv)
 		    g->config_path);
 		return EXIT_USAGE;
 	}
+	if (privdrop(g->settings.run_user) != 0)   /* before network, parsing */
+		return EXIT_RUNTIME;
 	err_clear(&err);
 	popts.keep_failure_body = g->settings.keep_failure_body;
 	rc = ingest_imap_fetch(db, &g->settings.imap, &popts, &ps, &ic, &err);

@@ -13,6 +13,7 @@
 #include "../common/log.h"
 #include "../ingest/imap.h"
 #include "cli.h"
+#include "privdrop.h"
 
 static volatile sig_atomic_t stop_flag, reload_flag;
 
@@ -85,6 +86,8 @@ cmd_watch(const struct cli_globals *g, int argc, char **argv)
 		    g->config_path);
 		return EXIT_USAGE;
 	}
+	if (privdrop(g->settings.run_user) != 0)   /* before network, parsing */
+		return EXIT_RUNTIME;
 	/* A daemon says what it does: one line per message at info. */
 	if (!g->quiet && log_get_level() < LOG_LVL_INFO)
 		log_set_level(LOG_LVL_INFO);

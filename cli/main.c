@@ -39,13 +39,15 @@ const struct cli_command cli_commands[] = {
 static void
 help(FILE *f)
 {
-	fprintf(f, "usage: dmarcwatch [-c CONF] [-d DB] [-v|-q] COMMAND [ARGS]\n"
+	fprintf(f, "usage: dmarcwatch [-c CONF] [-d DB] [-v|-q] [--syslog] "
+	    "COMMAND [ARGS]\n"
 	    "       dmarcwatch --help | --version\n\n"
 	    "Options:\n"
 	    "  -c CONF    configuration file (default %s, if present)\n"
 	    "  -d DB      database file (default %s)\n"
 	    "  -v         more log output (repeat for debug)\n"
-	    "  -q         errors only\n\n"
+	    "  -q         errors only\n"
+	    "  --syslog   log to syslog (facility mail) instead of stderr\n\n"
 	    "Commands:\n", DEFAULT_CONFIG, DEFAULT_DB);
 	for (const struct cli_command *c = cli_commands; c->name; c++)
 		fprintf(f, "  %-8s %s\n           %s %s\n", c->name, c->summary,
@@ -73,10 +75,11 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "syslog", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_globals g;
-	int ch, problems;
+	int ch, problems, use_syslog = 0;
 
 	memset(&g, 0, sizeof g);
 	g.config_path = DEFAULT_CONFIG;
@@ -103,6 +106,9 @@ main(int argc, char **argv)
 		case 'q':
 			g.quiet = 1;
 			break;
+		case 'S':
+			use_syslog = 1;
+			break;
 		default:
 			help(stderr);
 			return EXIT_USAGE;
@@ -127,6 +133,10 @@ main(int argc, char **argv)
 			return EXIT_RUNTIME;
 		}
 	}
+	/* From here on, log lines go to syslog when asked for; messages
+	 * about the command line and the file above stay on stderr. */
+	if (use_syslog || g.settings.log_syslog)
+		log_use_syslog();
 	if (g.db_path == NULL)
 		g.db_path = g.settings.database;
 	for (const struct cli_command *c = cli_commands; c->name; c++)

@@ -24,6 +24,7 @@ settings_defaults(struct settings *s)
 	snprintf(s->database, sizeof s->database, "%s", DEFAULT_DB);
 	s->keep_failure_body = 0;
 	imap_config_defaults(&s->imap);
+	snprintf(s->run_user, sizeof s->run_user, "%s", SETTINGS_DEFAULT_USER);
 }
 
 static int
@@ -428,6 +429,28 @@ hints_key(struct load_ctx *c, const char *key, const char *value, int line)
 	return 0;
 }
 
+/* [general] user: a login name (letters, digits, '.', '_', '-'; not
+ * starting with '-'), at most 32 bytes. Whether it exists is checked when
+ * fetch or watch drop privileges (cli/privdrop.c), not here: config check
+ * may run on another machine. */
+static int
+set_user(struct load_ctx *c, int line, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n >= SETTINGS_USER_MAX || v[0] == '-')
+		return problem(c, line, "user: needs a user name of 1 to 32 "
+		    "characters");
+	for (const char *p = v; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
+		    *p == '-'))
+			return problem(c, line, "user: letters, digits, '.', "
+			    "'_' and '-' only");
+	snprintf(c->s->run_user, sizeof c->s->run_user, "%s", v);
+	return 0;
+}
+
 static int
 on_key(void *ctx, const char *section, const char *key, const char *value,
     int line)
@@ -451,6 +474,17 @@ on_key(void *ctx, const char *section, const char *key, const char *value,
 			return problem(c, line, "providers: needs a path "
 			    "(shorter than 4096 bytes)");
 		snprintf(c->s->providers, sizeof c->s->providers, "%s", value);
+		return 0;
+	}
+	if (strcmp(section, "general") == 0 && strcmp(key, "user") == 0)
+		return set_user(c, line, value);
+	if (strcmp(section, "general") == 0 && strcmp(key, "log") == 0) {
+		if (strcmp(value, "syslog") == 0)
+			c->s->log_syslog = 1;
+		else if (strcmp(value, "stderr") == 0)
+			c->s->log_syslog = 0;
+		else
+			return problem(c, line, "log: not stderr or syslog");
 		return 0;
 	}
 	if (strcmp(section, "sender") == 0) {

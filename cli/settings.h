@@ -12,6 +12,8 @@
 #include "../ingest/sendlog.h"   /* struct sender_config (store/store.h) */
 
 #define SETTINGS_PATH_MAX 4096
+#define SETTINGS_USER_MAX 33        /* user names: 32 bytes (useradd) */
+#define SETTINGS_DEFAULT_USER "dmarcwatch"
 
 /* [hints] (doc/config.md): where `dmarcwatch hints` writes; "" = not
  * written. */
@@ -36,6 +38,9 @@ struct settings {
 	                                    * default search (doc/providers.md) */
 	struct sender_config sender;       /* [sender] */
 	struct settings_hints hints;       /* [hints] */
+	char run_user[SETTINGS_USER_MAX];  /* [general] user: fetch and watch
+	                                    * drop to it when started as root */
+	int log_syslog;                    /* [general] log = syslog */
 	int target_line[LIM_SENDER_TARGETS];   /* config line of each target,
 	                                        * for config check */
 };

@@ -3,10 +3,38 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "log.h"
 
 static enum log_level level = LOG_LVL_INFO;
+static int to_syslog;
+
+void
+log_use_syslog(void)
+{
+	if (!to_syslog)
+		openlog("dmarcwatch", LOG_PID | LOG_NDELAY, LOG_MAIL);
+	to_syslog = 1;
+}
+
+int
+log_is_syslog(void)
+{
+	return to_syslog;
+}
+
+static int
+syslog_priority(enum log_level lvl)
+{
+	switch (lvl) {
+	case LOG_LVL_ERROR: return LOG_ERR;
+	case LOG_LVL_WARN: return LOG_WARNING;
+	case LOG_LVL_INFO: return LOG_INFO;
+	case LOG_LVL_DEBUG: return LOG_DEBUG;
+	}
+	return LOG_ERR;
+}
 
 void
 log_set_level(enum log_level lvl)
@@ -36,7 +64,12 @@ vlog(enum log_level lvl, const char *prefix, int with_errno, const char *fmt,
 	for (char *p = line; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
-	if (with_errno)
+	if (to_syslog && with_errno)
+		syslog(syslog_priority(lvl), "%s%s: %s", prefix, line,
+		    strerror(saved));
+	else if (to_syslog)
+		syslog(syslog_priority(lvl), "%s%s", prefix, line);
+	else if (with_errno)
 		fprintf(stderr, "dmarcwatch: %s%s: %s\n", prefix, line,
 		    strerror(saved));
 	else
