@@ -6,7 +6,8 @@ PKGS="meson ninja-build pkg-config gcc libc6-dev python3 sqlite3 time
 libxml2-dev libxml2-utils zlib1g-dev libarchive-dev libetpan-dev
 libsqlite3-dev libgnutls28-dev libjansson-dev libinih-dev
 clang libclang-rt-14-dev
-dovecot-imapd openssl"
+dovecot-imapd openssl
+mandoc groff-base man-db systemd"
 # The HTML pages are checked in headless Chromium (tests/html): skip these
 # with DW_NO_BROWSER=1 (that test then reports itself skipped).
 [ "${DW_NO_BROWSER:-0}" = 1 ] || PKGS="$PKGS chromium nodejs npm"
