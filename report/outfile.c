@@ -22,7 +22,7 @@ outfile_open(struct outfile *o, const char *path, struct err *err)
 	}
 	if (strlen(path) + 16 >= sizeof o->tmp)
 		return err_set(err, ERR_INVAL, "%s: path too long", path);
-	snprintf(o->path, sizeof o->path, "%s", path);
+	memcpy(o->path, path, strlen(path) + 1);   /* fits: checked above */
 	/* Same directory as the target: rename() must not cross a file
 	 * system. The dot hides it from globbing readers. */
 	{
