@@ -5,6 +5,7 @@
  * and then archived; a summary like import's. Same exit codes as import.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,6 +49,9 @@ cmd_fetch(const struct cli_globals *g, int argc, char **argv)
 	}
 	if (privdrop(g->settings.run_user) != 0)   /* before network, parsing */
 		return EXIT_RUNTIME;
+	/* A server that hangs up turns the next write into an error, not
+	 * a SIGPIPE that kills us between two steps. */
+	signal(SIGPIPE, SIG_IGN);
 	err_clear(&err);
 	popts.keep_failure_body = g->settings.keep_failure_body;
 	rc = ingest_imap_fetch(db, &g->settings.imap, &popts, &ps, &ic, &err);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,6 +112,7 @@ struct conn {
 	char account[2 * LIM_IMAP_NAME_BYTES + 16];
 	char selected[LIM_IMAP_NAME_BYTES];
 	unsigned created;           /* bit per target folder made */
+	size_t literal_too_big;     /* announced size of a refused literal */
 };
 
 /* libetpan result -> our code, with what we were doing. */
@@ -119,12 +121,20 @@ imap_fail(struct conn *c, int r, const char *what, struct err *err)
 {
 	const char *resp = NULL;
 
+	if (c->literal_too_big)
+		return err_set(err, ERR_TOO_LARGE, "%s: the server sent a "
+		    "literal of %zu bytes, over LIM_MESSAGE_BYTES (%u) although "
+		    "RFC822.SIZE said less: connection closed", what,
+		    c->literal_too_big, LIM_MESSAGE_BYTES);
 	if (c->s != NULL && c->s->imap_response != NULL &&
 	    c->s->imap_response[0] != '\0')
 		resp = c->s->imap_response;
 	if (r == MAILIMAP_ERROR_STREAM || r == MAILIMAP_ERROR_CONNECTION_REFUSED)
 		return err_set(err, ERR_NET, "%s: connection to %s lost", what,
 		    c->cfg->host);
+	if (r == MAILIMAP_ERROR_PARSE)
+		return err_set(err, ERR_NET, "%s: malformed response from %s",
+		    what, c->cfg->host);
 	return err_set(err, ERR_NET, "%s: server said: %.200s (libetpan %d)",
 	    what, resp ? resp : "error", r);
 }
@@ -178,6 +188,80 @@ read_secret(const struct imap_config *cfg, char *out, size_t cap,
 		    "LIM_IMAP_SECRET_BYTES (%d)", LIM_IMAP_SECRET_BYTES);
 	}
 	return 0;
+}
+
+/*
+ * libetpan reads a literal whole into memory, trusting the size the
+ * server announces. Messages are fetched only when RFC822.SIZE is under
+ * LIM_MESSAGE_BYTES, but a hostile server can announce more in the FETCH
+ * itself: the body progress callback sees the announced size and closes
+ * the socket, so the read fails instead of growing without bound.
+ */
+static void
+body_progress(size_t current, size_t maximum, void *ctx)
+{
+	struct conn *c = ctx;
+	mailstream_low *low;
+
+	if ((maximum <= LIM_MESSAGE_BYTES && current <= LIM_MESSAGE_BYTES) ||
+	    c->literal_too_big || c->s == NULL || c->s->imap_stream == NULL)
+		return;
+	c->literal_too_big = maximum > current ? maximum : current;
+	low = mailstream_get_low(c->s->imap_stream);
+	if (low != NULL)
+		shutdown(mailstream_low_get_fd(low), SHUT_RDWR);
+}
+
+/*
+ * libetpan 1.9 loops forever when the peer closes the connection in the
+ * middle of a literal: its literal reader takes a 0-byte read (EOF) for
+ * "nothing yet" and reads again. The stream's driver is swapped for a
+ * copy whose read reports EOF as an error, so a server that hangs up is
+ * a clear "connection lost" instead of a spinning process. One copy per
+ * underlying driver (plain socket, TLS).
+ */
+struct eof_patch {
+	mailstream_low_driver *orig;
+	mailstream_low_driver copy;
+};
+static struct eof_patch eof_patches[4];
+
+static ssize_t
+read_eof_is_error(mailstream_low *low, void *buf, size_t n)
+{
+	for (size_t i = 0; i < sizeof eof_patches / sizeof eof_patches[0];
+	    i++)
+		if (low->driver == &eof_patches[i].copy) {
+			ssize_t r = eof_patches[i].orig->mailstream_read(low,
+			    buf, n);
+			return r == 0 ? -1 : r;
+		}
+	return -1;
+}
+
+static void
+patch_eof(mailimap *s)
+{
+	mailstream_low *low;
+	size_t i;
+
+	if (s->imap_stream == NULL ||
+	    (low = mailstream_get_low(s->imap_stream)) == NULL)
+		return;
+	for (i = 0; i < sizeof eof_patches / sizeof eof_patches[0]; i++) {
+		struct eof_patch *p = &eof_patches[i];
+		if (low->driver == &p->copy)
+			return;                 /* done already */
+		if (p->orig == NULL) {
+			p->orig = low->driver;
+			p->copy = *low->driver;
+			p->copy.mailstream_read = read_eof_is_error;
+		}
+		if (p->orig == low->driver) {
+			low->driver = &p->copy;
+			return;
+		}
+	}
 }
 
 static void
@@ -264,6 +348,7 @@ conn_open(struct conn *c, const struct imap_config *cfg, struct err *err)
 	if (c->s == NULL)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	mailimap_set_timeout(c->s, IMAP_TIMEOUT_SECONDS);
+	mailimap_set_progress_callback(c->s, body_progress, NULL, c);
 	if (cfg->tls == IMAP_TLS_IMPLICIT)
 		r = mailimap_ssl_connect_with_callback(c->s, cfg->host,
 		    (uint16_t)port, set_sni, (void *)cfg->host);
@@ -288,6 +373,7 @@ conn_open(struct conn *c, const struct imap_config *cfg, struct err *err)
 		    " (TCP or TLS handshake failed)" : "");
 		goto fail;
 	}
+	patch_eof(c->s);
 	if (cfg->tls == IMAP_TLS_STARTTLS) {
 		r = mailimap_socket_starttls_with_callback(c->s, set_sni,
 		    (void *)cfg->host);
@@ -297,6 +383,7 @@ conn_open(struct conn *c, const struct imap_config *cfg, struct err *err)
 			    cfg->host, port, r);
 			goto fail;
 		}
+		patch_eof(c->s);        /* the TLS stream replaced it */
 	}
 	if (cfg->tls != IMAP_TLS_NONE && (rc = verify_peer(c, err)) != 0)
 		goto fail;

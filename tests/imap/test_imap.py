@@ -18,6 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dovecot  # noqa: E402
+import fakeimap  # noqa: E402
 import gen      # noqa: E402
 
 EXE = sys.argv[1]
@@ -241,6 +242,35 @@ def cases(tmp, dv):
               (p.returncode, s, counts, p.stderr[:300]))
     finally:
         old.stop()
+
+    # A hostile or broken server (canned responses, tests/imap/fakeimap.py):
+    # a clear error, bounded memory, nothing stored.
+    fake_cases = [
+        # (mode, stderr must contain)
+        ("huge-literal", "over LIM_MESSAGE_BYTES"),
+        ("garbage", "UID FETCH (BODY.PEEK[]): malformed response"),
+        ("bye", "connection to 127.0.0.1 lost"),
+    ]
+    for mode, needle in fake_cases:
+        fk = fakeimap.FakeImap(mode)
+        try:
+            fconf = write_conf(tmp, f"fake-{mode}.conf", dv.config(
+                host="127.0.0.1", tls="none", port=str(fk.port),
+                ca_file=None))
+            fdb = os.path.join(tmp, f"fake-{mode}.db")
+            t0 = time.time()
+            p = run(fconf, "fetch", "-d", fdb, timeout=120)
+            c = sqlite3.connect(fdb)
+            n = c.execute("SELECT count(*) FROM messages").fetchone()[0]
+            c.close()
+            check(f"hostile server ({mode}): exit 1 with a clear error, "
+                  "nothing stored",
+                  p.returncode == 1 and needle in p.stderr and n == 0 and
+                  fk.sent < 100 * 1024 * 1024,
+                  (p.returncode, p.stderr[-400:], n, fk.sent,
+                   time.time() - t0))
+        finally:
+            fk.close()
 
     # A message over LIM_MESSAGE_BYTES (64 MiB) is not fetched: rejected
     # as too large (by its RFC822.SIZE) and moved to invalid.
