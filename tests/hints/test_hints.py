@@ -305,6 +305,18 @@ def run_all(tmp):
     check("a new database continues above the sequence of the file on disk",
           doc["sequence"] == 3, doc["sequence"])
 
+    bad_conf = os.path.join(w.tmp, "bad.conf")
+    with open(bad_conf, "w") as f:
+        f.write("[hints]\nttl_hours = 49\nactive_hours = 0\n"
+                "postfix_dir =\n")
+    p = subprocess.run([EXE, "-c", bad_conf, "config", "check"],
+                       capture_output=True, text=True)
+    check("config check: [hints] ttl_hours, active_hours and empty paths "
+          "are errors with their line",
+          p.returncode != 0 and ":2: ttl_hours" in p.stdout + p.stderr and
+          ":3: active_hours" in p.stdout + p.stderr and
+          ":4: " in p.stdout + p.stderr, p.stdout + p.stderr)
+
     # 8. same inputs -> byte-identical files; golden files.
     outs = []
     for name in ("det1", "det2"):
