@@ -492,7 +492,7 @@ engine_step(const struct engine_params *p, struct engine_state *st,
     const struct engine_inputs *in, int64_t now, struct engine_hint *hint)
 {
 	const struct engine_counts *hr = &in->hour;
-	int64_t hfrom = now - 3600;
+	int64_t hfrom = in->hour_from != 0 ? in->hour_from : now - 3600;
 	int decided = 0, fast_trouble = 0, gated = 0;
 	enum engine_action act = ACTION_HOLD;
 	const char *reason = NULL;

@@ -57,6 +57,7 @@ struct match_list {
 struct run {
 	const struct hints_config *cfg;
 	int64_t now, gate_day;
+	int64_t hour_from;          /* first hour bucket of the fast loop */
 	struct store *db;
 	struct sender_config *sender;
 	struct providers_list prov;
@@ -426,6 +427,7 @@ inputs_of(struct run *r, const struct key_data *k, const char *ip,
 		}
 	}
 	in->hour = k->hour;
+	in->hour_from = r->hour_from;
 	return 0;
 }
 
@@ -1030,8 +1032,10 @@ hints_run(const char *db_path, const struct hints_config *c, int64_t now,
 	if ((rc = store_sendlog_hourly_each(r.db, &f, collect_block_hour, &r,
 	    err)) < 0)
 		goto out;
+	/* Hour buckets that overlap the 60 minutes before now. */
 	f.since = now - 2 * 3600 + 1;
 	f.until = now;
+	r.hour_from = (f.since + 3599) / 3600 * 3600;
 	if ((rc = store_sendlog_hourly_each(r.db, &f, collect_hour, &r,
 	    err)) < 0)
 		goto out;
