@@ -292,6 +292,13 @@ params_of(const struct run *r, const struct store_provider *pv,
 		p->idle_stage_days = (unsigned)pv->decay_idle_days;
 	if (pv->rewarm_idle_days > 0 && pv->rewarm_idle_days < 10000)
 		p->idle_restart_days = (unsigned)pv->rewarm_idle_days;
+	/* Only a provider with a DMARC reporter in its profile is expected
+	 * to send reports: for the others no report is no evidence. */
+	p->expect_dmarc = 0;
+	for (size_t i = 0; i < r->match.n; i++)
+		if (strcmp(r->match.v[i].provider, pv->name) == 0 &&
+		    strcmp(r->match.v[i].kind, "reporter") == 0)
+			p->expect_dmarc = 1;
 	if (r->cfg->ttl_hours > 0)
 		p->ttl_hours = r->cfg->ttl_hours;
 	if (r->cfg->active_hours > 0)

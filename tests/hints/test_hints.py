@@ -170,6 +170,13 @@ def run_all(tmp):
           w.hints[(IP1, "google")]["max_per_day"] == before and
           doc["sequence"] == seqs[-1] + 1)
 
+    # A provider without DMARC reporters advances on the send log alone.
+    w = world(tmp, "quiet")
+    seen = warm(w, 4, prov="quiet")
+    check("a provider that sends no DMARC reports still advances",
+          [h["max_per_day"] for h in seen] == [10, 20, 40, 40],
+          [(h["max_per_day"], h["reason"]) for h in seen])
+
     # 2. a day with 4.7.28 bursts: reduce at once, one connection.
     w = world(tmp, "rate", ips=(IP1, IP2))
     warm(w, 3, ips=(IP1, IP2))
@@ -294,7 +301,7 @@ def run_all(tmp):
                         "hints_runs; SELECT count(*) FROM engine_days"],
                        capture_output=True, text=True)
     check("a hint file that cannot be written: exit 1, nothing committed",
-          p.returncode == 1 and n.stdout.split() == ["1|1", "2"],
+          p.returncode == 1 and n.stdout.split() == ["1|1", "3"],
           (p.returncode, p.stderr, n.stdout))
     w.run_hints(1)
     os.unlink(w.db)
