@@ -499,6 +499,13 @@ take_line(struct run *rn, const char *line, size_t len, int too_long)
 	return 0;
 }
 
+/* The header line of the CSV format (doc/sendlog.md). */
+static int
+is_csv_header(const char *line, size_t len)
+{
+	return len >= 10 && memcmp(line, "timestamp,", 10) == 0;
+}
+
 /*
  * Opens the source at its stored position. Returns 1 when ready, 0 when
  * the file has no whole first line yet (follow: try later), <0 on error.
@@ -507,10 +514,11 @@ take_line(struct run *rn, const char *line, size_t len, int too_long)
 static int
 open_source(struct run *rn, int fd)
 {
+	static char ident[2 * LIM_SENDLOG_LINE_BYTES + 2];
 	struct stat st;
-	const char *line;
-	size_t len;
-	int too_long, rc;
+	const char *line, *line2 = NULL;
+	size_t len, len2 = 0, n1, nident;
+	int too_long, too_long2 = 0, have2 = 0, rc;
 	uint64_t off = 0, lines = 0;
 
 	if (fstat(fd, &st) != 0)
@@ -528,14 +536,38 @@ open_source(struct run *rn, int fd)
 		rn->slo.ref_year = tm.tm_year + 1900;
 		rn->slo.ref_month = tm.tm_mon + 1;
 	}
+	/* From the start: an earlier call that found no whole first line
+	 * (follow) has moved the file position. */
+	if (S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_SET) < 0)
+		return err_set(rn->err, ERR_IO, "%s: seek: %s", rn->o->path,
+		    strerror(errno));
 	lr_reset(rn->lr, fd, 0);
 	rc = lr_next(rn->lr, &line, &len, &too_long, !rn->o->follow);
 	if (rc <= 0)
 		return rc < 0 ? err_set(rn->err, rc, "%s: read error",
 		    rn->o->path) : 0;
-	/* The file's identity: SHA-256 of its first line (doc/sendlog.md). */
-	digest_sha256_hex(too_long ? "" : line, too_long ? 0 : len, 0,
-	    rn->head);
+	/* The file's identity: SHA-256 of its first line (doc/sendlog.md),
+	 * or of its first two when the first is a CSV header, which every
+	 * CSV file shares. */
+	n1 = too_long ? 0 : len;
+	memcpy(ident, too_long ? "" : line, n1);
+	nident = n1;
+	if (!too_long && is_csv_header(line, len)) {
+		rc = lr_next(rn->lr, &line2, &len2, &too_long2,
+		    !rn->o->follow);
+		if (rc < 0)
+			return err_set(rn->err, rc, "%s: read error",
+			    rn->o->path);
+		if (rc == 0 && rn->o->follow)
+			return 0;   /* wait for a whole second line */
+		have2 = rc == 1;
+		if (have2 && !too_long2) {
+			ident[nident++] = '\n';
+			memcpy(ident + nident, line2, len2);
+			nident += len2;
+		}
+	}
+	digest_sha256_hex(ident, nident, 0, rn->head);
 	if ((rc = store_sendlog_source_get(rn->db, rn->head, &off, &lines,
 	    rn->err)) < 0)
 		return rc;
@@ -548,16 +580,27 @@ open_source(struct run *rn, int fd)
 		    "start", rn->o->path, (unsigned long long)off);
 		rc = 0;
 	}
-	if (rc == 0 || off == 0) {
-		rn->line_start = 0;
-		if ((rc = take_line(rn, line, len, too_long)) < 0)
-			return rc;
+	if (rc == 0 || off == 0 || (have2 && off == n1 + 1)) {
+		/* new (or only its header taken): the lines read so far */
+		if (rc == 0 || off == 0) {
+			rn->line_start = 0;
+			if ((rc = take_line(rn, ident, n1, too_long)) < 0)
+				return rc;
+		} else {
+			rn->lines_done = lines;
+		}
+		if (have2) {
+			rn->line_start = n1 + 1;
+			if ((rc = take_line(rn, too_long2 ? NULL :
+			    ident + n1 + 1, len2, too_long2)) < 0)
+				return rc;
+		}
 		return 1;
 	}
 	/* Known file: detect the format from its first line, then go on
 	 * where the last run stopped. */
-	if (rn->fmt == SL_FMT_AUTO && !too_long) {
-		rn->fmt = sendlog_detect(line, len);
+	if (rn->fmt == SL_FMT_AUTO && n1 > 0) {
+		rn->fmt = sendlog_detect(ident, n1);
 		rn->sum->format = rn->fmt;
 	}
 	rn->sum->resumed_at_line = lines;
@@ -586,7 +629,7 @@ open_source(struct run *rn, int fd)
 static int
 head_changed(const struct run *rn, int fd)
 {
-	static char buf[LIM_SENDLOG_LINE_BYTES + 1];
+	static char buf[2 * LIM_SENDLOG_LINE_BYTES + 2];
 	char hex[DIGEST_HEX_LEN + 1];
 	ssize_t got = pread(fd, buf, sizeof buf, 0);
 	char *nl;
@@ -595,6 +638,14 @@ head_changed(const struct run *rn, int fd)
 		return got == 0;
 	if ((nl = memchr(buf, '\n', (size_t)got)) == NULL)
 		return 0;   /* no whole first line: cannot tell yet */
+	if ((size_t)(nl - buf) > LIM_SENDLOG_LINE_BYTES) {
+		digest_sha256_hex("", 0, 0, hex);   /* overlong: as read */
+		return strcmp(hex, rn->head) != 0;
+	}
+	/* same identity as open_source(): two lines after a CSV header */
+	if (is_csv_header(buf, (size_t)(nl - buf)) &&
+	    (nl = memchr(nl + 1, '\n', (size_t)(buf + got - nl - 1))) == NULL)
+		return 0;
 	digest_sha256_hex(buf, (size_t)(nl - buf), 0, hex);
 	return strcmp(hex, rn->head) != 0;
 }

@@ -270,7 +270,7 @@ run_gate(const struct engine_params *p, const struct engine_state *st,
 	const struct engine_dmarc *dm = &in->dmarc;
 	int64_t from = day_start(in->gate_day), until = from + DAY_S;
 	int judged = d->attempts >= p->min_attempts && d->attempts > 0;
-	uint64_t defer = d->rate + d->conn + d->tls + d->other_4xx;
+	uint64_t defer = d->rate + d->conn + d->tls + d->other_4xx, usable;
 	double v;
 	char t[200];
 
@@ -393,11 +393,16 @@ run_gate(const struct engine_params *p, const struct engine_state *st,
 		fail(g, GATE_AMBER, "rate_limited", "the fast loop lowered "
 		    "the hour cap that day");
 	}
-	v = share(d->ok, st->cap_day);
+	/* Judged against what the caps let through: a day cap the hour
+	 * cap (cut by the fast loop) cannot reach is not "unused", and
+	 * holding for it would keep the cut for ever. */
+	usable = st->cap_day;
+	if (st->cap_hour * p->active_hours < usable)
+		usable = st->cap_hour * p->active_hours;
+	v = share(d->ok, usable);
 	if (v < p->utilisation_min) {
 		snprintf(t, sizeof t, "used %llu of a %llu cap",
-		    (unsigned long long)d->ok,
-		    (unsigned long long)st->cap_day);
+		    (unsigned long long)d->ok, (unsigned long long)usable);
 		fail(g, GATE_AMBER, "low_utilisation", t);
 	}
 	add_evidence(h, "smtp", "utilisation", v, d->ok, p->utilisation_min,
@@ -487,7 +492,7 @@ engine_step(const struct engine_params *p, struct engine_state *st,
     const struct engine_inputs *in, int64_t now, struct engine_hint *hint)
 {
 	const struct engine_counts *hr = &in->hour;
-	int64_t hfrom = now - 3600;
+	int64_t hfrom = in->hour_from != 0 ? in->hour_from : now - 3600;
 	int decided = 0, fast_trouble = 0, gated = 0;
 	enum engine_action act = ACTION_HOLD;
 	const char *reason = NULL;

@@ -178,7 +178,10 @@ struct engine_inputs {
 	uint64_t best_ok_7d;        /* most accepted in one day, 7 days up to
 	                             * gate_day */
 	struct engine_dmarc dmarc;
-	struct engine_counts hour;  /* send log of [now - 1 h, now) */
+	struct engine_counts hour;  /* send log of the last hour */
+	int64_t hour_from;          /* where that window starts (epoch s);
+	                             * 0 = now - 1 h. The store keeps hour
+	                             * buckets, so it may start earlier. */
 };
 
 struct engine_evidence {

@@ -57,6 +57,7 @@ struct match_list {
 struct run {
 	const struct hints_config *cfg;
 	int64_t now, gate_day;
+	int64_t hour_from;          /* first hour bucket of the fast loop */
 	struct store *db;
 	struct sender_config *sender;
 	struct providers_list prov;
@@ -291,6 +292,13 @@ params_of(const struct run *r, const struct store_provider *pv,
 		p->idle_stage_days = (unsigned)pv->decay_idle_days;
 	if (pv->rewarm_idle_days > 0 && pv->rewarm_idle_days < 10000)
 		p->idle_restart_days = (unsigned)pv->rewarm_idle_days;
+	/* Only a provider with a DMARC reporter in its profile is expected
+	 * to send reports: for the others no report is no evidence. */
+	p->expect_dmarc = 0;
+	for (size_t i = 0; i < r->match.n; i++)
+		if (strcmp(r->match.v[i].provider, pv->name) == 0 &&
+		    strcmp(r->match.v[i].kind, "reporter") == 0)
+			p->expect_dmarc = 1;
 	if (r->cfg->ttl_hours > 0)
 		p->ttl_hours = r->cfg->ttl_hours;
 	if (r->cfg->active_hours > 0)
@@ -426,6 +434,7 @@ inputs_of(struct run *r, const struct key_data *k, const char *ip,
 		}
 	}
 	in->hour = k->hour;
+	in->hour_from = r->hour_from;
 	return 0;
 }
 
@@ -1030,8 +1039,10 @@ hints_run(const char *db_path, const struct hints_config *c, int64_t now,
 	if ((rc = store_sendlog_hourly_each(r.db, &f, collect_block_hour, &r,
 	    err)) < 0)
 		goto out;
+	/* Hour buckets that overlap the 60 minutes before now. */
 	f.since = now - 2 * 3600 + 1;
 	f.until = now;
+	r.hour_from = (f.since + 3599) / 3600 * 3600;
 	if ((rc = store_sendlog_hourly_each(r.db, &f, collect_hour, &r,
 	    err)) < 0)
 		goto out;

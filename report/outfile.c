@@ -11,6 +11,7 @@
 int
 outfile_open(struct outfile *o, const char *path, struct err *err)
 {
+	size_t len;
 	int fd;
 
 	memset(o, 0, sizeof *o);
@@ -20,9 +21,11 @@ outfile_open(struct outfile *o, const char *path, struct err *err)
 		snprintf(o->path, sizeof o->path, "-");
 		return 0;
 	}
-	if (strlen(path) + 16 >= sizeof o->tmp)
-		return err_set(err, ERR_INVAL, "%s: path too long", path);
-	memcpy(o->path, path, strlen(path) + 1);   /* fits: checked above */
+	len = strlen(path);
+	if (len + 16 >= sizeof o->tmp)
+		return err_set(err, ERR_INVAL, "%.200s...: path too long",
+		    path);
+	memcpy(o->path, path, len + 1);
 	/* Same directory as the target: rename() must not cross a file
 	 * system. The dot hides it from globbing readers. */
 	{

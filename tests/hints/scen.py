@@ -14,7 +14,8 @@ import os
 import subprocess
 
 BASE = datetime.date(2026, 3, 2)
-DOMAIN = {"google": "gmail.com", "yahoo": "yahoo.com"}
+DOMAIN = {"google": "gmail.com", "yahoo": "yahoo.com",
+          "quiet": "quiet.example"}
 REPORTER = {"google": ("google.com", "noreply-dmarc-support@google.com"),
             "yahoo": ("yahoo.com", "dmarchelp@yahooinc.com")}
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -124,7 +125,7 @@ class World:
                     recs.append((ip, npass, "none", "pass"))
                     if count - npass:
                         recs.append((ip, count - npass, "none", "fail"))
-            if recs:
+            if recs and prov in REPORTER:
                 self.import_report(day, prov, recs)
         return accepted
 

@@ -170,6 +170,13 @@ def run_all(tmp):
           w.hints[(IP1, "google")]["max_per_day"] == before and
           doc["sequence"] == seqs[-1] + 1)
 
+    # A provider without DMARC reporters advances on the send log alone.
+    w = world(tmp, "quiet")
+    seen = warm(w, 4, prov="quiet")
+    check("a provider that sends no DMARC reports still advances",
+          [h["max_per_day"] for h in seen] == [10, 20, 40, 40],
+          [(h["max_per_day"], h["reason"]) for h in seen])
+
     # 2. a day with 4.7.28 bursts: reduce at once, one connection.
     w = world(tmp, "rate", ips=(IP1, IP2))
     warm(w, 3, ips=(IP1, IP2))
@@ -278,7 +285,46 @@ def run_all(tmp):
     else:
         skip("spoofing IP: listed in foreign_senders", "no sqlite3")
 
-    # 7. same inputs -> byte-identical files; golden files.
+    # 7. the command itself: usage, stdout, failed writes, sequence.
+    w = world(tmp, "cli")
+    p = w.run("hints", "--now", "yesterday", check=False)
+    check("hints: a bad --now is a usage error (exit 2)",
+          p.returncode == 2 and "--now" in p.stderr, p.stderr)
+    p = w.run("hints", "--now", scen.iso(0, 6), "--out", "-")
+    doc = json.loads(p.stdout)
+    check("hints --out - writes the file to stdout, the summary to stderr",
+          doc["format"] == "throttle-hints" and
+          p.stderr.startswith("hints: sequence 1,"), p.stderr)
+    bad = os.path.join(w.tmp, "missing-dir", "h.json")
+    p = w.run("hints", "--now", scen.iso(1, 6), "--out", bad, check=False)
+    n = subprocess.run(["sqlite3", w.db, "SELECT count(*), max(seq) FROM "
+                        "hints_runs; SELECT count(*) FROM engine_days"],
+                       capture_output=True, text=True)
+    check("a hint file that cannot be written: exit 1, nothing committed",
+          p.returncode == 1 and n.stdout.split() == ["1|1", "3"],
+          (p.returncode, p.stderr, n.stdout))
+    w.run_hints(1)
+    os.unlink(w.db)
+    for suffix in ("-wal", "-shm"):
+        if os.path.exists(w.db + suffix):
+            os.unlink(w.db + suffix)
+    doc = w.run_hints(2)
+    check("a new database continues above the sequence of the file on disk",
+          doc["sequence"] == 3, doc["sequence"])
+
+    bad_conf = os.path.join(w.tmp, "bad.conf")
+    with open(bad_conf, "w") as f:
+        f.write("[hints]\nttl_hours = 49\nactive_hours = 0\n"
+                "postfix_dir =\n")
+    p = subprocess.run([EXE, "-c", bad_conf, "config", "check"],
+                       capture_output=True, text=True)
+    check("config check: [hints] ttl_hours, active_hours and empty paths "
+          "are errors with their line",
+          p.returncode != 0 and ":2: ttl_hours" in p.stdout + p.stderr and
+          ":3: active_hours" in p.stdout + p.stderr and
+          ":4: " in p.stdout + p.stderr, p.stdout + p.stderr)
+
+    # 8. same inputs -> byte-identical files; golden files.
     outs = []
     for name in ("det1", "det2"):
         w = world(tmp, name, ips=(IP1, IP2), exports=True)

@@ -257,6 +257,23 @@ with tempfile.TemporaryDirectory() as tmp:
           p.returncode == 3 and s.get("format") == "csv" and
           s.get("attempts") == 2 and s.get("malformed_lines") == [4], s)
 
+    # two CSV files share their header line: each is its own file
+    csv2 = os.path.join(tmp, "gen2.csv")
+    with open(csv2, "w") as f:
+        f.write("timestamp,source_ip,recipient_domain,status,smtp_code,"
+                "enhanced_code,response\n"
+                "1700726500,198.51.100.12,web.de,sent,250,2.0.0,ok\n"
+                "1700726600,198.51.100.12,web.de,sent,250,2.0.0,ok\n"
+                "1700726700,198.51.100.12,web.de,sent,250,2.0.0,ok\n")
+    p = run("sendlog", "import", "--json", csv2, conf=conf)
+    s = summary(p)
+    check("a second CSV file with the same header is a new file",
+          p.returncode == 0 and s.get("attempts") == 3 and
+          s.get("resumed_after_line") == 0, s)
+    p = run("sendlog", "import", "--json", csv2, conf=conf)
+    check("... and importing it again adds nothing",
+          summary(p).get("attempts") == 0, summary(p))
+
     # 7. correlation with DMARC reports
     def xml(org, ip, count, passed, day_begin=1700697600, domain="example.com"):
         dk = "pass" if passed else "fail"
@@ -370,6 +387,48 @@ with tempfile.TemporaryDirectory() as tmp:
     check("the rotated file imported again: nothing new",
           summary(p).get("attempts") == 0 and total() == 22,
           (summary(p), total()))
+
+    # follow a CSV log that starts with its header only
+    clog = os.path.join(tmp, "follow.csv")
+    cdb = os.path.join(tmp, "c.db")
+    write(clog, ["timestamp,source_ip,recipient_domain,status,smtp_code,"
+                 "enhanced_code,response"], "w")
+    proc = subprocess.Popen([EXE, "-c", conf, "sendlog", "import", "-d", cdb,
+                             "--follow", "--poll-ms", "100", clog],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def ctotal():
+        try:
+            return q(cdb, "SELECT ifnull(sum(attempts), 0) FROM "
+                     "sendlog_daily")[0][0]
+        except sqlite3.Error:
+            return -1
+
+    def cwait(n, secs=15):
+        end = time.time() + secs
+        while time.time() < end:
+            if ctotal() == n:
+                return True
+            time.sleep(0.1)
+        return False
+    try:
+        time.sleep(0.3)
+        write(clog, [f"{1700726400 + i},198.51.100.12,gmail.com,sent,250,,ok"
+                     for i in range(4)])
+        check("follow CSV: header first, lines later", cwait(4), ctotal())
+        write(clog, ["1700726500,198.51.100.12,gmail.com,deferred,421,4.7.28,"
+                     "slow down"])
+        check("follow CSV: appended line", cwait(5), ctotal())
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+    p = run("sendlog", "import", "-d", cdb, "--json", clog, conf=conf)
+    check("follow CSV: restart adds nothing",
+          summary(p).get("attempts") == 0 and ctotal() == 5, summary(p))
 
     # 9. config check
     bad = os.path.join(tmp, "bad.conf")

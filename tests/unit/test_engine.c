@@ -121,6 +121,43 @@ test_rate_signal(void)
 	check(strcmp(h.reason, "rate_limited") == 0, "reason rate_limited");
 }
 
+/* Found with bench/warmup-sim: after a fast-loop cut, a day that used
+ * all the hour cap allowed must not count as unused (else the gate holds
+ * and the cut is never undone). */
+static void
+test_cut_then_recover(void)
+{
+	struct engine_params p;
+	struct engine_state s;
+	struct engine_inputs in;
+	struct engine_hint h;
+	uint64_t base_hour;
+
+	params(&p, 12000);
+	memset(&s, 0, sizeof s);
+	for (int d = 1; d <= 5; d++) {
+		clean_inputs(&in, T0 / DAY + d - 1, s.initialised ?
+		    s.cap_day : 50);
+		engine_step(&p, &s, &in, T0 + d * DAY + 6 * 3600, &h);
+	}
+	base_hour = s.cap_hour;
+	clean_inputs(&in, T0 / DAY + 5, s.cap_day);
+	in.hour.rate_signal = in.hour.rate = 2;
+	engine_step(&p, &s, &in, T0 + 6 * DAY + 6 * 3600, &h);
+	check(h.action == ACTION_REDUCE && s.cap_hour < base_hour,
+	    "a rate signal cuts the hour cap");
+	/* The day of the cut is AMBER; the next one sends what the cut
+	 * hour cap allows. */
+	clean_inputs(&in, T0 / DAY + 6, s.cap_hour * p.active_hours);
+	engine_step(&p, &s, &in, T0 + 7 * DAY + 6 * 3600, &h);
+	check(h.gate == GATE_AMBER && h.action == ACTION_HOLD,
+	    "the day of the cut is AMBER");
+	clean_inputs(&in, T0 / DAY + 7, s.cap_hour * p.active_hours);
+	engine_step(&p, &s, &in, T0 + 8 * DAY + 6 * 3600, &h);
+	check(h.gate == GATE_GREEN && s.cap_hour >= base_hour,
+	    "a day at the cut hour cap is GREEN and lifts the cut");
+}
+
 static void
 test_block_pause(void)
 {
@@ -446,6 +483,7 @@ main(void)
 {
 	test_clean_warmup();
 	test_rate_signal();
+	test_cut_then_recover();
 	test_block_pause();
 	test_dmarc_hold();
 	test_idle();
