@@ -370,8 +370,8 @@ page_sources(struct hctx *c, struct err *err)
 		if (n > 0 && (rc = store_query_each(c->st, SQ_AGG_IPS, &qf,
 		    detail_cb, dc, err)) != 0)
 			goto out;
-		qsort(dc->rep.v, dc->rep.n, sizeof *dc->rep.v, ov_pair_cmp);
-		qsort(dc->from.v, dc->from.n, sizeof *dc->from.v,
+		ov_sort(dc->rep.v, dc->rep.n, sizeof *dc->rep.v, ov_pair_cmp);
+		ov_sort(dc->from.v, dc->from.n, sizeof *dc->from.v,
 		    ov_pair_cmp);
 	} else {
 		/* Borrowed from the overview; pairs_free() below frees
@@ -806,6 +806,7 @@ page_reports(struct hctx *c, const struct reps *rs, struct err *err)
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct rep *x = &rs->v[i];
 		int agg = x->s[R_KIND] && strcmp(x->s[R_KIND], "aggregate") == 0;
+		int tls = x->s[R_KIND] && strcmp(x->s[R_KIND], "tlsrpt") == 0;
 
 		hp_tr(&p);
 		hp_td_time(&p, x->begin);
@@ -814,14 +815,16 @@ page_reports(struct hctx *c, const struct reps *rs, struct err *err)
 		hp_td_text(&p, x->s[R_ORG]);
 		hp_td_text(&p, x->s[R_RID]);
 		hp_td_text(&p, x->s[R_DOMAIN]);
-		hp_td_num(&p, x->records, NULL);
-		hp_td_num(&p, x->messages, agg ? "messages" : NULL);
+		hp_td_num(&p, x->records, agg ? "records" : tls ? "policies" :
+		    "reports");
+		hp_td_num(&p, x->messages, agg ? "messages" : tls ? "sessions" :
+		    "messages");
 		if (agg)
 			hp_td_pct(&p, x->pass, x->messages);
 		else
 			hp_raw(&p, "<td class=\"n muted\" data-v=\"-1\">"
 			    "n/a</td>");
-		hp_td_num(&p, x->warnings, NULL);
+		hp_td_num(&p, x->warnings, "warnings");
 		hp_tr_end(&p);
 	}
 	hp_table_end(&p);
@@ -925,7 +928,7 @@ rec_draw_cb(void *ctx, const struct store_row *r)
 		;
 	d->shown++;
 	hp_tr(p);
-	hp_td_num(p, (uint64_t)r->num[1], NULL);
+	hp_td_num(p, (uint64_t)r->num[1], NULL);   /* row number: no unit */
 	hp_td_text(p, r->text[2]);
 	hp_td_num(p, (uint64_t)r->num[3], "messages");
 	hp_td_text(p, r->text[4]);
@@ -1180,10 +1183,11 @@ html_write(const char *db_path, const struct html_opts *o,
 	c.f.until = o->until;
 	c.f.domain = o->domain;
 	range_line(&c);
-	if ((rc = make_dir(o->out_dir, err)) != 0)
-		return rc;
+	/* The database first: a wrong -d leaves no empty directory. */
 	if ((rc = store_open(db_path, STORE_READONLY, &c.st, err)) != 0)
 		return rc;
+	if ((rc = make_dir(o->out_dir, err)) != 0)
+		goto out;
 	c.busiest = calloc(LIM_HTML_WARMUP_IPS, sizeof *c.busiest);
 	c.sender = calloc(o->n_sender_ips ? o->n_sender_ips : 1,
 	    sizeof *c.sender);
@@ -1198,7 +1202,7 @@ html_write(const char *db_path, const struct html_opts *o,
 		}
 		c.n_sender++;
 	}
-	qsort(c.sender, c.n_sender, sizeof *c.sender, str_cmp);
+	ov_sort(c.sender, c.n_sender, sizeof *c.sender, str_cmp);
 	if ((rc = ov_load(c.st, &c.f, &c.ov, err)) != 0)
 		goto out;
 	/* The per-IP pages look rows up by (day, ip): the days with data. */

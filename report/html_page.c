@@ -372,16 +372,25 @@ hp_chart_days(struct html_page *p, const char *label,
 	first = day_number(d[0].day);
 	last = day_number(d[n - 1].day);
 	span = first < 0 || last < first ? (int64_t)n : last - first + 1;
+	/* Days come from the database: escaped like any stored string. */
 	hp_fmt(p, "<figure><svg viewBox=\"0 0 %d %d\" role=\"img\" "
 	    "aria-labelledby=\"ch%u-t\" aria-label=\"", CH_W, CH_H, id);
 	hp_text(p, label);
-	hp_fmt(p, ": %s to %s, %llu %s %s, %llu %s %s\" "
+	hp_raw(p, ": ");
+	hp_text(p, d[0].day);
+	hp_raw(p, " to ");
+	hp_text(p, d[n - 1].day);
+	hp_fmt(p, ", %llu %s %s, %llu %s %s\" "
 	    "xmlns=\"http://www.w3.org/2000/svg\"><title id=\"ch%u-t\">",
-	    d[0].day, d[n - 1].day, (unsigned long long)tg, unit, good_name,
+	    (unsigned long long)tg, unit, good_name,
 	    (unsigned long long)tb, unit, bad_name, id);
 	hp_text(p, label);
-	hp_fmt(p, " (%s to %s; %llu %s %s, %llu %s %s)</title>", d[0].day,
-	    d[n - 1].day, (unsigned long long)tg, unit, good_name,
+	hp_raw(p, " (");
+	hp_text(p, d[0].day);
+	hp_raw(p, " to ");
+	hp_text(p, d[n - 1].day);
+	hp_fmt(p, "; %llu %s %s, %llu %s %s)</title>",
+	    (unsigned long long)tg, unit, good_name,
 	    (unsigned long long)tb, unit, bad_name);
 	/* Axes and the max label. */
 	hp_fmt(p, "<g font-size=\"12\" fill=\"#5b6670\">"
@@ -390,13 +399,16 @@ hp_chart_days(struct html_page *p, const char *label,
 	    "stroke-dasharray=\"3 3\"/>"
 	    "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%llu</text>"
 	    "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">0</text>"
-	    "<text x=\"%d\" y=\"%d\">%s</text>"
-	    "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text></g>",
+	    "<text x=\"%d\" y=\"%d\">",
 	    CH_L, CH_H - CH_B, CH_W - 4, CH_H - CH_B,
 	    CH_L, CH_T, CH_W - 4, CH_T,
 	    CH_L - 6, CH_T + 4, (unsigned long long)max,
-	    CH_L - 6, CH_H - CH_B,
-	    CH_L, CH_H - 6, d[0].day, CH_W - 4, CH_H - 6, d[n - 1].day);
+	    CH_L - 6, CH_H - CH_B, CH_L, CH_H - 6);
+	hp_text(p, d[0].day);
+	hp_fmt(p, "</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">",
+	    CH_W - 4, CH_H - 6);
+	hp_text(p, d[n - 1].day);
+	hp_raw(p, "</text></g>");
 	{
 		double slot = (double)(CH_W - 4 - CH_L) / (double)span;
 		double bw = slot > 3 ? slot * 0.8 : slot;

@@ -334,6 +334,14 @@ rep_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+void
+ov_sort(void *base, size_t n, size_t size,
+    int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 int
 ov_pair_cmp(const void *a, const void *b)
 {
@@ -392,15 +400,15 @@ scan_finish(struct scan_ctx *c)
 			d->quarantine += d->days[j].quarantine;
 			d->reject += d->days[j].reject;
 		}
-		qsort(d->reporters, d->n_reporters, sizeof *d->reporters,
+		ov_sort(d->reporters, d->n_reporters, sizeof *d->reporters,
 		    rep_cmp);
 	}
-	qsort(ov->doms, ov->n_doms, sizeof *ov->doms, dom_cmp);
+	ov_sort(ov->doms, ov->n_doms, sizeof *ov->doms, dom_cmp);
 	/* Sorting the sources moves them: the pairs follow through each
 	 * source's old index, kept in 'rank' for the length of the sort. */
 	for (size_t i = 0; i < ov->n_src; i++)
 		ov->src[i].rank = i;
-	qsort(ov->src, ov->n_src, sizeof *ov->src, src_cmp);
+	ov_sort(ov->src, ov->n_src, sizeof *ov->src, src_cmp);
 	if (!ov->pairs_dropped) {
 		size_t *where = malloc((ov->n_src ? ov->n_src : 1) *
 		    sizeof *where);
@@ -414,9 +422,9 @@ scan_finish(struct scan_ctx *c)
 		for (size_t i = 0; i < ov->n_from_pairs; i++)
 			ov->from_pairs[i].src = where[ov->from_pairs[i].src];
 		free(where);
-		qsort(ov->rep_pairs, ov->n_rep_pairs, sizeof *ov->rep_pairs,
+		ov_sort(ov->rep_pairs, ov->n_rep_pairs, sizeof *ov->rep_pairs,
 		    ov_pair_cmp);
-		qsort(ov->from_pairs, ov->n_from_pairs,
+		ov_sort(ov->from_pairs, ov->n_from_pairs,
 		    sizeof *ov->from_pairs, ov_pair_cmp);
 	}
 	return 0;
@@ -480,7 +488,7 @@ ov_load(struct store *st, const struct store_query_filter *f,
 	if ((rc = store_query_each(st, SQ_TLS_DAILY, f, tls_cb, &c,
 	    err)) != 0)
 		goto out;
-	qsort(ov->tls, ov->n_tls, sizeof *ov->tls, tls_cmp);
+	ov_sort(ov->tls, ov->n_tls, sizeof *ov->tls, tls_cmp);
 	rc = store_query_each(st, SQ_RANGE_COUNTS, f, counts_cb, &c, err);
 out:
 	if (rc == ERR_NOMEM)

@@ -88,6 +88,10 @@ struct overview {
 int ov_load(struct store *st, const struct store_query_filter *f,
     struct overview *ov, struct err *err);
 void ov_free(struct overview *ov);
+/* qsort(), but a no-op below two items: an empty list may have a NULL
+ * base, which qsort() must not be given (C11 7.22.5). */
+void ov_sort(void *base, size_t n, size_t size,
+    int (*cmp)(const void *, const void *));
 /* qsort order of pairs: by src, then messages descending, then name. */
 int ov_pair_cmp(const void *a, const void *b);
 

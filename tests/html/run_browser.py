@@ -146,7 +146,47 @@ def main():
         ok(svgs and all(s["label"] and s["title"] and s["hasNumbers"]
                         for s in svgs),
            f"{f}: {len(svgs)} charts, each with a text alternative")
+    hostile_pages(node, work)
     print(f"# screenshots: {shots}")
+
+
+def hostile_pages(node, work):
+    """The pages of the hostile inputs of test_html.py (payloads in every
+    field, plus 1500-byte names with no break) in the browser: nothing
+    runs, nothing loads, nothing overflows the page at 390 px."""
+    sys.path.insert(0, HERE)
+    import test_html
+    src = os.path.join(work, "hostile-in")
+    os.makedirs(src)
+    test_html.hostile_inputs(src)
+    long_name = "x" * 1500
+    with open(os.path.join(src, "hostile-agg.xml")) as f:
+        xml = f.read()
+    with open(os.path.join(src, "long.xml"), "w") as f:
+        f.write(xml.replace("<org_name>org", "<org_name>" + long_name)
+                .replace("<report_id>rid", "<report_id>long" + long_name)
+                .replace("<domain>dom", "<domain>" + long_name[:200]))
+    db = os.path.join(work, "hostile.db")
+    subprocess.run([DW, "import", "-q", "-d", db, src], capture_output=True)
+    out, shots = os.path.join(work, "hostile-out"), \
+        os.path.join(work, "hostile-shots")
+    os.makedirs(shots)
+    p = subprocess.run([DW, "report", "html", "-d", db, "--out", out],
+                       capture_output=True, text=True)
+    ok(p.returncode == 0, "report html over hostile inputs")
+    p = subprocess.run([node, os.path.join(HERE, "browser_check.js"), out,
+                        shots], capture_output=True, text=True, timeout=600)
+    try:
+        res = json.loads(p.stdout)
+    except ValueError:
+        print("# browser_check.js output:", p.stdout[-2000:], p.stderr[-2000:])
+        ok(False, "browser check of the hostile pages ran")
+        return
+    for prob in res["problems"]:
+        print("#", prob)
+    ok(not res["problems"], "hostile pages: no console error (no script "
+       "ran, nothing blocked by the CSP), no outside request, no sideways "
+       "overflow at 1280 and 390 px")
 
 
 if __name__ == "__main__":
