@@ -773,12 +773,11 @@ hostile(const char *what, struct gen *g, int want_rc, const char *want_msg,
 		    rc, e.msg, e.where, (unsigned long long)g->given);
 		return 1;
 	}
-	/* generous: sanitizer builds are slow; unbounded work would take
-	 * minutes (jansson on 100 MB) or crash (recursion) */
-	if (dt > 5.0) {
-		printf("hostile %s: took %.1f s\n", what, dt);
-		return 1;
-	}
+	/* Bounded work is proved by the bytes read (max_given above), not by
+	 * the clock: a wall-time limit failed under load on a shared machine.
+	 * The time is printed for whoever reads the log. */
+	printf("# hostile %s: %.2f s, %llu bytes read\n", what, dt,
+	    (unsigned long long)g->given);
 	return 0;
 }
 
