@@ -9,9 +9,11 @@
  * When the process runs as root (real or effective uid 0), switches to
  * user (its uid, primary gid and no supplementary groups: setgroups,
  * setresgid, setresuid) and checks that root cannot be regained. Refuses
- * (logs why and returns a negative ERR_*) when the user does not exist,
- * is root itself, or a step fails. Does nothing (returns 0) when not
- * root. One debug line says what happened.
+ * (logs why and returns a negative ERR_*) when the user does not exist or
+ * a step fails. A configured user with uid 0 (an explicit
+ * `[general] user = root`) keeps root with a warning on every start.
+ * Does nothing (returns 0) when not root. One debug line says what
+ * happened.
  */
 int privdrop(const char *user);
 

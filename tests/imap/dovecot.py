@@ -293,5 +293,8 @@ class Dovecot:
                 "archive_folder": "dmarcwatch", "batch": "50",
                 "poll_interval": "2"}
         keys.update(over)
-        return "[imap]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items()
-                                    if v is not None)
+        # fetch/watch drop root to [general] user (default dmarcwatch, which
+        # a CI machine lacks); as root the tests keep root explicitly.
+        general = "[general]\nuser = root\n\n" if os.geteuid() == 0 else ""
+        return general + "[imap]\n" + "".join(
+            f"{k} = {v}\n" for k, v in keys.items() if v is not None)
