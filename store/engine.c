@@ -10,57 +10,6 @@
 
 #include "store_priv.h"
 
-static int
-prep(struct store *s, const char *sql, sqlite3_stmt **st, struct err *err)
-{
-	int src = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
-
-	if (src != SQLITE_OK) {
-		*st = NULL;
-		return store_db_error(s, src, "prepare", err);
-	}
-	return 0;
-}
-
-static int
-finish(struct store *s, sqlite3_stmt *st, const char *what, struct err *err)
-{
-	int src = sqlite3_step(st);
-	int rc = 0;
-
-	if (src != SQLITE_DONE && src != SQLITE_ROW)
-		rc = store_db_error(s, src, what, err);
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static int
-need_tx(struct store *s, struct err *err)
-{
-	if (s->readonly)
-		return err_set(err, ERR_INVAL, "store is read-only");
-	if (!s->in_tx)
-		return err_set(err, ERR_INVAL, "engine writes need an open "
-		    "transaction (store_tx_begin)");
-	return 0;
-}
-
-static void
-copy_col(sqlite3_stmt *st, int col, char *out, size_t n)
-{
-	const unsigned char *v = sqlite3_column_text(st, col);
-
-	snprintf(out, n, "%s", v != NULL ? (const char *)v : "");
-}
-
-static uint64_t
-col_u64(sqlite3_stmt *st, int col)
-{
-	int64_t v = sqlite3_column_int64(st, col);
-
-	return v < 0 ? 0 : (uint64_t)v;
-}
-
 static void
 bind_u64(sqlite3_stmt *st, int idx, uint64_t v)
 {
@@ -94,7 +43,7 @@ store_engine_state_get(struct store *s, const char *source_ip,
 
 	snprintf(sql, sizeof sql, "SELECT %s FROM engine_state"
 	    " WHERE source_ip = ?1 AND provider = ?2", state_cols);
-	if ((rc = prep(s, sql, &st, err)) < 0)
+	if ((rc = store_prepare(s, sql, &st, err)) < 0)
 		return rc;
 	store_bind_text(st, 1, source_ip);
 	store_bind_text(st, 2, provider);
@@ -106,28 +55,28 @@ store_engine_state_get(struct store *s, const char *source_ip,
 		snprintf(out->source_ip, sizeof out->source_ip, "%s",
 		    source_ip);
 		snprintf(out->provider, sizeof out->provider, "%s", provider);
-		copy_col(st, 0, out->phase, sizeof out->phase);
-		out->stage = col_u64(st, 1);
-		out->stage_days = col_u64(st, 2);
-		out->cap_day = col_u64(st, 3);
-		out->cap_hour = col_u64(st, 4);
-		out->connections = col_u64(st, 5);
-		out->ssthresh = col_u64(st, 6);
-		out->last_good = col_u64(st, 7);
+		store_col_text(st, 0, out->phase, sizeof out->phase);
+		out->stage = store_col_u64(st, 1);
+		out->stage_days = store_col_u64(st, 2);
+		out->cap_day = store_col_u64(st, 3);
+		out->cap_hour = store_col_u64(st, 4);
+		out->connections = store_col_u64(st, 5);
+		out->ssthresh = store_col_u64(st, 6);
+		out->last_good = store_col_u64(st, 7);
 		out->since = sqlite3_column_int64(st, 8);
 		out->hold_until = sqlite3_column_int64(st, 9);
 		out->last_decrease = sqlite3_column_int64(st, 10);
 		out->last_increase = sqlite3_column_int64(st, 11);
-		copy_col(st, 12, out->last_gated_day,
+		store_col_text(st, 12, out->last_gated_day,
 		    sizeof out->last_gated_day);
-		copy_col(st, 13, out->last_gate, sizeof out->last_gate);
-		out->amber_days = col_u64(st, 14);
-		out->idle_days = col_u64(st, 15);
-		out->pauses_24h = col_u64(st, 16);
+		store_col_text(st, 13, out->last_gate, sizeof out->last_gate);
+		out->amber_days = store_col_u64(st, 14);
+		out->idle_days = store_col_u64(st, 15);
+		out->pauses_24h = store_col_u64(st, 16);
 		out->last_pause = sqlite3_column_int64(st, 17);
-		copy_col(st, 18, out->last_action, sizeof out->last_action);
+		store_col_text(st, 18, out->last_action, sizeof out->last_action);
 		out->last_action_at = sqlite3_column_int64(st, 19);
-		out->green_days = col_u64(st, 20);
+		out->green_days = store_col_u64(st, 20);
 		rc = 1;
 	} else {
 		rc = store_db_error(s, src, "read engine state", err);
@@ -143,9 +92,9 @@ store_engine_state_put(struct store *s, const struct store_engine_state *x,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = need_tx(s, err)) < 0)
+	if ((rc = store_need_write_tx(s, "engine writes", err)) < 0)
 		return rc;
-	if ((rc = prep(s, "INSERT OR REPLACE INTO engine_state (source_ip,"
+	if ((rc = store_prepare(s, "INSERT OR REPLACE INTO engine_state (source_ip,"
 	    " provider, phase, stage, stage_days, cap_day, cap_hour,"
 	    " connections, ssthresh, last_good, since, hold_until,"
 	    " last_decrease, last_increase, last_gated_day, last_gate,"
@@ -178,7 +127,7 @@ store_engine_state_put(struct store *s, const struct store_engine_state *x,
 	sqlite3_bind_int64(st, 22, x->last_action_at);
 	sqlite3_bind_int64(st, 23, now);
 	bind_u64(st, 24, x->green_days);
-	return finish(s, st, "write engine state", err);
+	return store_step_finalize(s, st, "write engine state", err);
 }
 
 int
@@ -188,9 +137,9 @@ store_engine_day_put(struct store *s, const struct store_engine_day *d,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = need_tx(s, err)) < 0)
+	if ((rc = store_need_write_tx(s, "engine writes", err)) < 0)
 		return rc;
-	if ((rc = prep(s, "INSERT OR REPLACE INTO engine_days (day,"
+	if ((rc = store_prepare(s, "INSERT OR REPLACE INTO engine_days (day,"
 	    " source_ip, provider, gate, reason, reason_text, action, cap_day,"
 	    " new_cap_day, attempts, accepted, deferral_rate, bounce_rate,"
 	    " block, block_hours, utilisation, dmarc_day, dmarc_messages,"
@@ -222,7 +171,7 @@ store_engine_day_put(struct store *s, const struct store_engine_day *d,
 	bind_u64(st, 21, d->reject);
 	bind_rate(st, 22, d->coverage);
 	sqlite3_bind_int64(st, 23, d->decided_at);
-	return finish(s, st, "write engine day", err);
+	return store_step_finalize(s, st, "write engine day", err);
 }
 
 int
@@ -233,11 +182,11 @@ store_hints_run_begin(struct store *s, int64_t run_at, int64_t min_seq,
 	int64_t last = 0, next;
 	int rc, src;
 
-	if ((rc = need_tx(s, err)) < 0)
+	if ((rc = store_need_write_tx(s, "engine writes", err)) < 0)
 		return rc;
 	/* AUTOINCREMENT never reuses a number, even of a deleted run; the
 	 * explicit max() also beats a file from an older database. */
-	if ((rc = prep(s, "SELECT max(ifnull((SELECT max(seq) FROM"
+	if ((rc = store_prepare(s, "SELECT max(ifnull((SELECT max(seq) FROM"
 	    " hints_runs), 0), ifnull((SELECT seq FROM sqlite_sequence"
 	    " WHERE name = 'hints_runs'), 0))", &st, err)) < 0)
 		return rc;
@@ -248,16 +197,16 @@ store_hints_run_begin(struct store *s, int64_t run_at, int64_t min_seq,
 	if (src != SQLITE_ROW)
 		return store_db_error(s, src, "read hints sequence", err);
 	next = (last > min_seq ? last : min_seq) + 1;
-	if ((rc = prep(s, "INSERT INTO hints_runs (seq, run_at, hints)"
+	if ((rc = store_prepare(s, "INSERT INTO hints_runs (seq, run_at, hints)"
 	    " VALUES (?1, ?2, 0)", &st, err)) < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, next);
 	sqlite3_bind_int64(st, 2, run_at);
-	if ((rc = finish(s, st, "add hints run", err)) < 0)
+	if ((rc = store_step_finalize(s, st, "add hints run", err)) < 0)
 		return rc;
-	if ((rc = prep(s, "DELETE FROM throttle_hints", &st, err)) < 0)
+	if ((rc = store_prepare(s, "DELETE FROM throttle_hints", &st, err)) < 0)
 		return rc;
-	if ((rc = finish(s, st, "clear hints", err)) < 0)
+	if ((rc = store_step_finalize(s, st, "clear hints", err)) < 0)
 		return rc;
 	*seq = next;
 	return 0;
@@ -270,9 +219,9 @@ store_hint_put(struct store *s, const struct store_hint_row *h,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = need_tx(s, err)) < 0)
+	if ((rc = store_need_write_tx(s, "engine writes", err)) < 0)
 		return rc;
-	if ((rc = prep(s, "INSERT OR REPLACE INTO throttle_hints (seq,"
+	if ((rc = store_prepare(s, "INSERT OR REPLACE INTO throttle_hints (seq,"
 	    " hint_id, source_ip, provider, action, phase, stage,"
 	    " max_per_hour, max_per_day, max_connections, valid_from,"
 	    " valid_until, on_expiry, reason, reason_text, confidence,"
@@ -296,7 +245,7 @@ store_hint_put(struct store *s, const struct store_hint_row *h,
 	store_bind_text(st, 15, h->reason_text);
 	sqlite3_bind_double(st, 16, h->confidence);
 	store_bind_text(st, 17, h->evidence_json);
-	return finish(s, st, "write hint", err);
+	return store_step_finalize(s, st, "write hint", err);
 }
 
 int
@@ -306,15 +255,15 @@ store_hints_run_finish(struct store *s, int64_t seq, uint64_t hints,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = need_tx(s, err)) < 0)
+	if ((rc = store_need_write_tx(s, "engine writes", err)) < 0)
 		return rc;
-	if ((rc = prep(s, "UPDATE hints_runs SET hints = ?2, json_path = ?3"
+	if ((rc = store_prepare(s, "UPDATE hints_runs SET hints = ?2, json_path = ?3"
 	    " WHERE seq = ?1", &st, err)) < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, seq);
 	bind_u64(st, 2, hints);
 	store_bind_text(st, 3, json_path);
-	return finish(s, st, "finish hints run", err);
+	return store_step_finalize(s, st, "finish hints run", err);
 }
 
 int
@@ -329,7 +278,7 @@ store_dmarc_report_ids(struct store *s, const char *source_ip,
 	/* Reporter to provider as in v_agg_provider. reports.begin is
 	 * indexed: a report covering the day began at most
 	 * LIM_REPORT_SPAN_SECONDS before its end. */
-	if ((rc = prep(s, "SELECT DISTINCT r.report_id FROM reports r"
+	if ((rc = store_prepare(s, "SELECT DISTINCT r.report_id FROM reports r"
 	    " JOIN provider_match m ON m.kind = 'reporter'"
 	    "  AND (lower(r.org_name) = m.pattern"
 	    "  OR substr(lower(r.org_name), -length(m.pattern) - 1) IN"
@@ -368,7 +317,7 @@ store_provider_match_each(struct store *s,
 	sqlite3_stmt *st = NULL;
 	int src, rc;
 
-	if ((rc = prep(s, "SELECT provider, kind, pattern FROM provider_match"
+	if ((rc = store_prepare(s, "SELECT provider, kind, pattern FROM provider_match"
 	    " ORDER BY provider, kind, pattern", &st, err)) < 0)
 		return rc;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {

@@ -10,29 +10,6 @@
 
 #include "store_priv.h"
 
-static int
-prep(struct store *s, const char *sql, sqlite3_stmt **st, struct err *err)
-{
-	int src = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
-
-	if (src != SQLITE_OK)
-		return store_db_error(s, src, "prepare (imap)", err);
-	return 0;
-}
-
-/* Steps a statement that returns no rows and finalizes it. */
-static int
-run_done(struct store *s, sqlite3_stmt *st, const char *what,
-    struct err *err)
-{
-	int src = sqlite3_step(st), rc = 0;
-
-	if (src != SQLITE_DONE)
-		rc = store_db_error(s, src, what, err);
-	sqlite3_finalize(st);
-	return rc;
-}
-
 int
 store_imap_folder(struct store *s, const char *account, const char *folder,
     uint32_t uidvalidity, int64_t *folder_id, int *changed, struct err *err)
@@ -44,7 +21,7 @@ store_imap_folder(struct store *s, const char *account, const char *folder,
 	*changed = 0;
 	if ((rc = store_tx_begin(s, err)) != 0)
 		return rc;
-	if ((rc = prep(s, "SELECT id, uidvalidity FROM imap_folders WHERE"
+	if ((rc = store_prepare(s, "SELECT id, uidvalidity FROM imap_folders WHERE"
 	    " account = ?1 AND folder = ?2", &st, err)) != 0)
 		goto fail;
 	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
@@ -67,16 +44,16 @@ store_imap_folder(struct store *s, const char *account, const char *folder,
 		/* The server renumbered the folder: the UIDs we know mean
 		 * other messages now. */
 		*changed = 1;
-		if ((rc = prep(s, "DELETE FROM imap_uids WHERE folder_id = ?1",
+		if ((rc = store_prepare(s, "DELETE FROM imap_uids WHERE folder_id = ?1",
 		    &st, err)) != 0)
 			goto fail;
 		sqlite3_bind_int64(st, 1, id);
-		rc = run_done(s, st, "imap forget uids", err);
+		rc = store_step_finalize(s, st, "imap forget uids", err);
 		st = NULL;
 		if (rc != 0)
 			goto fail;
 	}
-	if ((rc = prep(s, "INSERT INTO imap_folders (account, folder,"
+	if ((rc = store_prepare(s, "INSERT INTO imap_folders (account, folder,"
 	    " uidvalidity, updated) VALUES (?1, ?2, ?3, ?4) ON CONFLICT"
 	    " (account, folder) DO UPDATE SET uidvalidity = excluded.uidvalidity,"
 	    " updated = excluded.updated", &st, err)) != 0)
@@ -85,7 +62,7 @@ store_imap_folder(struct store *s, const char *account, const char *folder,
 	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, (int64_t)uidvalidity);
 	sqlite3_bind_int64(st, 4, (int64_t)time(NULL));
-	rc = run_done(s, st, "imap folder", err);
+	rc = store_step_finalize(s, st, "imap folder", err);
 	st = NULL;
 	if (rc != 0)
 		goto fail;
@@ -106,7 +83,7 @@ store_imap_uid_get(struct store *s, int64_t folder_id, uint32_t uid,
 	sqlite3_stmt *st = NULL;
 	int rc, src;
 
-	if ((rc = prep(s, "SELECT state, target, attempts FROM imap_uids"
+	if ((rc = store_prepare(s, "SELECT state, target, attempts FROM imap_uids"
 	    " WHERE folder_id = ?1 AND uid = ?2", &st, err)) != 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, folder_id);
@@ -137,7 +114,7 @@ store_imap_uid_put(struct store *s, int64_t folder_id, uint32_t uid,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = prep(s, "INSERT INTO imap_uids (folder_id, uid, sha256,"
+	if ((rc = store_prepare(s, "INSERT INTO imap_uids (folder_id, uid, sha256,"
 	    " state, target, attempts, updated) VALUES (?1, ?2, ?3, ?4, ?5,"
 	    " ?6, ?7) ON CONFLICT (folder_id, uid) DO UPDATE SET"
 	    " sha256 = ifnull(excluded.sha256, sha256), state = excluded.state,"
@@ -151,7 +128,7 @@ store_imap_uid_put(struct store *s, int64_t folder_id, uint32_t uid,
 	sqlite3_bind_text(st, 5, target, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 6, attempts);
 	sqlite3_bind_int64(st, 7, (int64_t)time(NULL));
-	return run_done(s, st, "imap uid", err);
+	return store_step_finalize(s, st, "imap uid", err);
 }
 
 int
@@ -165,7 +142,7 @@ store_imap_uids_archived(struct store *s, int64_t folder_id,
 		return 0;
 	if ((rc = store_tx_begin(s, err)) != 0)
 		return rc;
-	if ((rc = prep(s, "UPDATE imap_uids SET state = 'archived', updated"
+	if ((rc = store_prepare(s, "UPDATE imap_uids SET state = 'archived', updated"
 	    " = ?3 WHERE folder_id = ?1 AND uid = ?2", &st, err)) != 0)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
@@ -196,7 +173,7 @@ one_text(struct store *s, const char *sql, const char *arg, char *out,
 	sqlite3_stmt *st = NULL;
 	int rc, src;
 
-	if ((rc = prep(s, sql, &st, err)) != 0)
+	if ((rc = store_prepare(s, sql, &st, err)) != 0)
 		return rc;
 	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
 	src = sqlite3_step(st);

@@ -27,48 +27,12 @@ store_sl_class_name(int cls)
 }
 
 static int
-prep(struct store *s, const char *sql, sqlite3_stmt **st, struct err *err)
-{
-	int src = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
-
-	if (src != SQLITE_OK) {
-		*st = NULL;
-		return store_db_error(s, src, "prepare", err);
-	}
-	return 0;
-}
-
-/* Steps a bound one-shot statement to completion and finalizes it. */
-static int
-finish(struct store *s, sqlite3_stmt *st, const char *what, struct err *err)
-{
-	int src = sqlite3_step(st);
-	int rc = 0;
-
-	if (src != SQLITE_DONE && src != SQLITE_ROW)
-		rc = store_db_error(s, src, what, err);
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static int
 exec(struct store *s, const char *sql, const char *what, struct err *err)
 {
 	int src = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 
 	if (src != SQLITE_OK)
 		return store_db_error(s, src, what, err);
-	return 0;
-}
-
-static int
-need_tx(struct store *s, struct err *err)
-{
-	if (s->readonly)
-		return err_set(err, ERR_INVAL, "store is read-only");
-	if (!s->in_tx)
-		return err_set(err, ERR_INVAL, "send-log and profile writes "
-		    "need an open transaction (store_tx_begin)");
 	return 0;
 }
 
@@ -79,7 +43,7 @@ store_providers_clear(struct store *s, struct err *err)
 {
 	int rc;
 
-	if ((rc = need_tx(s, err)) < 0)
+	if ((rc = store_need_write_tx(s, "send-log and profile writes", err)) < 0)
 		return rc;
 	return exec(s, "DELETE FROM provider_codes; DELETE FROM provider_stages;"
 	    " DELETE FROM provider_match; DELETE FROM providers;",
@@ -93,9 +57,9 @@ store_provider_put(struct store *s, const struct store_provider *p,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = need_tx(s, err)) < 0)
+	if ((rc = store_need_write_tx(s, "send-log and profile writes", err)) < 0)
 		return rc;
-	if ((rc = prep(s, "INSERT INTO providers (name, display_name,"
+	if ((rc = store_prepare(s, "INSERT INTO providers (name, display_name,"
 	    " dmarc_pass_green, dmarc_pass_amber, deferral_pct_amber,"
 	    " deferral_pct_red, rate_per_hour, block_per_hour, max_per_hour,"
 	    " max_connections, rate_pause_minutes, block_pause_minutes,"
@@ -123,12 +87,12 @@ store_provider_put(struct store *s, const struct store_provider *p,
 	store_bind_text(st, 17, p->source[0] ? p->source : NULL);
 	store_bind_text(st, 18, profile_file);
 	sqlite3_bind_int64(st, 19, now);
-	if ((rc = finish(s, st, "insert provider", err)) < 0)
+	if ((rc = store_step_finalize(s, st, "insert provider", err)) < 0)
 		return rc;
 	for (size_t i = 0; i < p->n_stages && i < LIM_PROVIDER_STAGES; i++) {
 		const struct store_provider_stage *sg = &p->stages[i];
 
-		if ((rc = prep(s, "INSERT INTO provider_stages (provider, stage,"
+		if ((rc = store_prepare(s, "INSERT INTO provider_stages (provider, stage,"
 		    " daily_cap, hourly_cap, min_days) VALUES (?1, ?2, ?3, ?4,"
 		    " ?5)", &st, err)) < 0)
 			return rc;
@@ -137,7 +101,7 @@ store_provider_put(struct store *s, const struct store_provider *p,
 		sqlite3_bind_int64(st, 3, (int64_t)sg->daily_cap);
 		sqlite3_bind_int64(st, 4, (int64_t)sg->hourly_cap);
 		sqlite3_bind_int64(st, 5, (int64_t)sg->min_days);
-		if ((rc = finish(s, st, "insert provider stage", err)) < 0)
+		if ((rc = store_step_finalize(s, st, "insert provider stage", err)) < 0)
 			return rc;
 	}
 	return 0;
@@ -150,15 +114,15 @@ store_provider_match_put(struct store *s, const char *provider,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = need_tx(s, err)) < 0)
+	if ((rc = store_need_write_tx(s, "send-log and profile writes", err)) < 0)
 		return rc;
-	if ((rc = prep(s, "INSERT INTO provider_match (provider, kind, pattern)"
+	if ((rc = store_prepare(s, "INSERT INTO provider_match (provider, kind, pattern)"
 	    " VALUES (?1, ?2, ?3)", &st, err)) < 0)
 		return rc;
 	store_bind_text(st, 1, provider);
 	store_bind_text(st, 2, kind);
 	store_bind_text(st, 3, pattern);
-	return finish(s, st, "insert provider match", err);
+	return store_step_finalize(s, st, "insert provider match", err);
 }
 
 int
@@ -168,34 +132,18 @@ store_provider_code_put(struct store *s, const char *provider, int seq,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = need_tx(s, err)) < 0)
+	if ((rc = store_need_write_tx(s, "send-log and profile writes", err)) < 0)
 		return rc;
 	if (store_sl_class_name(cls) == NULL)
 		return err_set(err, ERR_INVAL, "reply class %d out of range", cls);
-	if ((rc = prep(s, "INSERT INTO provider_codes (provider, seq, pattern,"
+	if ((rc = store_prepare(s, "INSERT INTO provider_codes (provider, seq, pattern,"
 	    " class) VALUES (?1, ?2, ?3, ?4)", &st, err)) < 0)
 		return rc;
 	store_bind_text(st, 1, provider);
 	sqlite3_bind_int(st, 2, seq);
 	store_bind_text(st, 3, pattern);
 	store_bind_text(st, 4, store_sl_class_name(cls));
-	return finish(s, st, "insert provider code", err);
-}
-
-static void
-copy_col(sqlite3_stmt *st, int col, char *dst, size_t dstsz)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-
-	snprintf(dst, dstsz, "%s", t != NULL ? (const char *)t : "");
-}
-
-static uint64_t
-col_u64(sqlite3_stmt *st, int col)
-{
-	int64_t v = sqlite3_column_int64(st, col);
-
-	return v < 0 ? 0 : (uint64_t)v;
+	return store_step_finalize(s, st, "insert provider code", err);
 }
 
 static const char provider_cols[] =
@@ -214,24 +162,24 @@ load_provider(struct store *s, sqlite3_stmt *st, struct store_provider *p,
 	int src, rc;
 
 	memset(p, 0, sizeof *p);
-	copy_col(st, 0, p->name, sizeof p->name);
-	copy_col(st, 1, p->display_name, sizeof p->display_name);
+	store_col_text(st, 0, p->name, sizeof p->name);
+	store_col_text(st, 1, p->display_name, sizeof p->display_name);
 	p->dmarc_pass_green = sqlite3_column_double(st, 2);
 	p->dmarc_pass_amber = sqlite3_column_double(st, 3);
 	p->deferral_pct_amber = sqlite3_column_double(st, 4);
 	p->deferral_pct_red = sqlite3_column_double(st, 5);
-	p->rate_per_hour = col_u64(st, 6);
-	p->block_per_hour = col_u64(st, 7);
-	p->max_per_hour = col_u64(st, 8);
-	p->max_connections = col_u64(st, 9);
-	p->rate_pause_minutes = col_u64(st, 10);
-	p->block_pause_minutes = col_u64(st, 11);
+	p->rate_per_hour = store_col_u64(st, 6);
+	p->block_per_hour = store_col_u64(st, 7);
+	p->max_per_hour = store_col_u64(st, 8);
+	p->max_connections = store_col_u64(st, 9);
+	p->rate_pause_minutes = store_col_u64(st, 10);
+	p->block_pause_minutes = store_col_u64(st, 11);
 	p->advance_delivered_pct = sqlite3_column_double(st, 12);
-	p->decay_idle_days = col_u64(st, 13);
-	p->rewarm_idle_days = col_u64(st, 14);
+	p->decay_idle_days = store_col_u64(st, 13);
+	p->rewarm_idle_days = store_col_u64(st, 14);
 	p->unverified = sqlite3_column_int(st, 15);
-	copy_col(st, 16, p->source, sizeof p->source);
-	if ((rc = prep(s, "SELECT daily_cap, hourly_cap, min_days FROM"
+	store_col_text(st, 16, p->source, sizeof p->source);
+	if ((rc = store_prepare(s, "SELECT daily_cap, hourly_cap, min_days FROM"
 	    " provider_stages WHERE provider = ?1 ORDER BY stage", &sg,
 	    err)) < 0)
 		return rc;
@@ -240,9 +188,9 @@ load_provider(struct store *s, sqlite3_stmt *st, struct store_provider *p,
 	    p->n_stages < LIM_PROVIDER_STAGES) {
 		struct store_provider_stage *x = &p->stages[p->n_stages++];
 
-		x->daily_cap = col_u64(sg, 0);
-		x->hourly_cap = col_u64(sg, 1);
-		x->min_days = col_u64(sg, 2);
+		x->daily_cap = store_col_u64(sg, 0);
+		x->hourly_cap = store_col_u64(sg, 1);
+		x->min_days = store_col_u64(sg, 2);
 	}
 	rc = 0;
 	if (src != SQLITE_ROW && src != SQLITE_DONE)
@@ -262,7 +210,7 @@ store_providers_each(struct store *s,
 	int src, rc;
 
 	snprintf(sql, sizeof sql, "%s ORDER BY name", provider_cols);
-	if ((rc = prep(s, sql, &st, err)) < 0)
+	if ((rc = store_prepare(s, sql, &st, err)) < 0)
 		return rc;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((rc = load_provider(s, st, &p, err)) < 0)
@@ -286,7 +234,7 @@ store_provider_get(struct store *s, const char *name,
 	int src, rc;
 
 	snprintf(sql, sizeof sql, "%s WHERE name = ?1", provider_cols);
-	if ((rc = prep(s, sql, &st, err)) < 0)
+	if ((rc = store_prepare(s, sql, &st, err)) < 0)
 		return rc;
 	store_bind_text(st, 1, name);
 	src = sqlite3_step(st);
@@ -308,10 +256,10 @@ insert_text(struct store *s, const char *sql, const char *v, struct err *err)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = prep(s, sql, &st, err)) < 0)
+	if ((rc = store_prepare(s, sql, &st, err)) < 0)
 		return rc;
 	store_bind_text(st, 1, v);
-	return finish(s, st, "sync sender", err);
+	return store_step_finalize(s, st, "sync sender", err);
 }
 
 int
@@ -321,7 +269,7 @@ store_sender_sync(struct store *s, const struct sender_config *c,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = need_tx(s, err)) < 0)
+	if ((rc = store_need_write_tx(s, "send-log and profile writes", err)) < 0)
 		return rc;
 	if ((rc = exec(s, "DELETE FROM sender_ips; DELETE FROM sender_domains;"
 	    " DELETE FROM sender_targets;", "clear sender", err)) < 0)
@@ -336,12 +284,12 @@ store_sender_sync(struct store *s, const struct sender_config *c,
 		    " (domain) VALUES (?1)", c->domains[i], err)) < 0)
 			return rc;
 	for (size_t i = 0; i < c->n_targets && i < LIM_SENDER_TARGETS; i++) {
-		if ((rc = prep(s, "INSERT OR REPLACE INTO sender_targets"
+		if ((rc = store_prepare(s, "INSERT OR REPLACE INTO sender_targets"
 		    " (provider, daily) VALUES (?1, ?2)", &st, err)) < 0)
 			return rc;
 		store_bind_text(st, 1, c->targets[i].provider);
 		sqlite3_bind_int64(st, 2, (int64_t)c->targets[i].daily);
-		if ((rc = finish(s, st, "sync sender target", err)) < 0)
+		if ((rc = store_step_finalize(s, st, "sync sender target", err)) < 0)
 			return rc;
 	}
 	return 0;
@@ -354,7 +302,7 @@ store_sender_load(struct store *s, struct sender_config *c, struct err *err)
 	int src, rc;
 
 	memset(c, 0, sizeof *c);
-	if ((rc = prep(s, "SELECT 0, ip, 0 FROM sender_ips UNION ALL"
+	if ((rc = store_prepare(s, "SELECT 0, ip, 0 FROM sender_ips UNION ALL"
 	    " SELECT 1, domain, 0 FROM sender_domains UNION ALL"
 	    " SELECT 2, provider, daily FROM sender_targets ORDER BY 1, 2",
 	    &st, err)) < 0)
@@ -363,17 +311,17 @@ store_sender_load(struct store *s, struct sender_config *c, struct err *err)
 		int which = sqlite3_column_int(st, 0);
 
 		if (which == 0 && c->n_ips < LIM_SENDER_IPS) {
-			copy_col(st, 1, c->ips[c->n_ips], sizeof c->ips[0]);
+			store_col_text(st, 1, c->ips[c->n_ips], sizeof c->ips[0]);
 			c->n_ips++;
 		} else if (which == 1 && c->n_domains < LIM_SENDER_DOMAINS) {
-			copy_col(st, 1, c->domains[c->n_domains],
+			store_col_text(st, 1, c->domains[c->n_domains],
 			    sizeof c->domains[0]);
 			c->n_domains++;
 		} else if (which == 2 && c->n_targets < LIM_SENDER_TARGETS) {
 			struct sender_target *t = &c->targets[c->n_targets++];
 
-			copy_col(st, 1, t->provider, sizeof t->provider);
-			t->daily = col_u64(st, 2);
+			store_col_text(st, 1, t->provider, sizeof t->provider);
+			t->daily = store_col_u64(st, 2);
 		}
 	}
 	rc = src == SQLITE_DONE ? 0 : store_db_error(s, src, "read sender",
@@ -421,7 +369,7 @@ store_sendlog_add(struct store *s, const struct store_sendlog_row *r,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = need_tx(s, err)) < 0)
+	if ((rc = store_need_write_tx(s, "send-log and profile writes", err)) < 0)
 		return rc;
 	if (r->hour % 3600 != 0 || r->hour < 0 || r->source_ip == NULL ||
 	    r->provider == NULL)
@@ -431,7 +379,7 @@ store_sendlog_add(struct store *s, const struct store_sendlog_row *r,
 		snprintf(sql, sizeof sql, "INSERT INTO %s (%s, source_ip,"
 		    " provider, %s)%s%s", daily ? "sendlog_daily" : "sendlog_hourly",
 		    daily ? "day" : "hour", rollup_cols, vals, upd);
-		if ((rc = prep(s, sql, &st, err)) < 0)
+		if ((rc = store_prepare(s, sql, &st, err)) < 0)
 			return rc;
 		if (daily) {
 			char day[16];
@@ -447,7 +395,7 @@ store_sendlog_add(struct store *s, const struct store_sendlog_row *r,
 		store_bind_text(st, 2, r->source_ip);
 		store_bind_text(st, 3, r->provider);
 		bind_counts(st, 4, r);
-		if ((rc = finish(s, st, "add send-log rollup", err)) < 0)
+		if ((rc = store_step_finalize(s, st, "add send-log rollup", err)) < 0)
 			return rc;
 	}
 	return 0;
@@ -460,14 +408,14 @@ store_sendlog_source_get(struct store *s, const char *head_sha256,
 	sqlite3_stmt *st = NULL;
 	int src, rc;
 
-	if ((rc = prep(s, "SELECT offset, lines FROM sendlog_sources WHERE"
+	if ((rc = store_prepare(s, "SELECT offset, lines FROM sendlog_sources WHERE"
 	    " head_sha256 = ?1", &st, err)) < 0)
 		return rc;
 	store_bind_text(st, 1, head_sha256);
 	src = sqlite3_step(st);
 	if (src == SQLITE_ROW) {
-		*offset = col_u64(st, 0);
-		*lines = col_u64(st, 1);
+		*offset = store_col_u64(st, 0);
+		*lines = store_col_u64(st, 1);
 		rc = 1;
 	} else if (src == SQLITE_DONE) {
 		rc = 0;
@@ -485,9 +433,9 @@ store_sendlog_source_set(struct store *s,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = need_tx(s, err)) < 0)
+	if ((rc = store_need_write_tx(s, "send-log and profile writes", err)) < 0)
 		return rc;
-	if ((rc = prep(s, "INSERT INTO sendlog_sources (head_sha256, path, dev,"
+	if ((rc = store_prepare(s, "INSERT INTO sendlog_sources (head_sha256, path, dev,"
 	    " inode, offset, lines, first_seen, updated) VALUES (?1, ?2, ?3,"
 	    " ?4, ?5, ?6, ?7, ?7) ON CONFLICT DO UPDATE SET path = ?2,"
 	    " dev = ?3, inode = ?4, offset = ?5, lines = ?6, updated = ?7",
@@ -500,7 +448,7 @@ store_sendlog_source_set(struct store *s,
 	sqlite3_bind_int64(st, 5, (int64_t)src->offset);
 	sqlite3_bind_int64(st, 6, (int64_t)src->lines);
 	sqlite3_bind_int64(st, 7, now);
-	return finish(s, st, "write send-log source", err);
+	return store_step_finalize(s, st, "write send-log source", err);
 }
 
 /* ---- read side ---- */
@@ -512,13 +460,13 @@ read_counts(sqlite3_stmt *st, int first, uint64_t *attempts,
 {
 	int i = first;
 
-	*attempts = col_u64(st, i++);
-	*delivered = col_u64(st, i++);
-	*deferred = col_u64(st, i++);
-	*bounced = col_u64(st, i++);
+	*attempts = store_col_u64(st, i++);
+	*delivered = store_col_u64(st, i++);
+	*deferred = store_col_u64(st, i++);
+	*bounced = store_col_u64(st, i++);
 	for (int c = 0; c < STORE_SL_CLASSES; c++)
-		cls[c] = col_u64(st, i++);
-	*rate_signal = col_u64(st, i);
+		cls[c] = store_col_u64(st, i++);
+	*rate_signal = store_col_u64(st, i);
 }
 
 int
@@ -537,7 +485,7 @@ store_sendlog_hourly_each(struct store *s,
 	    " AND (?2 IS NULL OR provider = ?2)"
 	    " AND (?3 = 0 OR hour >= ?3) AND (?4 = 0 OR hour < ?4)"
 	    " ORDER BY hour, source_ip, provider", rollup_cols);
-	if ((rc = prep(s, sql, &st, err)) < 0)
+	if ((rc = store_prepare(s, sql, &st, err)) < 0)
 		return rc;
 	store_bind_text(st, 1, f != NULL ? f->source_ip : NULL);
 	store_bind_text(st, 2, f != NULL ? f->provider : NULL);
@@ -573,7 +521,7 @@ store_correlation_each(struct store *s, const char *day_from,
 	int src, rc;
 
 	/* delivered doubles as the ok class: both count 2xx replies. */
-	if ((rc = prep(s, "SELECT day, source_ip, provider, attempts,"
+	if ((rc = store_prepare(s, "SELECT day, source_ip, provider, attempts,"
 	    " delivered, deferred, bounced, delivered, rate, block, auth, tls,"
 	    " conn, other_4xx, other_5xx, rate_signal, reported, dmarc_pass,"
 	    " spf_aligned_pass, dkim_aligned_pass, quarantine, reject,"
@@ -592,12 +540,12 @@ store_correlation_each(struct store *s, const char *day_from,
 		r.provider = (const char *)sqlite3_column_text(st, 2);
 		read_counts(st, 3, &r.attempts, &r.delivered, &r.deferred,
 		    &r.bounced, r.cls, &r.rate_signal);
-		r.reported = col_u64(st, 16);
-		r.dmarc_pass = col_u64(st, 17);
-		r.spf_aligned_pass = col_u64(st, 18);
-		r.dkim_aligned_pass = col_u64(st, 19);
-		r.quarantine = col_u64(st, 20);
-		r.reject = col_u64(st, 21);
+		r.reported = store_col_u64(st, 16);
+		r.dmarc_pass = store_col_u64(st, 17);
+		r.spf_aligned_pass = store_col_u64(st, 18);
+		r.dkim_aligned_pass = store_col_u64(st, 19);
+		r.quarantine = store_col_u64(st, 20);
+		r.reject = store_col_u64(st, 21);
 		r.pass_pct = sqlite3_column_double(st, 22);
 		r.coverage = sqlite3_column_double(st, 23);
 		if ((rc = cb(ctx, &r)) != 0)

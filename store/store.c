@@ -808,3 +808,56 @@ store_counts(struct store *s, struct store_counts *c, struct err *err)
 	sqlite3_reset(st);
 	return rc;
 }
+
+int
+store_prepare(struct store *s, const char *sql, sqlite3_stmt **st,
+    struct err *err)
+{
+	int src = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+
+	if (src != SQLITE_OK) {
+		*st = NULL;
+		return store_db_error(s, src, "prepare", err);
+	}
+	return 0;
+}
+
+int
+store_step_finalize(struct store *s, sqlite3_stmt *st, const char *what,
+    struct err *err)
+{
+	int src = sqlite3_step(st);
+	int rc = 0;
+
+	if (src != SQLITE_DONE && src != SQLITE_ROW)
+		rc = store_db_error(s, src, what, err);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_need_write_tx(struct store *s, const char *what, struct err *err)
+{
+	if (s->readonly)
+		return err_set(err, ERR_INVAL, "store is read-only");
+	if (!s->in_tx)
+		return err_set(err, ERR_INVAL, "%s need an open transaction "
+		    "(store_tx_begin)", what);
+	return 0;
+}
+
+void
+store_col_text(sqlite3_stmt *st, int col, char *out, size_t n)
+{
+	const unsigned char *v = sqlite3_column_text(st, col);
+
+	snprintf(out, n, "%s", v != NULL ? (const char *)v : "");
+}
+
+uint64_t
+store_col_u64(sqlite3_stmt *st, int col)
+{
+	int64_t v = sqlite3_column_int64(st, col);
+
+	return v < 0 ? 0 : (uint64_t)v;
+}

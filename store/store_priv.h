@@ -126,6 +126,22 @@ int store_stmt(struct store *s, enum stmt_id id, sqlite3_stmt **out,
 
 /* Runs one cached statement that returns no rows (binds done), resets it.
  * Returns 0 or ERR_*; what names the action in the error. */
+/* One-shot statements of the less frequent paths (profiles, engine, IMAP
+ * state): prepared per call, stepped once and finalized. store_prepare
+ * sets *st to NULL on error; store_step_finalize accepts DONE or ROW and
+ * always finalizes. */
+int store_prepare(struct store *s, const char *sql, sqlite3_stmt **st,
+    struct err *err);
+int store_step_finalize(struct store *s, sqlite3_stmt *st, const char *what,
+    struct err *err);
+/* ERR_INVAL unless the handle is writable and inside store_tx_begin();
+ * what names the caller in the message. */
+int store_need_write_tx(struct store *s, const char *what, struct err *err);
+/* A text column into a fixed buffer ("" for NULL, cut to fit). */
+void store_col_text(sqlite3_stmt *st, int col, char *out, size_t n);
+/* A count column: negative values (never written) read as 0. */
+uint64_t store_col_u64(sqlite3_stmt *st, int col);
+
 int store_step_done(struct store *s, sqlite3_stmt *st, const char *what,
     struct err *err);
 
