@@ -26,6 +26,26 @@ outfile_open(struct outfile *o, const char *path, struct err *err)
 		return err_set(err, ERR_INVAL, "%.200s...: path too long",
 		    path);
 	memcpy(o->path, path, len + 1);
+	/* An existing device or FIFO (--out /dev/null, a pipe) is written
+	 * in place: renaming a temporary file over it would replace the
+	 * device node with a regular file. */
+	{
+		struct stat sb;
+
+		if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+			if (S_ISDIR(sb.st_mode)) {
+				err_where(err, "%s", path);
+				return err_set(err, ERR_INVAL, "is a directory");
+			}
+			if ((o->f = fopen(path, "w")) == NULL) {
+				err_where(err, "%s", path);
+				return err_set(err, ERR_IO, "%s",
+				    strerror(errno));
+			}
+			o->direct = 1;
+			return 0;
+		}
+	}
 	/* Same directory as the target: rename() must not cross a file
 	 * system. The dot hides it from globbing readers. */
 	{
@@ -85,6 +105,18 @@ outfile_commit(struct outfile *o, struct err *err)
 		return failed ? err_set(err, ERR_IO, "write to stdout "
 		    "failed") : 0;
 	}
+	if (o->direct) {
+		failed = fflush(o->f) != 0 || ferror(o->f);
+		if (fclose(o->f) != 0)
+			failed = 1;
+		o->f = NULL;
+		if (failed) {
+			err_where(err, "%s", o->path);
+			return err_set(err, ERR_IO, "write failed: %s",
+			    strerror(errno));
+		}
+		return 0;
+	}
 	failed = fflush(o->f) != 0 || ferror(o->f) || fsync(fileno(o->f)) != 0;
 	if (fclose(o->f) != 0)
 		failed = 1;
@@ -111,7 +143,8 @@ outfile_abort(struct outfile *o)
 {
 	if (o->f != NULL && !o->to_stdout) {
 		fclose(o->f);
-		unlink(o->tmp);
+		if (!o->direct)
+			unlink(o->tmp);
 	}
 	o->f = NULL;
 }

@@ -16,9 +16,12 @@ struct outfile {
 	char path[4096];      /* target; "-" = stdout (no temp file) */
 	char tmp[4096];
 	int to_stdout;
+	int direct;           /* an existing device or FIFO: written in
+	                       * place, never renamed over */
 };
 
-/* Opens a temporary file beside path (mode 0644) or stdout for "-".
+/* Opens a temporary file beside path (mode 0644), stdout for "-", or
+ * the target itself when it is an existing device or FIFO (/dev/null).
  * Returns 0, ERR_IO (err: path and errno text), ERR_INVAL (path too
  * long). */
 int outfile_open(struct outfile *o, const char *path, struct err *err);

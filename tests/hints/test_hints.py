@@ -9,6 +9,8 @@ Usage: test_hints.py DW_EXE
 """
 import datetime
 import json
+import stat
+import threading
 import os
 import re
 import shutil
@@ -295,6 +297,20 @@ def run_all(tmp):
     check("hints --out - writes the file to stdout, the summary to stderr",
           doc["format"] == "throttle-hints" and
           p.stderr.startswith("hints: sequence 1,"), p.stderr)
+    # A FIFO (like /dev/null) is written in place, never renamed over:
+    # an earlier build replaced /dev/null with a regular file this way.
+    fifo = os.path.join(w.tmp, "hints.fifo")
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo).read()))
+    reader.start()
+    p = w.run("hints", "--now", scen.iso(0, 7), "--out", fifo, check=False)
+    reader.join(30)
+    check("hints --out FIFO writes through the FIFO and leaves it a FIFO",
+          p.returncode == 0 and stat.S_ISFIFO(os.stat(fifo).st_mode) and
+          got and json.loads(got[0])["format"] == "throttle-hints" and
+          not [f for f in os.listdir(w.tmp) if f.startswith(".hints.fifo")],
+          (p.returncode, p.stderr, got[:1]))
     bad = os.path.join(w.tmp, "missing-dir", "h.json")
     p = w.run("hints", "--now", scen.iso(1, 6), "--out", bad, check=False)
     n = subprocess.run(["sqlite3", w.db, "SELECT count(*), max(seq) FROM "
