@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../common/buf.h"
 #include "../common/json.h"
@@ -688,7 +689,12 @@ file_sequence(const char *path)
 	FILE *f;
 	int ok = 1;
 
+	struct stat sb;
+
+	/* Only a regular file holds an earlier sequence: reading a FIFO
+	 * would block, and a device (/dev/null) holds nothing. */
 	if (path == NULL || strcmp(path, "-") == 0 ||
+	    stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) ||
 	    (f = fopen(path, "rb")) == NULL)
 		return 0;
 	buf_init(&b, LIM_JSON_BYTES);

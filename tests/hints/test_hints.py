@@ -299,17 +299,19 @@ def run_all(tmp):
           p.stderr.startswith("hints: sequence 1,"), p.stderr)
     # A FIFO (like /dev/null) is written in place, never renamed over:
     # an earlier build replaced /dev/null with a regular file this way.
-    fifo = os.path.join(w.tmp, "hints.fifo")
+    wf = world(tmp, "fifo")
+    fifo = os.path.join(wf.tmp, "hints.fifo")
     os.mkfifo(fifo)
     got = []
-    reader = threading.Thread(target=lambda: got.append(open(fifo).read()))
+    reader = threading.Thread(target=lambda: got.append(open(fifo).read()),
+                              daemon=True)
     reader.start()
-    p = w.run("hints", "--now", scen.iso(0, 7), "--out", fifo, check=False)
+    p = wf.run("hints", "--now", scen.iso(0, 7), "--out", fifo, check=False)
     reader.join(30)
     check("hints --out FIFO writes through the FIFO and leaves it a FIFO",
           p.returncode == 0 and stat.S_ISFIFO(os.stat(fifo).st_mode) and
           got and json.loads(got[0])["format"] == "throttle-hints" and
-          not [f for f in os.listdir(w.tmp) if f.startswith(".hints.fifo")],
+          not [f for f in os.listdir(wf.tmp) if f.startswith(".hints.fifo")],
           (p.returncode, p.stderr, got[:1]))
     bad = os.path.join(w.tmp, "missing-dir", "h.json")
     p = w.run("hints", "--now", scen.iso(1, 6), "--out", bad, check=False)
