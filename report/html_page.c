@@ -88,6 +88,7 @@ static const char css[] =
 	"color:var(--mut);font-size:.8rem}"
 	"code{font-size:.85em;overflow-wrap:anywhere}"
 	"tr.foreign td{background:#fdebd3}"
+	".key.cap{background:#222a33;height:.25em}"
 	".hint{border-left:4px solid var(--line);padding:.3rem .6rem;"
 	"margin:.5rem 0}"
 	"dl.meta{display:grid;grid-template-columns:max-content 1fr;"
@@ -458,8 +459,7 @@ hp_chart_days(struct html_page *p, const char *label,
 	    "<span class=\"key\" style=\"background:#e69f00\"></span>%s "
 	    "(%s per UTC day)", good_name, bad_name, unit);
 	if (any_cap)
-		hp_raw(p, "<span class=\"key\" style=\"background:#222a33;"
-		    "height:.25em\"></span>daily cap");
+		hp_raw(p, "<span class=\"key cap\"></span>daily cap");
 	hp_raw(p, "</figcaption></figure>\n<details><summary>The numbers "
 	    "behind this chart</summary>");
 	{
