@@ -642,6 +642,16 @@ def test_engine(tmp):
        "warm-up chart drawn with the daily cap")
     ok("Warm-up schedule of this provider" in wp,
        "the provider schedule is shown")
+    # summary: one hints line, counts per action as in throttle_hints.
+    p = w.run("summary", check=False)
+    want = ", ".join(f"{n} {a}" for a, n in db.execute(
+        "SELECT action, count(*) FROM throttle_hints GROUP BY action "
+        "ORDER BY action"))
+    line = [ln for ln in p.stdout.splitlines()
+            if ln.startswith("Throttle hints")]
+    ok(p.returncode == 0 and len(line) == 1 and
+       line[0].endswith(f"{len(hints)} hints: {want}"),
+       f"summary: hints line with the counts per action {line} vs {want}")
     db.close()
 
 
