@@ -6,7 +6,9 @@
 # (the database and demo-out/ are recreated).
 set -eu
 cd "$(dirname "$0")/.."
-sh dist/deps.sh
+# The demo needs no browser (Chromium/npm are for tests/html; run-all.sh
+# installs them): DW_NO_BROWSER=0 to install them here too.
+DW_NO_BROWSER="${DW_NO_BROWSER:-1}" sh dist/deps.sh
 [ -d build ] || meson setup build
 meson compile -C build
 DW="./build/cli/dmarcwatch -c samples/demo/dmarcwatch.conf"
