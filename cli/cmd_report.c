@@ -23,6 +23,7 @@ cmd_report(const struct cli_globals *g, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct html_opts o;
+	const char *ips[LIM_SENDER_IPS], *doms[LIM_SENDER_DOMAINS];
 	struct html_stats st;
 	const char *db = g->db_path;
 	struct err err;
@@ -55,8 +56,15 @@ cmd_report(const struct cli_globals *g, int argc, char **argv)
 	}
 	if (optind != argc || o.out_dir == NULL)
 		return cli_usage("report");
-	/* The sender's own addresses come from the configuration
-	 * ([sender] ips) once that key exists; until then none. */
+	/* The sender's own addresses and domains: [sender] ips, domains. */
+	for (size_t i = 0; i < g->settings.sender.n_ips; i++)
+		ips[i] = g->settings.sender.ips[i];
+	for (size_t i = 0; i < g->settings.sender.n_domains; i++)
+		doms[i] = g->settings.sender.domains[i];
+	o.sender_ips = ips;
+	o.n_sender_ips = g->settings.sender.n_ips;
+	o.sender_domains = doms;
+	o.n_sender_domains = g->settings.sender.n_domains;
 	err_clear(&err);
 	rc = html_write(db, &o, &st, &err);
 	if (rc != 0) {

@@ -324,9 +324,53 @@ names_cell(struct html_page *p, const struct ov_pair *v, size_t n,
 	*i = e;
 }
 
+/* Foreign senders of our domains (SQ_FOREIGN_SOURCES): sorted IPs. */
+struct foreign {
+	char **ip;
+	size_t n, cap;
+	uint64_t messages;
+};
+
+static int
+foreign_cb(void *ctx, const struct store_row *r)
+{
+	struct foreign *fo = ctx;
+
+	if (fo->n == fo->cap) {
+		size_t nc = fo->cap ? fo->cap * 2 : 16;
+		void *a = realloc(fo->ip, nc * sizeof *fo->ip);
+
+		if (a == NULL)
+			return ERR_NOMEM;
+		fo->ip = a;
+		fo->cap = nc;
+	}
+	if ((fo->ip[fo->n] = strdup(r->text[0] ? r->text[0] : "")) == NULL)
+		return ERR_NOMEM;
+	fo->n++;
+	fo->messages += r->num[1] > 0 ? (uint64_t)r->num[1] : 0;
+	return 0;
+}
+
+static int
+is_foreign(const struct foreign *fo, const char *ip)
+{
+	return fo->n > 0 && bsearch(&ip, fo->ip, fo->n, sizeof *fo->ip,
+	    str_cmp) != NULL;
+}
+
+static void
+foreign_free(struct foreign *fo)
+{
+	for (size_t i = 0; i < fo->n; i++)
+		free(fo->ip[i]);
+	free(fo->ip);
+}
+
 static int
 page_sources(struct hctx *c, struct err *err)
 {
+	struct foreign fo;
 	static const char *const cols[] = { "Source IP", "Ours?",
 	    "Reverse DNS", "#Messages", "#DMARC pass", "#SPF aligned",
 	    "#DKIM aligned", "#Quarantined", "#Rejected", "Reporters",
@@ -341,6 +385,7 @@ page_sources(struct hctx *c, struct err *err)
 	const struct ov_pair *rep = NULL, *from = NULL;
 	int rc = 0;
 
+	memset(&fo, 0, sizeof fo);
 	hp_init(&p);
 	if ((dc = calloc(1, sizeof *dc)) == NULL ||
 	    (ips = calloc(n ? n : 1, sizeof *ips)) == NULL ||
@@ -387,6 +432,18 @@ page_sources(struct hctx *c, struct err *err)
 		from = dc->from.v;
 		n_from = dc->from.n;
 	}
+	if (c->n_sender > 0 && c->o->n_sender_domains > 0) {
+		struct store_query_filter ff = c->f;
+
+		ff.ips = (const char *const *)c->sender;
+		ff.n_ips = c->n_sender;
+		ff.sender_domains = c->o->sender_domains;
+		ff.n_sender_domains = c->o->n_sender_domains;
+		if ((rc = store_query_each(c->st, SQ_FOREIGN_SOURCES, &ff,
+		    foreign_cb, &fo, err)) != 0)
+			goto out;
+		ov_sort(fo.ip, fo.n, sizeof *fo.ip, str_cmp);
+	}
 	hp_head(&p, "Sources", "sources.html", c->range);
 	if (c->ov.n_src > LIM_HTML_SOURCES)
 		hp_fmt(&p, "<p class=\"note\">%zu source IPs; the %d with the "
@@ -399,13 +456,32 @@ page_sources(struct hctx *c, struct err *err)
 		hp_raw(&p, " Ownership is unknown until the sender's own "
 		    "addresses are configured (<code>[sender] ips</code>).");
 	hp_raw(&p, "</p>");
+	if (c->n_sender > 0 && c->o->n_sender_domains > 0) {
+		if (fo.n > 0)
+			hp_fmt(&p, "<p class=\"note\" id=\"foreign-senders\" "
+			    "data-value=\"%zu\"><strong>%zu foreign senders"
+			    "</strong>: addresses that are not in "
+			    "<code>[sender] ips</code> sent mail as one of "
+			    "our domains (%llu messages): spoofing, or a "
+			    "service not listed yet. Their rows are marked "
+			    "\"foreign\" below.</p>", fo.n, fo.n,
+			    (unsigned long long)fo.messages);
+		else
+			hp_raw(&p, "<p class=\"muted\" id=\"foreign-senders\" "
+			    "data-value=\"0\">No foreign senders: every "
+			    "address that sent mail as our domains is in "
+			    "<code>[sender] ips</code>.</p>");
+	}
 	hp_fmt(&p, "<p class=\"muted\" id=\"source-count\" "
 	    "data-value=\"%zu\">%zu source IPs listed.</p>", n, n);
 	hp_table(&p, "sources", NULL, cols);
 	for (size_t i = 0; i < n; i++) {
 		const struct ov_source *s = &c->ov.src[i];
 
-		hp_raw(&p, "<tr data-ip=\"");
+		int foreign = is_foreign(&fo, s->ip);
+
+		hp_raw(&p, foreign ? "<tr class=\"foreign\" data-ip=\"" :
+		    "<tr data-ip=\"");
 		hp_text(&p, s->ip);
 		hp_raw(&p, "\"><td class=\"nw\">");
 		hp_text(&p, s->ip);
@@ -413,9 +489,12 @@ page_sources(struct hctx *c, struct err *err)
 		if (c->n_sender == 0)
 			hp_raw(&p, "<td class=\"muted nw\">unknown (set "
 			    "[sender] ips)</td>");
+		else if (foreign)
+			hp_raw(&p, "<td class=\"own\"><strong>not ours: "
+			    "foreign sender of our domains</strong></td>");
 		else
-			hp_raw(&p, is_ours(c, s->ip) ? "<td>ours</td>" :
-			    "<td>not ours</td>");
+			hp_raw(&p, is_ours(c, s->ip) ? "<td class=\"own\">"
+			    "ours</td>" : "<td class=\"own\">not ours</td>");
 		hp_raw(&p, "<td class=\"muted nw\">not resolved</td>");
 		hp_td_num(&p, s->messages, "messages");
 		hp_td_pct(&p, s->pass, s->messages);
@@ -432,6 +511,7 @@ page_sources(struct hctx *c, struct err *err)
 	hp_table_end(&p);
 	rc = write_page(c, &p, "sources.html", err);
 out:
+	foreign_free(&fo);
 	hp_free(&p);
 	if (dc != NULL) {
 		strmap_free(dc->ip_map);
@@ -452,6 +532,7 @@ out:
 static int
 page_warmup(struct hctx *c, struct err *err)
 {
+	struct warmup_engine *eng = NULL;
 	struct html_page p;
 	const char *const *ips;
 	size_t n;
@@ -467,12 +548,14 @@ page_warmup(struct hctx *c, struct err *err)
 		ips = c->busiest;
 		n = c->n_busiest;
 	}
-	/* The reputation engine's state is not in this store yet: no
-	 * engine input (html_warmup.h describes what it will pass). */
-	rc = html_warmup_page(&p, c->st, &c->f, ips, n, c->n_sender > 0,
-	    NULL, err);
+	/* The reputation engine's tables: send log, gates, hints. */
+	rc = html_warmup_engine_load(c->st, &c->f, ips, n, &eng, err);
+	if (rc == 0)
+		rc = html_warmup_page(&p, c->st, &c->f, ips, n,
+		    c->n_sender > 0, eng, err);
 	if (rc == 0)
 		rc = write_page(c, &p, "warmup.html", err);
+	html_warmup_engine_free(eng);
 	hp_free(&p);
 	return rc;
 }

@@ -26,6 +26,11 @@ struct html_opts {
 	 * busiest sources instead. */
 	const char *const *sender_ips;
 	size_t n_sender_ips;
+	/* The sender's own domains ([sender] domains, lower case): mail
+	 * with one of them (or a subdomain) in header_from from an address
+	 * that is not ours is highlighted on sources.html as foreign. */
+	const char *const *sender_domains;
+	size_t n_sender_domains;
 	int64_t now;               /* shown as generation time; 0 = now */
 };
 

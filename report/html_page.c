@@ -87,6 +87,10 @@ static const char css[] =
 	"footer{max-width:76rem;margin:2rem auto 1rem;padding:0 1rem;"
 	"color:var(--mut);font-size:.8rem}"
 	"code{font-size:.85em;overflow-wrap:anywhere}"
+	"tr.foreign td{background:#fdebd3}"
+	".key.cap{background:#222a33;height:.25em}"
+	".hint{border-left:4px solid var(--line);padding:.3rem .6rem;"
+	"margin:.5rem 0}"
 	"dl.meta{display:grid;grid-template-columns:max-content 1fr;"
 	"gap:.15rem 1rem;margin:.6rem 0}"
 	"dl.meta dt{color:var(--mut)}dl.meta dd{margin:0;overflow-wrap:anywhere}"
@@ -355,6 +359,7 @@ hp_chart_days(struct html_page *p, const char *label,
 	uint64_t max = 0, tg = 0, tb = 0;
 	int64_t first, last, span;
 	unsigned id = ++p->ids;
+	int any_cap = 0;
 
 	if (n == 0) {
 		hp_raw(p, "<p class=\"muted\">No days with data in this "
@@ -366,6 +371,10 @@ hp_chart_days(struct html_page *p, const char *label,
 
 		if (v > max)
 			max = v;
+		if (d[i].cap > max)
+			max = d[i].cap;
+		if (d[i].cap > 0)
+			any_cap = 1;
 		tg += d[i].good;
 		tb += d[i].bad;
 	}
@@ -438,12 +447,19 @@ hp_chart_days(struct html_page *p, const char *label,
 				    "width=\"%.1f\" height=\"%.1f\" "
 				    "fill=\"#e69f00\"/>", x, base - hg - hb,
 				    bw, hb);
+			if (d[i].cap > 0 && max > 0)
+				hp_fmt(p, "<rect x=\"%.1f\" y=\"%.1f\" "
+				    "width=\"%.1f\" height=\"2\" "
+				    "fill=\"#222a33\"/>", x - 1, base - ph *
+				    (double)d[i].cap / (double)max - 1, bw + 2);
 		}
 	}
 	hp_raw(p, "</svg><figcaption>");
 	hp_fmt(p, "<span class=\"key\" style=\"background:#0072b2\"></span>%s"
 	    "<span class=\"key\" style=\"background:#e69f00\"></span>%s "
 	    "(%s per UTC day)", good_name, bad_name, unit);
+	if (any_cap)
+		hp_raw(p, "<span class=\"key cap\"></span>daily cap");
 	hp_raw(p, "</figcaption></figure>\n<details><summary>The numbers "
 	    "behind this chart</summary>");
 	{

@@ -75,11 +75,13 @@ void hp_td_time(struct html_page *p, int64_t t);
  * "YYYY-MM-DD" in ascending order; days missing in between are drawn
  * empty. The SVG carries a <title> and an aria-label with the totals;
  * the numbers follow in a table inside <details>. label and the series
- * names are our text; unit is what one bar counts ("messages").
+ * names are our text; unit is what one bar counts ("messages"). Days
+ * with a cap get a dark mark at that height (the "daily cap" key).
  */
 struct hp_series_day {
 	char day[11];
 	uint64_t good, bad;
+	uint64_t cap;              /* a limit drawn as a mark; 0 = none */
 };
 void hp_chart_days(struct html_page *p, const char *label,
     const char *good_name, const char *bad_name, const char *unit,

@@ -53,6 +53,15 @@ struct warmup_hint {
 	const char *evidence;      /* human-readable figures behind it */
 	int64_t valid_until;       /* epoch s; 0 = not given */
 	double confidence;         /* 0..1; < 0 = not given */
+	const char *reason_code;   /* throttle_hints.reason; NULL = none */
+	uint64_t max_per_day, max_per_hour, max_connections;
+	int64_t valid_from;        /* epoch s; 0 = not given */
+	const char *on_expiry;     /* revert | hold_last; NULL = not given */
+};
+
+/* One stage of the provider's warm-up schedule (provider_stages). */
+struct warmup_stage {
+	uint64_t stage, daily_cap, hourly_cap, min_days;
 };
 
 struct warmup_key {
@@ -62,6 +71,10 @@ struct warmup_key {
 	const struct warmup_day *days;
 	size_t n_days;
 	const struct warmup_hint *hint;   /* NULL = no current hint */
+	uint64_t stage;            /* current stage (engine_state) */
+	uint64_t cap_day;          /* current daily cap; 0 = none */
+	const struct warmup_stage *stages;   /* the provider's schedule */
+	size_t n_stages;
 };
 
 struct warmup_engine {
@@ -77,6 +90,16 @@ struct warmup_engine {
  * sources when ips_are_ours is 0), f: range and domain. eng may be NULL.
  * Returns 0 or an ERR_* (err filled); page errors stay in p->rc.
  */
+/*
+ * Reads the engine's tables for ips (sendlog_daily, engine_days,
+ * engine_state, throttle_hints, provider_stages; days of f's range) into
+ * *out, which html_warmup_engine_free() releases. Returns 0 or an ERR_*.
+ */
+int html_warmup_engine_load(struct store *st,
+    const struct store_query_filter *f, const char *const *ips,
+    size_t n_ips, struct warmup_engine **out, struct err *err);
+void html_warmup_engine_free(struct warmup_engine *e);
+
 int html_warmup_page(struct html_page *p, struct store *st,
     const struct store_query_filter *f, const char *const *ips,
     size_t n_ips, int ips_are_ours, const struct warmup_engine *eng,

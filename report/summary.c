@@ -317,6 +317,58 @@ print_json(const struct overview *ov, const struct summary_opts *o,
 	return rc;
 }
 
+/* The hints line: counts per action of the last `hints` run. */
+struct hint_line {
+	FILE *f;
+	int64_t runs, last_run, hints;
+	int n;
+};
+
+static int
+hint_presence_cb(void *ctx, const struct store_row *r)
+{
+	struct hint_line *h = ctx;
+
+	h->runs = r->num[2];
+	h->last_run = r->num[3];
+	h->hints = r->num[4];
+	return 0;
+}
+
+static int
+hint_action_cb(void *ctx, const struct store_row *r)
+{
+	struct hint_line *h = ctx;
+
+	fprintf(h->f, "%s%lld %s", h->n++ ? ", " : " ",
+	    (long long)r->num[1], r->text[0] ? r->text[0] : "?");
+	return 0;
+}
+
+static int
+print_hints(struct store *st, FILE *f, struct err *err)
+{
+	struct hint_line h;
+	char when[32];
+	int rc;
+
+	memset(&h, 0, sizeof h);
+	h.f = f;
+	if ((rc = store_query_each(st, SQ_ENGINE_PRESENCE, NULL,
+	    hint_presence_cb, &h, err)) != 0)
+		return rc;
+	if (h.runs == 0)
+		return 0;
+	time_iso8601(h.last_run, when, sizeof when);
+	fprintf(f, "\nThrottle hints (last run %s): %lld hints:", when,
+	    (long long)h.hints);
+	if ((rc = store_query_each(st, SQ_HINT_ACTIONS, NULL,
+	    hint_action_cb, &h, err)) != 0)
+		return rc;
+	fprintf(f, "%s\n", h.n ? "" : " none");
+	return ferror(f) ? ERR_IO : 0;
+}
+
 int
 summary_print(const char *db_path, const struct summary_opts *o,
     FILE *out, struct err *err)
@@ -336,6 +388,9 @@ summary_print(const char *db_path, const struct summary_opts *o,
 	if ((rc = ov_load(st, &f, &ov, err)) != 0)
 		goto out;
 	rc = o->json ? print_json(&ov, o, out) : print_text(&ov, o, out);
+	/* Whole-store state, not a figure of the range: text only. */
+	if (rc == 0 && !o->json)
+		rc = print_hints(st, out, err);
 	if (rc == 0 && fflush(out) != 0)
 		rc = ERR_IO;
 	if (rc == ERR_IO)

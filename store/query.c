@@ -110,6 +110,56 @@ static const char *const query_sql[SQ__COUNT] = {
 	    " WHERE report_id = :rid"
 	    " UNION ALL SELECT 'error', error, NULL, NULL FROM report_errors"
 	    " WHERE report_id = :rid",
+	[SQ_ENGINE_PRESENCE] =
+	    "SELECT EXISTS (SELECT 1 FROM sendlog_daily),"
+	    " EXISTS (SELECT 1 FROM engine_state),"
+	    " (SELECT count(*) FROM hints_runs),"
+	    " (SELECT max(run_at) FROM hints_runs),"
+	    " (SELECT count(*) FROM throttle_hints)",
+	[SQ_WARMUP_KEYS] =
+	    "WITH k(ip, prov) AS (SELECT source_ip, provider FROM engine_state"
+	    " UNION SELECT source_ip, provider FROM throttle_hints"
+	    " UNION SELECT source_ip, provider FROM sendlog_daily"
+	    " WHERE" DAYS " AND provider <> '')"
+	    " SELECT k.ip, k.prov, s.phase, s.stage, s.cap_day, s.last_gate,"
+	    " h.action, h.max_per_day, h.max_per_hour, h.max_connections,"
+	    " h.valid_from, h.valid_until, h.on_expiry, h.reason,"
+	    " h.reason_text, h.evidence,"
+	    " CAST(round(h.confidence * 1000) AS INTEGER)"
+	    " FROM json_each(:ips) i CROSS JOIN k"
+	    " LEFT JOIN engine_state s ON s.source_ip = k.ip"
+	    " AND s.provider = k.prov"
+	    " LEFT JOIN throttle_hints h ON h.source_ip = k.ip"
+	    " AND h.provider = k.prov"
+	    " WHERE k.ip = i.value ORDER BY k.ip, k.prov",
+	[SQ_WARMUP_DAYS] =
+	    "SELECT source_ip, provider, day, sum(sent), sum(delivered),"
+	    " max(cap), max(gate), max(why), max(action), max(new_cap)"
+	    " FROM (SELECT source_ip, provider, day, attempts AS sent,"
+	    " delivered, NULL AS cap, NULL AS gate, NULL AS why,"
+	    " NULL AS action, NULL AS new_cap FROM sendlog_daily"
+	    " WHERE" DAYS " AND provider <> ''"
+	    " AND source_ip IN (SELECT value FROM json_each(:ips))"
+	    " UNION ALL SELECT source_ip, provider, day, 0, 0, cap_day, gate,"
+	    " coalesce(reason_text, reason), action, new_cap_day"
+	    " FROM engine_days WHERE" DAYS
+	    " AND source_ip IN (SELECT value FROM json_each(:ips)))"
+	    " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+	[SQ_PROVIDER_STAGES] =
+	    "SELECT provider, stage, daily_cap, hourly_cap, min_days"
+	    " FROM provider_stages ORDER BY provider, stage",
+	[SQ_HINT_ACTIONS] =
+	    "SELECT action, count(*) FROM throttle_hints GROUP BY action"
+	    " ORDER BY action",
+	[SQ_FOREIGN_SOURCES] =
+	    "SELECT source_ip, sum(messages), sum(dmarc_pass), min(header_from)"
+	    " FROM agg_daily WHERE" DAYS DOM
+	    " AND source_ip NOT IN (SELECT value FROM json_each(:ips))"
+	    " AND EXISTS (SELECT 1 FROM json_each(:doms) d WHERE"
+	    " lower(header_from) = d.value"
+	    " OR substr(lower(header_from), -length(d.value) - 1) ="
+	    " '.' || d.value)"
+	    " GROUP BY source_ip ORDER BY 2 DESC, 1",
 };
 
 /* Binds v to the named parameter when the statement has it. */
@@ -142,7 +192,7 @@ store_query_each(struct store *s, enum store_query q,
 	static const struct store_query_filter none;
 	struct store_row *row = NULL;
 	sqlite3_stmt *st = NULL;
-	char *ips = NULL, *days = NULL;
+	char *ips = NULL, *days = NULL, *doms = NULL;
 	char sd[16], ud[16];
 	int64_t until;
 	int rc, src, nomem = 0;
@@ -180,6 +230,11 @@ store_query_each(struct store *s, enum store_query q,
 		rc = err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
+	if (f->n_sender_domains > 0 && (doms = store_json_strings(
+	    f->sender_domains, f->n_sender_domains, &nomem)) == NULL) {
+		rc = err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
 	src = SQLITE_OK;
 	if (src == SQLITE_OK) src = bind_text(st, ":sd", sd);
 	if (src == SQLITE_OK) src = bind_text(st, ":ud", ud);
@@ -196,6 +251,8 @@ store_query_each(struct store *s, enum store_query q,
 	if (src == SQLITE_OK) src = bind_text(st, ":ips", ips ? ips : "[]");
 	if (src == SQLITE_OK)
 		src = bind_text(st, ":days", days ? days : "[]");
+	if (src == SQLITE_OK)
+		src = bind_text(st, ":doms", doms ? doms : "[]");
 	if (src != SQLITE_OK) {
 		rc = store_db_error(s, src, "bind a read query", err);
 		goto out;
@@ -225,6 +282,7 @@ out:
 	sqlite3_finalize(st);
 	free(ips);
 	free(days);
+	free(doms);
 	free(row);
 	return rc;
 }

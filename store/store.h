@@ -551,6 +551,37 @@ enum store_query {
 	/* what ("warning" | "error"), text (code | error), count, detail:
 	 * warnings and <error>s of report f->report_id. */
 	SQ_REPORT_NOTES,
+	/* ---- engine and hints (warmup.html, summary) ---- */
+	/* sendlog (1 when sendlog_daily has a row), engine (1 when
+	 * engine_state has a row), runs (hints_runs rows), last_run_at
+	 * (epoch s of the newest run, NULL none), hints (throttle_hints
+	 * rows): one row. */
+	SQ_ENGINE_PRESENCE,
+	/* source_ip, provider, phase (NULL: no engine state), stage, cap_day,
+	 * last_gate, hint action (NULL: no current hint), max_per_day,
+	 * max_per_hour, max_connections, valid_from, valid_until, on_expiry,
+	 * reason, reason_text, evidence (JSON array text), confidence in
+	 * thousandths (0..1000): every (IP, provider) key of f->ips found in
+	 * engine_state, throttle_hints or sendlog_daily (rows in the range
+	 * and with a provider); ordered by source_ip, provider. */
+	SQ_WARMUP_KEYS,
+	/* source_ip, provider, day, sent (send log attempts), delivered,
+	 * cap_day (the engine's cap that day; NULL: not gated), gate (green |
+	 * amber | red; NULL: not gated), reason_text (or reason), action,
+	 * new_cap_day: sendlog_daily and engine_days for f->ips on the days
+	 * of the range; ordered by source_ip, provider, day. */
+	SQ_WARMUP_DAYS,
+	/* provider, stage, daily_cap, hourly_cap, min_days: the warm-up
+	 * schedule of every provider profile, by provider, stage. */
+	SQ_PROVIDER_STAGES,
+	/* action, keys: throttle_hints rows per action, by action. */
+	SQ_HINT_ACTIONS,
+	/* source_ip, messages, dmarc_pass, header_from (one of them, the
+	 * smallest): agg_daily rows in the range whose header_from is one of
+	 * f->sender_domains (or a subdomain) from an address not in f->ips,
+	 * per source_ip, most messages first. f->n_ips = 0: every address is
+	 * foreign. A scan of the rollup in the range. */
+	SQ_FOREIGN_SOURCES,
 	SQ__COUNT
 };
 
@@ -565,10 +596,13 @@ struct store_query_filter {
 	const char *kind;          /* SQ_REPORTS_LATEST; NULL = all */
 	int64_t limit;             /* most rows where said; 0 = no limit */
 	int64_t report_id;         /* SQ_REPORT_* */
-	const char *const *ips;    /* SQ_AGG_IPS, SQ_IP_DAILY */
+	const char *const *ips;    /* SQ_AGG_IPS, SQ_IP_DAILY, SQ_WARMUP_*,
+	                            * SQ_FOREIGN_SOURCES */
 	size_t n_ips;
 	const char *const *days;   /* SQ_AGG_IPS, SQ_IP_DAILY: YYYY-MM-DD */
 	size_t n_days;
+	const char *const *sender_domains;   /* SQ_FOREIGN_SOURCES, lower */
+	size_t n_sender_domains;
 };
 
 struct store_row {

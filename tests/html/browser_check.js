@@ -78,6 +78,18 @@ async function figures(page) {
     document.querySelectorAll("[id][data-value]").forEach((e) => {
       out.values[e.id] = Number(e.dataset.value);
     });
+    // warmup.html: the engine's figures per (IP, provider), as shown.
+    out.hints = {};
+    document.querySelectorAll("section[data-ip] .key-eng").forEach((k) => {
+      const t = (c) => ((k.querySelector("." + c) || {}).textContent || null);
+      const num = (c) => { const v = t(c); return v === null ? null : Number(v.replace(/[^0-9]/g, "")); };
+      out.hints[k.closest("section").dataset.ip + "|" + k.dataset.provider] = {
+        action: t("hint-action"), max_per_day: num("hint-day"),
+        max_per_hour: num("hint-hour"), max_connections: num("hint-conn"),
+        reason: t("hint-reason"),
+        gates: [...k.querySelectorAll("tr[data-day] .gate")].map((g) => g.textContent),
+      };
+    });
     out.h1 = (document.querySelector("h1") || {}).textContent || "";
     out.tables = document.querySelectorAll("table").length;
     out.svgs = [...document.querySelectorAll("svg")].map((s) => ({

@@ -147,7 +147,61 @@ def main():
                         for s in svgs),
            f"{f}: {len(svgs)} charts, each with a text alternative")
     hostile_pages(node, work)
+    engine_pages(node, work)
     print(f"# screenshots: {shots}")
+
+
+def engine_pages(node, work):
+    """A small generated history with a send log and `hints --now` runs
+    (tests/hints/scen.py): warmup.html with engine data renders without
+    console errors or overflow at 1280 and 390 px, and the hint figures
+    the browser reads equal throttle_hints, the gates engine_days."""
+    sys.path.insert(0, os.path.join(HERE, "..", "hints"))
+    import scen
+    ip1, ip2 = "192.0.2.10", "192.0.2.11"
+    w = scen.World(DW, os.path.join(work, "engine-in"), ips=(ip1, ip2))
+    for d in range(5):
+        w.run_hints(d)
+        w.send_day(d, {(ip1, "google"): 300, (ip2, "yahoo"): 200},
+                   foreign=[("203.0.113.66", "google", 9, 1)])
+    w.run_hints(5)
+    out, shots = os.path.join(work, "engine-out"), \
+        os.path.join(work, "engine-shots")
+    os.makedirs(shots)
+    p = w.run("report", "html", "--out", out, check=False)
+    ok(p.returncode == 0, "report html with engine data")
+    p = subprocess.run([node, os.path.join(HERE, "browser_check.js"), out,
+                        shots], capture_output=True, text=True, timeout=600)
+    try:
+        res = json.loads(p.stdout)
+    except ValueError:
+        print("# browser_check.js output:", p.stdout[-2000:], p.stderr[-2000:])
+        ok(False, "browser check of the engine pages ran")
+        return
+    for prob in res["problems"]:
+        print("#", prob)
+    ok(not res["problems"], "engine pages: no console error, no outside "
+       "request, no sideways overflow at 1280 and 390 px")
+    got = res["pages"].get("warmup.html", {}).get("hints", {})
+    db = sqlite3.connect(w.db)
+    want = {}
+    for ip, prov, act, mpd, mph, mc, rsn in db.execute(
+            "SELECT source_ip, provider, action, max_per_day, max_per_hour,"
+            " max_connections, reason FROM throttle_hints"):
+        gates = [g for (g,) in db.execute(
+            "SELECT coalesce(e.gate, 'not gated') FROM (SELECT day FROM"
+            " engine_days WHERE source_ip = ?1 AND provider = ?2 UNION"
+            " SELECT day FROM sendlog_daily WHERE source_ip = ?1 AND"
+            " provider = ?2) d LEFT JOIN engine_days e ON e.day = d.day"
+            " AND e.source_ip = ?1 AND e.provider = ?2 ORDER BY d.day",
+            (ip, prov))]
+        want[f"{ip}|{prov}"] = {
+            "action": act, "max_per_day": mpd, "max_per_hour": mph,
+            "max_connections": mc, "reason": rsn, "gates": gates}
+    db.close()
+    diff = {k: (got.get(k), v) for k, v in want.items() if got.get(k) != v}
+    ok(want and not diff, f"warmup.html in the browser: {len(want)} hints "
+       f"and their daily gates equal the database {list(diff.items())[:1]}")
 
 
 def hostile_pages(node, work):

@@ -191,6 +191,7 @@ ALLOWED_ATTRS = {
     "href", "aria-label", "aria-current", "aria-labelledby", "aria-sort",
     "role", "scope", "tabindex", "style", "data-k", "data-value",
     "data-num", "data-den", "data-v", "data-domain", "data-ip", "viewbox",
+    "data-provider", "data-day",
     "xmlns", "x", "y", "x1", "y1", "x2", "y2", "width", "height", "fill",
     "stroke", "stroke-dasharray", "text-anchor", "font-size",
 }
@@ -521,11 +522,145 @@ def test_record_cap(tmp):
        and f"has {n:d} records" in page, "report page says it is capped")
 
 
+def unnum(s):
+    return int(re.sub(r"[^0-9]", "", s))
+
+
+def span(block, cls):
+    m = re.search(r'class="' + cls + r'">([^<]*)<', block)
+    return html.unescape(m.group(1)) if m else None
+
+
+def test_engine(tmp):
+    """[sender] ips + domains, a send log and `hints --now` on a small
+    generated history (tests/hints/scen.py): sources.html marks ours /
+    not ours / foreign as the database says, warmup.html shows the gates
+    of engine_days, the volumes of sendlog_daily and the hints of
+    throttle_hints."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(
+        __file__)), "..", "hints"))
+    import scen
+    ip1, ip2, spoof = "192.0.2.10", "192.0.2.11", "203.0.113.66"
+    w = scen.World(DW, os.path.join(tmp, "engine"), ips=(ip1, ip2))
+    # Before any hints run: the send log is there, the engine is not.
+    for d in range(6):
+        w.run_hints(d)
+        extra = []
+        if d == 4:
+            extra = [(scen.iso(d, 9, 10 + i), ip1, "google", "deferred",
+                      421, "4.7.28", "421 4.7.28 unusual rate")
+                     for i in range(6)]
+        w.send_day(d, {(ip1, "google"): 300, (ip2, "yahoo"): 200,
+                       (ip1, "yahoo"): 100}, extra=extra,
+                   foreign=[(spoof, "google", 9, 1)])
+    w.run_hints(6)
+    out = os.path.join(tmp, "engine-html")
+    p = w.run("report", "html", "--out", out, check=False)
+    if not ok(p.returncode == 0, "report html with engine data exits 0"):
+        print("#", p.stderr.strip())
+        return
+    for f in ("sources.html", "warmup.html"):
+        probs, _ = check_page(os.path.join(out, f))
+        ok(not probs, f"{f} with engine data: only our markup {probs[:3]}")
+    db = sqlite3.connect(w.db)
+    # sources.html: ours / not ours / foreign per the database.
+    src = open(os.path.join(out, "sources.html"), encoding="utf-8").read()
+    rows = dict(re.findall(r'<tr (?:class="foreign" )?data-ip="([^"]+)">'
+                           r'<td class="nw">[^<]*</td><td class="own">'
+                           r'(?:<strong>)?([^<]*)<', src))
+    ours = {r[0] for r in db.execute("SELECT ip FROM sender_ips")}
+    foreign = {r[0] for r in db.execute(
+        "SELECT DISTINCT source_ip FROM foreign_senders")}
+    srcs = {r[0] for r in db.execute("SELECT DISTINCT source_ip FROM "
+                                     "agg_daily")}
+    ok(ours == {ip1, ip2} and spoof in foreign and srcs == set(rows),
+       f"every source listed, [sender] ips synced {sorted(rows)}")
+    want = {ip: ("ours" if ip in ours else
+                 "not ours: foreign sender of our domains" if ip in foreign
+                 else "not ours") for ip in srcs}
+    ok(rows == want, f"sources.html ours / foreign as the database says "
+       f"{rows} vs {want}")
+    ok(f'<tr class="foreign" data-ip="{spoof}">' in src and
+       f'id="foreign-senders" data-value="{len(foreign)}"' in src,
+       "the foreign sender's row is highlighted and counted")
+    # warmup.html against throttle_hints, engine_days, sendlog_daily.
+    wp = open(os.path.join(out, "warmup.html"), encoding="utf-8").read()
+    ok('id="engine-missing"' not in wp, "warmup.html: engine data present")
+    keys = {}
+    for sec in wp.split('<section class="ip"')[1:]:
+        ip = re.match(r' id="ip-\d+" data-ip="([^"]+)"', sec).group(1)
+        for blk in sec.split('<div class="key-eng" data-provider="')[1:]:
+            prov = blk[:blk.index('"')]
+            keys[(ip, prov)] = blk
+    hints = db.execute(
+        "SELECT source_ip, provider, action, max_per_day, max_per_hour,"
+        " max_connections, reason, reason_text, evidence, confidence"
+        " FROM throttle_hints").fetchall()
+    ok(len(hints) >= 3 and set(keys) >= {(h[0], h[1]) for h in hints},
+       f"one warm-up block per hinted key {sorted(keys)}")
+    bad = []
+    for (ip, prov, act, mpd, mph, mc, rsn, rtext, ev, conf) in hints:
+        b = keys.get((ip, prov), "")
+        got = (span(b, "hint-action"), unnum(span(b, "hint-day") or "0"),
+               unnum(span(b, "hint-hour") or "0"),
+               unnum(span(b, "hint-conn") or "0"), span(b, "hint-reason"),
+               span(b, "hint-reason-text"), span(b, "hint-evidence"),
+               span(b, "hint-conf"))
+        exp = (act, mpd, mph, mc, rsn, rtext, ev, f"{conf:.3f}")
+        if got != exp:
+            bad.append((ip, prov, got, exp))
+    ok(not bad, f"hint action, caps, reason, evidence, confidence equal "
+       f"throttle_hints {bad[:1]}")
+    ok(any(h[2] == "reduce" for h in hints) or
+       db.execute("SELECT count(*) FROM engine_days WHERE gate <> 'green'"
+                  ).fetchone()[0] > 0,
+       "the 4.7.28 day left a mark in the engine (else the gate check "
+       "proves little)")
+    days = {}
+    for (ip, prov, day, gate, cap) in db.execute(
+            "SELECT source_ip, provider, day, gate, cap_day FROM "
+            "engine_days"):
+        days[(ip, prov, day)] = [0, gate, cap]
+    for (ip, prov, day, att) in db.execute(
+            "SELECT source_ip, provider, day, attempts FROM sendlog_daily "
+            "WHERE provider <> ''"):
+        days.setdefault((ip, prov, day), [0, "not gated", -1])[0] = att
+    shown = {}
+    for (ip, prov), b in keys.items():
+        for day, tr in re.findall(r'<tr data-day="([^"]+)">(.*?)</tr>', b):
+            v = re.findall(r'data-v="(-?\d+)"', tr)
+            g = re.search(r'<span class="gate (\w+)">([^<]*)</span>', tr)
+            gate = g.group(2) if g else None
+            if g and g.group(1) != "none" and g.group(1) != g.group(2):
+                gate = "colour/text mismatch"
+            shown[(ip, prov, day)] = [int(v[0]), gate, int(v[2])]
+    ok(shown == days and len(shown) > 10,
+       f"per day: sent, gate (colour + word) and cap equal engine_days / "
+       f"sendlog_daily ({len(shown)} rows; "
+       f"{[(k, shown.get(k), days.get(k)) for k in days if shown.get(k) != days.get(k)][:2]})")
+    ok(wp.count('class="key cap"') >= 1 and "<svg" in wp,
+       "warm-up chart drawn with the daily cap")
+    ok("Warm-up schedule of this provider" in wp,
+       "the provider schedule is shown")
+    # summary: one hints line, counts per action as in throttle_hints.
+    p = w.run("summary", check=False)
+    want = ", ".join(f"{n} {a}" for a, n in db.execute(
+        "SELECT action, count(*) FROM throttle_hints GROUP BY action "
+        "ORDER BY action"))
+    line = [ln for ln in p.stdout.splitlines()
+            if ln.startswith("Throttle hints")]
+    ok(p.returncode == 0 and len(line) == 1 and
+       line[0].endswith(f"{len(hints)} hints: {want}"),
+       f"summary: hints line with the counts per action {line} vs {want}")
+    db.close()
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="dw-html-") as tmp:
         test_hostile(tmp)
         test_samples(tmp)
         test_record_cap(tmp)
+        test_engine(tmp)
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 
