@@ -13,10 +13,14 @@ import signal
 import sqlite3
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import dwexec  # noqa: E402  DW_EXEC_WRAPPER
 import tempfile
 import time
 
 EXE = sys.argv[1]
+DW = dwexec.cmd(EXE)
 results = []
 
 
@@ -27,7 +31,7 @@ def check(name, cond, detail=""):
 
 
 def run(*args, stdin=None):
-    return subprocess.run([EXE] + list(args), input=stdin,
+    return subprocess.run(DW + list(args), input=stdin,
                           capture_output=True)
 
 
@@ -221,7 +225,7 @@ with tempfile.TemporaryDirectory() as tmp:
     ok = True
     for delay in (0.15, 0.4, 0.9):
         kdb = os.path.join(tmp, f"kill{delay}.db")
-        proc = subprocess.Popen([EXE, "-q", "import", "-d", kdb, batch])
+        proc = subprocess.Popen(DW + ["-q", "import", "-d", kdb, batch])
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -335,7 +339,7 @@ with tempfile.TemporaryDirectory() as tmp:
         udb_dir = os.path.join(tmp, "udb")
         os.makedirs(udb_dir)
         os.chmod(udb_dir, 0o777)
-        p = subprocess.run(prefix + [EXE, "import", "-d",
+        p = subprocess.run(prefix + DW + ["import", "-d",
                            os.path.join(udb_dir, "u.db"), "--json", ud],
                            capture_output=True)
         s = summary(p)

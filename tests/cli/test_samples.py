@@ -30,6 +30,9 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import dwexec  # noqa: E402  DW_EXEC_WRAPPER
 import tempfile
 
 EXE = None
@@ -56,7 +59,7 @@ def check(cond, desc, detail=None):
 def run(args):
     """Returns (returncode, stdout, stderr); returncode None on timeout."""
     try:
-        p = subprocess.run([EXE] + args, stdout=subprocess.PIPE,
+        p = subprocess.run(dwexec.cmd(EXE) + args, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         return None, b'', b'timeout'

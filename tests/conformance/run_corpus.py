@@ -36,6 +36,9 @@ import re
 import shutil
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import dwexec  # noqa: E402  DW_EXEC_WRAPPER
 import tempfile
 
 TIMEOUT = 120
@@ -93,7 +96,7 @@ def to_int(s):
 
 def run(exe, args):
     try:
-        p = subprocess.run([exe] + args, stdout=subprocess.PIPE,
+        p = subprocess.run(dwexec.cmd(exe) + args, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         return None, b'', b''

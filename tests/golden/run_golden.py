@@ -19,6 +19,9 @@ import os
 import sqlite3
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import dwexec  # noqa: E402  DW_EXEC_WRAPPER
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -123,7 +126,7 @@ def main():
         case = os.path.join(HERE, name)
         with tempfile.TemporaryDirectory() as tmp:
             db = os.path.join(tmp, "g.db")
-            p = subprocess.run([exe, "-q", "import", "-d", db, "--json"] +
+            p = subprocess.run(dwexec.cmd(exe) + ["-q", "import", "-d", db, "--json"] +
                                inputs(case), capture_output=True, text=True)
             got = f"exit {p.returncode}\n"
             try:

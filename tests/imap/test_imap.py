@@ -13,6 +13,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import dwexec  # noqa: E402  DW_EXEC_WRAPPER
 import tempfile
 import time
 
@@ -22,6 +25,7 @@ import fakeimap  # noqa: E402
 import gen      # noqa: E402
 
 EXE = sys.argv[1]
+DW = dwexec.cmd(EXE)
 results = []
 
 
@@ -32,7 +36,7 @@ def check(name, cond, detail=""):
 
 
 def run(conf, *args, timeout=300):
-    return subprocess.run([EXE, "-c", conf] + list(args),
+    return subprocess.run(DW + ["-c", conf] + list(args),
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -349,7 +353,7 @@ def cases(tmp, dv):
     # kill lands mid-run however fast the machine is: right after a
     # commit, before or during the batch's MOVE, or mid-fetch.
     for i, at in enumerate((1, 150, 350, 495)):
-        proc = subprocess.Popen([EXE, "-c", kconf, "-q", "fetch", "-d", kdb],
+        proc = subprocess.Popen(DW + ["-c", kconf, "-q", "fetch", "-d", kdb],
                                 stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         wait_for(lambda: stored_count(kdb) >= at + i or
@@ -377,7 +381,7 @@ def cases(tmp, dv):
                                  poll_interval="60"))
     wdb = os.path.join(tmp, "watch.db")
     wlog = open(os.path.join(tmp, "watch.log"), "w+")
-    proc = subprocess.Popen([EXE, "-c", wconf, "watch", "-d", wdb],
+    proc = subprocess.Popen(DW + ["-c", wconf, "watch", "-d", wdb],
                             stdout=wlog, stderr=wlog)
     try:
         started = wait_for(lambda: stored_count(wdb) >= 20, 60, step=0.01)

@@ -25,9 +25,13 @@ import shutil
 import stat
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import dwexec  # noqa: E402  DW_EXEC_WRAPPER
 import tempfile
 
 EXE, BUILD = sys.argv[1], sys.argv[2]
+DW = dwexec.cmd(EXE)
 SRC = os.environ.get("DW_SRCDIR") or os.path.join(os.path.dirname(__file__), "..", "..")
 results = []
 
@@ -57,7 +61,7 @@ table = table[:table.index("{ NULL, NULL, NULL, NULL }")]
 commands = re.findall(r'\{\s*"([a-z-]+)",\s*cmd_[a-z_]+\s*,', table)
 check("dispatch table parsed", len(commands) >= 9, commands)
 
-h = run([EXE, "--help"])
+h = run(DW + ["--help"])
 check("--help exits 0", h.returncode == 0, h.stderr)
 help_cmds = re.findall(r"^  ([a-z-]+) {2,}\S",
                        h.stdout.partition("Commands:\n")[2], re.M)
@@ -122,14 +126,14 @@ with tempfile.TemporaryDirectory() as tmp:
         for k in keys:
             with open(conf, "w") as f:
                 f.write(f"[{s}]\n{k} = x\n")
-            p = run([EXE, "-c", conf, "config", "check"])
+            p = run(DW + ["-c", conf, "config", "check"])
             out = p.stdout + p.stderr
             if f"unknown key '{k}' in [{s}]" not in out:
                 accepted.append((s, k))
     # The probe can fail: a key nobody accepts is reported as unknown.
     with open(conf, "w") as f:
         f.write("[general]\nno_such_key = x\n")
-    p = run([EXE, "-c", conf, "config", "check"])
+    p = run(DW + ["-c", conf, "config", "check"])
     check("an unknown key is an error", p.returncode == 1 and
           "unknown key 'no_such_key' in [general]" in p.stdout + p.stderr,
           p.stdout + p.stderr)

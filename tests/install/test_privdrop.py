@@ -16,10 +16,14 @@ import pwd
 import signal
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import dwexec  # noqa: E402  DW_EXEC_WRAPPER
 import tempfile
 import time
 
 EXE = sys.argv[1]
+DW = dwexec.cmd(EXE)
 results = []
 
 
@@ -30,7 +34,7 @@ def check(name, cond, detail=""):
 
 
 def run(*args, **kw):
-    return subprocess.run([EXE] + list(args), capture_output=True, text=True,
+    return subprocess.run(DW + list(args), capture_output=True, text=True,
                           timeout=60, **kw)
 
 
@@ -124,7 +128,7 @@ with tempfile.TemporaryDirectory() as tmp:
               f"gid {nobody.pw_gid})" in p.stderr and
               "cannot connect" in p.stderr, (p.returncode, p.stderr))
 
-        w = subprocess.Popen([EXE, "-c", conf, "-vv", "watch"],
+        w = subprocess.Popen(DW + ["-c", conf, "-vv", "watch"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
         status = ""

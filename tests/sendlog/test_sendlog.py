@@ -14,10 +14,14 @@ import signal
 import sqlite3
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import dwexec  # noqa: E402  DW_EXEC_WRAPPER
 import tempfile
 import time
 
 EXE = sys.argv[1]
+DW = dwexec.cmd(EXE)
 SRC = os.environ.get("DW_SRCDIR") or os.path.join(os.path.dirname(__file__),
                                                   "..", "..")
 PROFILES = os.path.join(SRC, "dist", "providers.conf")
@@ -32,7 +36,7 @@ def check(name, cond, detail=""):
 
 def run(*args, stdin=None, conf=None):
     pre = ["-c", conf] if conf else []
-    return subprocess.run([EXE] + pre + list(args), input=stdin,
+    return subprocess.run(DW + pre + list(args), input=stdin,
                           capture_output=True)
 
 
@@ -343,7 +347,7 @@ with tempfile.TemporaryDirectory() as tmp:
         return False
 
     write(flog, postfix_lines(5, tag="F"), "w")
-    proc = subprocess.Popen([EXE, "-c", conf, "sendlog", "import", "-d", fdb,
+    proc = subprocess.Popen(DW + ["-c", conf, "sendlog", "import", "-d", fdb,
                              "--year", "2023", "--follow", "--poll-ms", "100",
                              "--json", flog], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
