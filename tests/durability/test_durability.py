@@ -82,7 +82,12 @@ class Readers:
     def __init__(self, tmp, db, conf, providers):
         script = os.path.join(tmp, "readers.sql")
         open(script, "w").write(
-            ".timeout 0\n"
+            # As doc/schema.md tells scripts: a busy timeout. WAL readers
+            # never wait for ingest transactions, but SQLite holds the
+            # file exclusively for a moment while it recovers the WAL
+            # after a kill and when the last connection closes; a reader
+            # with no timeout at all can then see "database is locked".
+            ".timeout 10000\n"
             ".bail on\n"
             "SELECT kind, count(*), sum(records) FROM reports GROUP BY kind;\n"
             "SELECT count(*), sum(count) FROM records;\n"
