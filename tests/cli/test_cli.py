@@ -252,6 +252,28 @@ with tempfile.TemporaryDirectory() as tmp:
           p.returncode == 0 and s.get("messages_known") == 1 and
           s.get("reports_new") == 0 and pending == 0, (s, pending))
 
+    # The in-memory rollup of a one-day report holds 16384 pairs; with
+    # more, it writes partial sums and starts again. Pairs seen on both
+    # sides of a flush must add up: agg_daily equals the sums over the
+    # records themselves.
+    many = [f"10.{i // 65536}.{i // 256 % 256}.{i % 256}" for i in range(20000)]
+    many += many[:300] + many[16380:16400]
+    fdb = os.path.join(tmp, "flush.db")
+    fx = os.path.join(tmp, "flush.xml")
+    open(fx, "wb").write(report_xml("cli-flush", ips=many, count=2))
+    p = run("import", "-d", fdb, "--json", fx)
+    c = sqlite3.connect(fdb)
+    want = c.execute("SELECT source_ip, sum(count) FROM records GROUP BY 1"
+                     " ORDER BY 1").fetchall()
+    got = c.execute("SELECT source_ip, sum(messages) FROM agg_daily GROUP BY"
+                    " 1 ORDER BY 1").fetchall()
+    rows = c.execute("SELECT count(*), sum(messages) FROM agg_daily").fetchone()
+    c.close()
+    check("one-day report over the rollup table's 16384 pairs: agg_daily "
+          "equals the sums over its records",
+          p.returncode == 0 and len(want) == 20000 and got == want and
+          rows == (20000, 2 * len(many)), (p.returncode, len(want), rows))
+
     # A message cut short (an mbox still being written, a truncated
     # attachment) is rejected as truncated, never stored as a partial
     # "recovered" report: the complete copy must land with all records.
