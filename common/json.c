@@ -1,5 +1,7 @@
 /* common/json.c - see json.h. The only file that includes jansson. */
+#include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -8,6 +10,32 @@
 #include "err.h"
 #include "json.h"
 #include "limits.h"
+
+/*
+ * jansson reports some allocation failures inside its lexer as syntax
+ * errors ("string or '}' expected"): a report would then be rejected for
+ * good as malformed when it should be retried as a transient failure. Its
+ * allocations therefore go through these wrappers, which note a failure
+ * per thread; jv_parse() turns any parse error after one into ERR_NOMEM.
+ */
+static _Thread_local int alloc_failed;
+static pthread_once_t alloc_once = PTHREAD_ONCE_INIT;
+
+static void *
+noting_malloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (p == NULL)
+		alloc_failed = 1;
+	return p;
+}
+
+static void
+install_alloc(void)
+{
+	json_set_alloc_funcs(noting_malloc, free);
+}
 
 /* struct jv is jansson's json_t; the cast keeps jansson out of headers. */
 #define J(v) ((json_t *)(v))
@@ -268,12 +296,15 @@ jv_parse(struct reader *in, size_t max_bytes, int max_depth,
 	/* No JSON_ALLOW_NUL: "\u0000" stays an error, so every string is a
 	 * C string. No JSON_DISABLE_EOF_CHECK: trailing white space is fine,
 	 * anything else after the value is an error. */
+	pthread_once(&alloc_once, install_alloc);
+	alloc_failed = 0;
 	root = json_loadb(b.data != NULL ? (const char *)b.data + skip : "",
 	    b.len - skip, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 	if (root == NULL) {
 		char msg[200];
 
-		if (json_error_code(&je) == json_error_out_of_memory) {
+		if (alloc_failed ||
+		    json_error_code(&je) == json_error_out_of_memory) {
 			rc = err_set(err, ERR_NOMEM, "out of memory parsing "
 			    "JSON");
 			goto out;

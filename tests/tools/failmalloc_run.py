@@ -41,7 +41,7 @@ def run(exe, shim, n, db, path):
         env["LD_PRELOAD"] = shim
         env["DW_FAILMALLOC"] = str(n)
     return subprocess.run(dwexec.cmd(exe) + ["-q", "import", "-d", db, path],
-                          capture_output=True, text=True, env=env,
+                          capture_output=True, text=True, errors="backslashreplace", env=env,
                           timeout=120)
 
 
