@@ -1139,6 +1139,36 @@ wait_ms(const struct imap_watch_ctl *ctl, int fd, long ms)
 	return r > 0 ? 2 : 0;
 }
 
+/*
+ * Runs the handlers of wake signals that are pending now (they set *stop
+ * or *reload), then blocks the signals again. A pass ends early when one
+ * is pending (imap_next) without letting it through, so the loop must do
+ * this before it decides what comes next: else it starts another pass,
+ * which ends at once on the same pending signal, and so on for ever.
+ * POSIX delivers at least one pending signal per unblock: loop until none
+ * of ours is left (bounded: there are fewer than 32 of them).
+ */
+static void
+take_pending_signals(const struct imap_watch_ctl *ctl)
+{
+	for (int i = 0; i < 32; i++) {
+		sigset_t p, old;
+		int any = 0;
+
+		if (sigpending(&p) != 0)
+			return;
+		for (int sig = 1; sig < 32; sig++)
+			if (sigismember(ctl->wake, sig) == 1 &&
+			    sigismember(&p, sig) == 1)
+				any = 1;
+		if (!any)
+			return;
+		if (pthread_sigmask(SIG_UNBLOCK, ctl->wake, &old) != 0)
+			return;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+}
+
 static long
 backoff_ms(unsigned attempt)
 {
@@ -1227,6 +1257,7 @@ ingest_imap_watch(const char *db_path, struct imap_config *cfg,
 		}
 		memset(&counts, 0, sizeof counts);
 		rc = run_pass(&c, st, pl, cfg, ctl->wake, &counts, &e);
+		take_pending_signals(ctl);
 		if (rc != 0) {
 			long ms = backoff_ms(attempt++);
 			log_error("%s%s%s; reconnecting in %ld s", e.msg,

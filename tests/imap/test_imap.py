@@ -106,7 +106,8 @@ def stored_count(db):
 
 def main(tmp):
     dv = dovecot.Dovecot(tmp, users=[f"conn{i}" for i in range(10)] +
-                         ["bulk", "kill", "killref", "watch", "big", "retry"])
+                         ["bulk", "kill", "killref", "watch", "big", "retry",
+                          "sigterm", "sighup"])
     if not dv.available():
         print("dovecot not found (apt-get install dovecot-imapd): "
               "skipping the IMAP tests")
@@ -122,7 +123,19 @@ def main(tmp):
 
 
 def cases(tmp, dv):
-    # 1-3: config check sees every [imap] problem as file:line.
+    """Every group, or only those named in DW_IMAP_CASES (comma-separated,
+    for working on one of them; the suite runs them all)."""
+    groups = [("config", config_cases), ("conn", conn_cases),
+              ("bulk", bulk_cases), ("kill", kill_cases),
+              ("watch", watch_cases), ("signals", signal_cases)]
+    only = [g for g in os.environ.get("DW_IMAP_CASES", "").split(",") if g]
+    for name, fn in groups:
+        if not only or name in only:
+            fn(tmp, dv)
+
+
+def config_cases(tmp, dv):
+    # config check sees every [imap] problem as file:line.
     loose = os.path.join(tmp, "loose-password")
     open(loose, "w").write("x\n")
     os.chmod(loose, 0o644)
@@ -146,7 +159,10 @@ def cases(tmp, dv):
     check("config check: the test configuration is fine",
           p.returncode == 0, p.stdout)
 
-    # 4-9: connection cases, each on its own mailbox with 3 messages.
+
+
+def conn_cases(tmp, dv):
+    # Connection cases, each on its own mailbox with 3 messages.
     every = {"aggregate": 1, "tlsrpt": 1, "failure": 1, "invalid": 1}
     conn_cases = [
         # (name, config overrides, exit, stderr must contain, reports
@@ -198,7 +214,10 @@ def cases(tmp, dv):
         check(f"connection: {name}", ok,
               (p.returncode, p.stderr[-600:], s, left, arch))
 
-    # 10-13: 500 mixed messages land once and are archived by kind.
+
+
+def bulk_cases(tmp, dv):
+    # 500 mixed messages land once and are archived by kind.
     n_msgs = 500
     exp = gen.expected(n_msgs)
     dv.deliver("bulk", [gen.message(i) for i in range(n_msgs)])
@@ -337,7 +356,10 @@ def cases(tmp, dv):
           s.get("messages_known") == 2 and snapshot(ref) == before and
           dv.counts("bulk").get("INBOX") == 0, (p.returncode, s, p.stderr))
 
-    # 15-17: kill -9 at several points of a batch, then a full run: the
+
+
+def kill_cases(tmp, dv):
+    # kill -9 at several points of a batch, then a full run: the
     # database equals the uninterrupted one, nothing stored is left in
     # the INBOX and no message is archived twice.
     k_msgs = 550   # > IMAP_MOVE_BATCH (500): a MOVE happens mid-run
@@ -373,7 +395,10 @@ def cases(tmp, dv):
           counts.get("INBOX") == 0 and
           archive_counts(counts) == gen.expected(k_msgs), counts)
 
-    # 18-22: watch: Dovecot restarted mid-batch, IDLE, SIGHUP, SIGTERM.
+
+
+def watch_cases(tmp, dv):
+    # watch: Dovecot restarted mid-batch, IDLE, SIGHUP, SIGTERM.
     w_msgs = 400
     dv.deliver("watch", [gen.message(i) for i in range(w_msgs)])
     wconf = write_conf(tmp, "watch.conf",
@@ -443,6 +468,89 @@ def cases(tmp, dv):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def signal_cases(tmp, dv):
+    """SIGTERM and SIGHUP in the middle of a batch, with mail still
+    waiting: the pass ends between messages and the signal is acted on
+    (it used to be left pending: the loop span on SELECT for ever)."""
+    n = 300
+    dv.deliver("sigterm", [gen.message(i) for i in range(n)])
+    conf = write_conf(tmp, "sigterm.conf",
+                      dv.config(user="sigterm", batch="2",
+                                poll_interval="60"))
+    db = os.path.join(tmp, "sigterm.db")
+    log = open(os.path.join(tmp, "sigterm.log"), "w+")
+    proc = subprocess.Popen(DW + ["-c", conf, "watch", "-d", db],
+                            stdout=log, stderr=log)
+    try:
+        started = wait_for(lambda: stored_count(db) >= 20 or
+                           proc.poll() is not None, 60, step=0.01)
+        t0 = time.time()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(10)
+        except subprocess.TimeoutExpired:
+            rc = None
+        took = time.time() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    at_stop = stored_count(db)
+    left = dv.counts("sigterm").get("INBOX")
+    check("watch: SIGTERM mid-batch exits 0 within seconds, the rest "
+          "stays in INBOX",
+          started and rc == 0 and 0 < left < n and at_stop < n and
+          at_stop + left == n and "stopped" in open(log.name).read(),
+          (started, rc, took, at_stop, left,
+           open(log.name).read()[-500:]))
+    p = run(conf, "fetch", "-d", db, "--json")
+    s = summary(p)
+    c = sqlite3.connect(db)
+    msgs = c.execute("SELECT count(*), count(DISTINCT sha256) FROM "
+                     "messages").fetchone()
+    c.close()
+    counts = dv.counts("sigterm")
+    check("after the SIGTERM: fetch completes, nothing stored twice",
+          p.returncode == 3 and s.get("messages") == left and
+          msgs == (n, n) and counts.get("INBOX") == 0 and
+          archive_counts(counts) == gen.expected(n),
+          (p.returncode, s, msgs, counts))
+
+    dv.deliver("sighup", [gen.message(i) for i in range(n)])
+    conf = write_conf(tmp, "sighup.conf",
+                      dv.config(user="sighup", batch="2",
+                                poll_interval="60"))
+    db = os.path.join(tmp, "sighup.db")
+    log = open(os.path.join(tmp, "sighup.log"), "w+")
+    proc = subprocess.Popen(DW + ["-c", conf, "watch", "-d", db],
+                            stdout=log, stderr=log)
+    try:
+        started = wait_for(lambda: stored_count(db) >= 20 or
+                           proc.poll() is not None, 60, step=0.01)
+        proc.send_signal(signal.SIGHUP)
+        reread = wait_for(lambda: "configuration re-read" in
+                          open(log.name).read(), 10, step=0.05)
+        mid = stored_count(db)
+        done = wait_for(lambda: stored_count(db) >= n and
+                        dv.counts("sighup").get("INBOX") == 0, 120)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(10)
+        except subprocess.TimeoutExpired:
+            rc = None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    counts = dv.counts("sighup")
+    check("watch: SIGHUP mid-batch re-reads the config and the run "
+          "completes",
+          started and reread and mid < n and done and rc == 0 and
+          archive_counts(counts) == gen.expected(n),
+          (started, reread, mid, done, rc, counts,
+           open(log.name).read()[-500:]))
 
 
 if __name__ == "__main__":
