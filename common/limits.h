@@ -138,6 +138,24 @@
 /* Bytes of a password or OAuth2 token (password_file, token_file, the
  * output of token_command). Real tokens are 1-2 KiB. */
 #define LIM_IMAP_SECRET_BYTES   8192
+
+/* Seconds one IDLE lasts before `watch` ends it (DONE) and issues it
+ * again: RFC 2177 lets a server drop a client idle for 30 minutes, and
+ * many do at 29. */
+#define LIM_IMAP_IDLE_SECONDS   (28 * 60)
+
+/* Seconds `watch` lets a polling connection sit silent before a NOOP:
+ * servers log out clients inactive for 30 minutes (RFC 3501 5.4), so a
+ * poll_interval longer than this would otherwise start every pass with a
+ * dropped connection. */
+#define LIM_IMAP_NOOP_SECONDS   (25 * 60)
+
+/* Reconnect backoff of `watch` after a network or server error: the
+ * first wait, doubled per failure up to the cap (a restarted server is
+ * found within 5 minutes); each wait is 50-100% of its step (jitter), so
+ * that many pollers do not come back in step. */
+#define LIM_IMAP_BACKOFF_FIRST_MS  1000
+#define LIM_IMAP_BACKOFF_MAX_MS    (300 * 1000)
 /* ---- send log and provider profiles ---- */
 
 /* Bytes of one send-log line (Postfix, KumoMTA JSON, CSV/JSONL). Postfix

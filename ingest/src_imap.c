@@ -27,6 +27,7 @@
 #include "../common/strparse.h"
 #include "../store/store.h"
 #include "imap.h"
+#include "imap_timing.h"
 #include "pipeline.h"
 #include "source.h"
 #include "tlsverify.h"
@@ -67,15 +68,6 @@ imap_secret_file_check(const char *path, struct err *err)
 /* Network timeout of one IMAP read or write. A UID FETCH of a batch
  * streams continuously; a minute of silence means the peer is gone. */
 #define IMAP_TIMEOUT_SECONDS 60
-
-/* IDLE is re-issued after this: RFC 2177 lets servers drop an idle client
- * after 30 minutes, many do at 29. */
-#define IMAP_IDLE_SECONDS (28 * 60)
-
-/* Reconnect backoff: 1 s doubling up to 5 minutes, with up to 50% jitter
- * so that many pollers do not return in step after a server restart. */
-#define IMAP_BACKOFF_FIRST_MS 1000
-#define IMAP_BACKOFF_MAX_MS (300 * 1000)
 
 /*
  * Stored messages are moved once this many are queued (and at the end of
@@ -1169,18 +1161,13 @@ take_pending_signals(const struct imap_watch_ctl *ctl)
 	}
 }
 
-static long
-backoff_ms(unsigned attempt)
+static int64_t
+now_ms(void)
 {
-	long ms = IMAP_BACKOFF_FIRST_MS;
+	struct timespec ts;
 
-	for (unsigned i = 0; i < attempt && ms < IMAP_BACKOFF_MAX_MS; i++)
-		ms *= 2;
-	if (ms > IMAP_BACKOFF_MAX_MS)
-		ms = IMAP_BACKOFF_MAX_MS;
-	/* jitter: 50% .. 100% of the step */
-	return ms / 2 + (long)((unsigned long)random() % (unsigned long)(ms / 2
-	    + 1));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* IDLE on the selected folder until something happens, a signal or the
@@ -1188,7 +1175,7 @@ backoff_ms(unsigned attempt)
 static int
 idle_wait(struct conn *c, const struct imap_watch_ctl *ctl, struct err *err)
 {
-	time_t start = time(NULL);
+	int64_t start = now_ms();
 	int r, w = 0, fd;
 
 	r = mailimap_idle(c->s);
@@ -1196,10 +1183,10 @@ idle_wait(struct conn *c, const struct imap_watch_ctl *ctl, struct err *err)
 		return imap_fail(c, r, "IDLE", err);
 	fd = mailimap_idle_get_fd(c->s);
 	while (c->s->imap_stream->read_buffer_len == 0 && fd >= 0) {
-		long left = (long)IMAP_IDLE_SECONDS - (long)(time(NULL) - start);
+		long left = imap_idle_left_ms(start, now_ms());
 		if (left <= 0)
-			break;
-		w = wait_ms(ctl, fd, left * 1000);
+			break;          /* LIM_IMAP_IDLE_SECONDS: re-issue */
+		w = wait_ms(ctl, fd, left);
 		if (w != 0)
 			break;
 	}
@@ -1207,6 +1194,54 @@ idle_wait(struct conn *c, const struct imap_watch_ctl *ctl, struct err *err)
 	if (r != MAILIMAP_NO_ERROR)
 		return imap_fail(c, r, "IDLE DONE", err);
 	return 0;
+}
+
+/*
+ * Polling: sleeps poll_interval, with a NOOP whenever the connection
+ * would otherwise sit silent longer than LIM_IMAP_NOOP_SECONDS. A NOOP
+ * that fails closes the connection quietly: the server logged us out
+ * while we slept, the next pass connects again.
+ */
+static void
+poll_wait(struct conn *c, const struct imap_watch_ctl *ctl,
+    unsigned interval_s)
+{
+	int64_t start = now_ms(), last_cmd = start;
+
+	for (;;) {
+		int noop = 0;
+		long ms = imap_poll_slice_ms(interval_s, start, last_cmd,
+		    now_ms(), &noop);
+
+		if (ms == 0 && !noop)
+			return;
+		if (ms > 0 && wait_ms(ctl, -1, ms) == 1)
+			return;         /* a signal */
+		if (noop && c->s != NULL) {
+			int r = mailimap_noop(c->s);
+			last_cmd = now_ms();
+			if (r != MAILIMAP_NO_ERROR) {
+				log_info("%s: the connection was closed while "
+				    "waiting (NOOP failed): reconnecting for "
+				    "the next pass", c->cfg->host);
+				conn_close(c);
+			}
+		} else if (noop)
+			last_cmd = now_ms();
+	}
+}
+
+/* After a network or server error: close, log, wait the backoff. */
+static void
+fail_and_wait(struct conn *c, const struct imap_watch_ctl *ctl,
+    unsigned *attempt, const struct err *e, const char *what)
+{
+	long ms = imap_backoff_ms((*attempt)++, (unsigned long)random());
+
+	log_error("%s%s%s; %s in %ld.%ld s", e->msg, e->where[0] ? " at " :
+	    "", e->where, what, ms / 1000, (ms % 1000) / 100);
+	conn_close(c);
+	wait_ms(ctl, -1, ms);
 }
 
 int
@@ -1249,24 +1284,16 @@ ingest_imap_watch(const char *db_path, struct imap_config *cfg,
 		}
 		err_clear(&e);
 		if (c.s == NULL && (rc = conn_open(&c, cfg, &e)) != 0) {
-			long ms = backoff_ms(attempt++);
-			log_error("%s%s%s; retrying in %ld s", e.msg,
-			    e.where[0] ? " at " : "", e.where, ms / 1000);
-			wait_ms(ctl, -1, ms);
+			fail_and_wait(&c, ctl, &attempt, &e, "retrying");
 			continue;
 		}
 		memset(&counts, 0, sizeof counts);
 		rc = run_pass(&c, st, pl, cfg, ctl->wake, &counts, &e);
 		take_pending_signals(ctl);
 		if (rc != 0) {
-			long ms = backoff_ms(attempt++);
-			log_error("%s%s%s; reconnecting in %ld s", e.msg,
-			    e.where[0] ? " at " : "", e.where, ms / 1000);
-			conn_close(&c);
-			wait_ms(ctl, -1, ms);
+			fail_and_wait(&c, ctl, &attempt, &e, "reconnecting");
 			continue;
 		}
-		attempt = 0;
 		if (*ctl->stop || *ctl->reload)
 			continue;
 		if (c.has_idle && cfg->n_folders <= 1 && counts.retry == 0) {
@@ -1278,19 +1305,26 @@ ingest_imap_watch(const char *db_path, struct imap_config *cfg,
 			    cfg->folders[0] : "INBOX");
 			if (r != MAILIMAP_NO_ERROR) {
 				imap_fail(&c, r, "SELECT", &e);
-				log_error("%s; reconnecting", e.msg);
-				conn_close(&c);
+				fail_and_wait(&c, ctl, &attempt, &e,
+				    "reconnecting");
 				continue;
 			}
 			if (c.s->imap_selection_info->sel_exists >
 			    counts.skipped)
 				continue;
 			if ((rc = idle_wait(&c, ctl, &e)) != 0) {
-				log_error("%s; reconnecting", e.msg);
-				conn_close(&c);
+				fail_and_wait(&c, ctl, &attempt, &e,
+				    "reconnecting");
+				continue;
 			}
-		} else
-			wait_ms(ctl, -1, (long)cfg->poll_interval * 1000);
+			/* Only a whole cycle (pass, SELECT, IDLE, DONE)
+			 * shows the server works: a server that fails IDLE
+			 * every time keeps backing off. */
+			attempt = 0;
+		} else {
+			attempt = 0;    /* polling: the pass was the cycle */
+			poll_wait(&c, ctl, cfg->poll_interval);
+		}
 	}
 	conn_close(&c);
 	pipeline_free(pl);

@@ -5,7 +5,10 @@ send malformed responses. One connection at a time, in a thread.
 mode: 'huge-literal' - RFC822.SIZE says 100 bytes, the FETCH announces a
       3 GB literal and streams until the client hangs up (or 200 MB);
       'garbage' - the FETCH response is not IMAP;
-      'bye' - the server hangs up in the middle of the FETCH.
+      'bye' - the server hangs up in the middle of the FETCH;
+      'idle-fail' - an empty INBOX, IDLE announced but refused with NO
+      every time (watch must back off, not reconnect in a tight loop).
+.logins counts the LOGIN commands (one per connection of dmarcwatch).
 """
 import socket
 import threading
@@ -17,6 +20,7 @@ class FakeImap:
     def __init__(self, mode):
         self.mode = mode
         self.sent = 0            # literal bytes sent
+        self.logins = 0
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -49,9 +53,17 @@ class FakeImap:
             tag, cmd = parts[0], parts[1].strip().upper() if len(parts) > 1 else ""
             rest = parts[2] if len(parts) > 2 else ""
             if cmd == "LOGIN":
+                self.logins += 1
                 out = f"{tag} OK LOGIN done\r\n"
             elif cmd == "CAPABILITY":
-                out = f"* CAPABILITY IMAP4rev1 UIDPLUS\r\n{tag} OK done\r\n"
+                idle = " IDLE" if self.mode == "idle-fail" else ""
+                out = (f"* CAPABILITY IMAP4rev1 UIDPLUS{idle}\r\n"
+                       f"{tag} OK done\r\n")
+            elif cmd == "SELECT" and self.mode == "idle-fail":
+                out = ("* 0 EXISTS\r\n* OK [UIDVALIDITY 5] v\r\n"
+                       f"* OK [UIDNEXT 1] n\r\n{tag} OK [READ-WRITE] done\r\n")
+            elif cmd == "IDLE":
+                out = f"{tag} NO IDLE refused (fake)\r\n"
             elif cmd == "LIST":
                 out = f'* LIST (\\Noselect) "/" ""\r\n{tag} OK done\r\n'
             elif cmd == "SELECT":

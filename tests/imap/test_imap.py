@@ -127,7 +127,8 @@ def cases(tmp, dv):
     for working on one of them; the suite runs them all)."""
     groups = [("config", config_cases), ("conn", conn_cases),
               ("bulk", bulk_cases), ("kill", kill_cases),
-              ("watch", watch_cases), ("signals", signal_cases)]
+              ("watch", watch_cases), ("signals", signal_cases),
+              ("backoff", backoff_cases)]
     only = [g for g in os.environ.get("DW_IMAP_CASES", "").split(",") if g]
     for name, fn in groups:
         if not only or name in only:
@@ -551,6 +552,40 @@ def signal_cases(tmp, dv):
           archive_counts(counts) == gen.expected(n),
           (started, reread, mid, done, rc, counts,
            open(log.name).read()[-500:]))
+
+
+def backoff_cases(tmp, dv):
+    """A server that accepts the login and the pass but refuses IDLE every
+    time: watch backs off (capped exponential with jitter) instead of
+    reconnecting in a tight loop."""
+    fk = fakeimap.FakeImap("idle-fail")
+    try:
+        conf = write_conf(tmp, "idle-fail.conf", dv.config(
+            host="127.0.0.1", tls="none", port=str(fk.port), ca_file=None))
+        db = os.path.join(tmp, "idle-fail.db")
+        log = open(os.path.join(tmp, "idle-fail.log"), "w+")
+        proc = subprocess.Popen(DW + ["-c", conf, "watch", "-d", db],
+                                stdout=log, stderr=log)
+        try:
+            # Waits 0.5-1, 1-2, 2-4 s: at most 4 connections in 6 s
+            # (5 with scheduling slack); the old loop made hundreds.
+            time.sleep(6)
+            n = fk.logins
+            proc.send_signal(signal.SIGTERM)
+            try:
+                rc = proc.wait(10)
+            except subprocess.TimeoutExpired:
+                rc = None
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        text = open(log.name).read()
+        check("watch: IDLE refused every time -> backoff, few reconnects",
+              2 <= n <= 5 and rc == 0 and "IDLE" in text and
+              "reconnecting in" in text, (n, rc, text[-600:]))
+    finally:
+        fk.close()
 
 
 if __name__ == "__main__":
