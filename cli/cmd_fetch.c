@@ -79,6 +79,7 @@ cmd_fetch(const struct cli_globals *g, int argc, char **argv)
 		if (rc == 0) rc = jv_set_int(o, "archived", (int64_t)ic.archived);
 		if (rc == 0) rc = jv_set_int(o, "invalid", (int64_t)ic.invalid);
 		if (rc == 0) rc = jv_set_int(o, "unsaved", (int64_t)ic.unsaved);
+		if (rc == 0) rc = jv_set_int(o, "left", (int64_t)ic.left);
 		if (rc == 0) rc = jv_set_str(o, "database", db);
 		if (rc == 0) rc = jv_dump(o, stdout, 0);
 		jv_free(o);
@@ -108,6 +109,10 @@ cmd_fetch(const struct cli_globals *g, int argc, char **argv)
 			    "transient error: left in place, run again\n",
 			    (unsigned long long)ps.transient,
 			    ps.transient == 1 ? "" : "s");
+		if (ic.left)
+			printf("%llu message%s with no report left in place "
+			    "(non_reports = leave)\n",
+			    (unsigned long long)ic.left, ic.left == 1 ? "" : "s");
 		if (ic.unsaved)
 			printf("%llu message%s given up after %d transient "
 			    "failures: see folder %s, 'unsaved'\n",

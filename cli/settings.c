@@ -181,6 +181,16 @@ on_imap_key(struct load_ctx *c, const char *key, const char *value,
 			return problem(c, line, "delete_after: not yes or no");
 		return 0;
 	}
+	if (strcmp(key, "non_reports") == 0) {
+		if (strcmp(value, "invalid") == 0)
+			ic->non_reports = IMAP_NONREPORT_INVALID;
+		else if (strcmp(value, "leave") == 0)
+			ic->non_reports = IMAP_NONREPORT_LEAVE;
+		else
+			return problem(c, line, "non_reports: not invalid or "
+			    "leave");
+		return 0;
+	}
 	if (strcmp(key, "batch") == 0)
 		return set_uint(c, line, key, value, 1, LIM_IMAP_BATCH,
 		    &ic->batch);

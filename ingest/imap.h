@@ -28,6 +28,14 @@ enum imap_tls {
 	IMAP_TLS_NONE = 2,      /* plain text, 127.0.0.1 / ::1 only */
 };
 
+/* What becomes of a message in which nothing is a report. */
+enum imap_nonreport {
+	IMAP_NONREPORT_INVALID = 0,  /* moved to <archive>/invalid */
+	IMAP_NONREPORT_LEAVE = 1,    /* left where it is (a shared mailbox);
+	                              * its UID is recorded, not fetched
+	                              * again */
+};
+
 enum imap_auth {
 	IMAP_AUTH_PASSWORD = 0, /* LOGIN with password_file */
 	IMAP_AUTH_XOAUTH2 = 1,  /* token_command or token_file */
@@ -50,6 +58,7 @@ struct imap_config {
 	char archive_folder[LIM_IMAP_NAME_BYTES];
 	int delete_after;                 /* delete stored messages instead
 	                                   * of archiving them */
+	enum imap_nonreport non_reports;
 	unsigned batch;                   /* messages per UID FETCH */
 	unsigned poll_interval;           /* seconds between passes */
 };
@@ -71,6 +80,8 @@ struct imap_counts {
 	uint64_t retry;         /* left in place for a retry */
 	uint64_t skipped;       /* listed, but FETCH returned no body
 	                         * (expunged meanwhile): left alone */
+	uint64_t left;          /* not reports, left in place
+	                         * (non_reports = leave), new or known */
 };
 
 /*

@@ -32,6 +32,8 @@ struct pipeline {
 	unsigned long long pending_seq;   /* provisional message hashes */
 	pipeline_commit_fn commit_fn;     /* the source's state, see .h */
 	void *commit_ctx;
+	int source_logs;                  /* pipeline_set_source_logs() */
+	struct pipeline_msg_summary last; /* pipeline_last() */
 };
 
 /* Raw files at least this big are hashed in a second thread while they
@@ -275,6 +277,19 @@ sink_policy(void *ctx, const struct report *r, const struct tlsrpt_policy *p)
 	return rc;
 }
 
+/* Appends src to the string in dst (cap bytes), cutting it to fit. */
+static void
+cat_cut(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(dst), k;
+
+	if (n + 1 >= cap)
+		return;
+	k = strnlen(src, cap - n - 1);
+	memcpy(dst + n, src, k);
+	dst[n + k] = '\0';
+}
+
 static int
 record_rejected(struct msg_ctx *c, const char *where, const struct err *e)
 {
@@ -293,8 +308,23 @@ record_rejected(struct msg_ctx *c, const char *where, const struct err *e)
 	rj.error_where = e->where;
 	rj.error_msg = e->msg;
 	rj.at = (int64_t)time(NULL);
-	log_warnx("rejected %s: %s%s%s", origin, e->msg,
-	    e->where[0] ? " at " : "", e->where);
+	if (c->p->source_logs)
+		log_debug("rejected %s: %s%s%s", origin, e->msg,
+		    e->where[0] ? " at " : "", e->where);
+	else
+		log_warnx("rejected %s: %s%s%s", origin, e->msg,
+		    e->where[0] ? " at " : "", e->where);
+	if (c->rejected == 0) {
+		/* where: msg at where, cut to fit (a log line's detail) */
+		char *fr = c->p->last.first_reject;
+		size_t cap = sizeof c->p->last.first_reject;
+		fr[0] = '\0';
+		cat_cut(fr, cap, where);
+		cat_cut(fr, cap, where[0] ? ": " : "");
+		cat_cut(fr, cap, e->msg);
+		cat_cut(fr, cap, e->where[0] ? " at " : "");
+		cat_cut(fr, cap, e->where);
+	}
 	c->rejected++;
 	rc = store_rejected_add(c->p->st, &rj, &se);
 	if (rc < 0) {
@@ -744,6 +774,7 @@ pipeline_message(struct pipeline *p, const struct ingest_msg *m,
 	c.p = p;
 	c.m = m;
 	p->stats.messages++;
+	memset(&p->last, 0, sizeof p->last);
 
 	if (m->read_failed) {
 		/* Nothing to hash: record where and why, and go on. */
@@ -751,16 +782,27 @@ pipeline_message(struct pipeline *p, const struct ingest_msg *m,
 			return rc;
 		c.sha256 = NULL;
 		rc = record_rejected(&c, "", &m->read_err);
+		if (rc < 0)
+			*err = c.transient_err;
+		/* The source's state commits with the rejected row: a kill
+		 * between two transactions would record the rejection twice
+		 * (there is no hash to know it by). */
+		if (rc == 0 && p->commit_fn != NULL)
+			rc = p->commit_fn(p->commit_ctx, m, NULL, MSG_REJECTED,
+			    0, err);
 		if (rc == 0)
 			rc = store_tx_commit(p->st, err);
 		else
 			store_tx_rollback(p->st);
 		if (rc != 0) {
 			p->stats.transient++;
-			return rc;
+			p->last.transient = *err;
+			err_where_prefix(err, "%s", m->origin);
+			return rc < 0 ? rc : ERR_DB;
 		}
 		p->stats.messages_rejected++;
 		p->stats.reports_rejected++;
+		p->last.rejected = 1;
 		*outcome = MSG_REJECTED;
 		return 0;
 	}
@@ -904,7 +946,15 @@ pipeline_message(struct pipeline *p, const struct ingest_msg *m,
 	p->stats.records += c.records;
 	if (*outcome == MSG_REJECTED)
 		p->stats.messages_rejected++;
-	if (c.reports_new > 0)
+	p->last.reports_new = c.reports_new;
+	p->last.reports_known = c.reports_known;
+	p->last.rejected = c.rejected;
+	p->last.records = c.records;
+	if (c.reports_new > 0 && p->source_logs)
+		log_debug("%s: stored %d report%s (%llu records)", m->origin,
+		    c.reports_new, c.reports_new == 1 ? "" : "s",
+		    (unsigned long long)c.records);
+	else if (c.reports_new > 0)
 		log_info("%s: stored %d report%s (%llu records)%s", m->origin,
 		    c.reports_new, c.reports_new == 1 ? "" : "s",
 		    (unsigned long long)c.records,
@@ -917,6 +967,8 @@ fail:
 	if (parallel)
 		pthread_join(digest_th, NULL);
 	p->stats.transient++;
+	memset(&p->last, 0, sizeof p->last);
+	p->last.transient = *err;
 	err_where_prefix(err, "%s", m->origin);
 	return rc < 0 ? rc : ERR_DB;
 }
@@ -937,8 +989,10 @@ pipeline_run(struct pipeline *p, struct ingest_source *src,
 		err_clear(&me);
 		rc = pipeline_message(p, &m, &outcome, &me);
 		if (rc < 0) {
-			log_error("%s: %s%s%s (will be retried)", m.origin,
-			    me.msg, me.where[0] ? " at " : "", me.where);
+			if (!p->source_logs)
+				log_error("%s: %s%s%s (will be retried)",
+				    m.origin, me.msg, me.where[0] ? " at " : "",
+				    me.where);
 			if ((rc = src->ops->done(src, &m, rc, err)) < 0)
 				return rc;
 		} else if ((rc = src->ops->done(src, &m, outcome, err)) < 0)
@@ -960,6 +1014,18 @@ const struct pipeline_stats *
 pipeline_stats(const struct pipeline *p)
 {
 	return &p->stats;
+}
+
+const struct pipeline_msg_summary *
+pipeline_last(const struct pipeline *p)
+{
+	return &p->last;
+}
+
+void
+pipeline_set_source_logs(struct pipeline *p, int on)
+{
+	p->source_logs = on;
 }
 
 int

@@ -51,6 +51,26 @@ int pipeline_run(struct pipeline *p, struct ingest_source *src,
 
 const struct pipeline_stats *pipeline_stats(const struct pipeline *p);
 
+/* What became of the last message given to pipeline_message(), for a
+ * source that writes the message's one log line itself. */
+struct pipeline_msg_summary {
+	int reports_new, reports_known;
+	int rejected;                  /* payloads rejected */
+	uint64_t records;
+	char first_reject[512];        /* "part 2 'r.xml': what at where" of
+	                                * the first rejection, "" = none */
+	struct err transient;          /* the error of a transient failure */
+};
+const struct pipeline_msg_summary *pipeline_last(const struct pipeline *p);
+
+/*
+ * on = 1: the source logs one line per message (IMAP: with the folder it
+ * goes to), so the pipeline's own lines about a message (stored, each
+ * rejected part, a transient failure) go to debug level; their content is
+ * in pipeline_last(). Default 0: the pipeline logs them (import).
+ */
+void pipeline_set_source_logs(struct pipeline *p, int on);
+
 /*
  * Called inside a message's transaction just before its commit (stored,
  * rejected or already known), with the outcome and the report kinds seen

@@ -426,6 +426,148 @@ fail:
 	return rc;
 }
 
+/* ---- transient failures, counted per UID ---- */
+
+/*
+ * The transient failures of each UID, kept in memory for the session
+ * (one pass for `fetch`, the whole run for `watch`) besides imap_uids.
+ * The cause of a failure (database locked, disk full) usually fails the
+ * write of its count too: the count goes on here, so the message still
+ * reaches 'unsaved' after LIM_IMAP_RETRIES, and is written to imap_uids
+ * whenever the database takes it (dirty until then). Sorted by
+ * (folder_id, uid); at most LIM_IMAP_UIDS entries.
+ */
+struct retry_entry {
+	int64_t folder_id;
+	uint32_t uid;
+	int attempts;
+	int unsaved;          /* given up: the row to write is 'unsaved' */
+	int dirty;            /* not yet in imap_uids */
+};
+
+struct retry_mem {
+	struct retry_entry *v;
+	size_t n, cap;
+};
+
+static int
+retry_cmp(const struct retry_entry *e, int64_t folder_id, uint32_t uid)
+{
+	if (e->folder_id != folder_id)
+		return e->folder_id < folder_id ? -1 : 1;
+	return e->uid < uid ? -1 : e->uid > uid;
+}
+
+/* Index of (folder_id, uid), or where it would go (*found = 0). */
+static size_t
+retry_pos(const struct retry_mem *rm, int64_t folder_id, uint32_t uid,
+    int *found)
+{
+	size_t lo = 0, hi = rm->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = retry_cmp(&rm->v[mid], folder_id, uid);
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = 0;
+	return lo;
+}
+
+static struct retry_entry *
+retry_find(const struct retry_mem *rm, int64_t folder_id, uint32_t uid)
+{
+	int found;
+	size_t i = retry_pos(rm, folder_id, uid, &found);
+
+	return found ? &rm->v[i] : NULL;
+}
+
+/* The entry for (folder_id, uid), made if missing; NULL when memory or
+ * LIM_IMAP_UIDS runs out (the count then relies on imap_uids alone). */
+static struct retry_entry *
+retry_get(struct retry_mem *rm, int64_t folder_id, uint32_t uid)
+{
+	int found;
+	size_t i = retry_pos(rm, folder_id, uid, &found);
+
+	if (found)
+		return &rm->v[i];
+	if (rm->n >= LIM_IMAP_UIDS)
+		return NULL;
+	if (rm->n == rm->cap) {
+		size_t nc = rm->cap ? rm->cap * 2 : 16;
+		struct retry_entry *p = realloc(rm->v, nc * sizeof *p);
+		if (p == NULL)
+			return NULL;
+		rm->v = p;
+		rm->cap = nc;
+	}
+	memmove(&rm->v[i + 1], &rm->v[i], (rm->n - i) * sizeof rm->v[0]);
+	rm->n++;
+	memset(&rm->v[i], 0, sizeof rm->v[i]);
+	rm->v[i].folder_id = folder_id;
+	rm->v[i].uid = uid;
+	return &rm->v[i];
+}
+
+/* Forgets (folder_id, uid), or every UID of the folder when uid is 0
+ * (UIDVALIDITY changed: the numbers mean other messages now). */
+static void
+retry_forget(struct retry_mem *rm, int64_t folder_id, uint32_t uid)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < rm->n; i++)
+		if (!(rm->v[i].folder_id == folder_id &&
+		    (uid == 0 || rm->v[i].uid == uid)))
+			rm->v[w++] = rm->v[i];
+	rm->n = w;
+}
+
+static void
+retry_mem_free(struct retry_mem *rm)
+{
+	free(rm->v);
+	memset(rm, 0, sizeof *rm);
+}
+
+/* Writes the counts not yet in imap_uids. Stops at the first failure:
+ * the database is still busy, and each try waits its busy timeout. */
+static void
+retry_flush(struct retry_mem *rm, struct store *st)
+{
+	size_t pending = 0;
+	struct err e;
+
+	for (size_t i = 0; i < rm->n; i++)
+		pending += rm->v[i].dirty != 0;
+	for (size_t i = 0; i < rm->n && pending > 0; i++) {
+		struct retry_entry *r = &rm->v[i];
+		if (!r->dirty)
+			continue;
+		err_clear(&e);
+		if (store_imap_uid_put(st, r->folder_id, r->uid, NULL,
+		    r->unsaved ? "unsaved" : "retry",
+		    r->unsaved ? "unsaved" : "", r->attempts, &e) != 0) {
+			log_warnx("cannot record the transient failures of "
+			    "%zu message%s yet (%s): counted in memory, "
+			    "written later", pending, pending == 1 ? "" : "s",
+			    e.msg);
+			return;
+		}
+		r->dirty = 0;
+		pending--;
+	}
+}
+
 /* ---- the source ---- */
 
 struct uidq {
@@ -437,6 +579,8 @@ struct imap_src {
 	struct ingest_source base;
 	struct conn *c;
 	struct store *st;
+	struct pipeline *pl;
+	struct retry_mem *rm;            /* the session's failure counts */
 	const struct imap_config *cfg;
 	const sigset_t *wake;            /* pending = stop between messages */
 	size_t fi;                       /* folder index */
@@ -450,7 +594,10 @@ struct imap_src {
 	uint32_t cur_uid;
 	enum target cur_target;
 	int cur_hooked;                  /* the commit hook ran */
+	int cur_left;                    /* not a report, stays (leave) */
 	struct uidq q[T__COUNT];         /* to move after the batch */
+	struct uidq q_expunge;           /* copied already (COPY fallback,
+	                                  * then a crash): only delete */
 	struct imap_counts counts;
 };
 
@@ -538,7 +685,26 @@ delete_uids(struct imap_src *s, struct mailimap_set *set, struct err *err)
 	return 0;
 }
 
-/* Moves (or deletes) the queued UIDs, then marks them archived. */
+/* Marks UIDs archived; not fatal: a row left "stored" only means the
+ * next pass re-archives it if it is still there. */
+static void
+mark_archived(struct imap_src *s, const uint32_t *uids, size_t n)
+{
+	struct err e;
+
+	err_clear(&e);
+	if (store_imap_uids_archived(s->st, s->folder_id, uids, n, &e) != 0)
+		log_warnx("%s: cannot mark %zu message%s archived: %s",
+		    s->folder ? s->folder : "?", n, n == 1 ? "" : "s", e.msg);
+}
+
+/*
+ * Moves (or deletes) the queued UIDs and marks them archived. Without
+ * MOVE: COPY, then the rows are marked archived, then \Deleted and
+ * EXPUNGE; a crash after the COPY leaves archived rows whose messages
+ * are still in the folder, which the next pass only deletes (q_expunge)
+ * instead of copying them a second time.
+ */
 static int
 flush_moves(struct imap_src *s, struct err *err)
 {
@@ -571,12 +737,13 @@ flush_moves(struct imap_src *s, struct err *err)
 			else {
 				r = mailimap_uid_copy(s->c->s, set, dest);
 				if (r == MAILIMAP_NO_ERROR) {
+					mark_archived(s, q->uids, q->n);
 					rc = delete_uids(s, set, err);
-					r = MAILIMAP_NO_ERROR;
 				}
 			}
 			if (rc == 0 && r != MAILIMAP_NO_ERROR)
-				rc = imap_fail(s->c, r, "UID MOVE", err);
+				rc = imap_fail(s->c, r, s->c->has_move ?
+				    "UID MOVE" : "UID COPY", err);
 		}
 		mailimap_set_free(set);
 		if (rc != 0) {
@@ -592,15 +759,24 @@ flush_moves(struct imap_src *s, struct err *err)
 			s->counts.invalid += q->n;
 		if (t == T_UNSAVED)
 			s->counts.unsaved += q->n;
-		rc = store_imap_uids_archived(s->st, s->folder_id, q->uids,
-		    q->n, err);
+		mark_archived(s, q->uids, q->n);
 		q->n = 0;
-		/* Not fatal: the rows stay "stored"; the next pass no longer
-		 * finds those UIDs in the folder. */
+	}
+	if (s->q_expunge.n > 0) {
+		struct mailimap_set *set = make_set(s->q_expunge.uids,
+		    s->q_expunge.n);
+		if (set == NULL)
+			return err_set(err, ERR_NOMEM, "out of memory");
+		rc = delete_uids(s, set, err);
+		mailimap_set_free(set);
 		if (rc != 0) {
-			log_warnx("%s: %s", err->where, err->msg);
-			rc = 0;
+			err_where(err, "%s", s->folder ? s->folder : "?");
+			return rc;
 		}
+		log_debug("%zu message%s copied before, now deleted from %s",
+		    s->q_expunge.n, s->q_expunge.n == 1 ? "" : "s", s->folder);
+		s->counts.archived += s->q_expunge.n;
+		s->q_expunge.n = 0;
 	}
 	return 0;
 }
@@ -608,7 +784,7 @@ flush_moves(struct imap_src *s, struct err *err)
 static size_t
 moves_queued(const struct imap_src *s)
 {
-	size_t n = 0;
+	size_t n = s->q_expunge.n;
 
 	for (int t = 0; t < T__COUNT; t++)
 		n += s->q[t].n;
@@ -688,11 +864,13 @@ folder_open(struct imap_src *s, const char *folder, struct err *err)
 	if ((rc = store_imap_folder(s->st, s->c->account, folder,
 	    s->uidvalidity, &s->folder_id, &changed, err)) != 0)
 		return rc;
-	if (changed)
+	if (changed) {
 		log_warnx("imap://%s@%s/%s: UIDVALIDITY changed to %u: "
 		    "rescanning the folder (known messages are only "
 		    "re-archived)", s->cfg->user, s->cfg->host, folder,
 		    s->uidvalidity);
+		retry_forget(s->rm, s->folder_id, 0);
+	}
 	s->folder = folder;
 	s->counts.folders++;
 	if (exists == 0)
@@ -741,31 +919,48 @@ out:
 	return rc;
 }
 
-/* Transient failures so far; at LIM_IMAP_RETRIES the message goes to
- * 'unsaved'. Returns 1 when it was queued there. */
-static int
-retry_or_unsave(struct imap_src *s, uint32_t uid, int attempts,
-    struct err *err)
-{
-	struct err e;
+static void
+set_origin(struct imap_src *s, struct ingest_msg *m, uint32_t uid);
 
-	err_clear(&e);
-	if (attempts >= LIM_IMAP_RETRIES) {
-		log_error("imap://%s@%s/%s;UIDVALIDITY=%u/;UID=%u: %d "
-		    "transient failures: moved to the 'unsaved' folder "
-		    "(LIM_IMAP_RETRIES)", s->cfg->user, s->cfg->host,
-		    s->folder, s->uidvalidity, uid, attempts);
+/* The transient failures of a UID so far: its imap_uids row or the
+ * session's count, whichever is higher (see struct retry_mem). */
+static int
+attempts_of(const struct imap_src *s, uint32_t uid,
+    const struct store_imap_uid *row, int have_row)
+{
+	const struct retry_entry *r = retry_find(s->rm, s->folder_id, uid);
+	int a = have_row && strcmp(row->state, "retry") == 0 ?
+	    row->attempts : 0;
+
+	return r != NULL && r->attempts > a ? r->attempts : a;
+}
+
+/* LIM_IMAP_RETRIES reached: queued for 'unsaved' (never deleted), its row
+ * written now or, if the database refuses, later (retry_flush). */
+static int
+give_up(struct imap_src *s, uint32_t uid, int attempts, struct err *err)
+{
+	struct retry_entry *r = retry_get(s->rm, s->folder_id, uid);
+	char dest[2 * LIM_IMAP_NAME_BYTES];
+	struct ingest_msg m;
+
+	folder_name(s, T_UNSAVED, dest, sizeof dest);
+	set_origin(s, &m, uid);
+	log_error("%s: %d transient failures (LIM_IMAP_RETRIES): -> %s, "
+	    "not stored", m.origin, attempts, dest);
+	if (r != NULL) {
+		r->attempts = attempts;
+		r->unsaved = 1;
+		r->dirty = 1;
+	} else {
+		struct err e;
+		err_clear(&e);
 		if (store_imap_uid_put(s->st, s->folder_id, uid, NULL,
 		    "unsaved", "unsaved", attempts, &e) != 0)
-			log_warnx("%s", e.msg);
-		return q_add(&s->q[T_UNSAVED], uid) < 0 ?
-		    err_set(err, ERR_NOMEM, "out of memory") : 1;
+			log_warnx("%s: %s", m.origin, e.msg);
 	}
-	if (store_imap_uid_put(s->st, s->folder_id, uid, NULL, "retry", "",
-	    attempts, &e) != 0)
-		log_warnx("cannot count the retry: %s", e.msg);
-	s->counts.retry++;
-	return 0;
+	return q_add(&s->q[T_UNSAVED], uid) < 0 ?
+	    err_set(err, ERR_NOMEM, "out of memory") : 0;
 }
 
 /*
@@ -792,10 +987,22 @@ next_batch(struct imap_src *s, uint32_t *oversize, struct err *err)
 		uint32_t size = s->sizes[s->next_uid];
 		struct store_imap_uid row;
 
+		int have, attempts;
+
 		rc = store_imap_uid_get(s->st, s->folder_id, uid, &row, err);
 		if (rc < 0)
 			return rc;
-		if (rc == 1 && (strcmp(row.state, "stored") == 0 ||
+		have = rc == 1;
+		if (have && strcmp(row.state, "archived") == 0 &&
+		    !s->c->has_move && !s->cfg->delete_after) {
+			/* Copied to the archive, then a crash before the
+			 * EXPUNGE: delete it, do not copy it again. */
+			s->next_uid++;
+			if (q_add(&s->q_expunge, uid) < 0)
+				return err_set(err, ERR_NOMEM, "out of memory");
+			continue;
+		}
+		if (have && (strcmp(row.state, "stored") == 0 ||
 		    strcmp(row.state, "archived") == 0)) {
 			/* Stored before, not moved yet (a crash, or the
 			 * move failed): archive it now. */
@@ -804,17 +1011,32 @@ next_batch(struct imap_src *s, uint32_t *oversize, struct err *err)
 				return err_set(err, ERR_NOMEM, "out of memory");
 			continue;
 		}
-		if (rc == 1 && strcmp(row.state, "unsaved") == 0) {
+		if (have && strcmp(row.state, "unsaved") == 0) {
 			s->next_uid++;
 			if (q_add(&s->q[T_UNSAVED], uid) < 0)
 				return err_set(err, ERR_NOMEM, "out of memory");
 			continue;
 		}
-		if (rc == 1 && strcmp(row.state, "retry") == 0 &&
-		    row.attempts >= LIM_IMAP_RETRIES) {
+		if (have && strcmp(row.state, "left") == 0) {
+			/* Not a report, left here (non_reports = leave):
+			 * never fetched again. Moved to invalid when the
+			 * configuration now says so. */
 			s->next_uid++;
-			if ((rc = retry_or_unsave(s, uid, row.attempts,
-			    err)) < 0)
+			if (s->cfg->non_reports == IMAP_NONREPORT_LEAVE) {
+				s->counts.left++;
+				continue;
+			}
+			if ((rc = store_imap_uid_put(s->st, s->folder_id, uid,
+			    NULL, "stored", "invalid", 0, err)) != 0)
+				return rc;
+			if (q_add(&s->q[T_INVALID], uid) < 0)
+				return err_set(err, ERR_NOMEM, "out of memory");
+			continue;
+		}
+		attempts = attempts_of(s, uid, &row, have);
+		if (attempts >= LIM_IMAP_RETRIES) {
+			s->next_uid++;
+			if ((rc = give_up(s, uid, attempts, err)) < 0)
 				return rc;
 			continue;
 		}
@@ -963,9 +1185,21 @@ imap_commit_hook(void *ctx, const struct ingest_msg *m, const char *sha256,
 {
 	struct imap_src *s = ctx;
 	enum target t = T_ROOT;
-	int rc;
+	int rc, noreport = 0;
 
-	if (outcome == MSG_REJECTED)
+	(void)m;
+	s->cur_left = 0;
+	/* Nothing in it is a report (new, or bytes known as such): what
+	 * non_reports says. A malformed report is always invalid. */
+	if (sha256 != NULL && (outcome == MSG_REJECTED ||
+	    (outcome == MSG_DUPLICATE && kinds == 0))) {
+		noreport = store_imap_noreport(s->st, sha256, err);
+		if (noreport < 0)
+			return noreport;
+	}
+	if (noreport)
+		t = T_INVALID;
+	else if (outcome == MSG_REJECTED)
 		t = T_INVALID;
 	else if (kinds & (1u << REPORT_AGGREGATE))
 		t = T_AGGREGATE;
@@ -983,9 +1217,13 @@ imap_commit_hook(void *ctx, const struct ingest_msg *m, const char *sha256,
 		 * to the archive folder itself. */
 		t = rc == 1 ? target_of_name(name) : T_ROOT;
 	}
-	(void)m;
-	rc = store_imap_uid_put(s->st, s->folder_id, s->cur_uid, sha256,
-	    "stored", target_names[t], 0, err);
+	if (noreport && s->cfg->non_reports == IMAP_NONREPORT_LEAVE) {
+		rc = store_imap_uid_put(s->st, s->folder_id, s->cur_uid, sha256,
+		    "left", "invalid", 0, err);
+		s->cur_left = 1;
+	} else
+		rc = store_imap_uid_put(s->st, s->folder_id, s->cur_uid, sha256,
+		    "stored", target_names[t], 0, err);
 	if (rc != 0)
 		return rc;
 	s->cur_target = t;
@@ -993,35 +1231,88 @@ imap_commit_hook(void *ctx, const struct ingest_msg *m, const char *sha256,
 	return 0;
 }
 
+/* Where a message with this target ends up, for its log line. */
+static void
+dest_text(const struct imap_src *s, enum target t, char *out, size_t cap)
+{
+	if (s->cfg->delete_after && t != T_INVALID && t != T_UNSAVED)
+		snprintf(out, cap, "deleted (delete_after)");
+	else
+		folder_name(s, t, out, cap);
+}
+
+/*
+ * The outcome of one message: its one log line (what became of it and
+ * where it goes), then queue its move, or count the transient failure.
+ */
 static int
 imap_done(struct ingest_source *src, const struct ingest_msg *m,
     int outcome, struct err *err)
 {
 	struct imap_src *s = src->impl;
+	const struct pipeline_msg_summary *ls = pipeline_last(s->pl);
+	char dest[2 * LIM_IMAP_NAME_BYTES + 32];
 	struct store_imap_uid row;
 	struct err e;
 	int rc;
 
 	if (outcome < 0) {
+		struct retry_entry *r;
+		int attempts;
+
+		/* Read access works while another process holds the write
+		 * lock (WAL); when it fails too, the memory counts alone. */
 		err_clear(&e);
 		rc = store_imap_uid_get(s->st, s->folder_id, s->cur_uid, &row,
 		    &e);
-		rc = retry_or_unsave(s, s->cur_uid, (rc == 1 ? row.attempts :
-		    0) + 1, err);
-		return rc < 0 ? rc : 0;
+		attempts = attempts_of(s, s->cur_uid, &row, rc == 1) + 1;
+		r = retry_get(s->rm, s->folder_id, s->cur_uid);
+		if (r != NULL) {
+			r->attempts = attempts;
+			r->unsaved = 0;
+			r->dirty = 1;   /* written at the end of the pass */
+		} else if (store_imap_uid_put(s->st, s->folder_id, s->cur_uid,
+		    NULL, "retry", "", attempts, &e) != 0)
+			log_warnx("%s: cannot count the failure: %s",
+			    m->origin, e.msg);
+		log_error("%s: not stored: %s%s%s (transient failure %d of "
+		    "%d): left in place, retried on the next pass", m->origin,
+		    ls->transient.msg, ls->transient.where[0] ? " at " : "",
+		    ls->transient.where, attempts, LIM_IMAP_RETRIES);
+		s->counts.retry++;
+		return 0;
 	}
+	/* Stored, known or rejected: a count from earlier failures is
+	 * over (and must not overwrite the row the commit wrote). */
+	retry_forget(s->rm, s->folder_id, s->cur_uid);
 	if (!s->cur_hooked) {
-		/* Not through the commit hook: a message not even fetched
-		 * (over the size cap), rejected by the pipeline. */
+		/* Defensive: every outcome >= 0 passes the commit hook. */
 		s->cur_target = T_INVALID;
-		err_clear(&e);
-		if (store_imap_uid_put(s->st, s->folder_id, s->cur_uid, NULL,
-		    "stored", "invalid", 0, &e) != 0)
-			log_warnx("%s: %s", m->origin, e.msg);
+		s->cur_left = 0;
 	}
-	if (s->cur_target == T_INVALID)
-		log_info("%s: no usable report: moving to %s/invalid",
-		    m->origin, s->cfg->archive_folder);
+	if (s->cur_left) {
+		log_info("%s: not a report (%s): left in place (non_reports "
+		    "= leave)", m->origin, ls->first_reject);
+		s->counts.left++;
+		return 0;
+	}
+	dest_text(s, s->cur_target, dest, sizeof dest);
+	if (outcome == MSG_STORED)
+		log_info("%s: stored %d report%s (%llu records) -> %s",
+		    m->origin, ls->reports_new, ls->reports_new == 1 ? "" :
+		    "s", (unsigned long long)ls->records, dest);
+	else if (outcome == MSG_PARTIAL)
+		log_warnx("%s: stored %d report%s (%llu records)%s, %d "
+		    "part%s rejected (first: %s) -> %s", m->origin,
+		    ls->reports_new, ls->reports_new == 1 ? "" : "s",
+		    (unsigned long long)ls->records, ls->reports_known ?
+		    ", some already known" : "", ls->rejected,
+		    ls->rejected == 1 ? "" : "s", ls->first_reject, dest);
+	else if (outcome == MSG_REJECTED)
+		log_warnx("%s: rejected: %s -> %s", m->origin,
+		    ls->first_reject, dest);
+	else
+		log_info("%s: already known -> %s", m->origin, dest);
 	if (q_add(&s->q[s->cur_target], s->cur_uid) < 0)
 		return err_set(err, ERR_NOMEM, "out of memory");
 	return 0;
@@ -1036,6 +1327,7 @@ imap_close(struct ingest_source *src)
 	folder_close(s);
 	for (int t = 0; t < T__COUNT; t++)
 		free(s->q[t].uids);
+	free(s->q_expunge.uids);
 	free(s);
 }
 
@@ -1046,11 +1338,13 @@ static const struct ingest_source_ops imap_ops = {
 	.close = imap_close,
 };
 
-/* One pass over the configured folders on an open connection. */
+/* One pass over the configured folders on an open connection. rm: the
+ * session's transient-failure counts (kept by the caller between passes;
+ * written to the database at the start and end of the pass). */
 static int
 run_pass(struct conn *c, struct store *st, struct pipeline *pl,
-    const struct imap_config *cfg, const sigset_t *wake,
-    struct imap_counts *counts, struct err *err)
+    struct retry_mem *rm, const struct imap_config *cfg,
+    const sigset_t *wake, struct imap_counts *counts, struct err *err)
 {
 	struct imap_src *s = calloc(1, sizeof *s);
 	int rc;
@@ -1061,17 +1355,24 @@ run_pass(struct conn *c, struct store *st, struct pipeline *pl,
 	s->base.impl = s;
 	s->c = c;
 	s->st = st;
+	s->pl = pl;
+	s->rm = rm;
 	s->cfg = cfg;
 	s->wake = wake;
+	retry_flush(rm, st);
 	pipeline_set_commit_hook(pl, imap_commit_hook, s);
+	pipeline_set_source_logs(pl, 1);
 	rc = pipeline_run(pl, &s->base, NULL, NULL, err);
+	pipeline_set_source_logs(pl, 0);
 	pipeline_set_commit_hook(pl, NULL, NULL);
+	retry_flush(rm, st);
 	counts->folders += s->counts.folders;
 	counts->archived += s->counts.archived;
 	counts->invalid += s->counts.invalid;
 	counts->unsaved += s->counts.unsaved;
 	counts->retry += s->counts.retry;
 	counts->skipped += s->counts.skipped;
+	counts->left += s->counts.left;
 	imap_close(&s->base);
 	return rc;
 }
@@ -1083,12 +1384,14 @@ ingest_imap_fetch(const char *db_path, const struct imap_config *cfg,
 {
 	struct store *st = NULL;
 	struct pipeline *pl = NULL;
+	struct retry_mem rm;
 	struct conn c;
 	int rc;
 
 	memset(stats, 0, sizeof *stats);
 	memset(counts, 0, sizeof *counts);
 	memset(&c, 0, sizeof c);
+	memset(&rm, 0, sizeof rm);
 	if ((rc = store_open(db_path, 0, &st, err)) != 0) {
 		err_where(err, "%s", db_path);
 		goto out;
@@ -1099,12 +1402,13 @@ ingest_imap_fetch(const char *db_path, const struct imap_config *cfg,
 	}
 	if ((rc = conn_open(&c, cfg, err)) != 0)
 		goto out;
-	rc = run_pass(&c, st, pl, cfg, NULL, counts, err);
+	rc = run_pass(&c, st, pl, &rm, cfg, NULL, counts, err);
 	*stats = *pipeline_stats(pl);
 out:
 	conn_close(&c);
 	pipeline_free(pl);
 	store_free(st);
+	retry_mem_free(&rm);
 	return rc;
 }
 
@@ -1252,10 +1556,12 @@ ingest_imap_watch(const char *db_path, struct imap_config *cfg,
 	struct store *st = NULL;
 	struct pipeline *pl = NULL;
 	struct conn c;
+	struct retry_mem rm;
 	unsigned attempt = 0;
 	int rc;
 
 	memset(&c, 0, sizeof c);
+	memset(&rm, 0, sizeof rm);
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	if ((rc = store_open(db_path, 0, &st, err)) != 0) {
 		err_where(err, "%s", db_path);
@@ -1288,7 +1594,7 @@ ingest_imap_watch(const char *db_path, struct imap_config *cfg,
 			continue;
 		}
 		memset(&counts, 0, sizeof counts);
-		rc = run_pass(&c, st, pl, cfg, ctl->wake, &counts, &e);
+		rc = run_pass(&c, st, pl, &rm, cfg, ctl->wake, &counts, &e);
 		take_pending_signals(ctl);
 		if (rc != 0) {
 			fail_and_wait(&c, ctl, &attempt, &e, "reconnecting");
@@ -1310,7 +1616,7 @@ ingest_imap_watch(const char *db_path, struct imap_config *cfg,
 				continue;
 			}
 			if (c.s->imap_selection_info->sel_exists >
-			    counts.skipped)
+			    counts.skipped + counts.left)
 				continue;
 			if ((rc = idle_wait(&c, ctl, &e)) != 0) {
 				fail_and_wait(&c, ctl, &attempt, &e,
@@ -1327,6 +1633,8 @@ ingest_imap_watch(const char *db_path, struct imap_config *cfg,
 		}
 	}
 	conn_close(&c);
+	retry_flush(&rm, st);
+	retry_mem_free(&rm);
 	pipeline_free(pl);
 	store_free(st);
 	log_info("stopped");

@@ -19,6 +19,28 @@ store_imap_folder(struct store *s, const char *account, const char *folder,
 	int rc, src;
 
 	*changed = 0;
+	/* The usual case, the folder known with the same UIDVALIDITY, only
+	 * reads: a pass can then go on to its messages while another process
+	 * holds the write lock, and count their transient failures. */
+	if ((rc = store_prepare(s, "SELECT id FROM imap_folders WHERE account = ?1"
+	    " AND folder = ?2 AND uidvalidity = ?3", &st, err)) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)uidvalidity);
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	else if (src != SQLITE_DONE)
+		rc = store_db_error(s, src, "imap folder", err);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != 0)
+		return rc;
+	if (src == SQLITE_ROW) {
+		*folder_id = id;
+		return 0;
+	}
 	if ((rc = store_tx_begin(s, err)) != 0)
 		return rc;
 	if ((rc = store_prepare(s, "SELECT id, uidvalidity FROM imap_folders WHERE"
@@ -210,4 +232,26 @@ store_imap_target_of(struct store *s, const char *sha256, char *target,
 		return rc;
 	return one_text(s, "SELECT 'invalid' FROM messages WHERE sha256 = ?1"
 	    " AND outcome = 'rejected'", sha256, target, cap, err);
+}
+
+int
+store_imap_noreport(struct store *s, const char *sha256, struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, src;
+
+	/* Rejected, and every rejection "noreport": nothing in the message
+	 * looked like a report. A malformed report is another code. */
+	if ((rc = store_prepare(s, "SELECT count(*), ifnull(sum(error_code ="
+	    " 'noreport'), 0) FROM rejected WHERE sha256 = ?1", &st, err)) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		rc = sqlite3_column_int64(st, 0) > 0 &&
+		    sqlite3_column_int64(st, 0) == sqlite3_column_int64(st, 1);
+	else
+		rc = store_db_error(s, src, "imap noreport", err);
+	sqlite3_finalize(st);
+	return rc;
 }

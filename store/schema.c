@@ -633,17 +633,47 @@ static const char schema_v5[] =
 	" evidence TEXT NOT NULL,"
 	" PRIMARY KEY (source_ip, provider)) WITHOUT ROWID;";
 
+/*
+ * v6: imap_uids state 'left' ([imap] non_reports = leave: a message with
+ * no report stays in its folder, and its UID is known so that it is not
+ * fetched again). SQLite cannot change a CHECK in place: the table is
+ * rebuilt with the same columns and rows, its index and the cascade
+ * trigger made again.
+ */
+static const char schema_v6[] =
+	"DROP TRIGGER imap_folders_delete;"
+	"CREATE TABLE imap_uids_v6 ("
+	" folder_id INTEGER NOT NULL REFERENCES imap_folders(id)"
+	"  ON DELETE CASCADE,"
+	" uid INTEGER NOT NULL,"
+	" sha256 TEXT,"
+	" state TEXT NOT NULL CHECK (state IN"
+	"  ('stored', 'retry', 'archived', 'unsaved', 'left')),"
+	" target TEXT NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" updated INTEGER NOT NULL,"
+	" PRIMARY KEY (folder_id, uid)) WITHOUT ROWID;"
+	"INSERT INTO imap_uids_v6 (folder_id, uid, sha256, state, target,"
+	" attempts, updated) SELECT folder_id, uid, sha256, state, target,"
+	" attempts, updated FROM imap_uids;"
+	"DROP TABLE imap_uids;"
+	"ALTER TABLE imap_uids_v6 RENAME TO imap_uids;"
+	"CREATE INDEX imap_uids_sha256 ON imap_uids (sha256);"
+	"CREATE TRIGGER imap_folders_delete AFTER DELETE ON imap_folders"
+	" BEGIN DELETE FROM imap_uids WHERE folder_id = old.id; END;";
+
 static const struct migration migrations[] = {
 	{ 1, schema_v1 },
 	{ 2, schema_v2 },
 	{ 3, schema_v3 },
 	{ 4, schema_v4 },
 	{ 5, schema_v5 },
+	{ 6, schema_v6 },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
-_Static_assert(STORE_SCHEMA_VERSION == 5,
+_Static_assert(STORE_SCHEMA_VERSION == 6,
     "STORE_SCHEMA_VERSION must be the last migration's version");
 
 /* One integer from a pragma or a count query. */

@@ -182,7 +182,8 @@ int store_reports_each(struct store *s, const struct store_report_filter *f,
 /* ---- IMAP poller state (doc/schema.md "IMAP state") ---- */
 
 struct store_imap_uid {
-	char state[16];    /* "stored", "retry", "archived", "unsaved" */
+	char state[16];    /* "stored", "retry", "archived", "unsaved",
+	                    * "left" (not a report, left in its folder) */
 	char target[16];   /* archive subfolder: "aggregate", "tlsrpt",
 	                    * "failure", "invalid", "unsaved", "" (root) */
 	int attempts;      /* transient failures so far */
@@ -192,7 +193,8 @@ struct store_imap_uid {
  * Records the folder's UIDVALIDITY (account = "user@host:port"). When an
  * older value differs, the folder's UID rows are forgotten (*changed = 1):
  * the folder is rescanned, and message hashes keep that exactly-once.
- * Runs in its own transaction. Sets *folder_id.
+ * Only reads when the folder is known with this UIDVALIDITY; else writes
+ * in its own transaction. Sets *folder_id.
  */
 int store_imap_folder(struct store *s, const char *account,
     const char *folder, uint32_t uidvalidity, int64_t *folder_id,
@@ -209,6 +211,11 @@ int store_imap_uid_put(struct store *s, int64_t folder_id, uint32_t uid,
 /* Marks UIDs archived, in one transaction. */
 int store_imap_uids_archived(struct store *s, int64_t folder_id,
     const uint32_t *uids, size_t n, struct err *err);
+/* 1 when the message with these bytes was rejected only because nothing
+ * in it is a report (every rejection "noreport"), 0 if not or unknown,
+ * <0 on error. */
+int store_imap_noreport(struct store *s, const char *sha256,
+    struct err *err);
 /* The archive subfolder for known bytes: from an earlier UID row with the
  * same sha256, else from the kinds of the reports of that message, else
  * "invalid" for a rejected message. 1 when found, 0 when nothing is on
