@@ -1366,6 +1366,13 @@ run_pass(struct conn *c, struct store *st, struct pipeline *pl,
 	pipeline_set_source_logs(pl, 0);
 	pipeline_set_commit_hook(pl, NULL, NULL);
 	retry_flush(rm, st);
+	log_debug("pass %s: %llu folder%s, %llu archived, %llu left in "
+	    "place, %llu to retry", rc == 0 ? "done" : "failed",
+	    (unsigned long long)s->counts.folders,
+	    s->counts.folders == 1 ? "" : "s",
+	    (unsigned long long)s->counts.archived,
+	    (unsigned long long)(s->counts.left + s->counts.skipped),
+	    (unsigned long long)s->counts.retry);
 	counts->folders += s->counts.folders;
 	counts->archived += s->counts.archived;
 	counts->invalid += s->counts.invalid;

@@ -9,6 +9,7 @@ Usage: test_imap.py DW_EXE
 """
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -107,7 +108,7 @@ def stored_count(db):
 def main(tmp):
     dv = dovecot.Dovecot(tmp, users=[f"conn{i}" for i in range(10)] +
                          ["bulk", "kill", "killref", "watch", "big", "retry",
-                          "sigterm", "sighup"])
+                          "sigterm", "sighup", "leave"])
     if not dv.available():
         print("dovecot not found (apt-get install dovecot-imapd): "
               "skipping the IMAP tests")
@@ -128,7 +129,7 @@ def cases(tmp, dv):
     groups = [("config", config_cases), ("conn", conn_cases),
               ("bulk", bulk_cases), ("kill", kill_cases),
               ("watch", watch_cases), ("signals", signal_cases),
-              ("backoff", backoff_cases)]
+              ("backoff", backoff_cases), ("nonreports", nonreport_cases)]
     only = [g for g in os.environ.get("DW_IMAP_CASES", "").split(",") if g]
     for name, fn in groups:
         if not only or name in only:
@@ -461,10 +462,23 @@ def watch_cases(tmp, dv):
             rc = None
         check("watch: SIGTERM stops it cleanly (exit 0)", rc == 0, rc)
         log = open(wlog.name).read()
-        per_msg = [ln for ln in log.splitlines() if "UID=" in ln]
-        check("watch: one log line per message, no report contents",
-              len(per_msg) >= w_msgs and "<feedback>" not in log and
-              dovecot.PASSWORD not in log, (len(per_msg), log[-800:]))
+        # Exactly one line per message (stored or rejected), with the
+        # outcome and the folder it goes to; nothing else names a UID.
+        per_uid = {}
+        for ln in log.splitlines():
+            for u in re.findall(r"UID=(\d+)", ln):
+                per_uid.setdefault(int(u), []).append(ln)
+        twice = {u: v for u, v in per_uid.items() if len(v) != 1}
+        shaped = all(re.search(r": (stored \d+ reports? .*-> dmarcwatch/"
+                               r"(aggregate|tlsrpt|failure)|rejected: .* -> "
+                               r"dmarcwatch/invalid)$", v[0])
+                     for v in per_uid.values())
+        check("watch: exactly one log line per message, with outcome and "
+              "folder; no report contents",
+              len(per_uid) == w_msgs + 3 and not twice and shaped and
+              "<feedback>" not in log and dovecot.PASSWORD not in log,
+              (len(per_uid), list(twice.items())[:3], shaped,
+               [v[0] for v in per_uid.values()][:3]))
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -586,6 +600,92 @@ def backoff_cases(tmp, dv):
               "reconnecting in" in text, (n, rc, text[-600:]))
     finally:
         fk.close()
+
+
+def uid_states(db):
+    c = sqlite3.connect(db, timeout=10)
+    out = dict(c.execute("SELECT state, count(*) FROM imap_uids "
+                         "GROUP BY state"))
+    c.close()
+    return out
+
+
+def nonreport_cases(tmp, dv):
+    """[imap] non_reports: invalid (the default, see bulk_cases) moves
+    messages with no report to <archive>/invalid; leave keeps them where
+    they are, records their UIDs and never fetches them again."""
+    n = 60                       # messages 7 and 57 are not reports
+    want = gen.expected(n)
+    dv.deliver("leave", [gen.message(i) for i in range(n)])
+    conf = write_conf(tmp, "leave.conf", dv.config(user="leave",
+                                                   non_reports="leave"))
+    db = os.path.join(tmp, "leave.db")
+    p = run(conf, "config", "check")
+    check("config check: non_reports = leave is fine", p.returncode == 0,
+          p.stdout)
+    p = run(conf, "fetch", "-d", db, "--json")
+    s = summary(p)
+    counts = dv.counts("leave")
+    arch = archive_counts(counts)
+    check("non_reports = leave: non-reports stay in INBOX, recorded as "
+          "'left'; reports archived",
+          p.returncode == 3 and s.get("left") == 2 and
+          s.get("messages") == n and s.get("archived") == n - 2 and
+          counts.get("INBOX") == 2 and "invalid" not in arch and
+          arch == {k: v for k, v in want.items() if k != "invalid"} and
+          uid_states(db).get("left") == 2,
+          (p.returncode, s, counts, uid_states(db), p.stderr[-300:]))
+    p = run(conf, "fetch", "-d", db, "--json")
+    s = summary(p)
+    check("non_reports = leave: the next fetch does not fetch them again",
+          p.returncode == 0 and s.get("messages") == 0 and
+          s.get("left") == 2 and dv.counts("leave").get("INBOX") == 2,
+          (p.returncode, s))
+    # watch with IDLE: the two left in INBOX are not new mail; it must
+    # wait in IDLE, not run pass after pass.
+    wlog = open(os.path.join(tmp, "leave-watch.log"), "w+")
+    proc = subprocess.Popen(DW + ["-c", conf, "-vv", "watch", "-d", db],
+                            stdout=wlog, stderr=wlog)
+    try:
+        time.sleep(3)
+        passes = open(wlog.name).read().count("pass done")
+        c = dv.imap("leave")
+        c.append("INBOX", None, None, gen.message(107))   # not a report
+        c.append("INBOX", None, None, gen.message(n))
+        c.logout()
+        got = wait_for(lambda: stored_count(db) >= n + 2, 10)
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    log = open(wlog.name).read()
+    check("non_reports = leave under watch: idle (no pass loop), a new "
+          "non-report logged once and left",
+          passes == 1 and got and rc == 0 and
+          dv.counts("leave").get("INBOX") == 3 and
+          len(re.findall(r"UID=\d+: not a report .*left in place", log))
+          == 1, (passes, got, rc, dv.counts("leave"), log[-600:]))
+    # Back to the default: what was left goes to invalid, unfetched.
+    conf2 = write_conf(tmp, "leave2.conf", dv.config(user="leave",
+                                                     non_reports="invalid"))
+    p = run(conf2, "fetch", "-d", db, "--json")
+    s = summary(p)
+    counts = dv.counts("leave")
+    check("non_reports = invalid afterwards: the left ones move to "
+          "invalid without being fetched again",
+          p.returncode == 0 and s.get("messages") == 0 and
+          s.get("invalid") == 3 and counts.get("INBOX") == 0 and
+          archive_counts(counts).get("invalid") == 3 and
+          "left" not in uid_states(db),
+          (p.returncode, s, counts, uid_states(db)))
+    bad = write_conf(tmp, "leave-bad.conf", dv.config(user="leave",
+                                                      non_reports="keep"))
+    p = run(bad, "config", "check")
+    check("config check: non_reports must be invalid or leave",
+          p.returncode == 1 and "non_reports: not invalid or leave" in
+          p.stdout, p.stdout)
 
 
 if __name__ == "__main__":
