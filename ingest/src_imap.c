@@ -759,7 +759,8 @@ flush_moves(struct imap_src *s, struct err *err)
 			s->counts.invalid += q->n;
 		if (t == T_UNSAVED)
 			s->counts.unsaved += q->n;
-		mark_archived(s, q->uids, q->n);
+		else    /* unsaved rows keep their state (give_up) */
+			mark_archived(s, q->uids, q->n);
 		q->n = 0;
 	}
 	if (s->q_expunge.n > 0) {
@@ -1340,7 +1341,7 @@ static const struct ingest_source_ops imap_ops = {
 
 /* One pass over the configured folders on an open connection. rm: the
  * session's transient-failure counts (kept by the caller between passes;
- * written to the database at the start and end of the pass). */
+ * written to the database at the end of the pass). */
 static int
 run_pass(struct conn *c, struct store *st, struct pipeline *pl,
     struct retry_mem *rm, const struct imap_config *cfg,
@@ -1359,7 +1360,6 @@ run_pass(struct conn *c, struct store *st, struct pipeline *pl,
 	s->rm = rm;
 	s->cfg = cfg;
 	s->wake = wake;
-	retry_flush(rm, st);
 	pipeline_set_commit_hook(pl, imap_commit_hook, s);
 	pipeline_set_source_logs(pl, 1);
 	rc = pipeline_run(pl, &s->base, NULL, NULL, err);

@@ -108,7 +108,7 @@ def stored_count(db):
 def main(tmp):
     dv = dovecot.Dovecot(tmp, users=[f"conn{i}" for i in range(10)] +
                          ["bulk", "kill", "killref", "watch", "big", "retry",
-                          "sigterm", "sighup", "leave"])
+                          "sigterm", "sighup", "leave", "transient"])
     if not dv.available():
         print("dovecot not found (apt-get install dovecot-imapd): "
               "skipping the IMAP tests")
@@ -129,7 +129,8 @@ def cases(tmp, dv):
     groups = [("config", config_cases), ("conn", conn_cases),
               ("bulk", bulk_cases), ("kill", kill_cases),
               ("watch", watch_cases), ("signals", signal_cases),
-              ("backoff", backoff_cases), ("nonreports", nonreport_cases)]
+              ("backoff", backoff_cases), ("nonreports", nonreport_cases),
+              ("transient", transient_cases)]
     only = [g for g in os.environ.get("DW_IMAP_CASES", "").split(",") if g]
     for name, fn in groups:
         if not only or name in only:
@@ -686,6 +687,133 @@ def nonreport_cases(tmp, dv):
     check("config check: non_reports must be invalid or leave",
           p.returncode == 1 and "non_reports: not invalid or leave" in
           p.stdout, p.stdout)
+
+
+class DbLock:
+    """Another process holding the database's write lock (BEGIN
+    EXCLUSIVE; WAL readers go on) until release()."""
+
+    def __init__(self, db):
+        self.p = subprocess.Popen(
+            [sys.executable, "-c",
+             "import sqlite3, sys\n"
+             "c = sqlite3.connect(sys.argv[1], isolation_level=None,"
+             " timeout=60)\n"
+             "c.execute('BEGIN EXCLUSIVE')\n"
+             "print('locked', flush=True)\n"
+             "sys.stdin.read()\n"
+             "c.execute('ROLLBACK')\n", db],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.p.stdout.readline().strip() == "locked"
+
+    def release(self):
+        if self.p.poll() is None:
+            self.p.stdin.close()
+            self.p.wait(30)
+
+
+def uid_row(db):
+    c = sqlite3.connect(db, timeout=30)
+    out = c.execute("SELECT state, attempts FROM imap_uids").fetchall()
+    c.close()
+    return out
+
+
+class LogWatcher:
+    """Reads a process's stderr in a thread; wait(text) until it shows."""
+
+    def __init__(self, stream, copy):
+        import threading
+        self.text = ""
+        self.copy = copy
+        self.th = threading.Thread(target=self.read, args=(stream,),
+                                   daemon=True)
+        self.th.start()
+
+    def read(self, stream):
+        for line in stream:
+            self.text += line
+            self.copy.write(line)
+            self.copy.flush()
+
+    def wait(self, needle, timeout):
+        return wait_for(lambda: needle in self.text, timeout, step=0.05)
+
+
+def transient_cases(tmp, dv):
+    """A real transient failure: another process holds the database's
+    write lock longer than the busy timeout (10 s). The message stays in
+    INBOX, fetch exits 4 and the attempts are counted pass after pass,
+    also while the lock keeps the count itself from being written; after
+    LIM_IMAP_RETRIES (5) it goes to 'unsaved', even with delete_after,
+    and is never deleted."""
+    conf = write_conf(tmp, "transient.conf", dv.config(
+        user="transient", delete_after="yes", poll_interval="1"))
+    db = os.path.join(tmp, "transient.db")
+    log = open(os.path.join(tmp, "transient.log"), "w+")
+    p0 = run(conf, "fetch", "-d", db)        # makes the database
+    dv.deliver("transient", [gen.message(0)])
+    seen = []
+    for i in (1, 2, 3):
+        lock = DbLock(db)
+        try:
+            proc = subprocess.Popen(DW + ["-c", conf, "fetch", "-d", db],
+                                    stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE, text=True)
+            lw = LogWatcher(proc.stderr, log)
+            failed = lw.wait("not stored", 60)
+        finally:
+            # the count is written at the end of the pass, once the
+            # database takes it
+            lock.release()
+        rc = proc.wait(60)
+        lw.th.join(5)
+        seen.append((rc, failed, uid_row(db),
+                     dv.counts("transient").get("INBOX")))
+    check("database locked: fetch exits 4, the message stays in INBOX, "
+          "attempts 1, 2, 3",
+          p0.returncode == 0 and
+          seen == [(4, True, [("retry", i)], 1) for i in (1, 2, 3)],
+          (p0.returncode, seen))
+
+    # watch, the lock held all along: the count goes on in memory (4, 5),
+    # the message goes to unsaved although nothing could be written.
+    lock = DbLock(db)
+    proc = subprocess.Popen(DW + ["-c", conf, "watch", "-d", db],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    lw = LogWatcher(proc.stderr, log)
+    try:
+        gave_up = lw.wait("-> dmarcwatch/unsaved", 150)
+        moved = wait_for(lambda: archive_counts(dv.counts(
+            "transient")).get("unsaved") == 1, 30)
+        row_locked = uid_row(db)
+        lock.release()
+        written = wait_for(lambda: uid_row(db) == [("unsaved", 5)], 60)
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(30)
+    finally:
+        lock.release()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    lw.th.join(5)
+    text = lw.text
+    counts = dv.counts("transient")
+    check("database locked throughout: watch counts 4 and 5 in memory, "
+          "moves the message to unsaved, writes the count once it can",
+          gave_up and moved and row_locked == [("retry", 3)] and
+          "transient failure 4 of 5" in text and
+          "transient failure 5 of 5" in text and
+          "cannot record the transient failures" in text and written and
+          rc == 0,
+          (gave_up, moved, row_locked, written, rc, uid_row(db),
+           text[-1200:]))
+    check("after LIM_IMAP_RETRIES: in unsaved (not deleted despite "
+          "delete_after), not stored",
+          counts.get("INBOX") == 0 and
+          archive_counts(counts) == {"unsaved": 1} and
+          stored_count(db) == 0, (counts, stored_count(db)))
 
 
 if __name__ == "__main__":
