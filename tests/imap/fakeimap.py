@@ -7,7 +7,10 @@ mode: 'huge-literal' - RFC822.SIZE says 100 bytes, the FETCH announces a
       'garbage' - the FETCH response is not IMAP;
       'bye' - the server hangs up in the middle of the FETCH;
       'idle-fail' - an empty INBOX, IDLE announced but refused with NO
-      every time (watch must back off, not reconnect in a tight loop).
+      every time (watch must back off, not reconnect in a tight loop);
+      'nomove' - one real message (message=), no MOVE nor UIDPLUS: COPY,
+      then the first UID STORE \\Deleted hangs up (a crash between COPY
+      and EXPUNGE, seen from the server); .copies counts the COPYs.
 .logins counts the LOGIN commands (one per connection of dmarcwatch).
 """
 import socket
@@ -17,10 +20,15 @@ SEND_CAP = 200 * 1024 * 1024
 
 
 class FakeImap:
-    def __init__(self, mode):
+    def __init__(self, mode, message=b""):
         self.mode = mode
         self.sent = 0            # literal bytes sent
         self.logins = 0
+        self.msg = message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        self.copies = 0
+        self.flagged = False
+        self.expunged = False
+        self.drop_store = 1
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -56,12 +64,18 @@ class FakeImap:
                 self.logins += 1
                 out = f"{tag} OK LOGIN done\r\n"
             elif cmd == "CAPABILITY":
-                idle = " IDLE" if self.mode == "idle-fail" else ""
-                out = (f"* CAPABILITY IMAP4rev1 UIDPLUS{idle}\r\n"
-                       f"{tag} OK done\r\n")
+                caps = {"idle-fail": "IMAP4rev1 UIDPLUS IDLE",
+                        "nomove": "IMAP4rev1"}.get(self.mode,
+                                                   "IMAP4rev1 UIDPLUS")
+                out = f"* CAPABILITY {caps}\r\n{tag} OK done\r\n"
             elif cmd == "SELECT" and self.mode == "idle-fail":
                 out = ("* 0 EXISTS\r\n* OK [UIDVALIDITY 5] v\r\n"
                        f"* OK [UIDNEXT 1] n\r\n{tag} OK [READ-WRITE] done\r\n")
+            elif self.mode == "nomove" and cmd in ("SELECT", "UID", "CREATE",
+                                                    "EXPUNGE", "NOOP"):
+                out = self.nomove(tag, cmd, rest)
+                if out is None:
+                    return          # hang up
             elif cmd == "IDLE":
                 out = f"{tag} NO IDLE refused (fake)\r\n"
             elif cmd == "LIST":
@@ -80,7 +94,41 @@ class FakeImap:
                 continue
             else:
                 out = f"{tag} NO not here\r\n"
-            conn.sendall(out.encode())
+            conn.sendall(out.encode("latin-1"))
+
+    def nomove(self, tag, cmd, rest):
+        """A server without MOVE and UIDPLUS holding one message, UID 1."""
+        sub = rest.split(" ", 1)[0].upper() if cmd == "UID" else ""
+        n = 0 if self.expunged else 1
+        if cmd == "SELECT":
+            return (f"* {n} EXISTS\r\n* OK [UIDVALIDITY 5] v\r\n"
+                    f"* OK [UIDNEXT 2] n\r\n{tag} OK [READ-WRITE] done\r\n")
+        if cmd in ("CREATE", "NOOP"):
+            return f"{tag} OK done\r\n"
+        if cmd == "EXPUNGE":
+            out = ""
+            if self.flagged and not self.expunged:
+                self.expunged = True
+                out = "* 1 EXPUNGE\r\n"
+            return out + f"{tag} OK done\r\n"
+        if sub == "FETCH" and n == 0:
+            return f"{tag} OK done\r\n"
+        if sub == "FETCH" and "RFC822.SIZE" in rest.upper():
+            return (f"* 1 FETCH (UID 1 RFC822.SIZE {len(self.msg)})\r\n"
+                    f"{tag} OK done\r\n")
+        if sub == "FETCH":
+            return (f"* 1 FETCH (UID 1 BODY[] {{{len(self.msg)}}}\r\n"
+                    + self.msg.decode("latin-1") + f")\r\n{tag} OK done\r\n")
+        if sub == "COPY":
+            self.copies += 1
+            return f"{tag} OK done\r\n"
+        if sub == "STORE":
+            if self.drop_store > 0:
+                self.drop_store -= 1
+                return None
+            self.flagged = True
+            return f"{tag} OK done\r\n"
+        return f"{tag} NO not here\r\n"
 
     def fetch_body(self, conn, tag):
         if self.mode == "garbage":
