@@ -33,6 +33,7 @@ on_hup(int sig)
 
 struct reload_ctx {
 	const struct cli_globals *g;
+	int db_from_flag;          /* -d given: [general] database unused */
 };
 
 static int
@@ -50,6 +51,19 @@ reload(void *ctx, struct imap_config *cfg, struct pipeline_opts *opts)
 		    "keeping the old one", rc->g->config_path);
 		return -1;
 	}
+	/* What the running process cannot change: it has the database
+	 * open, the log target chosen and root dropped. Said, not silently
+	 * ignored. */
+	if (!rc->db_from_flag &&
+	    strcmp(s.database, rc->g->settings.database) != 0)
+		log_warnx("SIGHUP: [general] database changed (%s): takes "
+		    "effect at the next start", s.database);
+	if (s.log_syslog != rc->g->settings.log_syslog)
+		log_warnx("SIGHUP: [general] log changed: takes effect at the "
+		    "next start");
+	if (strcmp(s.run_user, rc->g->settings.run_user) != 0)
+		log_warnx("SIGHUP: [general] user changed: takes effect at "
+		    "the next start");
 	*cfg = s.imap;
 	opts->keep_failure_body = s.keep_failure_body;
 	return 0;
@@ -66,7 +80,7 @@ cmd_watch(const struct cli_globals *g, int argc, char **argv)
 	const char *db = g->db_path;
 	struct pipeline_opts popts = { 0 };
 	struct imap_watch_ctl ctl;
-	struct reload_ctx rctx = { g };
+	struct reload_ctx rctx = { g, 0 };
 	struct sigaction sa;
 	sigset_t wake;
 	struct err err;
@@ -80,6 +94,7 @@ cmd_watch(const struct cli_globals *g, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage("watch");
+	rctx.db_from_flag = db != g->settings.database;
 	if (!g->settings.imap.present) {
 		fprintf(stderr, "dmarcwatch: watch needs an [imap] section in "
 		    "the configuration file (%s; see doc/config.md)\n",

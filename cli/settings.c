@@ -171,8 +171,10 @@ on_imap_key(struct load_ctx *c, const char *key, const char *value,
 		c->s->secret_line = line;
 		return set_str(c, line, key, value, out, IMAP_PATH_BYTES);
 	}
-	if (strcmp(key, "folders") == 0)
+	if (strcmp(key, "folders") == 0) {
+		c->s->folders_line = line;
 		return set_folders(c, line, value);
+	}
 	if (strcmp(key, "archive_folder") == 0)
 		return set_str(c, line, key, value, ic->archive_folder,
 		    sizeof ic->archive_folder);
@@ -203,6 +205,31 @@ on_imap_key(struct load_ctx *c, const char *key, const char *value,
 		    key);
 		return problem(c, line, msg);
 	}
+}
+
+/*
+ * 1 when folder is the archive folder or lies under it: with delimiter
+ * '/' or '.' (the server's, unknown here) or as the flat name
+ * "<archive>-<subfolder>" used by servers without a hierarchy. Reading
+ * such a folder would move its messages round on every pass.
+ */
+static int
+under_archive(const char *folder, const char *archive)
+{
+	static const char *const subs[] = {
+		"aggregate", "tlsrpt", "failure", "invalid", "unsaved",
+	};
+	size_t n = strlen(archive);
+
+	if (strncmp(folder, archive, n) != 0)
+		return 0;
+	if (folder[n] == '\0' || folder[n] == '/' || folder[n] == '.')
+		return 1;
+	if (folder[n] == '-')
+		for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+			if (strcmp(folder + n + 1, subs[i]) == 0)
+				return 1;
+	return 0;
 }
 
 /* Checks that need the whole [imap] section. */
@@ -243,6 +270,19 @@ check_imap(struct load_ctx *c)
 				problem(c, sl, e.msg);
 		}
 	}
+	for (size_t i = 0; i < ic->n_folders; i++)
+		if (under_archive(ic->folders[i], ic->archive_folder)) {
+			char msg[3 * LIM_IMAP_NAME_BYTES];
+			snprintf(msg, sizeof msg, "folders: '%s' is the "
+			    "archive_folder '%s' or lies under it (its "
+			    "messages would be moved round on every pass)",
+			    ic->folders[i], ic->archive_folder);
+			problem(c, c->s->folders_line ? c->s->folders_line : l,
+			    msg);
+		}
+	if (ic->n_folders == 0 && under_archive("INBOX", ic->archive_folder))
+		problem(c, l, "archive_folder: INBOX (the folder read) "
+		    "cannot be the archive");
 	if (ic->ca_file[0] != '\0' && access(ic->ca_file, R_OK) != 0) {
 		char msg[IMAP_PATH_BYTES + 64];
 		snprintf(msg, sizeof msg, "ca_file %s: %s", ic->ca_file,
@@ -531,6 +571,12 @@ on_key(void *ctx, const char *section, const char *key, const char *value,
 	}
 }
 
+static int
+on_syntax(void *ctx, int line, const char *msg)
+{
+	return problem(ctx, line, msg);
+}
+
 int
 settings_load(struct settings *s, const char *path, int missing_ok,
     FILE *errs)
@@ -540,15 +586,15 @@ settings_load(struct settings *s, const char *path, int missing_ok,
 	int rc;
 
 	err_clear(&e);
-	rc = ini_read(path, on_key, &c, &e);
+	rc = ini_read(path, on_key, on_syntax, &c, &e);
 	if (rc == ERR_NOTFOUND && missing_ok)
 		return 0;
-	if (rc == 0)
-		check_imap(&c);
-	if (rc != 0) {
+	if (rc != 0 && rc != ERR_FORMAT && rc != ERR_TOO_LARGE) {
 		fprintf(errs, "%s: %s\n", e.where[0] ? e.where : path, e.msg);
-		return rc == ERR_FORMAT || rc == ERR_TOO_LARGE ?
-		    c.problems + 1 : -1;
+		return -1;
 	}
+	/* Also after syntax errors (each printed by on_syntax): every
+	 * problem of the file in one run. */
+	check_imap(&c);
 	return c.problems;
 }

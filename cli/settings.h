@@ -34,6 +34,7 @@ struct settings {
 	int imap_line;                     /* line of the first [imap] key */
 	int secret_line;                   /* line of password_file /
 	                                    * token_file / token_command */
+	int folders_line;                  /* line of folders (0 = unset) */
 	char providers[SETTINGS_PATH_MAX]; /* [general] providers; "" = the
 	                                    * default search (doc/providers.md) */
 	struct sender_config sender;       /* [sender] */

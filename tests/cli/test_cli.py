@@ -397,6 +397,44 @@ with tempfile.TemporaryDirectory() as tmp:
     p = run("-c", bad, "reports", "-d", db)
     check("a command refuses to run with a broken configuration",
           p.returncode == 1, p.returncode)
+
+    # Every syntax error, not only the first, and the [imap] checks of
+    # the whole section after them: (text, {line: words}).
+    long_key = "x" * 250
+    syntax_cases = [
+        ("s1", "[general]\njunk\n[imap\nmore junk\n",
+         {2: "syntax error", 3: "without ']'", 4: "syntax error"}),
+        ("s2", "; c\n# c\n\n[general]\ndatabase = a.db\n"
+         "  indented continuation\n[failure]\n  indented after section\n",
+         {8: "syntax error"}),
+        ("s3", f"[general]\n{long_key} = 1\ndatabase = a.db\nbad line\n",
+         {2: "line too long", 4: "syntax error"}),
+        ("s4", "[imap]\nuser = u\nnot a key\nbatch = 0\n"
+         "folders = INBOX, dmarcwatch/invalid\n",
+         {3: "syntax error", 4: "batch", 2: "needs host",
+          5: "lies under it"}),
+        ("s5", "[imap]\nhost = h\nuser = u\npassword_file = /nonexistent\n"
+         "archive_folder = Reports\nfolders = Reports-invalid, Other, "
+         "Reports.x\n",
+         {4: "nonexistent", 6: "'Reports-invalid'"}),
+    ]
+    for cid, text, want in syntax_cases:
+        path = os.path.join(tmp, f"syntax-{cid}.conf")
+        open(path, "w").write(text)
+        p = run("-c", path, "config", "check")
+        out = p.stdout.decode()
+        lines = [ln for ln in out.splitlines() if ln.startswith(path + ":")
+                 and not ln.startswith(path + ": ")]
+        got = {int(ln[len(path) + 1:].split(":", 1)[0]) for ln in lines}
+        ok = p.returncode == 1 and set(want) <= got and all(
+            any(ln.startswith(f"{path}:{n}:") and w in ln for ln in lines)
+            for n, w in want.items())
+        if cid == "s2":      # continuation lines are inih's, not errors
+            ok = ok and got == {8}
+        if cid == "s5":      # 'Reports.x' too (either usual delimiter)
+            ok = ok and sum("lies under it" in ln for ln in lines) == 2
+        check(f"config check {cid}: every syntax error and the [imap] "
+              "checks", ok, (p.returncode, out))
     p = run("-c", os.path.join(tmp, "missing.conf"), "config", "check")
     check("config check on a missing explicit file: exit 1",
           p.returncode == 1, p.returncode)

@@ -497,6 +497,18 @@ def watch_cases(tmp, dv):
               "refused, the old kept) and goes on",
               reread and after_hup and kept and after_bad,
               (reread, after_hup, kept, after_bad))
+        # What a running watch cannot change is logged, not ignored.
+        open(wconf, "w").write(good + "\n[general]\nlog = syslog\n")
+        n_reread = open(wlog.name).read().count("configuration re-read")
+        proc.send_signal(signal.SIGHUP)
+        restart = wait_for(lambda: "[general] log changed: takes effect "
+                           "at the next start" in open(wlog.name).read(), 10)
+        applied = wait_for(lambda: open(wlog.name).read().count(
+            "configuration re-read") > n_reread, 10)
+        open(wconf, "w").write(good)
+        check("watch: SIGHUP with [general] log changed says it needs a "
+              "restart (and re-reads the rest)", restart and applied,
+              (restart, applied, open(wlog.name).read()[-400:]))
         proc.send_signal(signal.SIGTERM)
         try:
             rc = proc.wait(15)
