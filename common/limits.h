@@ -139,6 +139,11 @@
  * output of token_command). Real tokens are 1-2 KiB. */
 #define LIM_IMAP_SECRET_BYTES   8192
 
+/* Certificates in the chain an IMAP server sends: real chains have 2 to
+ * 4; a longer one is refused (never cut short), which also bounds the
+ * verification work a hostile server can ask for. */
+#define LIM_TLS_CHAIN           16
+
 /* Seconds one IDLE lasts before `watch` ends it (DONE) and issues it
  * again: RFC 2177 lets a server drop a client idle for 30 minutes, and
  * many do at 29. */

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,20 +45,55 @@ imap_config_defaults(struct imap_config *c)
 	c->poll_interval = 300;
 }
 
-int
-imap_secret_file_check(const char *path, struct err *err)
+/*
+ * Opens a secret file for reading and checks what was opened (fstat on
+ * the descriptor, not stat on the name: no window for a swap between the
+ * check and the read). The name itself must not be a symbolic link
+ * (O_NOFOLLOW: a link's target is not what the admin's chmod was about);
+ * O_NONBLOCK so that a FIFO does not hang us before it is refused.
+ */
+static int
+secret_open(const char *path, int *fdp, struct err *err)
 {
 	struct stat sb;
+	int fd;
 
-	if (stat(path, &sb) != 0)
+	*fdp = -1;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return err_set(err, ERR_INVAL, "%s: a symbolic link: "
+			    "refused (name the file itself)", path);
 		return err_set(err, errno == ENOENT ? ERR_NOTFOUND : ERR_INVAL,
 		    "%s: %s", path, strerror(errno));
-	if (!S_ISREG(sb.st_mode))
+	}
+	if (fstat(fd, &sb) != 0) {
+		int rc = err_set(err, ERR_IO, "%s: %s", path, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		close(fd);
 		return err_set(err, ERR_INVAL, "%s: not a regular file", path);
-	if ((sb.st_mode & 077) != 0)
+	}
+	if ((sb.st_mode & 077) != 0) {
+		close(fd);
 		return err_set(err, ERR_INVAL, "%s: readable or writable by "
 		    "group or others (mode %04o): chmod 600 it", path,
 		    (unsigned)(sb.st_mode & 07777));
+	}
+	*fdp = fd;
+	return 0;
+}
+
+int
+imap_secret_file_check(const char *path, struct err *err)
+{
+	int fd, rc;
+
+	if ((rc = secret_open(path, &fd, err)) != 0)
+		return rc;
+	close(fd);
 	return 0;
 }
 
@@ -142,21 +178,28 @@ read_secret(const struct imap_config *cfg, char *out, size_t cap,
 	int rc, from_cmd = 0;
 
 	if (cfg->auth == IMAP_AUTH_XOAUTH2 && cfg->token_command[0]) {
+		/* The helper inherits no descriptor of ours beyond 0-2 and
+		 * its pipe: the IMAP socket, the database and the secret
+		 * files are close-on-exec. Its stderr is our log. */
 		from_cmd = 1;
 		fflush(NULL);
-		f = popen(cfg->token_command, "r");
+		f = popen(cfg->token_command, "re");
 		if (f == NULL)
 			return err_set(err, ERR_AUTH, "token_command cannot be "
 			    "run: %s", strerror(errno));
 	} else {
 		const char *path = cfg->auth == IMAP_AUTH_XOAUTH2 ?
 		    cfg->token_file : cfg->password_file;
-		if ((rc = imap_secret_file_check(path, err)) != 0)
+		int fd;
+		if ((rc = secret_open(path, &fd, err)) != 0)
 			return err_set(err, ERR_AUTH, "%s", err->msg);
-		f = fopen(path, "re");
-		if (f == NULL)
-			return err_set(err, ERR_AUTH, "%s: %s", path,
+		f = fdopen(fd, "r");
+		if (f == NULL) {
+			rc = err_set(err, ERR_AUTH, "%s: %s", path,
 			    strerror(errno));
+			close(fd);
+			return rc;
+		}
 	}
 	n = fread(out, 1, cap - 1, f);
 	out[n] = '\0';
@@ -164,8 +207,15 @@ read_secret(const struct imap_config *cfg, char *out, size_t cap,
 		int st = pclose(f);
 		if (st != 0) {
 			explicit_bzero(out, cap);
-			return err_set(err, ERR_AUTH, "token_command failed "
-			    "(status %d)", st);
+			if (st > 0 && WIFEXITED(st))
+				return err_set(err, ERR_AUTH, "token_command "
+				    "failed (exit status %d)", WEXITSTATUS(st));
+			if (st > 0 && WIFSIGNALED(st))
+				return err_set(err, ERR_AUTH, "token_command "
+				    "failed (killed by signal %d)",
+				    WTERMSIG(st));
+			return err_set(err, ERR_AUTH, "token_command failed: "
+			    "%s", strerror(errno));
 		}
 	} else
 		fclose(f);
@@ -256,6 +306,22 @@ patch_eof(mailimap *s)
 	}
 }
 
+/* libetpan opens its socket without close-on-exec: a token_command
+ * (popen) would inherit the connection to the server. */
+static void
+set_cloexec(mailimap *s)
+{
+	mailstream_low *low;
+	int fd, fl;
+
+	if (s->imap_stream == NULL ||
+	    (low = mailstream_get_low(s->imap_stream)) == NULL ||
+	    (fd = mailstream_low_get_fd(low)) < 0)
+		return;
+	if ((fl = fcntl(fd, F_GETFD)) >= 0)
+		(void)fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+}
+
 static void
 set_sni(struct mailstream_ssl_context *ctx, void *data)
 {
@@ -272,8 +338,8 @@ is_loopback(const char *h)
 static int
 verify_peer(struct conn *c, struct err *err)
 {
-	const unsigned char *der[16];
-	size_t len[16];
+	const unsigned char *der[LIM_TLS_CHAIN];
+	size_t len[LIM_TLS_CHAIN];
 	carray *chain;
 	unsigned n;
 	int rc;
@@ -289,9 +355,10 @@ verify_peer(struct conn *c, struct err *err)
 		return err_set(err, ERR_TLS, "%s: no certificate chain from "
 		    "the TLS layer", c->cfg->host);
 	n = carray_count(chain);
-	if (n > 16)
-		n = 16;
-	for (unsigned i = 0; i < n; i++) {
+	/* A longer chain is passed with its real length and refused by
+	 * tls_verify_chain() before it reads the arrays: never cut short
+	 * (a cut chain could verify differently). */
+	for (unsigned i = 0; i < n && i < LIM_TLS_CHAIN; i++) {
 		MMAPString *m = carray_get(chain, i);
 		der[i] = (const unsigned char *)m->str;
 		len[i] = m->len;
@@ -366,6 +433,7 @@ conn_open(struct conn *c, const struct imap_config *cfg, struct err *err)
 		goto fail;
 	}
 	patch_eof(c->s);
+	set_cloexec(c->s);
 	if (cfg->tls == IMAP_TLS_STARTTLS) {
 		r = mailimap_socket_starttls_with_callback(c->s, set_sni,
 		    (void *)cfg->host);

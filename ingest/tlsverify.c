@@ -5,18 +5,18 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "../common/limits.h"
 #include "tlsverify.h"
 
 /* A server chain longer than this is not a real one (leaf, one or two
  * intermediates, maybe the root). */
-#define TLS_CHAIN_MAX 16
 
 int
 tls_verify_chain(const unsigned char *const *der, const size_t *len,
     size_t n, const char *host, const char *ca_file, struct err *err)
 {
 	gnutls_x509_trust_list_t tl = NULL;
-	gnutls_x509_crt_t crts[TLS_CHAIN_MAX];
+	gnutls_x509_crt_t crts[LIM_TLS_CHAIN];
 	gnutls_typed_vdata_st vd[2];
 	gnutls_datum_t out = { NULL, 0 };
 	unsigned int status = 0;
@@ -25,9 +25,10 @@ tls_verify_chain(const unsigned char *const *der, const size_t *len,
 
 	if (n == 0)
 		return err_set(err, ERR_TLS, "the server sent no certificate");
-	if (n > TLS_CHAIN_MAX)
-		return err_set(err, ERR_TLS, "the server sent %zu certificates "
-		    "(more than %d)", n, TLS_CHAIN_MAX);
+	if (n > LIM_TLS_CHAIN)
+		return err_set(err, ERR_TLS, "the server sent a chain of %zu "
+		    "certificates, more than LIM_TLS_CHAIN (%d): refused", n,
+		    LIM_TLS_CHAIN);
 	if (gnutls_x509_trust_list_init(&tl, 0) < 0) {
 		rc = err_set(err, ERR_NOMEM, "out of memory");
 		goto out;

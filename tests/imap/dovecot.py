@@ -59,6 +59,49 @@ def make_cert(d, ca, name, dns, ip=None):
     return os.path.join(d, f"{name}.pem"), os.path.join(d, f"{name}.key")
 
 
+def make_chain(d, depth, dns="localhost"):
+    """A CA, depth intermediates each signed by the one before, and a
+    server certificate for dns signed by the last (EC keys: quick).
+    Returns (ca_pem, chain_pem, key): chain_pem holds the server
+    certificate and the intermediates, depth + 1 certificates."""
+    def key(name):
+        openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout",
+                "-out", f"{name}.key", cwd=d)
+
+    def sign(name, issuer, ext):
+        open(os.path.join(d, f"{name}.ext"), "w").write(ext)
+        openssl("req", "-new", "-key", f"{name}.key", "-subj", f"/CN={name}",
+                "-out", f"{name}.csr", cwd=d)
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{issuer}.pem",
+                "-CAkey", f"{issuer}.key", "-CAcreateserial", "-days", "2",
+                "-extfile", f"{name}.ext", "-out", f"{name}.pem", cwd=d)
+
+    ca_ext = ("basicConstraints=critical,CA:TRUE\n"
+              "keyUsage=critical,keyCertSign,cRLSign\n")
+    key("chainca")
+    openssl("req", "-x509", "-key", "chainca.key", "-days", "2", "-subj",
+            "/CN=chainca", "-out", "chainca.pem", "-addext",
+            "basicConstraints=critical,CA:TRUE", "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
+    issuer = "chainca"
+    names = []
+    for i in range(depth):
+        name = f"chainint{i}"
+        key(name)
+        sign(name, issuer, ca_ext)
+        names.append(name)
+        issuer = name
+    key("chainsrv")
+    sign("chainsrv", issuer, f"subjectAltName=DNS:{dns}\n"
+         "extendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n")
+    chain = os.path.join(d, "chain.pem")
+    with open(chain, "w") as out:
+        for n in ["chainsrv"] + names[::-1]:
+            out.write(open(os.path.join(d, f"{n}.pem")).read())
+    return (os.path.join(d, "chainca.pem"), chain,
+            os.path.join(d, "chainsrv.key"))
+
+
 CONF = """
 base_dir = {d}/run
 state_dir = {d}/state

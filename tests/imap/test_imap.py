@@ -106,7 +106,7 @@ def stored_count(db):
 
 
 def main(tmp):
-    dv = dovecot.Dovecot(tmp, users=[f"conn{i}" for i in range(10)] +
+    dv = dovecot.Dovecot(tmp, users=[f"conn{i}" for i in range(16)] +
                          ["bulk", "kill", "killref", "watch", "big", "retry",
                           "sigterm", "sighup", "leave", "transient"])
     if not dv.available():
@@ -189,7 +189,14 @@ def conn_cases(tmp, dv):
          {"delete_after": "yes"}, 3, "", 3, {"invalid": 1}),
         ("xoauth2: a failing token_command is a clear error",
          {"auth": "xoauth2", "password_file": None,
-          "token_command": "exit 3"}, 1, "token_command failed", 0, {}),
+          "token_command": "exit 3"}, 1,
+         "token_command failed (exit status 3)", 0, {}),
+        ("password_file a symbolic link: refused",
+         {"password_file": "SYMLINK"}, 1, "a symbolic link: refused", 0,
+         {}),
+        ("xoauth2: token_command inherits no socket (close-on-exec)",
+         {"auth": "xoauth2", "password_file": None,
+          "token_command": "FDCHECK"}, 1, "login as", 0, {}),
         ("xoauth2: a refused token, not shown in the error",
          {"auth": "xoauth2", "password_file": None,
           "token_command": "echo xyzzy-token"}, 1, "login as", 0, {}),
@@ -203,6 +210,14 @@ def conn_cases(tmp, dv):
             open(pw, "w").write("not-the-password-xyzzy\n")
             os.chmod(pw, 0o600)
             over = dict(over, password_file=pw)
+        if over.get("password_file") == "SYMLINK":
+            link = os.path.join(tmp, "pw-link")
+            os.symlink(os.path.join(dv.d, "client-password"), link)
+            over = dict(over, password_file=link)
+        fdlist = os.path.join(tmp, "helper-fds")
+        if over.get("token_command") == "FDCHECK":
+            over = dict(over, token_command=f"ls -l /proc/$$/fd > {fdlist};"
+                        " echo xyzzy-token")
         conf = write_conf(tmp, f"conn{n}.conf", dv.config(user=user, **over))
         db = os.path.join(tmp, f"conn{n}.db")
         p = run(conf, "fetch", "-d", db, "--json")
@@ -214,9 +229,41 @@ def conn_cases(tmp, dv):
         left = counts.get("INBOX")
         arch = {k: v for k, v in archive_counts(counts).items() if v}
         ok = ok and left == (0 if stored else 4) and arch == archive
+        if "FDCHECK" in name or "close-on-exec" in name:
+            fds = [ln for ln in open(fdlist).read().splitlines()
+                   if "->" in ln and int(ln.split("->")[0].split()[-1]) > 2]
+            ok = ok and not [f for f in fds if "socket:" in f or ".db" in f]
+            needle = str(fds)
         check(f"connection: {name}", ok,
-              (p.returncode, p.stderr[-600:], s, left, arch))
+              (p.returncode, p.stderr[-600:], s, left, arch, needle))
 
+
+    # A chain longer than LIM_TLS_CHAIN (16) is refused as such (it used
+    # to be cut to 16 and then fail as an unknown issuer); one within it
+    # verifies.
+    for depth, code, needle in ((16, 1, "a chain of 17 certificates, more "
+                                 "than LIM_TLS_CHAIN (16): refused"),
+                                (3, 0, "")):
+        d = os.path.join(tmp, f"chain{depth}")
+        os.makedirs(d)
+        ca, chain, key = dovecot.make_chain(d, depth)
+        dc = dovecot.Dovecot(tmp, name=f"dovecot-chain{depth}", pki_from=dv)
+        dc.write_conf(chain, key)
+        os.chmod(d, 0o755)
+        for f in os.listdir(d):
+            os.chmod(os.path.join(d, f), 0o644)
+        dc.start()
+        try:
+            cconf = write_conf(tmp, f"chain{depth}.conf",
+                               dc.config(ca_file=ca))
+            p = run(cconf, "fetch", "-d", os.path.join(tmp, f"chain{depth}"
+                                                        ".db"))
+            check(f"TLS: a chain of {depth + 1} certificates "
+                  f"{'refused' if code else 'verifies'}",
+                  p.returncode == code and needle in p.stderr,
+                  (p.returncode, p.stderr[-400:]))
+        finally:
+            dc.stop()
 
 
 def bulk_cases(tmp, dv):
