@@ -121,7 +121,9 @@ ssl_cert = <{cert}
 ssl_key = <{key}
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = yes
-auth_mechanisms = plain login
+# xoauth2: Dovecot checks the token against the passdb like a password
+# (no OAuth2 server needed), enough to test dmarcwatch's side of it.
+auth_mechanisms = plain login xoauth2
 auth_failure_delay = 0
 mail_max_userip_connections = 50
 passdb {{

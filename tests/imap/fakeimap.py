@@ -10,7 +10,9 @@ mode: 'huge-literal' - RFC822.SIZE says 100 bytes, the FETCH announces a
       every time (watch must back off, not reconnect in a tight loop);
       'nomove' - one real message (message=), no MOVE nor UIDPLUS: COPY,
       then the first UID STORE \\Deleted hangs up (a crash between COPY
-      and EXPUNGE, seen from the server); .copies counts the COPYs.
+      and EXPUNGE, seen from the server); .copies counts the COPYs;
+      'nostarttls' - (any mode, in fact) STARTTLS is not announced and
+      answered NO; .starttls counts the attempts.
 .logins counts the LOGIN commands (one per connection of dmarcwatch).
 """
 import socket
@@ -24,6 +26,7 @@ class FakeImap:
         self.mode = mode
         self.sent = 0            # literal bytes sent
         self.logins = 0
+        self.starttls = 0
         self.msg = message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
         self.copies = 0
         self.flagged = False
@@ -76,6 +79,9 @@ class FakeImap:
                 out = self.nomove(tag, cmd, rest)
                 if out is None:
                     return          # hang up
+            elif cmd == "STARTTLS":
+                self.starttls += 1
+                out = f"{tag} NO STARTTLS not here (fake)\r\n"
             elif cmd == "IDLE":
                 out = f"{tag} NO IDLE refused (fake)\r\n"
             elif cmd == "LIST":

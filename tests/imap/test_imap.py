@@ -106,7 +106,7 @@ def stored_count(db):
 
 
 def main(tmp):
-    dv = dovecot.Dovecot(tmp, users=[f"conn{i}" for i in range(16)] +
+    dv = dovecot.Dovecot(tmp, users=[f"conn{i}" for i in range(20)] +
                          ["bulk", "kill", "killref", "watch", "big", "retry",
                           "sigterm", "sighup", "leave", "transient"])
     if not dv.available():
@@ -200,6 +200,15 @@ def conn_cases(tmp, dv):
         ("xoauth2: a refused token, not shown in the error",
          {"auth": "xoauth2", "password_file": None,
           "token_command": "echo xyzzy-token"}, 1, "login as", 0, {}),
+        ("xoauth2 login with token_command (Dovecot checks the token)",
+         {"auth": "xoauth2", "password_file": None,
+          "token_command": f"echo {dovecot.PASSWORD}"}, 3, "", 3, every),
+        ("xoauth2 login with token_file",
+         {"auth": "xoauth2", "password_file": None,
+          "token_file": "CLIENTPW"}, 3, "", 3, every),
+        ("STARTTLS with a wrong CA refused",
+         {"tls": "starttls", "port": str(dv.port), "ca_file": dv.other_ca},
+         1, "not issued by ca_file", 0, {}),
     ]
     for n, (name, over, code, needle, stored, archive) in \
             enumerate(conn_cases):
@@ -214,6 +223,10 @@ def conn_cases(tmp, dv):
             link = os.path.join(tmp, "pw-link")
             os.symlink(os.path.join(dv.d, "client-password"), link)
             over = dict(over, password_file=link)
+        if over.get("token_file") == "CLIENTPW":
+            dv.config()           # makes the 0600 password file
+            over = dict(over, token_file=os.path.join(dv.d,
+                                                      "client-password"))
         fdlist = os.path.join(tmp, "helper-fds")
         if over.get("token_command") == "FDCHECK":
             over = dict(over, token_command=f"ls -l /proc/$$/fd > {fdlist};"
@@ -229,6 +242,10 @@ def conn_cases(tmp, dv):
         left = counts.get("INBOX")
         arch = {k: v for k, v in archive_counts(counts).items() if v}
         ok = ok and left == (0 if stored else 4) and arch == archive
+        if "xoauth2 login" in name:
+            # it really was XOAUTH2 (not LOGIN) that Dovecot accepted
+            dlog = open(os.path.join(dv.d, "dovecot.log")).read()
+            ok = ok and f"user=<{user}>, method=XOAUTH2" in dlog
         if "FDCHECK" in name or "close-on-exec" in name:
             fds = [ln for ln in open(fdlist).read().splitlines()
                    if "->" in ln and int(ln.split("->")[0].split()[-1]) > 2]
@@ -237,6 +254,23 @@ def conn_cases(tmp, dv):
         check(f"connection: {name}", ok,
               (p.returncode, p.stderr[-600:], s, left, arch, needle))
 
+
+    # STARTTLS missing on the server (and answered NO): refused, the
+    # password never sent.
+    fk = fakeimap.FakeImap("nostarttls")
+    try:
+        fconf = write_conf(tmp, "fake-nostarttls.conf", dv.config(
+            host="127.0.0.1", tls="starttls", port=str(fk.port),
+            ca_file=None))
+        p = run(fconf, "fetch", "-d", os.path.join(tmp, "nostarttls.db"),
+                timeout=60)
+        check("STARTTLS refused by the server: no plain-text fallback, "
+              "no login", p.returncode == 1 and "STARTTLS failed" in
+              p.stderr and "refusing to go on without TLS" in p.stderr and
+              fk.logins == 0 and fk.starttls == 1,
+              (p.returncode, p.stderr[-300:], fk.logins, fk.starttls))
+    finally:
+        fk.close()
 
     # A chain longer than LIM_TLS_CHAIN (16) is refused as such (it used
     # to be cut to 16 and then fail as an unknown issuer); one within it
