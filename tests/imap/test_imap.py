@@ -108,7 +108,8 @@ def stored_count(db):
 def main(tmp):
     dv = dovecot.Dovecot(tmp, users=[f"conn{i}" for i in range(20)] +
                          ["bulk", "kill", "killref", "watch", "big", "retry",
-                          "sigterm", "sighup", "leave", "transient"])
+                          "sigterm", "sighup", "leave", "transient",
+                          "recreate"])
     if not dv.available():
         print("dovecot not found (apt-get install dovecot-imapd): "
               "skipping the IMAP tests")
@@ -130,7 +131,8 @@ def cases(tmp, dv):
               ("bulk", bulk_cases), ("kill", kill_cases),
               ("watch", watch_cases), ("signals", signal_cases),
               ("backoff", backoff_cases), ("nonreports", nonreport_cases),
-              ("transient", transient_cases)]
+              ("transient", transient_cases),
+              ("uidvalidity", uidvalidity_cases)]
     only = [g for g in os.environ.get("DW_IMAP_CASES", "").split(",") if g]
     for name, fn in groups:
         if not only or name in only:
@@ -948,6 +950,50 @@ def transient_cases(tmp, dv):
           counts.get("INBOX") == 0 and
           archive_counts(counts) == {"unsaved": 1} and
           stored_count(db) == 0, (counts, stored_count(db)))
+
+
+def uidvalidity_cases(tmp, dv):
+    """The hazard of a UIDVALIDITY change: UID numbers reused for other
+    messages. A read folder is deleted and made again (new UIDVALIDITY,
+    UIDs from 1 again) and gets other messages under the same UIDs: they
+    must be stored, not taken for the old ones and only archived."""
+    conf = write_conf(tmp, "recreate.conf", dv.config(user="recreate",
+                                                      folders="Reports"))
+    db = os.path.join(tmp, "recreate.db")
+    c = dv.imap("recreate")
+    c.create("Reports")
+    for i in (100, 101, 102):
+        c.append("Reports", None, None, gen.message(i))
+    c.select("Reports")
+    uids1 = c.uid("SEARCH", "ALL")[1][0].split()
+    uv1 = c.response("UIDVALIDITY")[1]
+    c.logout()
+    p1 = run(conf, "fetch", "-d", db, "--json")
+    s1 = summary(p1)
+    c = dv.imap("recreate")
+    c.delete("Reports")
+    c.create("Reports")
+    for i in (200, 201, 202):
+        c.append("Reports", None, None, gen.message(i))
+    c.select("Reports")
+    uids2 = c.uid("SEARCH", "ALL")[1][0].split()
+    uv2 = c.response("UIDVALIDITY")[1]
+    c.logout()
+    p2 = run(conf, "fetch", "-d", db, "--json")
+    s2 = summary(p2)
+    counts = dv.counts("recreate")
+    check("folder deleted and made again (UIDs reused for other "
+          "messages): the new ones are stored, not only archived",
+          p1.returncode == 0 and s1.get("reports_new") == 3 and
+          uids1 == uids2 and uv1 != uv2 and p2.returncode == 0 and
+          "UIDVALIDITY changed" in p2.stderr and
+          s2.get("reports_new") == 3 and s2.get("messages_known") == 0 and
+          counts.get("Reports") == 0 and
+          archive_counts(counts).get("aggregate", 0) +
+          archive_counts(counts).get("tlsrpt", 0) +
+          archive_counts(counts).get("failure", 0) == 6,
+          (p1.returncode, s1, uids1, uids2, uv1, uv2, p2.returncode, s2,
+           counts, p2.stderr[-300:]))
 
 
 if __name__ == "__main__":
