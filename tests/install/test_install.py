@@ -178,7 +178,18 @@ def under(p):
 bindir = under(opts.get("bindir", "bin"))
 mandir = under(opts.get("mandir", "share/man"))
 datadir = under(opts.get("datadir", "share"))
-sysconfdir = under(opts.get("sysconfdir", "etc"))
+# A relative sysconfdir (meson's default "etc") is taken from /, not from
+# the prefix: the configuration is /etc/dmarcwatch/dmarcwatch.conf
+# whatever the prefix (meson.build, doc/operations.md).
+sysconfdir = os.path.join("/", opts.get("sysconfdir", "etc"))
+conf_path = os.path.join(sysconfdir, "dmarcwatch", "dmarcwatch.conf")
+check("default configuration path in --help", conf_path in h.stdout,
+      (conf_path, h.stdout[:400]))
+if not os.path.isabs(opts.get("sysconfdir", "etc")):
+    check("default configuration path is /etc/dmarcwatch/dmarcwatch.conf "
+          f"with prefix {prefix}",
+          conf_path == "/etc/dmarcwatch/dmarcwatch.conf" and
+          "/etc/dmarcwatch/dmarcwatch.conf" in h.stdout, h.stdout[:400])
 unitdir = opts.get("systemdsystemunitdir", "")
 if unitdir in ("", None):
     pc = run(["pkg-config", "--variable=systemdsystemunitdir", "systemd"])
