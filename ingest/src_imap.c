@@ -782,7 +782,7 @@ flush_moves(struct imap_src *s, struct err *err)
 		struct uidq *q = &s->q[t];
 		struct mailimap_set *set;
 		char dest[2 * LIM_IMAP_NAME_BYTES];
-		int r, del;
+		int r, del, marked = 0;
 
 		if (q->n == 0)
 			continue;
@@ -806,6 +806,7 @@ flush_moves(struct imap_src *s, struct err *err)
 				r = mailimap_uid_copy(s->c->s, set, dest);
 				if (r == MAILIMAP_NO_ERROR) {
 					mark_archived(s, q->uids, q->n);
+					marked = 1;
 					rc = delete_uids(s, set, err);
 				}
 			}
@@ -827,7 +828,7 @@ flush_moves(struct imap_src *s, struct err *err)
 			s->counts.invalid += q->n;
 		if (t == T_UNSAVED)
 			s->counts.unsaved += q->n;
-		else    /* unsaved rows keep their state (give_up) */
+		else if (!marked)   /* unsaved rows keep their state */
 			mark_archived(s, q->uids, q->n);
 		q->n = 0;
 	}
