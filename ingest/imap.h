@@ -65,8 +65,10 @@ struct imap_config {
 
 void imap_config_defaults(struct imap_config *c);
 
-/* Checks a secret file: exists, regular, not readable or writable by
- * group or others. Returns 0 or ERR_INVAL / ERR_NOTFOUND with msg. */
+/* Checks a secret file as it is read before each login: opens it (not
+ * following a symbolic link, which is refused) and checks the opened
+ * file: regular, not readable or writable by group or others. Returns 0
+ * or ERR_INVAL / ERR_NOTFOUND / ERR_IO with msg. */
 int imap_secret_file_check(const char *path, struct err *err);
 
 /* What happened on the IMAP side, next to struct pipeline_stats. */
