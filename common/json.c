@@ -14,9 +14,12 @@
 /*
  * jansson reports some allocation failures inside its lexer as syntax
  * errors ("string or '}' expected"): a report would then be rejected for
- * good as malformed when it should be retried as a transient failure. Its
- * allocations therefore go through these wrappers, which note a failure
- * per thread; jv_parse() turns any parse error after one into ERR_NOMEM.
+ * good as malformed when it should be retried as a transient failure.
+ * Others it does not report at all: its lexer ignores a failed append to
+ * the token text, so a string silently loses a byte ("mail.examle.net")
+ * and the parse succeeds. Its allocations therefore go through these
+ * wrappers, which note a failure per thread; jv_parse() turns any parse
+ * after one, failed or not, into ERR_NOMEM.
  */
 static _Thread_local int alloc_failed;
 static pthread_once_t alloc_once = PTHREAD_ONCE_INIT;
@@ -300,6 +303,12 @@ jv_parse(struct reader *in, size_t max_bytes, int max_depth,
 	alloc_failed = 0;
 	root = json_loadb(b.data != NULL ? (const char *)b.data + skip : "",
 	    b.len - skip, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+	if (root != NULL && alloc_failed) {
+		/* parsed, but perhaps not what the input says (above) */
+		json_decref(root);
+		rc = err_set(err, ERR_NOMEM, "out of memory parsing JSON");
+		goto out;
+	}
 	if (root == NULL) {
 		char msg[200];
 
