@@ -52,7 +52,27 @@ static const char *const query_sql[SQ__COUNT] = {
 	    " sum(sessions_failed) FROM tlsrpt_daily WHERE" DAYS DOM
 	    " AND result_type <> ''"
 	    " GROUP BY policy_domain, receiving_mx, result_type"
-	    " ORDER BY policy_domain, 4 DESC, receiving_mx, result_type",
+	    " ORDER BY policy_domain, 4 DESC, receiving_mx, result_type"
+	    " LIMIT :lim",
+	/* The policies of the TLS-RPT reports that begin in the range. */
+	[SQ_TLS_POLICIES] =
+	    "SELECT p.policy_domain, p.policy_type, p.mx_hosts,"
+	    " sum(p.total_successful), sum(p.total_failure),"
+	    " count(DISTINCT p.report_id)"
+	    " FROM reports r JOIN tlsrpt_policies p ON p.report_id = r.id"
+	    " WHERE r.kind = 'tlsrpt' AND r.begin >= :since"
+	    " AND r.begin < :until"
+	    " AND (:dom IS NULL OR p.policy_domain = :dom)"
+	    " GROUP BY 1, 2, 3 ORDER BY 1, 4 + 5 DESC, 2, 3 LIMIT :lim",
+	[SQ_REPORT_TLS] =
+	    "SELECT p.seq, p.policy_type, p.policy_domain, p.policy_strings,"
+	    " p.mx_hosts, p.total_successful, p.total_failure, f.seq,"
+	    " f.result_type, f.sending_mta_ip, f.receiving_mx_hostname,"
+	    " f.receiving_mx_helo, f.receiving_ip, f.failed_session_count,"
+	    " f.additional_information, f.failure_reason_code"
+	    " FROM tlsrpt_policies p"
+	    " LEFT JOIN tlsrpt_failures f ON f.policy_id = p.id"
+	    " WHERE p.report_id = :rid ORDER BY p.seq, f.seq LIMIT :lim",
 	[SQ_FAILURES] =
 	    "SELECT r.id, f.arrival_time, f.source_ip, f.reported_domain,"
 	    " f.feedback_type, f.auth_failure, f.delivery_result,"
@@ -60,10 +80,11 @@ static const char *const query_sql[SQ__COUNT] = {
 	    " f.dkim_selector, f.spf_dns, f.orig_from, f.orig_to,"
 	    " f.orig_subject, f.orig_message_id, f.user_agent,"
 	    " f.authentication_results, f.identity_alignment, f.reported_uri,"
-	    " f.other_fields, f.arrival_date"
+	    " f.other_fields, f.arrival_date, r.report_id"
 	    " FROM failure_reports f JOIN reports r ON r.id = f.report_id"
 	    " WHERE r.begin >= :since AND r.begin < :until"
 	    " AND (:dom IS NULL OR r.policy_domain = :dom)"
+	    " AND (:rid = 0 OR r.id = :rid)"
 	    " ORDER BY r.begin DESC, r.id DESC LIMIT :lim",
 	[SQ_REJECTED] =
 	    "SELECT id, at, origin, error_code, error_where, error_msg, sha256"
@@ -151,6 +172,25 @@ static const char *const query_sql[SQ__COUNT] = {
 	[SQ_HINT_ACTIONS] =
 	    "SELECT action, count(*) FROM throttle_hints GROUP BY action"
 	    " ORDER BY action",
+	/* Scalar subqueries, one min() or max() each: SQLite answers each
+	 * from the first key column (day, begin) without a scan. */
+	[SQ_DATA_SPAN] =
+	    "SELECT min(lo), max(hi) FROM ("
+	    " SELECT (SELECT min(day) FROM agg_daily) AS lo,"
+	    " (SELECT max(day) FROM agg_daily) AS hi"
+	    " UNION ALL SELECT (SELECT min(day) FROM tlsrpt_daily),"
+	    " (SELECT max(day) FROM tlsrpt_daily)"
+	    " UNION ALL SELECT (SELECT min(day) FROM sendlog_daily),"
+	    " (SELECT max(day) FROM sendlog_daily)"
+	    " UNION ALL SELECT (SELECT min(day) FROM engine_days),"
+	    " (SELECT max(day) FROM engine_days)"
+	    " UNION ALL SELECT date((SELECT min(begin) FROM reports),"
+	    " 'unixepoch'), date((SELECT max(begin) FROM reports),"
+	    " 'unixepoch'))",
+	[SQ_PTR_NAMES] =
+	    "SELECT p.ip, p.status, p.name, p.confirmed, p.looked_up"
+	    " FROM json_each(:ips) i CROSS JOIN ptr_cache p"
+	    " WHERE p.ip = i.value",
 	[SQ_FOREIGN_SOURCES] =
 	    "SELECT source_ip, sum(messages), sum(dmarc_pass), min(header_from)"
 	    " FROM agg_daily WHERE" DAYS DOM
