@@ -409,14 +409,6 @@ names_cell(struct html_page *p, const struct ov_pair *v, size_t n,
 	*i = e;
 }
 
-/*
- * A foreign source counts as passing DMARC when at least half of its mail
- * as our domains passed: a service that signs for us passes nearly
- * always, a spoofer nearly never; the few in between are shown with the
- * failing ones, the side that gets looked at.
- */
-#define FOREIGN_PASS_PCT 50
-
 /* Foreign senders of our domains (SQ_FOREIGN_SOURCES), sorted by IP. */
 struct fsrc {
 	char *ip, *from;
@@ -466,7 +458,7 @@ static int
 fsrc_passes(const struct fsrc *x)
 {
 	return x->messages > 0 && x->pass * 100 >=
-	    x->messages * FOREIGN_PASS_PCT;
+	    x->messages * OV_FOREIGN_PASS_PCT;
 }
 
 static const struct fsrc *

@@ -371,7 +371,8 @@ engine_key(struct html_page *p, const struct warmup_key *k)
 static void
 sent_vs_cap(struct html_page *p, uint64_t sent, uint64_t cap)
 {
-	hp_fmt(p, "<td class=\"n\" data-v=\"%llu\">", (unsigned long long)sent);
+	hp_fmt(p, "<td class=\"n sent\" data-v=\"%llu\">",
+	    (unsigned long long)sent);
 	hp_num(p, sent);
 	if (cap > 0) {
 		hp_raw(p, " of ");
@@ -449,7 +450,6 @@ summary_row(struct html_page *p, const struct warmup_key *k,
 		if (k->phase != NULL)
 			hp_fmt(p, ", stage %llu", (unsigned long long)k->stage);
 		hp_raw(p, "</td>");
-		hp_td_num(p, k->sent_range, "messages");
 	}
 	hp_tr_end(p);
 }
@@ -462,7 +462,7 @@ summary_table(struct html_page *p, const struct warmup_engine *e,
 {
 	const char *cols[] = { "Source IP", "Provider", "Last gate",
 	    "Action", "#Caps told", "#Sent on the last day", "Why",
-	    "~Phase", "#Sent in the range", NULL };
+	    "~Phase", NULL };
 	int compact = max > 0;
 	char last[64];
 	size_t shown = 0;

@@ -81,6 +81,15 @@ struct overview {
 	uint64_t n_aggregate, n_tlsrpt, n_failure, n_rejected;
 };
 
+/*
+ * A foreign source (not in [sender] ips, mail as our domains) counts as
+ * passing DMARC when at least this share (percent) of its mail passed: a
+ * service that signs for us passes nearly always, a spoofer nearly never;
+ * the few in between are counted with the failing ones, the side that
+ * gets looked at. Shared by sources.html, index.html and summary.
+ */
+#define OV_FOREIGN_PASS_PCT 50
+
 /* Reads everything in one pass over agg_daily (SQ_AGG_SCAN), summing in
  * memory, plus the small TLS-RPT rollup and the counts. Whole lists: the
  * caller caps what it shows. Returns 0 or an ERR_* (err filled). ov is

@@ -71,6 +71,99 @@ pct(char *out, size_t n, uint64_t num, uint64_t den)
 		snprintf(out, n, "%.2f %%", 100.0 * (double)num / (double)den);
 }
 
+/* Figures beyond the overview: foreign senders of our domains (when
+ * [sender] ips and domains are set) and the last hints run. */
+struct extra {
+	int foreign_known;
+	uint64_t n_spoof, n_svc, m_spoof, m_svc;
+	int64_t runs, last_run, hints;
+	struct {
+		char action[16];
+		int64_t n;
+	} act[8];
+	size_t n_act;
+};
+
+static int
+foreign_cb(void *ctx, const struct store_row *r)
+{
+	struct extra *x = ctx;
+	uint64_t m = r->num[1] > 0 ? (uint64_t)r->num[1] : 0;
+	uint64_t ps = r->num[2] > 0 ? (uint64_t)r->num[2] : 0;
+
+	if (m > 0 && ps * 100 >= m * OV_FOREIGN_PASS_PCT) {
+		x->n_svc++;
+		x->m_svc += m;
+	} else {
+		x->n_spoof++;
+		x->m_spoof += m;
+	}
+	return 0;
+}
+
+static int
+presence_cb(void *ctx, const struct store_row *r)
+{
+	struct extra *x = ctx;
+
+	x->runs = r->num[2];
+	x->last_run = r->num[3];
+	x->hints = r->num[4];
+	return 0;
+}
+
+static int
+action_cb(void *ctx, const struct store_row *r)
+{
+	struct extra *x = ctx;
+
+	if (x->n_act >= sizeof x->act / sizeof x->act[0])
+		return 0;
+	snprintf(x->act[x->n_act].action, sizeof x->act[0].action, "%s",
+	    r->text[0] ? r->text[0] : "?");
+	x->act[x->n_act++].n = r->num[1];
+	return 0;
+}
+
+static int
+extra_load(struct store *st, const struct store_query_filter *f,
+    const struct summary_opts *o, struct extra *x, struct err *err)
+{
+	int rc;
+
+	memset(x, 0, sizeof *x);
+	if (o->n_sender_ips > 0 && o->n_sender_domains > 0) {
+		struct store_query_filter ff = *f;
+
+		ff.ips = o->sender_ips;
+		ff.n_ips = o->n_sender_ips;
+		ff.sender_domains = o->sender_domains;
+		ff.n_sender_domains = o->n_sender_domains;
+		if ((rc = store_query_each(st, SQ_FOREIGN_SOURCES, &ff,
+		    foreign_cb, x, err)) != 0)
+			return rc;
+		x->foreign_known = 1;
+	}
+	if ((rc = store_query_each(st, SQ_ENGINE_PRESENCE, NULL, presence_cb,
+	    x, err)) != 0)
+		return rc;
+	return store_query_each(st, SQ_HINT_ACTIONS, NULL, action_cb, x, err);
+}
+
+static void
+print_foreign(const struct extra *x, FILE *f)
+{
+	if (!x->foreign_known)
+		fprintf(f, "\nForeign senders: set [sender] ips and domains to "
+		    "count them\n");
+	else
+		fprintf(f, "\nForeign senders of our domains: %llu failing DMARC "
+		    "(likely spoofing, %llu messages), %llu passing DMARC (%llu "
+		    "messages)\n", (unsigned long long)x->n_spoof,
+		    (unsigned long long)x->m_spoof,
+		    (unsigned long long)x->n_svc, (unsigned long long)x->m_svc);
+}
+
 static int
 print_text(const struct overview *ov, const struct summary_opts *o,
     FILE *f)
@@ -193,8 +286,72 @@ set_pct(struct jv *o, const char *k, uint64_t num, uint64_t den)
 }
 
 static int
+json_extra(struct jv *root, const struct extra *x)
+{
+	struct jv *h = jv_object(), *by = jv_object(), *fo = NULL;
+	char when[32];
+	int rc = h && by ? 0 : ERR_NOMEM;
+
+	if (rc == 0) rc = jv_set_int(h, "runs", x->runs);
+	if (rc == 0 && x->runs > 0) {
+		time_iso8601(x->last_run, when, sizeof when);
+		rc = jv_set_str(h, "last_run", when);
+	} else if (rc == 0)
+		rc = jv_set_str(h, "last_run", NULL);
+	if (rc == 0) rc = jv_set_int(h, "hints", x->hints);
+	for (size_t i = 0; rc == 0 && i < x->n_act; i++)
+		rc = jv_set_int(by, x->act[i].action, x->act[i].n);
+	if (rc == 0) {
+		rc = jv_set(h, "by_action", by);
+		by = NULL;
+	}
+	if (rc == 0) {
+		rc = jv_set(root, "hints", h);
+		h = NULL;
+	}
+	if (rc == 0 && x->foreign_known) {
+		struct jv *fail = jv_object(), *pass = jv_object();
+
+		fo = jv_object();
+		rc = fo && fail && pass ? 0 : ERR_NOMEM;
+		if (rc == 0) rc = jv_set_int(fo, "sources",
+		    (int64_t)(x->n_spoof + x->n_svc));
+		if (rc == 0) rc = jv_set_int(fo, "messages",
+		    (int64_t)(x->m_spoof + x->m_svc));
+		if (rc == 0) rc = jv_set_int(fail, "sources",
+		    (int64_t)x->n_spoof);
+		if (rc == 0) rc = jv_set_int(fail, "messages",
+		    (int64_t)x->m_spoof);
+		if (rc == 0) rc = jv_set_int(pass, "sources",
+		    (int64_t)x->n_svc);
+		if (rc == 0) rc = jv_set_int(pass, "messages",
+		    (int64_t)x->m_svc);
+		if (rc == 0) {
+			rc = jv_set(fo, "failing_dmarc", fail);
+			fail = NULL;
+		}
+		if (rc == 0) {
+			rc = jv_set(fo, "passing_dmarc", pass);
+			pass = NULL;
+		}
+		jv_free(fail);
+		jv_free(pass);
+		if (rc == 0) {
+			rc = jv_set(root, "foreign_senders", fo);
+			fo = NULL;
+		}
+	} else if (rc == 0) {
+		rc = jv_set(root, "foreign_senders", jv_str(NULL));
+	}
+	jv_free(fo);
+	jv_free(h);
+	jv_free(by);
+	return rc;
+}
+
+static int
 print_json(const struct overview *ov, const struct summary_opts *o,
-    FILE *f)
+    const struct extra *ex, FILE *f)
 {
 	struct jv *root = jv_object(), *range = jv_object(),
 	    *counts = jv_object(), *doms = jv_array(), *tls = jv_array();
@@ -308,6 +465,8 @@ print_json(const struct overview *ov, const struct summary_opts *o,
 		tls = NULL;
 	}
 	if (rc == 0)
+		rc = json_extra(root, ex);
+	if (rc == 0)
 		rc = jv_dump(root, f, 2);
 	jv_free(range);
 	jv_free(counts);
@@ -375,6 +534,7 @@ summary_print(const char *db_path, const struct summary_opts *o,
 {
 	struct store_query_filter f;
 	struct overview ov;
+	struct extra x;
 	struct store *st = NULL;
 	int rc;
 
@@ -385,12 +545,14 @@ summary_print(const char *db_path, const struct summary_opts *o,
 	f.domain = o->domain;
 	if ((rc = store_open(db_path, STORE_READONLY, &st, err)) != 0)
 		return rc;
-	if ((rc = ov_load(st, &f, &ov, err)) != 0)
+	if ((rc = ov_load(st, &f, &ov, err)) != 0 ||
+	    (rc = extra_load(st, &f, o, &x, err)) != 0)
 		goto out;
-	rc = o->json ? print_json(&ov, o, out) : print_text(&ov, o, out);
-	/* Whole-store state, not a figure of the range: text only. */
-	if (rc == 0 && !o->json)
+	rc = o->json ? print_json(&ov, o, &x, out) : print_text(&ov, o, out);
+	if (rc == 0 && !o->json) {
+		print_foreign(&x, out);
 		rc = print_hints(st, out, err);
+	}
 	if (rc == 0 && fflush(out) != 0)
 		rc = ERR_IO;
 	if (rc == ERR_IO)
