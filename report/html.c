@@ -1982,7 +1982,7 @@ day_of(const char *s)
 }
 
 struct span {
-	char first[16], last[16];
+	char first[16], last[16], top[16];
 };
 
 static int
@@ -1993,6 +1993,8 @@ span_cb(void *ctx, const struct store_row *r)
 	snprintf(sp->first, sizeof sp->first, "%s", r->text[0] ? r->text[0] :
 	    "");
 	snprintf(sp->last, sizeof sp->last, "%s", r->text[1] ? r->text[1] :
+	    "");
+	snprintf(sp->top, sizeof sp->top, "%s", r->text[2] ? r->text[2] :
 	    "");
 	return 0;
 }
@@ -2007,9 +2009,10 @@ span_cb(void *ctx, const struct store_row *r)
 static int
 set_range(struct hctx *c, struct err *err)
 {
+	struct store_query_filter sf;
 	struct span sp;
-	char a[16], b[16];
-	int64_t today = c->now / 86400, first, last, end, start;
+	char a[16] = "", b[16] = "";
+	int64_t today = c->now / 86400, first, last, top, end, start;
 	size_t n;
 	int rc;
 
@@ -2017,8 +2020,7 @@ set_range(struct hctx *c, struct err *err)
 	c->f.since = c->o->since;
 	c->f.until = c->o->until;
 	if (c->o->since > 0) {
-		if (c->o->since > 0)
-			time_iso_day(c->o->since, a, sizeof a);
+		time_iso_day(c->o->since, a, sizeof a);
 		if (c->o->until > 0)
 			time_iso_day(c->o->until - 1, b, sizeof b);
 		n = (size_t)snprintf(c->range, sizeof c->range, "Range: %s to "
@@ -2026,23 +2028,28 @@ set_range(struct hctx *c, struct err *err)
 		    "the last day");
 		goto domain;
 	}
-	if ((rc = store_query_each(c->st, SQ_DATA_SPAN, NULL, span_cb, &sp,
+	/* The window ends on the last day with data up to today, or up to
+	 * --until. */
+	end = c->o->until > 0 && (c->o->until - 1) / 86400 < today ?
+	    (c->o->until - 1) / 86400 : today;
+	memset(&sf, 0, sizeof sf);
+	sf.until = (end + 1) * 86400;
+	if ((rc = store_query_each(c->st, SQ_DATA_SPAN, &sf, span_cb, &sp,
 	    err)) != 0)
 		return rc;
 	first = day_of(sp.first);
 	last = day_of(sp.last);
+	top = day_of(sp.top);
 	if (last < 0) {
 		n = (size_t)snprintf(c->range, sizeof c->range, "Range: all "
-		    "data (the database holds none yet)");
+		    "data (there is none %s)", top >= 0 ?
+		    "up to the range's end" : "yet");
 		goto domain;
 	}
-	end = last < today ? last : today;
-	if (c->o->until > 0 && c->o->until / 86400 - 1 < end)
-		end = (c->o->until - 1) / 86400;
+	end = last;
 	start = end - (LIM_HTML_DEFAULT_DAYS - 1);
 	c->f.since = start * 86400;
-	if (c->f.until <= 0 || c->f.until > (end + 1) * 86400)
-		c->f.until = (end + 1) * 86400;
+	c->f.until = (end + 1) * 86400;
 	time_iso_day(c->f.since, a, sizeof a);
 	time_iso_day(c->f.until - 1, b, sizeof b);
 	n = (size_t)snprintf(c->range, sizeof c->range, "Range: the %d days "
@@ -2052,10 +2059,13 @@ set_range(struct hctx *c, struct err *err)
 	if (first >= 0 && first < start && n < sizeof c->range)
 		n += (size_t)snprintf(c->range + n, sizeof c->range - n,
 		    " Older data, from %s on, is not shown.", sp.first);
-	if (last > end && c->o->until <= 0 && n < sizeof c->range)
+	if (top > today && c->o->until <= 0 && n < sizeof c->range)
 		n += (size_t)snprintf(c->range + n, sizeof c->range - n,
 		    " Data dated after today (up to %s) is not shown: a "
-		    "report with a wrong date?", sp.last);
+		    "report with a wrong date?", sp.top);
+	else if (top > end && n < sizeof c->range)
+		n += (size_t)snprintf(c->range + n, sizeof c->range - n,
+		    " Newer data, up to %s, is not shown.", sp.top);
 domain:
 	if (c->o->domain != NULL && n < sizeof c->range)
 		snprintf(c->range + n, sizeof c->range - n,

@@ -175,18 +175,23 @@ static const char *const query_sql[SQ__COUNT] = {
 	/* Scalar subqueries, one min() or max() each: SQLite answers each
 	 * from the first key column (day, begin) without a scan. */
 	[SQ_DATA_SPAN] =
-	    "SELECT min(lo), max(hi) FROM ("
+	    "SELECT min(lo), max(hi), max(top) FROM ("
 	    " SELECT (SELECT min(day) FROM agg_daily) AS lo,"
-	    " (SELECT max(day) FROM agg_daily) AS hi"
+	    " (SELECT max(day) FROM agg_daily WHERE day <= :ud) AS hi,"
+	    " (SELECT max(day) FROM agg_daily) AS top"
 	    " UNION ALL SELECT (SELECT min(day) FROM tlsrpt_daily),"
+	    " (SELECT max(day) FROM tlsrpt_daily WHERE day <= :ud),"
 	    " (SELECT max(day) FROM tlsrpt_daily)"
 	    " UNION ALL SELECT (SELECT min(day) FROM sendlog_daily),"
+	    " (SELECT max(day) FROM sendlog_daily WHERE day <= :ud),"
 	    " (SELECT max(day) FROM sendlog_daily)"
 	    " UNION ALL SELECT (SELECT min(day) FROM engine_days),"
+	    " (SELECT max(day) FROM engine_days WHERE day <= :ud),"
 	    " (SELECT max(day) FROM engine_days)"
 	    " UNION ALL SELECT date((SELECT min(begin) FROM reports),"
-	    " 'unixepoch'), date((SELECT max(begin) FROM reports),"
-	    " 'unixepoch'))",
+	    " 'unixepoch'), date((SELECT max(begin) FROM reports"
+	    " WHERE begin < :until), 'unixepoch'),"
+	    " date((SELECT max(begin) FROM reports), 'unixepoch'))",
 	[SQ_PTR_NAMES] =
 	    "SELECT p.ip, p.status, p.name, p.confirmed, p.looked_up"
 	    " FROM json_each(:ips) i CROSS JOIN ptr_cache p"

@@ -632,9 +632,10 @@ enum store_query {
 	 * per source_ip, most messages first. f->n_ips = 0: every address is
 	 * foreign. A scan of the rollup in the range. */
 	SQ_FOREIGN_SOURCES,
-	/* first_day, last_day ('YYYY-MM-DD', NULL when the store holds
-	 * nothing): over agg_daily, tlsrpt_daily, sendlog_daily, engine_days
-	 * and the begin of every report; filters ignored. One row. */
+	/* first_day, last_day (the last before f->until), top_day (the
+	 * last of all): 'YYYY-MM-DD', NULL when there is none; over
+	 * agg_daily, tlsrpt_daily, sendlog_daily, engine_days and the begin
+	 * of every report; other filters ignored. One row. */
 	SQ_DATA_SPAN,
 	/* ip, status (ok | none | error), name, confirmed (0 | 1),
 	 * looked_up (epoch s): the ptr_cache rows of f->ips. */

@@ -17,12 +17,14 @@
 Written by the dmarcwatch developers; standard library only.
 """
 import base64
+import datetime
 import hashlib
 import html
 import html.parser
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -797,6 +799,179 @@ def test_record_cap(tmp):
        "in words")
 
 
+def agg_xml(rid, begin, ip, count, org="odd.example"):
+    return ('<?xml version="1.0"?><feedback><report_metadata><org_name>'
+            f'{org}</org_name><email>a@{org}</email><report_id>{rid}'
+            f'</report_id><date_range><begin>{begin}</begin><end>'
+            f'{begin + 86399}</end></date_range></report_metadata>'
+            '<policy_published><domain>example.com</domain><p>none</p>'
+            '</policy_published><record><row><source_ip>'
+            f'{ip}</source_ip><count>{count}</count><policy_evaluated>'
+            '<disposition>none</disposition><dkim>pass</dkim><spf>pass'
+            '</spf></policy_evaluated></row><identifiers><header_from>'
+            'example.com</header_from></identifiers><auth_results><dkim>'
+            '<domain>example.com</domain><result>pass</result></dkim>'
+            '</auth_results></record></feedback>\n')
+
+
+def chart_days(sec):
+    """The first chart of a section: (bars drawn, rows of its numbers
+    table, first and last day listed, caption)."""
+    svg = sec[sec.index("<svg"):sec.index("</svg>")]
+    bars = len(re.findall(r'<rect [^>]*fill="#0072b2"', svg))
+    cap = re.search(r"<figcaption>(.*?)</figcaption>", sec, re.S).group(1)
+    t = sec[sec.index('-data">'):]
+    t = t[:t.index("</table>")]
+    days = re.findall(r'<td class="nw">(\d{4}-\d\d-\d\d)', t)
+    return bars, len(days), days[0] if days else None, \
+        days[-1] if days else None, re.sub(r"<[^>]+>", "", cap)
+
+
+def test_window(tmp, db):
+    """Without --since the pages cover the 90 days ending on the last day
+    with data (today at the latest), and say so: one report dated 1971
+    and one dated 2099 change nothing but that line. With a range that
+    spans them, the charts draw weeks (or runs of weeks), never more than
+    LIM_HTML_CHART_BARS bars."""
+    d = os.path.join(tmp, "odd")
+    os.mkdir(d)
+    open(os.path.join(d, "r1971.xml"), "w").write(
+        agg_xml("odd-1971", 31536000, "198.18.0.71", 7))
+    open(os.path.join(d, "r2099.xml"), "w").write(
+        agg_xml("odd-2099", 4070908800, "198.18.0.99", 9))
+    wdb = os.path.join(tmp, "window.db")
+    shutil.copy(db, wdb)
+    ok(run("import", "-q", "-d", wdb, d).returncode == 0,
+       "import a report of 1971 and one of 2099")
+    con = sqlite3.connect(wdb)
+    last = con.execute("SELECT max(day) FROM agg_daily WHERE day < "
+                       "'2099-01-01' AND day > '1971-12-31'").fetchone()[0]
+    con.close()
+    out = os.path.join(tmp, "window-out")
+    ok(run("report", "html", "-d", wdb, "--out", out).returncode == 0,
+       "report html with the default range")
+    page = open(os.path.join(out, "index.html"), encoding="utf-8").read()
+    rng = html.unescape(re.search(r'class="range">([^<]*)', page).group(1))
+    first = (datetime.date.fromisoformat(last) -
+             datetime.timedelta(days=89)).isoformat()
+    ok(f"the 90 days from {first} to {last}" in rng and
+       "Older data, from 1971-01-01 on, is not shown" in rng and
+       "after today (up to 2099-01-01) is not shown" in rng and
+       "--since DATE" in rng, f"the range line says the window, what is "
+       f"left out and how to change it: {rng!r}")
+    m = re.search(r'<section class="domain" id="dom-\d+" data-domain='
+                  r'"example.com">(.*?)</section>', page, re.S)
+    bars, rows, d0, d1, cap = chart_days(m.group(1))
+    ok(d0 >= first and d1 <= last and "per UTC day" in cap,
+       f"example.com chart: days {d0}..{d1} inside the window, a bar a "
+       f"day ({cap!r})")
+    src = open(os.path.join(out, "sources.html"), encoding="utf-8").read()
+    ok("198.18.0.71" not in src and "198.18.0.99" not in src,
+       "sources.html: the odd reports' sources are outside the window")
+    out2 = os.path.join(tmp, "window-all")
+    ok(run("report", "html", "-d", wdb, "--out", out2, "--since",
+           "1970-01-01", "--until", "2100-12-31").returncode == 0,
+       "report html over 130 years")
+    page = open(os.path.join(out2, "index.html"), encoding="utf-8").read()
+    m = re.search(r'<section class="domain" id="dom-\d+" data-domain='
+                  r'"example.com">(.*?)</section>', page, re.S)
+    bars, rows, d0, d1, cap = chart_days(m.group(1))
+    ok(0 < bars <= 184 and rows <= 184 and "days from a Monday" in cap and
+       d0 <= "1971-01-01" and d1 <= "2099-01-01",
+       f"130 years: {bars} bars, {rows} rows, runs of weeks ({cap!r})")
+    ticks = re.findall(r'<div class="xa" aria-hidden="true">(.*?)</div>',
+                       page)
+    ok(ticks and len(re.findall(r"<span", ticks[0])) >= 3,
+       "date ticks between the ends of the axis")
+    out3 = os.path.join(tmp, "window-year")
+    run("report", "html", "-d", wdb, "--out", out3, "--since",
+        "2023-01-01", "--until", "2023-12-31")
+    page = open(os.path.join(out3, "index.html"), encoding="utf-8").read()
+    m = re.search(r'<section class="domain" id="dom-\d+" data-domain='
+                  r'"example.com">(.*?)</section>', page, re.S)
+    ok("per UTC day" in chart_days(m.group(1))[4],
+       "a year's range with data on a few days: drawn a bar a day (the "
+       "span of the data counts, not the range)")
+
+
+def test_stale(tmp, db):
+    """Pages of reports that left the set are removed; nothing else."""
+    out = os.path.join(tmp, "stale-out")
+    run("report", "html", "-d", db, "--out", out, check=0)
+    keep = ["report-1.html.bak", "notes.html", "report-x.html",
+            "report-.html", "myreport-5.html"]
+    for f in keep + ["report-999999.html", "report-0000424242.html"]:
+        open(os.path.join(out, f), "w").write("old")
+    p = run("report", "html", "-d", db, "--out", out, check=0)
+    files = set(os.listdir(out))
+    ok("report-999999.html" not in files and
+       "report-0000424242.html" not in files,
+       "report-N.html of reports no longer shown are removed")
+    ok(all(f in files for f in keep), "files of other names are kept")
+    ok("2 stale report pages removed" in p.stdout, f"and it says so: "
+       f"{p.stdout.strip()!r}")
+    idx = [f for f in files if re.match(r"report-\d+\.html$", f)]
+    reps = open(os.path.join(out, "reports.html"), encoding="utf-8").read()
+    ok(sorted(idx) == sorted(set(re.findall(r'href="(report-\d+\.html)"',
+                                            reps))),
+       "every report page left is linked from reports.html")
+
+
+def test_bounded(tmp):
+    """A year of send-log and engine data for LIM_HTML_WARMUP_IPS (20)
+    IPs x every provider profile (19; 3 with mail per IP, the engine
+    writes a row per provider and day all the same): report html
+    succeeds and warmup.html stays small, with the default range and
+    with the whole year. Before the window and the caps it grew by ~720
+    bytes per key and day and failed past 64 MiB."""
+    src = os.environ.get("DW_SRCDIR", os.path.join(
+        os.path.dirname(__file__), "..", ".."))
+    sys.path.insert(0, os.path.join(src, "bench"))
+    import gen_engine
+    d = os.path.join(tmp, "bounded")
+    os.mkdir(d)
+    xml = os.path.join(d, "seed.xml")
+    subprocess.run([sys.executable, os.path.join(src, "bench",
+                                                 "gen_report.py"), "3", xml],
+                   check=True)
+    db = os.path.join(d, "b.db")
+    run("import", "-q", "-d", db, xml)
+    conf = os.path.join(d, "b.conf")
+    info = gen_engine.fill(DW, db, conf, days=365, n_ips=20, busy=3)
+    ok(info["engine_days"] == 365 * 20 * 19 and info["busy_keys"] == 60,
+       f"a year of engine data: {info}")
+    bound = 4 * 1024 * 1024
+    for args, what in (([], "default range"),
+                       (["--since", info["first_day"]], "the whole year")):
+        out = os.path.join(d, "out-" + what.replace(" ", "-"))
+        p = subprocess.run([DW, "-c", conf, "report", "html", "--out", out]
+                           + args, capture_output=True, text=True)
+        ok(p.returncode == 0, f"report html, {what} ({p.stderr.strip()})")
+        if p.returncode != 0:
+            continue
+        size = os.path.getsize(os.path.join(out, "warmup.html"))
+        ok(size < bound, f"warmup.html, {what}: {size} bytes < {bound}")
+        big = max(os.path.getsize(os.path.join(out, f))
+                  for f in os.listdir(out))
+        ok(big < bound, f"every page, {what}: at most {big} bytes")
+        wp = open(os.path.join(out, "warmup.html"), encoding="utf-8").read()
+        blocks = len(re.findall(r'<div class="key-eng" id="k-', wp))
+        summ = wp[wp.index('<table id="warmup-summary"'):]
+        summ = summ[:summ.index("</table>")]
+        rows = len(re.findall(r'<tr class="sev\d"', summ))
+        quiet = len(re.findall(r'<tr data-key="', wp))
+        ok(blocks == 40 and rows == 60 and quiet == 20 * 16 and
+           'id="details-capped"' in wp,
+           f"{what}: 60 keys with mail in the summary, 40 drawn in full "
+           f"(said), 320 quiet keys one line each ({rows}, {blocks}, "
+           f"{quiet})")
+        ok(re.search(r'<tr class="sev0" data-key="198\.51\.100\.10\|google"',
+                     summ) is not None,
+           f"{what}: the key told to reduce comes first")
+        if args:
+            ok("per week" in wp, "the whole year: charts in weeks")
+
+
 def unnum(s):
     return int(re.sub(r"[^0-9]", "", s))
 
@@ -1016,7 +1191,10 @@ def main():
     with tempfile.TemporaryDirectory(prefix="dw-html-") as tmp:
         test_hostile(tmp)
         test_hostile_hints(tmp)
-        test_samples(tmp)
+        db = test_samples(tmp)
+        test_window(tmp, db)
+        test_stale(tmp, db)
+        test_bounded(tmp)
         test_record_cap(tmp)
         test_engine(tmp)
     print(f"{passed} passed, {failed} failed")
