@@ -1274,6 +1274,38 @@ def test_engine(tmp):
     ok(p.returncode == 0 and len(line) == 1 and
        line[0].endswith(f"{len(hints)} hints: {want}"),
        f"summary: hints line with the counts per action {line} vs {want}")
+    fs = db.execute(
+        "SELECT count(*), coalesce(sum(m), 0), coalesce(sum(p * 100 >= m * "
+        "50), 0), coalesce(sum(CASE WHEN p * 100 >= m * 50 THEN m END), 0)"
+        " FROM (SELECT source_ip, sum(messages) m, sum(dmarc_pass) p FROM"
+        " foreign_senders GROUP BY 1)").fetchone()
+    fline = [ln for ln in p.stdout.splitlines()
+             if ln.startswith("Foreign senders")]
+    ok(fline == [f"Foreign senders of our domains: {fs[0] - fs[2]} failing "
+                 f"DMARC (likely spoofing, {fs[1] - fs[3]} messages), "
+                 f"{fs[2]} passing DMARC ({fs[3]} messages)"],
+       f"summary: the foreign senders line {fline} ({fs})")
+    p = w.run("summary", "--json", check=False)
+    js = json.loads(p.stdout)
+    runs, last = db.execute("SELECT count(*), max(run_at) FROM hints_runs"
+                            ).fetchone()
+    by = dict(db.execute("SELECT action, count(*) FROM throttle_hints "
+                         "GROUP BY 1"))
+    ok(js.get("hints") == {
+        "runs": runs, "last_run": datetime.datetime.fromtimestamp(
+            last, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "hints": len(hints), "by_action": by},
+       f"summary --json: hints as the database has them {js.get('hints')}")
+    ok(js.get("foreign_senders") == {
+        "sources": fs[0], "messages": fs[1],
+        "failing_dmarc": {"sources": fs[0] - fs[2],
+                          "messages": fs[1] - fs[3]},
+        "passing_dmarc": {"sources": fs[2], "messages": fs[3]}},
+       f"summary --json: foreign senders as the database has them "
+       f"{js.get('foreign_senders')} ({fs})")
+    p = run("summary", "-d", w.db, "--json", check=0)
+    ok(json.loads(p.stdout).get("foreign_senders", 0) is None,
+       "summary --json without [sender]: foreign_senders is null")
     db.close()
 
 
