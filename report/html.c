@@ -1492,7 +1492,7 @@ auth_cell(struct html_page *p, const struct auths *as, size_t b, size_t e,
 {
 	int any = 0;
 
-	hp_raw(p, "<td>");
+	hp_raw(p, "<td class=\"auth\">");
 	for (size_t i = b; i < e; i++) {
 		const struct auth *a = &as->v[i];
 

@@ -204,9 +204,9 @@ hp_foot(struct html_page *p, int64_t generated)
 	hp_raw(p, "</script>\n</body></html>\n");
 }
 
-void
-hp_table(struct html_page *p, const char *id, const char *caption,
-    const char *const *cols)
+static void
+table_open(struct html_page *p, const char *id, const char *caption,
+    const char *const *cols, int stacked)
 {
 	int key = 0, n = 0, sec = -1;
 
@@ -219,15 +219,20 @@ hp_table(struct html_page *p, const char *id, const char *caption,
 		sec = -1;
 	hp_raw(p, "<div class=\"tw\">");
 	if (sec > 0)
-		hp_fmt(p, "<p class=\"nn\">%d of the %d columns are hidden on "
+		hp_fmt(p, "<p class=\"nn\">%d of the %d columns %s hidden on "
 		    "this narrow screen; turn it or widen the window to see "
-		    "them.</p>", n - sec, n);
+		    "%s.</p>", n - sec, n, n - sec == 1 ? "is" : "are",
+		    n - sec == 1 ? "it" : "them");
 	if (id != NULL)
 		hp_fmt(p, "<table id=\"%s\"", id);
 	else
 		hp_raw(p, "<table");
-	if (sec > 0)
+	if (sec > 0 && stacked)
+		hp_fmt(p, " class=\"h%d stack\"", sec);
+	else if (sec > 0)
 		hp_fmt(p, " class=\"h%d\"", sec);
+	else if (stacked)
+		hp_raw(p, " class=\"stack\"");
 	hp_raw(p, ">");
 	if (caption != NULL) {
 		hp_raw(p, "<caption>");
@@ -249,6 +254,20 @@ hp_table(struct html_page *p, const char *id, const char *caption,
 		hp_raw(p, "</th>");
 	}
 	hp_raw(p, "</tr></thead><tbody>\n");
+}
+
+void
+hp_table(struct html_page *p, const char *id, const char *caption,
+    const char *const *cols)
+{
+	table_open(p, id, caption, cols, 0);
+}
+
+void
+hp_table_stacked(struct html_page *p, const char *id, const char *caption,
+    const char *const *cols)
+{
+	table_open(p, id, caption, cols, 1);
 }
 
 void

@@ -69,6 +69,10 @@ void hp_foot(struct html_page *p, int64_t generated);
  */
 void hp_table(struct html_page *p, const char *id, const char *caption,
     const char *const *cols);
+/* The same, the rows shown as stacked lines on narrow screens (cells
+ * that read on their own without their column title). */
+void hp_table_stacked(struct html_page *p, const char *id,
+    const char *caption, const char *const *cols);
 void hp_table_end(struct html_page *p);
 void hp_tr(struct html_page *p);
 void hp_tr_end(struct html_page *p);

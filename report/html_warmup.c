@@ -371,8 +371,8 @@ engine_key(struct html_page *p, const struct warmup_key *k)
 static void
 sent_vs_cap(struct html_page *p, uint64_t sent, uint64_t cap)
 {
-	hp_fmt(p, "<td class=\"n sent\" data-v=\"%llu\">",
-	    (unsigned long long)sent);
+	hp_fmt(p, "<td class=\"n sent\" data-v=\"%llu\"><span class=\"sl\">"
+	    "sent </span>", (unsigned long long)sent);
 	hp_num(p, sent);
 	if (cap > 0) {
 		hp_raw(p, " of ");
@@ -397,7 +397,7 @@ caps_cell(struct html_page *p, const struct warmup_hint *h)
 	hp_fmt(p, "<td class=\"n sum-caps\" data-v=\"%llu\">",
 	    (unsigned long long)h->max_per_day);
 	hp_num(p, h->max_per_day);
-	hp_raw(p, " a day<br><span class=\"muted\">");
+	hp_raw(p, " a day <br><span class=\"muted\">");
 	hp_num(p, h->max_per_hour);
 	hp_raw(p, " an hour, ");
 	hp_num(p, h->max_connections);
@@ -426,7 +426,7 @@ summary_row(struct html_page *p, const struct warmup_key *k,
 	hp_fmt(p, "</td><td class=\"nw\" data-v=\"%d\">", (int)k->last_gate);
 	gate_badge(p, k->last_gate);
 	if (k->last_gate_day != NULL) {
-		hp_raw(p, "<br><span class=\"muted\">");
+		hp_raw(p, " <br><span class=\"muted\">");
 		hp_text(p, k->last_gate_day);
 		hp_raw(p, "</span>");
 	}
@@ -474,7 +474,7 @@ summary_table(struct html_page *p, const struct warmup_engine *e,
 	}
 	if (compact)
 		cols[7] = NULL;    /* index.html: the columns that answer */
-	hp_table(p, id, NULL, cols);
+	hp_table_stacked(p, id, NULL, cols);
 	for (size_t i = 0; i < e->n_keys; i++) {
 		const struct warmup_key *k = e->order[i];
 
