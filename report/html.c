@@ -7,6 +7,11 @@
  * per-report pages read records, for the newest LIM_HTML_REPORT_PAGES
  * reports and at most LIM_HTML_RECORDS_PER_PAGE records each.
  *
+ * The range: what the caller gave, else the LIM_HTML_DEFAULT_DAYS days
+ * ending on the last day with data (set_range()); every page says which.
+ * Reverse DNS names come from the store's cache (ptr_cache, filled by
+ * `dmarcwatch resolve` in ingest/): this module never looks anything up.
+ *
  * Stable hooks for tests and scripts: sections carry data-domain /
  * data-ip, figure cards data-k (what) and data-value (the exact number).
  * Links are built from our own ids and fixed names only.

@@ -8,11 +8,18 @@
  *     quarantine/reject counts, read here from agg_daily (SQ_IP_DAILY).
  *
  *  2. What the reputation engine decided (struct warmup_engine), from the
- *     send log and the engine's state. The engine is built elsewhere; its
- *     caller fills struct warmup_engine from the engine's tables and
- *     passes it to html_warmup_page(). NULL (today) means "no send log
- *     imported and the engine has not run", and the page says so plainly
- *     instead of drawing schedules it does not have.
+ *     send log and the engine's tables, read through the store's named
+ *     queries only (html_warmup_engine_load()). NULL, or no rows, means
+ *     "no send log imported and the engine has not run", and the page
+ *     says so plainly instead of drawing schedules it does not have.
+ *
+ * The page answers "which IP is in trouble with which provider, and what
+ * was the sending daemon told" first: a summary table of the keys with
+ * mail or trouble, most severe first, each linking to its block; keys
+ * without mail are one line each. Its size is bounded by the caps, not
+ * by history: the range (90 days by default), LIM_HTML_WARMUP_DETAILS
+ * blocks, LIM_HTML_TABLE_DAYS rows per block, LIM_HTML_CHART_BARS bars
+ * per chart.
  *
  * Expected engine data, per key (source IP x provider profile name, e.g.
  * "google"), one warmup_day per UTC day in ascending order: messages sent

@@ -651,6 +651,10 @@ def test_samples(tmp):
     for f in ["index.html", "sources.html", "warmup.html", "tls.html",
               "failures.html", "rejected.html", "reports.html"]:
         ok(f in files, f"{f} written")
+    bad = {f: check_page(os.path.join(out, f))[0] for f in files}
+    bad = {f: v for f, v in bad.items() if v}
+    ok(not bad, f"sample pages: only our markup, no internal names, no "
+       f"'1 days' {list(bad.items())[:2]}")
     # index.html figures, read from the data-* hooks.
     page = open(os.path.join(out, "index.html"), encoding="utf-8").read()
     for d, v in want.items():
