@@ -1204,7 +1204,9 @@ fail_cb(void *ctx, const struct store_row *r)
 		hp_raw(p, "</a>");
 	hp_raw(p, "</td>");
 	arf_reporter(p, r);
-	hp_td_text(p, r->text[2]);
+	hp_raw(p, "<td class=\"nw\">");
+	hp_text_or(p, r->text[2], "&#8212;");
+	hp_raw(p, "</td>");
 	hp_td_text(p, r->text[3]);
 	hp_td_text(p, r->text[5]);
 	hp_td_text(p, r->text[6]);
