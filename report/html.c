@@ -56,11 +56,6 @@ struct hctx {
 	const char *const *wips;   /* the warm-up page's addresses */
 	size_t n_wips;
 	struct reps *reps;         /* the reports that get a page */
-	/* Foreign senders of our domains ([sender] ips and domains set),
-	 * split by their DMARC result (sources.html, index.html). */
-	int foreign_known;
-	size_t n_spoof, n_svc;
-	uint64_t m_spoof, m_svc;
 	struct html_stats stats;
 };
 
@@ -178,7 +173,9 @@ domain_section(struct hctx *c, struct html_page *p, size_t i)
 static void
 foreign_line(struct hctx *c, struct html_page *p)
 {
-	if (!c->foreign_known) {
+	const struct overview *ov = &c->ov;
+
+	if (!ov->foreign_known) {
 		hp_raw(p, "<p class=\"muted\" id=\"foreign-glance\">Who else "
 		    "sends as your domains is shown once <code>[sender] ips"
 		    "</code> and <code>[sender] domains</code> are configured "
@@ -186,7 +183,7 @@ foreign_line(struct hctx *c, struct html_page *p)
 		    "IP meanwhile).</p>");
 		return;
 	}
-	if (c->n_spoof + c->n_svc == 0) {
+	if (ov->n_foreign_fail + ov->n_foreign_pass == 0) {
 		hp_raw(p, "<p class=\"ok\" id=\"foreign-glance\" "
 		    "data-value=\"0\">No foreign senders: only addresses in "
 		    "<code>[sender] ips</code> sent mail as your domains.</p>");
@@ -194,22 +191,22 @@ foreign_line(struct hctx *c, struct html_page *p)
 	}
 	hp_fmt(p, "<p class=\"%s\" id=\"foreign-glance\" data-value=\"%zu\">"
 	    "<strong>Foreign senders of your domains</strong> (addresses not "
-	    "in <code>[sender] ips</code>): ", c->n_spoof ? "alert" : "note",
-	    c->n_spoof + c->n_svc);
-	if (c->n_spoof > 0) {
+	    "in <code>[sender] ips</code>): ", ov->n_foreign_fail ? "alert" : "note",
+	    ov->n_foreign_fail + ov->n_foreign_pass);
+	if (ov->n_foreign_fail > 0) {
 		hp_fmt(p, "<span id=\"foreign-spoof\" data-value=\"%zu\">%zu "
-		    "failing DMARC</span> (likely spoofing; ", c->n_spoof,
-		    c->n_spoof);
-		hp_num(p, c->m_spoof);
-		hp_fmt(p, " %s)%s", hp_noun(c->m_spoof, "messages"),
-		    c->n_svc > 0 ? "; " : ". ");
+		    "failing DMARC</span> (likely spoofing; ", ov->n_foreign_fail,
+		    ov->n_foreign_fail);
+		hp_num(p, ov->m_foreign_fail);
+		hp_fmt(p, " %s)%s", hp_noun(ov->m_foreign_fail, "messages"),
+		    ov->n_foreign_pass > 0 ? "; " : ". ");
 	}
-	if (c->n_svc > 0) {
+	if (ov->n_foreign_pass > 0) {
 		hp_fmt(p, "<span id=\"foreign-svc\" data-value=\"%zu\">%zu "
 		    "passing DMARC</span> (a service you use that is not in "
-		    "<code>[sender] ips</code>?; ", c->n_svc, c->n_svc);
-		hp_num(p, c->m_svc);
-		hp_fmt(p, " %s). ", hp_noun(c->m_svc, "messages"));
+		    "<code>[sender] ips</code>?; ", ov->n_foreign_pass, ov->n_foreign_pass);
+		hp_num(p, ov->m_foreign_pass);
+		hp_fmt(p, " %s). ", hp_noun(ov->m_foreign_pass, "messages"));
 	}
 	hp_raw(p, "<a href=\"sources.html#foreign-senders\">Who they are</a>."
 	    "</p>");
@@ -414,77 +411,17 @@ names_cell(struct html_page *p, const struct ov_pair *v, size_t n,
 	*i = e;
 }
 
-/* Foreign senders of our domains (SQ_FOREIGN_SOURCES), sorted by IP. */
-struct fsrc {
-	char *ip, *from;
-	uint64_t messages, pass;
-};
-
-struct foreign {
-	struct fsrc *v;
-	size_t n, cap;
-};
-
+/* Foreign senders of our domains (ov_load found them in its pass): most
+ * mail as our domains first. */
 static int
-foreign_cb(void *ctx, const struct store_row *r)
+foreign_cmp(const void *a, const void *b)
 {
-	struct foreign *fo = ctx;
-	struct fsrc *x;
+	const struct ov_source *x = *(const struct ov_source *const *)a;
+	const struct ov_source *y = *(const struct ov_source *const *)b;
 
-	if (fo->n == fo->cap) {
-		size_t nc = fo->cap ? fo->cap * 2 : 16;
-		void *a = realloc(fo->v, nc * sizeof *fo->v);
-
-		if (a == NULL)
-			return ERR_NOMEM;
-		fo->v = a;
-		fo->cap = nc;
-	}
-	x = &fo->v[fo->n];
-	memset(x, 0, sizeof *x);
-	if ((x->ip = strdup(r->text[0] ? r->text[0] : "")) == NULL)
-		return ERR_NOMEM;
-	fo->n++;
-	if ((x->from = strdup(r->text[3] ? r->text[3] : "")) == NULL)
-		return ERR_NOMEM;
-	x->messages = r->num[1] > 0 ? (uint64_t)r->num[1] : 0;
-	x->pass = r->num[2] > 0 ? (uint64_t)r->num[2] : 0;
-	return 0;
-}
-
-static int
-fsrc_ip_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct fsrc *)a)->ip,
-	    ((const struct fsrc *)b)->ip);
-}
-
-static int
-fsrc_passes(const struct fsrc *x)
-{
-	return x->messages > 0 && x->pass * 100 >=
-	    x->messages * OV_FOREIGN_PASS_PCT;
-}
-
-static const struct fsrc *
-find_foreign(const struct foreign *fo, const char *ip)
-{
-	struct fsrc key;
-
-	if (fo->n == 0)
-		return NULL;
-	key.ip = (char *)ip;
-	return bsearch(&key, fo->v, fo->n, sizeof *fo->v, fsrc_ip_cmp);
-}
-
-static void
-foreign_free(struct foreign *fo)
-{
-	for (size_t i = 0; i < fo->n; i++) {
-		free(fo->v[i].ip);
-		free(fo->v[i].from);
-	}
-	free(fo->v);
+	if (x->foreign_messages != y->foreign_messages)
+		return x->foreign_messages > y->foreign_messages ? -1 : 1;
+	return strcmp(x->ip, y->ip);
 }
 
 /* Reverse DNS names from the cache (SQ_PTR_NAMES), sorted by IP. */
@@ -577,17 +514,18 @@ ptr_cell(struct html_page *p, const struct ptr *x)
 }
 
 /* The foreign senders of one kind (failing or passing DMARC), most mail
- * first (fo is by IP: walk SQ_FOREIGN_SOURCES order kept in order[]). */
+ * as our domains first (order[]). */
 static void
-foreign_list(struct html_page *p, const struct foreign *fo,
-    const size_t *order, int passing, const struct ptrs *ps)
+foreign_list(struct html_page *p, const struct ov_source *const *order,
+    size_t n_order, int passing, const struct ptrs *ps)
 {
-	static const char *const cols[] = { "Source IP", "#Messages",
-	    "#DMARC pass", "header_from (one of them)", "Reverse DNS", NULL };
+	static const char *const cols[] = { "Source IP",
+	    "#Messages as our domains", "#DMARC pass", "header_from (one of "
+	    "them)", "Reverse DNS", NULL };
 	size_t n = 0, shown = 0;
 
-	for (size_t i = 0; i < fo->n; i++)
-		n += fsrc_passes(&fo->v[order[i]]) == passing;
+	for (size_t i = 0; i < n_order; i++)
+		n += ov_foreign_passes(order[i]) == passing;
 	if (n == 0)
 		return;
 	hp_fmt(p, "<h3>%s: %zu %s</h3>", passing ? "Passing DMARC (a service "
@@ -598,10 +536,10 @@ foreign_list(struct html_page *p, const struct foreign *fo,
 		    "one has its row in the table below.</p>", LIM_HTML_FOREIGN);
 	hp_table(p, passing ? "foreign-svc-list" : "foreign-spoof-list", NULL,
 	    cols);
-	for (size_t i = 0; i < fo->n && shown < LIM_HTML_FOREIGN; i++) {
-		const struct fsrc *x = &fo->v[order[i]];
+	for (size_t i = 0; i < n_order && shown < LIM_HTML_FOREIGN; i++) {
+		const struct ov_source *x = order[i];
 
-		if (fsrc_passes(x) != passing)
+		if (ov_foreign_passes(x) != passing)
 			continue;
 		shown++;
 		hp_raw(p, "<tr data-ip=\"");
@@ -609,68 +547,18 @@ foreign_list(struct html_page *p, const struct foreign *fo,
 		hp_raw(p, "\"><td class=\"nw\">");
 		hp_text(p, x->ip);
 		hp_raw(p, "</td>");
-		hp_td_num(p, x->messages, "messages");
-		hp_td_pct(p, x->pass, x->messages);
-		hp_td_text(p, x->from);
+		hp_td_num(p, x->foreign_messages, "messages");
+		hp_td_pct(p, x->foreign_pass, x->foreign_messages);
+		hp_td_text(p, x->foreign_from);
 		ptr_cell(p, find_ptr(ps, x->ip));
 		hp_tr_end(p);
 	}
 	hp_table_end(p);
 }
 
-/* SQ_FOREIGN_SOURCES gives most mail first; order[] keeps that order
- * while the array is sorted by IP for lookups. */
-static int
-foreign_load(struct hctx *c, struct foreign *fo, size_t **order,
-    struct err *err)
-{
-	struct store_query_filter ff = c->f;
-	char **ips;
-	int rc;
-
-	*order = NULL;
-	ff.ips = (const char *const *)c->sender;
-	ff.n_ips = c->n_sender;
-	ff.sender_domains = c->o->sender_domains;
-	ff.n_sender_domains = c->o->n_sender_domains;
-	if ((rc = store_query_each(c->st, SQ_FOREIGN_SOURCES, &ff,
-	    foreign_cb, fo, err)) != 0)
-		return rc;
-	if ((ips = calloc(fo->n ? fo->n : 1, sizeof *ips)) == NULL ||
-	    (*order = calloc(fo->n ? fo->n : 1, sizeof **order)) == NULL) {
-		free(ips);
-		return ERR_NOMEM;
-	}
-	for (size_t i = 0; i < fo->n; i++)
-		ips[i] = fo->v[i].ip;
-	ov_sort(fo->v, fo->n, sizeof *fo->v, fsrc_ip_cmp);
-	/* The position of each IP of the original order in the sorted
-	 * array: a binary search each. */
-	for (size_t i = 0; i < fo->n; i++) {
-		struct fsrc key, *hit;
-
-		key.ip = ips[i];
-		hit = bsearch(&key, fo->v, fo->n, sizeof *fo->v, fsrc_ip_cmp);
-		(*order)[i] = hit ? (size_t)(hit - fo->v) : 0;
-	}
-	free(ips);
-	c->foreign_known = 1;
-	for (size_t i = 0; i < fo->n; i++) {
-		if (fsrc_passes(&fo->v[i])) {
-			c->n_svc++;
-			c->m_svc += fo->v[i].messages;
-		} else {
-			c->n_spoof++;
-			c->m_spoof += fo->v[i].messages;
-		}
-	}
-	return 0;
-}
-
 static int
 page_sources(struct hctx *c, struct err *err)
 {
-	struct foreign fo;
 	struct ptrs ps;
 	static const char *const cols[] = { "Source IP", "Who",
 	    "#Messages", "#DMARC pass", "header_from domains", "Reporters",
@@ -680,18 +568,19 @@ page_sources(struct hctx *c, struct err *err)
 	struct detail_ctx *dc = NULL;
 	struct html_page p;
 	const char **ips = NULL;
-	size_t *order = NULL;
+	const struct ov_source **order = NULL;
+	size_t n_order = 0, n_ptr;
 	size_t n = c->ov.n_src < LIM_HTML_SOURCES ? c->ov.n_src :
 	    LIM_HTML_SOURCES;
 	size_t ri = 0, fi = 0, n_rep = 0, n_from = 0;
 	const struct ov_pair *rep = NULL, *from = NULL;
 	int rc = 0;
 
-	memset(&fo, 0, sizeof fo);
 	memset(&ps, 0, sizeof ps);
 	hp_init(&p);
 	if ((dc = calloc(1, sizeof *dc)) == NULL ||
-	    (ips = calloc(n ? n : 1, sizeof *ips)) == NULL ||
+	    (ips = calloc(n + 2 * LIM_HTML_FOREIGN + 1, sizeof *ips)) == NULL ||
+	    (order = calloc(c->ov.n_src + 1, sizeof *order)) == NULL ||
 	    (dc->ip_map = strmap_new()) == NULL ||
 	    (dc->rep.map = strmap_new()) == NULL ||
 	    (dc->from.map = strmap_new()) == NULL) {
@@ -733,16 +622,26 @@ page_sources(struct hctx *c, struct err *err)
 		from = c->ov.from_pairs;
 		n_from = c->ov.n_from_pairs;
 	}
-	if (c->n_sender > 0 && c->o->n_sender_domains > 0 &&
-	    (rc = foreign_load(c, &fo, &order, err)) != 0)
-		goto out;
-	/* Cached reverse DNS names of the listed sources (a foreign source
-	 * beyond them shows "not resolved" in its list). */
+	/* The foreign senders found by the overview's pass, most mail as
+	 * our domains first. */
+	for (size_t i = 0; i < c->ov.n_src; i++)
+		if (c->ov.src[i].foreign_messages > 0)
+			order[n_order++] = &c->ov.src[i];
+	ov_sort(order, n_order, sizeof *order, foreign_cmp);
+	/* Cached reverse DNS names of the listed sources, and of the
+	 * foreign ones listed beyond them. */
+	n_ptr = n;
+	for (size_t i = 0, k[2] = { 0, 0 }; i < n_order; i++) {
+		int pass = ov_foreign_passes(order[i]);
+
+		if (order[i] >= &c->ov.src[n] && k[pass]++ < LIM_HTML_FOREIGN)
+			ips[n_ptr++] = order[i]->ip;
+	}
 	qf = c->f;
 	qf.ips = ips;
-	qf.n_ips = n;
-	if (n > 0 && (rc = store_query_each(c->st, SQ_PTR_NAMES, &qf, ptr_cb,
-	    &ps, err)) != 0)
+	qf.n_ips = n_ptr;
+	if (n_ptr > 0 && (rc = store_query_each(c->st, SQ_PTR_NAMES, &qf,
+	    ptr_cb, &ps, err)) != 0)
 		goto out;
 	ov_sort(ps.v, ps.n, sizeof *ps.v, ptr_ip_cmp);
 	hp_head(&p, "Sources: who sends as us", "sources.html", c->range);
@@ -768,10 +667,10 @@ page_sources(struct hctx *c, struct err *err)
 		    "cached lookup (<code>dmarcwatch resolve</code>); the others "
 		    "show \"not resolved\".</p>", ps.n, ps.n, n,
 		    hp_noun(n, "addresses"));
-	if (c->foreign_known) {
+	if (c->ov.foreign_known) {
 		hp_fmt(&p, "<section id=\"foreign-senders\" data-value=\"%zu\">"
-		    "<h2>Foreign senders of our domains</h2>", fo.n);
-		if (fo.n > 0) {
+		    "<h2>Foreign senders of our domains</h2>", n_order);
+		if (n_order > 0) {
 			hp_raw(&p, "<p>Addresses that are not in <code>[sender] "
 			    "ips</code> sent mail with one of our domains in "
 			    "the From header. Those that fail DMARC are likely "
@@ -780,8 +679,8 @@ page_sources(struct hctx *c, struct err *err)
 			    "sent with our authorisation: a service we use, to "
 			    "add to <code>[sender] ips</code> if it is "
 			    "ours.</p>");
-			foreign_list(&p, &fo, order, 0, &ps);
-			foreign_list(&p, &fo, order, 1, &ps);
+			foreign_list(&p, order, n_order, 0, &ps);
+			foreign_list(&p, order, n_order, 1, &ps);
 		} else {
 			hp_raw(&p, "<p class=\"ok\">None: every address that "
 			    "sent mail as our domains is in <code>[sender] "
@@ -796,10 +695,10 @@ page_sources(struct hctx *c, struct err *err)
 	hp_table(&p, "sources", NULL, cols);
 	for (size_t i = 0; i < n; i++) {
 		const struct ov_source *s = &c->ov.src[i];
-		const struct fsrc *f = find_foreign(&fo, s->ip);
-		int passing = f != NULL && fsrc_passes(f);
+		int foreign = s->foreign_messages > 0;
+		int passing = ov_foreign_passes(s);
 
-		hp_raw(&p, f == NULL ? "<tr data-ip=\"" : passing ?
+		hp_raw(&p, !foreign ? "<tr data-ip=\"" : passing ?
 		    "<tr class=\"svc\" data-ip=\"" :
 		    "<tr class=\"spoof\" data-ip=\"");
 		hp_text(&p, s->ip);
@@ -809,10 +708,10 @@ page_sources(struct hctx *c, struct err *err)
 		if (c->n_sender == 0)
 			hp_raw(&p, "<td class=\"own muted\">unknown (set "
 			    "[sender] ips)</td>");
-		else if (f != NULL && !passing)
+		else if (foreign && !passing)
 			hp_raw(&p, "<td class=\"own\"><span class=\"tag spoof\">"
 			    "foreign, failing DMARC</span></td>");
-		else if (f != NULL)
+		else if (foreign)
 			hp_raw(&p, "<td class=\"own\"><span class=\"tag svc\">"
 			    "foreign, passing DMARC</span></td>");
 		else if (is_ours(c, s->ip))
@@ -836,9 +735,8 @@ page_sources(struct hctx *c, struct err *err)
 	hp_table_end(&p);
 	rc = write_page(c, &p, "sources.html", err);
 out:
-	foreign_free(&fo);
 	ptrs_free(&ps);
-	free(order);
+	free((void *)order);
 	hp_free(&p);
 	if (dc != NULL) {
 		strmap_free(dc->ip_map);
@@ -2138,8 +2036,18 @@ html_write(const char *db_path, const struct html_opts *o,
 		c.n_sender++;
 	}
 	ov_sort(c.sender, c.n_sender, sizeof *c.sender, str_cmp);
-	if ((rc = ov_load(c.st, &c.f, &c.ov, err)) != 0)
-		goto out;
+	{
+		/* With our IPs and domains, the overview's pass also finds
+		 * the foreign senders of our domains. */
+		struct store_query_filter of = c.f;
+
+		of.ips = (const char *const *)c.sender;
+		of.n_ips = c.n_sender;
+		of.sender_domains = o->sender_domains;
+		of.n_sender_domains = o->n_sender_domains;
+		if ((rc = ov_load(c.st, &of, &c.ov, err)) != 0)
+			goto out;
+	}
 	if (o->since <= 0 && o->until <= 0) {
 		struct store_query_filter rf = c.f;
 

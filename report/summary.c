@@ -71,6 +71,12 @@ pct(char *out, size_t n, uint64_t num, uint64_t den)
 		snprintf(out, n, "%.2f %%", 100.0 * (double)num / (double)den);
 }
 
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* Figures beyond the overview: foreign senders of our domains (when
  * [sender] ips and domains are set) and the last hints run. */
 struct extra {
@@ -83,23 +89,6 @@ struct extra {
 	} act[8];
 	size_t n_act;
 };
-
-static int
-foreign_cb(void *ctx, const struct store_row *r)
-{
-	struct extra *x = ctx;
-	uint64_t m = r->num[1] > 0 ? (uint64_t)r->num[1] : 0;
-	uint64_t ps = r->num[2] > 0 ? (uint64_t)r->num[2] : 0;
-
-	if (m > 0 && ps * 100 >= m * OV_FOREIGN_PASS_PCT) {
-		x->n_svc++;
-		x->m_svc += m;
-	} else {
-		x->n_spoof++;
-		x->m_spoof += m;
-	}
-	return 0;
-}
 
 static int
 presence_cb(void *ctx, const struct store_row *r)
@@ -125,25 +114,20 @@ action_cb(void *ctx, const struct store_row *r)
 	return 0;
 }
 
+/* The foreign senders come from the overview's pass (ov_load was given
+ * the sender's IPs and domains); the hints from their tables. */
 static int
-extra_load(struct store *st, const struct store_query_filter *f,
-    const struct summary_opts *o, struct extra *x, struct err *err)
+extra_load(struct store *st, const struct overview *ov, struct extra *x,
+    struct err *err)
 {
 	int rc;
 
 	memset(x, 0, sizeof *x);
-	if (o->n_sender_ips > 0 && o->n_sender_domains > 0) {
-		struct store_query_filter ff = *f;
-
-		ff.ips = o->sender_ips;
-		ff.n_ips = o->n_sender_ips;
-		ff.sender_domains = o->sender_domains;
-		ff.n_sender_domains = o->n_sender_domains;
-		if ((rc = store_query_each(st, SQ_FOREIGN_SOURCES, &ff,
-		    foreign_cb, x, err)) != 0)
-			return rc;
-		x->foreign_known = 1;
-	}
+	x->foreign_known = ov->foreign_known;
+	x->n_spoof = ov->n_foreign_fail;
+	x->m_spoof = ov->m_foreign_fail;
+	x->n_svc = ov->n_foreign_pass;
+	x->m_svc = ov->m_foreign_pass;
 	if ((rc = store_query_each(st, SQ_ENGINE_PRESENCE, NULL, presence_cb,
 	    x, err)) != 0)
 		return rc;
@@ -158,10 +142,12 @@ print_foreign(const struct extra *x, FILE *f)
 		    "count them\n");
 	else
 		fprintf(f, "\nForeign senders of our domains: %llu failing DMARC "
-		    "(likely spoofing, %llu messages), %llu passing DMARC (%llu "
-		    "messages)\n", (unsigned long long)x->n_spoof,
+		    "(likely spoofing, %llu %s), %llu passing DMARC (%llu "
+		    "%s)\n", (unsigned long long)x->n_spoof,
 		    (unsigned long long)x->m_spoof,
-		    (unsigned long long)x->n_svc, (unsigned long long)x->m_svc);
+		    x->m_spoof == 1 ? "message" : "messages",
+		    (unsigned long long)x->n_svc, (unsigned long long)x->m_svc,
+		    x->m_svc == 1 ? "message" : "messages");
 }
 
 static int
@@ -536,6 +522,7 @@ summary_print(const char *db_path, const struct summary_opts *o,
 	struct overview ov;
 	struct extra x;
 	struct store *st = NULL;
+	const char **ips = NULL;
 	int rc;
 
 	memset(&ov, 0, sizeof ov);
@@ -545,8 +532,21 @@ summary_print(const char *db_path, const struct summary_opts *o,
 	f.domain = o->domain;
 	if ((rc = store_open(db_path, STORE_READONLY, &st, err)) != 0)
 		return rc;
+	if (o->n_sender_ips > 0 && o->n_sender_domains > 0) {
+		/* ov_load looks our IPs up by binary search: sorted. */
+		if ((ips = calloc(o->n_sender_ips, sizeof *ips)) == NULL) {
+			rc = err_set(err, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		memcpy(ips, o->sender_ips, o->n_sender_ips * sizeof *ips);
+		ov_sort(ips, o->n_sender_ips, sizeof *ips, str_cmp);
+		f.ips = ips;
+		f.n_ips = o->n_sender_ips;
+		f.sender_domains = o->sender_domains;
+		f.n_sender_domains = o->n_sender_domains;
+	}
 	if ((rc = ov_load(st, &f, &ov, err)) != 0 ||
-	    (rc = extra_load(st, &f, o, &x, err)) != 0)
+	    (rc = extra_load(st, &ov, &x, err)) != 0)
 		goto out;
 	rc = o->json ? print_json(&ov, o, &x, out) : print_text(&ov, o, out);
 	if (rc == 0 && !o->json) {
@@ -561,6 +561,7 @@ summary_print(const char *db_path, const struct summary_opts *o,
 		err_set(err, rc, "out of memory");
 out:
 	ov_free(&ov);
+	free((void *)ips);
 	store_free(st);
 	return rc;
 }

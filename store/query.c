@@ -196,15 +196,6 @@ static const char *const query_sql[SQ__COUNT] = {
 	    "SELECT p.ip, p.status, p.name, p.confirmed, p.looked_up"
 	    " FROM json_each(:ips) i CROSS JOIN ptr_cache p"
 	    " WHERE p.ip = i.value",
-	[SQ_FOREIGN_SOURCES] =
-	    "SELECT source_ip, sum(messages), sum(dmarc_pass), min(header_from)"
-	    " FROM agg_daily WHERE" DAYS DOM
-	    " AND source_ip NOT IN (SELECT value FROM json_each(:ips))"
-	    " AND EXISTS (SELECT 1 FROM json_each(:doms) d WHERE"
-	    " lower(header_from) = d.value"
-	    " OR substr(lower(header_from), -length(d.value) - 1) ="
-	    " '.' || d.value)"
-	    " GROUP BY source_ip ORDER BY 2 DESC, 1",
 };
 
 /* Binds v to the named parameter when the statement has it. */
@@ -237,7 +228,7 @@ store_query_each(struct store *s, enum store_query q,
 	static const struct store_query_filter none;
 	struct store_row *row = NULL;
 	sqlite3_stmt *st = NULL;
-	char *ips = NULL, *days = NULL, *doms = NULL;
+	char *ips = NULL, *days = NULL;
 	char sd[16], ud[16];
 	int64_t until;
 	int rc, src, nomem = 0;
@@ -265,18 +256,14 @@ store_query_each(struct store *s, enum store_query q,
 		rc = store_db_error(s, src, "prepare a read query", err);
 		goto out;
 	}
-	if (f->n_ips > 0 &&
+	/* The lists as JSON, for the queries that take them only. */
+	if (f->n_ips > 0 && sqlite3_bind_parameter_index(st, ":ips") != 0 &&
 	    (ips = store_json_strings(f->ips, f->n_ips, &nomem)) == NULL) {
 		rc = err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if (f->n_days > 0 &&
+	if (f->n_days > 0 && sqlite3_bind_parameter_index(st, ":days") != 0 &&
 	    (days = store_json_strings(f->days, f->n_days, &nomem)) == NULL) {
-		rc = err_set(err, ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if (f->n_sender_domains > 0 && (doms = store_json_strings(
-	    f->sender_domains, f->n_sender_domains, &nomem)) == NULL) {
 		rc = err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -296,8 +283,6 @@ store_query_each(struct store *s, enum store_query q,
 	if (src == SQLITE_OK) src = bind_text(st, ":ips", ips ? ips : "[]");
 	if (src == SQLITE_OK)
 		src = bind_text(st, ":days", days ? days : "[]");
-	if (src == SQLITE_OK)
-		src = bind_text(st, ":doms", doms ? doms : "[]");
 	if (src != SQLITE_OK) {
 		rc = store_db_error(s, src, "bind a read query", err);
 		goto out;
@@ -327,7 +312,6 @@ out:
 	sqlite3_finalize(st);
 	free(ips);
 	free(days);
-	free(doms);
 	free(row);
 	return rc;
 }

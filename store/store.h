@@ -626,12 +626,6 @@ enum store_query {
 	SQ_PROVIDER_STAGES,
 	/* action, keys: throttle_hints rows per action, by action. */
 	SQ_HINT_ACTIONS,
-	/* source_ip, messages, dmarc_pass, header_from (one of them, the
-	 * smallest): agg_daily rows in the range whose header_from is one of
-	 * f->sender_domains (or a subdomain) from an address not in f->ips,
-	 * per source_ip, most messages first. f->n_ips = 0: every address is
-	 * foreign. A scan of the rollup in the range. */
-	SQ_FOREIGN_SOURCES,
 	/* first_day, last_day (the last before f->until), top_day (the
 	 * last of all): 'YYYY-MM-DD', NULL when there is none; over
 	 * agg_daily, tlsrpt_daily, sendlog_daily, engine_days and the begin
@@ -655,11 +649,13 @@ struct store_query_filter {
 	int64_t limit;             /* most rows where said; 0 = no limit */
 	int64_t report_id;         /* SQ_REPORT_* */
 	const char *const *ips;    /* SQ_AGG_IPS, SQ_IP_DAILY, SQ_WARMUP_*,
-	                            * SQ_FOREIGN_SOURCES */
+	                            * SQ_PTR_NAMES */
 	size_t n_ips;
 	const char *const *days;   /* SQ_AGG_IPS, SQ_IP_DAILY: YYYY-MM-DD */
 	size_t n_days;
-	const char *const *sender_domains;   /* SQ_FOREIGN_SOURCES, lower */
+	/* Not used by a query: report/overview.c reads it (with ips) to
+	 * find foreign senders in its one pass. Lower case. */
+	const char *const *sender_domains;
 	size_t n_sender_domains;
 };
 

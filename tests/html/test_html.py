@@ -1285,9 +1285,11 @@ def test_engine(tmp):
         " foreign_senders GROUP BY 1)").fetchone()
     fline = [ln for ln in p.stdout.splitlines()
              if ln.startswith("Foreign senders")]
+    def msgs(n):
+        return f"{n} message" + ("" if n == 1 else "s")
     ok(fline == [f"Foreign senders of our domains: {fs[0] - fs[2]} failing "
-                 f"DMARC (likely spoofing, {fs[1] - fs[3]} messages), "
-                 f"{fs[2]} passing DMARC ({fs[3]} messages)"],
+                 f"DMARC (likely spoofing, {msgs(fs[1] - fs[3])}), "
+                 f"{fs[2]} passing DMARC ({msgs(fs[3])})"],
        f"summary: the foreign senders line {fline} ({fs})")
     p = w.run("summary", "--json", check=False)
     js = json.loads(p.stdout)
