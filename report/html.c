@@ -728,8 +728,8 @@ page_sources(struct hctx *c, struct err *err)
 		hp_td_pct(&p, s->dkim, s->messages);
 		hp_td_num(&p, s->quarantine, "messages");
 		hp_td_num(&p, s->reject, "messages");
-		hp_td_text(&p, s->first);
-		hp_td_text(&p, s->last);
+		hp_td_nw(&p, s->first);
+		hp_td_nw(&p, s->last);
 		hp_tr_end(&p);
 	}
 	hp_table_end(&p);
@@ -1102,9 +1102,7 @@ fail_cb(void *ctx, const struct store_row *r)
 		hp_raw(p, "</a>");
 	hp_raw(p, "</td>");
 	arf_reporter(p, r);
-	hp_raw(p, "<td class=\"nw\">");
-	hp_text_or(p, r->text[2], "&#8212;");
-	hp_raw(p, "</td>");
+	hp_td_nw(p, r->text[2]);
 	hp_td_text(p, r->text[3]);
 	hp_td_text(p, r->text[5]);
 	hp_td_text(p, r->text[6]);

@@ -297,6 +297,14 @@ hp_td_text(struct html_page *p, const char *s)
 }
 
 void
+hp_td_nw(struct html_page *p, const char *s)
+{
+	hp_raw(p, "<td class=\"nw\">");
+	hp_text_or(p, s, "&#8212;");
+	hp_raw(p, "</td>");
+}
+
+void
 hp_td_num(struct html_page *p, uint64_t v, const char *unit)
 {
 	hp_fmt(p, "<td class=\"n\" data-v=\"%llu\">", (unsigned long long)v);

@@ -77,6 +77,8 @@ void hp_table_end(struct html_page *p);
 void hp_tr(struct html_page *p);
 void hp_tr_end(struct html_page *p);
 void hp_td_text(struct html_page *p, const char *s);
+/* The same, never wrapped (days, addresses, short codes). */
+void hp_td_nw(struct html_page *p, const char *s);
 /* A number with its unit (plural, "messages": hp_noun() picks the form;
  * NULL for none), sorted by value. */
 void hp_td_num(struct html_page *p, uint64_t v, const char *unit);

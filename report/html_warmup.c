@@ -328,7 +328,7 @@ engine_key(struct html_page *p, const struct warmup_key *k)
 			hp_raw(p, "<tr data-day=\"");
 			hp_text(p, d->day);
 			hp_raw(p, "\">");
-			hp_td_text(p, d->day);
+			hp_td_nw(p, d->day);
 			hp_td_num(p, d->sent, NULL);
 			hp_td_num(p, d->delivered, NULL);
 			if (d->cap > 0)
