@@ -521,7 +521,8 @@ summary_intro(struct html_page *p, const struct warmup_engine *e)
 		hp_raw(p, "; ");
 		count_keys(p, e->n_sev[WARMUP_SEV_QUIET]);
 		hp_raw(p, " with no mail sent in the range are listed one line "
-		    "each under their IP");
+		    "each under their IP on the <a href=\"warmup.html\">warm-up"
+		    "</a> page");
 	}
 	hp_raw(p, ". &#8220;Action&#8221; and the caps are what the sending "
 	    "daemon was told in the last hints run; &#8220;Why&#8221; is its "
