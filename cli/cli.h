@@ -59,6 +59,7 @@ const char *cli_providers_path(const struct cli_globals *g, const char *flag,
     char *buf, size_t bufsz);
 int cmd_summary(const struct cli_globals *g, int argc, char **argv);
 int cmd_report(const struct cli_globals *g, int argc, char **argv);
+int cmd_resolve(const struct cli_globals *g, int argc, char **argv);
 
 /* Prints "usage: dmarcwatch NAME USAGE" to stderr; returns EXIT_USAGE. */
 int cli_usage(const char *name);

@@ -74,8 +74,13 @@ cmd_report(const struct cli_globals *g, int argc, char **argv)
 			log_error("%s: %s", db, err.msg);
 		return EXIT_RUNTIME;
 	}
-	if (!g->quiet)
+	if (!g->quiet) {
 		printf("%u pages written to %s (index.html; %u report "
-		    "pages)\n", st.pages, o.out_dir, st.report_pages);
+		    "pages)", st.pages, o.out_dir, st.report_pages);
+		if (st.removed > 0)
+			printf("; %u stale report %s removed", st.removed,
+			    st.removed == 1 ? "page" : "pages");
+		printf("\n");
+	}
 	return EXIT_OK;
 }

@@ -23,6 +23,7 @@ cmd_summary(const struct cli_globals *g, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct summary_opts o;
+	const char *ips[LIM_SENDER_IPS], *doms[LIM_SENDER_DOMAINS];
 	const char *db = g->db_path;
 	struct err err;
 	int ch, rc;
@@ -48,6 +49,15 @@ cmd_summary(const struct cli_globals *g, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage("summary");
+	/* The sender's own addresses and domains: foreign senders. */
+	for (size_t i = 0; i < g->settings.sender.n_ips; i++)
+		ips[i] = g->settings.sender.ips[i];
+	for (size_t i = 0; i < g->settings.sender.n_domains; i++)
+		doms[i] = g->settings.sender.domains[i];
+	o.sender_ips = ips;
+	o.n_sender_ips = g->settings.sender.n_ips;
+	o.sender_domains = doms;
+	o.n_sender_domains = g->settings.sender.n_domains;
 	err_clear(&err);
 	rc = summary_print(db, &o, stdout, &err);
 	if (rc != 0) {

@@ -28,6 +28,9 @@ const struct cli_command cli_commands[] = {
 	{ "report", cmd_report,
 	  "html [-d DB] --out DIR [--since DATE] [--until DATE] [--domain D]",
 	  "write self-contained HTML pages (index.html and linked pages)" },
+	{ "resolve", cmd_resolve,
+	  "[-d DB] [--max N] [--timeout SECONDS] [--days N] [--json]",
+	  "look up and cache reverse DNS names of the busiest source IPs" },
 	{ "config", cmd_config, "check",
 	  "check the configuration file; print every error as file:line" },
 	{ "hints", cmd_hints, "[-d DB] [-c CONF] [--now ISO8601] [--out FILE|-] "

@@ -464,3 +464,17 @@ jv_integer_value(const struct jv *v, uint64_t max, uint64_t *out)
 	}
 	return ERR_FORMAT;
 }
+
+int
+jv_number_value(const struct jv *v, double *out)
+{
+	if (v != NULL && json_is_integer(J(v))) {
+		*out = (double)json_integer_value(J(v));
+		return 0;
+	}
+	if (v != NULL && json_is_real(J(v))) {
+		*out = json_real_value(J(v));
+		return 0;
+	}
+	return ERR_FORMAT;
+}

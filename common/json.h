@@ -129,4 +129,8 @@ const char *jv_string_value(const struct jv *v, size_t *len);
  */
 int jv_integer_value(const struct jv *v, uint64_t max, uint64_t *out);
 
+/* Any JSON number (integer or real) as a double in *out: 0, or
+ * ERR_FORMAT when v is not a number (*out untouched). For display. */
+int jv_number_value(const struct jv *v, double *out);
+
 #endif

@@ -203,6 +203,16 @@
 #define LIM_SENDER_DOMAINS      64
 #define LIM_SENDER_TARGETS      LIM_PROVIDERS
 #define LIM_SENDER_TRANSPORTS   64
+/* ---- Reverse DNS (dmarcwatch resolve, ingest/resolve.c) ----
+ * A PTR lookup can take seconds when a resolver is slow; the run must end
+ * soon and the sources page lists at most LIM_HTML_SOURCES addresses.
+ * Beyond the deadline the lookups still pending are left to the next
+ * run. */
+#define LIM_RESOLVE_LOOKUPS     500
+#define LIM_RESOLVE_SECONDS     300
+/* The default deadline of one run (--timeout). */
+#define LIM_RESOLVE_DEFAULT_SECONDS 30
+
 /* ---- Output caps: the HTML pages (report html) ----
  * Pages are read by a person in a browser; beyond these sizes a page gets
  * slow to open and no easier to read. Each page that hits a cap says so,
@@ -242,5 +252,38 @@
 /* Failure reports and rejected inputs listed (newest first). */
 #define LIM_HTML_FAILURES       500
 #define LIM_HTML_REJECTED       500
+
+/* Days the pages cover when no --since is given: the 90 days that end on
+ * the last day with data (today at the latest). History grows every
+ * day; a page that shows all of it grows without bound, and one report
+ * dated years away would stretch every chart. */
+#define LIM_HTML_DEFAULT_DAYS   90
+
+/* Bars in one chart. The plot is ~800 units wide and ~350 px on a phone:
+ * at 184 bars each keeps ~2 px. A longer span is drawn in weeks (or runs
+ * of weeks). */
+#define LIM_HTML_CHART_BARS     184
+
+/* (IP, provider) keys of the warm-up page drawn in full (chart and day
+ * table), most severe first; every other key keeps its line in the
+ * summary table. 20 IPs x 256 providers of full blocks would be a page
+ * no browser opens. */
+#define LIM_HTML_WARMUP_DETAILS 40
+
+/* Rows of a per-day table (warm-up key): the most recent days; the chart
+ * above it covers the whole range. */
+#define LIM_HTML_TABLE_DAYS     92
+
+/* Rows of the TLS-RPT tables per policy domain (MX x result type, and
+ * policies): a hostile reporter can invent thousands of MX names. */
+#define LIM_HTML_TLS_ROWS       200
+
+/* Keys in the compact warm-up table on index.html (the most severe);
+ * warmup.html has them all. */
+#define LIM_HTML_INDEX_KEYS     10
+
+/* Foreign senders listed per kind (failing / passing DMARC) at the top
+ * of sources.html; all of them keep their row in the sources table. */
+#define LIM_HTML_FOREIGN        25
 
 #endif

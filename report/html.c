@@ -7,6 +7,11 @@
  * per-report pages read records, for the newest LIM_HTML_REPORT_PAGES
  * reports and at most LIM_HTML_RECORDS_PER_PAGE records each.
  *
+ * The range: what the caller gave, else the LIM_HTML_DEFAULT_DAYS days
+ * ending on the last day with data (set_range()); every page says which.
+ * Reverse DNS names come from the store's cache (ptr_cache, filled by
+ * `dmarcwatch resolve` in ingest/): this module never looks anything up.
+ *
  * Stable hooks for tests and scripts: sections carry data-domain /
  * data-ip, figure cards data-k (what) and data-value (the exact number).
  * Links are built from our own ids and fixed names only.
@@ -15,10 +20,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include <dirent.h>
 #include <time.h>
 
+#include "../common/json.h"
 #include "../common/limits.h"
+#include "../common/reader.h"
+#include "../common/strparse.h"
 #include "../common/timefmt.h"
 #include "../store/store.h"
 #include "html.h"
@@ -27,18 +38,24 @@
 #include "overview.h"
 #include "strmap.h"
 
+struct reps;
+
 struct hctx {
 	const struct html_opts *o;
 	struct store *st;
 	struct store_query_filter f;
 	struct overview ov;
-	char range[512];
+	char range[768];
 	int64_t now;
 	char **sender;             /* sorted copy of o->sender_ips */
 	size_t n_sender;
 	const char **busiest;      /* top sources (pointers into ov.src) */
 	size_t n_busiest;
 	const char **day_ptrs;     /* ov.days as a list, for the filter */
+	struct warmup_engine *eng; /* the engine's tables for warm-up IPs */
+	const char *const *wips;   /* the warm-up page's addresses */
+	size_t n_wips;
+	struct reps *reps;         /* the reports that get a page */
 	struct html_stats stats;
 };
 
@@ -66,7 +83,7 @@ card_num(struct html_page *p, const char *k, const char *label,
 	    "<div class=\"k\">%s</div><div class=\"v\">", k,
 	    (unsigned long long)v, label);
 	hp_num(p, v);
-	hp_fmt(p, "</div><div class=\"k\">%s</div></div>", unit);
+	hp_fmt(p, "</div><div class=\"k\">%s</div></div>", hp_noun(v, unit));
 }
 
 static void
@@ -81,7 +98,7 @@ card_pct(struct html_page *p, const char *k, const char *label,
 	hp_num(p, num);
 	hp_raw(p, " of ");
 	hp_num(p, den);
-	hp_fmt(p, " %s</div></div>", of);
+	hp_fmt(p, " %s</div></div>", hp_noun(den, of));
 }
 
 /* ---- index.html ---- */
@@ -126,15 +143,15 @@ domain_section(struct hctx *c, struct html_page *p, size_t i)
 		    d->days[j].messages ? d->days[j].pass :
 		    d->days[j].messages);
 	}
-	hp_raw(p, "<h3>Trend per day</h3>");
+	hp_raw(p, "<h3>Trend</h3>");
 	hp_chart_days(p, "Messages per day", "DMARC pass", "DMARC fail",
-	    "messages", days, d->n_days);
+	    "messages", days, d->n_days, 0);
 	free(days);
 	hp_raw(p, "<h3>Top reporters</h3>");
 	if (d->n_reporters > LIM_HTML_REPORTERS)
 		hp_fmt(p, "<p class=\"muted\">The %d largest of %zu reporters "
-		    "(LIM_HTML_REPORTERS).</p>", LIM_HTML_REPORTERS,
-		    d->n_reporters);
+		    "(the page shows at most %d).</p>", LIM_HTML_REPORTERS,
+		    d->n_reporters, LIM_HTML_REPORTERS);
 	snprintf(tid, sizeof tid, "reporters-%zu", i);
 	hp_table(p, tid, NULL, rcols);
 	for (size_t j = 0; j < d->n_reporters && j < LIM_HTML_REPORTERS;
@@ -152,11 +169,83 @@ domain_section(struct hctx *c, struct html_page *p, size_t i)
 	hp_raw(p, "</section>\n");
 }
 
+/* Who else sends as our domains, in one paragraph (index.html). */
+static void
+foreign_line(struct hctx *c, struct html_page *p)
+{
+	const struct overview *ov = &c->ov;
+
+	if (!ov->foreign_known) {
+		hp_raw(p, "<p class=\"muted\" id=\"foreign-glance\">Who else "
+		    "sends as your domains is shown once <code>[sender] ips"
+		    "</code> and <code>[sender] domains</code> are configured "
+		    "(<a href=\"sources.html\">sources</a> lists every sending "
+		    "IP meanwhile).</p>");
+		return;
+	}
+	if (ov->n_foreign_fail + ov->n_foreign_pass == 0) {
+		hp_raw(p, "<p class=\"ok\" id=\"foreign-glance\" "
+		    "data-value=\"0\">No foreign senders: only addresses in "
+		    "<code>[sender] ips</code> sent mail as your domains.</p>");
+		return;
+	}
+	hp_fmt(p, "<p class=\"%s\" id=\"foreign-glance\" data-value=\"%zu\">"
+	    "<strong>Foreign senders of your domains</strong> (addresses not "
+	    "in <code>[sender] ips</code>): ", ov->n_foreign_fail ? "alert" : "note",
+	    ov->n_foreign_fail + ov->n_foreign_pass);
+	if (ov->n_foreign_fail > 0) {
+		hp_fmt(p, "<span id=\"foreign-spoof\" data-value=\"%zu\">%zu "
+		    "failing DMARC</span> (likely spoofing; ", ov->n_foreign_fail,
+		    ov->n_foreign_fail);
+		hp_num(p, ov->m_foreign_fail);
+		hp_fmt(p, " %s)%s", hp_noun(ov->m_foreign_fail, "messages"),
+		    ov->n_foreign_pass > 0 ? "; " : ". ");
+	}
+	if (ov->n_foreign_pass > 0) {
+		hp_fmt(p, "<span id=\"foreign-svc\" data-value=\"%zu\">%zu "
+		    "passing DMARC</span> (a service you use that is not in "
+		    "<code>[sender] ips</code>?; ", ov->n_foreign_pass, ov->n_foreign_pass);
+		hp_num(p, ov->m_foreign_pass);
+		hp_fmt(p, " %s). ", hp_noun(ov->m_foreign_pass, "messages"));
+	}
+	hp_raw(p, "<a href=\"sources.html#foreign-senders\">Who they are</a>."
+	    "</p>");
+}
+
+/* One line per policy domain: is our mail authenticating? */
+static void
+domains_glance(struct hctx *c, struct html_page *p)
+{
+	static const char *const cols[] = { "Policy domain", "#Messages",
+	    "#DMARC pass", "#Quarantined or rejected", "~#SPF aligned",
+	    "#DKIM aligned", NULL };
+	size_t n = c->ov.n_doms;
+
+	hp_table(p, "domains", "Is our mail authenticating? DMARC per policy "
+	    "domain", cols);
+	for (size_t i = 0; i < n && i < LIM_HTML_DOMAINS; i++) {
+		const struct ov_domain *d = &c->ov.doms[i];
+
+		hp_tr(p);
+		hp_fmt(p, "<td><a href=\"#dom-%zu\">", i);
+		hp_text_or(p, d->domain, "(none given)");
+		hp_raw(p, "</a></td>");
+		hp_td_num(p, d->messages, "messages");
+		hp_td_pct(p, d->pass, d->messages);
+		hp_td_num(p, d->quarantine + d->reject, "messages");
+		hp_td_pct(p, d->spf, d->messages);
+		hp_td_pct(p, d->dkim, d->messages);
+		hp_tr_end(p);
+	}
+	hp_table_end(p);
+}
+
 static int
 page_index(struct hctx *c, struct err *err)
 {
 	struct html_page p;
 	size_t n = c->ov.n_doms;
+	int rc;
 
 	hp_init(&p);
 	hp_head(&p, "DMARC overview", "index.html", c->range);
@@ -176,17 +265,15 @@ page_index(struct hctx *c, struct err *err)
 		    "</code>.</p>");
 	if (n > LIM_HTML_DOMAINS)
 		hp_fmt(&p, "<p class=\"note\">%zu policy domains; the %d with "
-		    "the most messages are shown (LIM_HTML_DOMAINS). Use "
-		    "<code>--domain</code> for another.</p>", n,
-		    LIM_HTML_DOMAINS);
-	if (n > 1) {
-		hp_raw(&p, "<p>Policy domains: ");
-		for (size_t i = 0; i < n && i < LIM_HTML_DOMAINS; i++) {
-			hp_fmt(&p, "%s<a href=\"#dom-%zu\">", i ? ", " : "", i);
-			hp_text_or(&p, c->ov.doms[i].domain, "(none given)");
-			hp_raw(&p, "</a>");
-		}
-		hp_raw(&p, "</p>");
+		    "the most messages are shown (the page shows at most %d). "
+		    "Use <code>--domain</code> for another.</p>", n,
+		    LIM_HTML_DOMAINS, LIM_HTML_DOMAINS);
+	if (n > 0)
+		domains_glance(c, &p);
+	foreign_line(c, &p);
+	if ((rc = html_warmup_glance(&p, c->st, c->eng, err)) != 0) {
+		hp_free(&p);
+		return rc;
 	}
 	for (size_t i = 0; i < n && i < LIM_HTML_DOMAINS; i++)
 		domain_section(c, &p, i);
@@ -308,7 +395,7 @@ names_cell(struct html_page *p, const struct ov_pair *v, size_t n,
 	b = e = *i;
 	while (e < n && v[e].src == k)
 		e++;
-	hp_fmt(p, "<td data-v=\"%zu\">", e - b);
+	hp_fmt(p, "<td class=\"names\" data-v=\"%zu\">", e - b);
 	for (size_t j = b; j < e && j < b + SRC_NAMES_SHOWN; j++) {
 		if (j > b)
 			hp_raw(p, "<br>");
@@ -324,71 +411,176 @@ names_cell(struct html_page *p, const struct ov_pair *v, size_t n,
 	*i = e;
 }
 
-/* Foreign senders of our domains (SQ_FOREIGN_SOURCES): sorted IPs. */
-struct foreign {
-	char **ip;
+/* Foreign senders of our domains (ov_load found them in its pass): most
+ * mail as our domains first. */
+static int
+foreign_cmp(const void *a, const void *b)
+{
+	const struct ov_source *x = *(const struct ov_source *const *)a;
+	const struct ov_source *y = *(const struct ov_source *const *)b;
+
+	if (x->foreign_messages != y->foreign_messages)
+		return x->foreign_messages > y->foreign_messages ? -1 : 1;
+	return strcmp(x->ip, y->ip);
+}
+
+/* Reverse DNS names from the cache (SQ_PTR_NAMES), sorted by IP. */
+struct ptr {
+	char *ip, *name;
+	int status;                /* 'o', 'n', 'e' */
+	int confirmed;
+	int64_t at;
+};
+
+struct ptrs {
+	struct ptr *v;
 	size_t n, cap;
-	uint64_t messages;
 };
 
 static int
-foreign_cb(void *ctx, const struct store_row *r)
+ptr_cb(void *ctx, const struct store_row *r)
 {
-	struct foreign *fo = ctx;
+	struct ptrs *ps = ctx;
+	struct ptr *x;
 
-	if (fo->n == fo->cap) {
-		size_t nc = fo->cap ? fo->cap * 2 : 16;
-		void *a = realloc(fo->ip, nc * sizeof *fo->ip);
+	if (ps->n == ps->cap) {
+		size_t nc = ps->cap ? ps->cap * 2 : 64;
+		void *a = realloc(ps->v, nc * sizeof *ps->v);
 
 		if (a == NULL)
 			return ERR_NOMEM;
-		fo->ip = a;
-		fo->cap = nc;
+		ps->v = a;
+		ps->cap = nc;
 	}
-	if ((fo->ip[fo->n] = strdup(r->text[0] ? r->text[0] : "")) == NULL)
+	x = &ps->v[ps->n];
+	memset(x, 0, sizeof *x);
+	if ((x->ip = strdup(r->text[0] ? r->text[0] : "")) == NULL)
 		return ERR_NOMEM;
-	fo->n++;
-	fo->messages += r->num[1] > 0 ? (uint64_t)r->num[1] : 0;
+	ps->n++;
+	if (r->text[2] != NULL && (x->name = strdup(r->text[2])) == NULL)
+		return ERR_NOMEM;
+	x->status = r->text[1] ? r->text[1][0] : 'e';
+	x->confirmed = r->num[3] != 0;
+	x->at = r->num[4];
 	return 0;
 }
 
 static int
-is_foreign(const struct foreign *fo, const char *ip)
+ptr_ip_cmp(const void *a, const void *b)
 {
-	return fo->n > 0 && bsearch(&ip, fo->ip, fo->n, sizeof *fo->ip,
-	    str_cmp) != NULL;
+	return strcmp(((const struct ptr *)a)->ip, ((const struct ptr *)b)->ip);
+}
+
+static const struct ptr *
+find_ptr(const struct ptrs *ps, const char *ip)
+{
+	struct ptr key;
+
+	if (ps->n == 0)
+		return NULL;
+	key.ip = (char *)ip;
+	return bsearch(&key, ps->v, ps->n, sizeof *ps->v, ptr_ip_cmp);
 }
 
 static void
-foreign_free(struct foreign *fo)
+ptrs_free(struct ptrs *ps)
 {
-	for (size_t i = 0; i < fo->n; i++)
-		free(fo->ip[i]);
-	free(fo->ip);
+	for (size_t i = 0; i < ps->n; i++) {
+		free(ps->v[i].ip);
+		free(ps->v[i].name);
+	}
+	free(ps->v);
+}
+
+/* The reverse DNS cell: the cached name, or plainly why there is none. */
+static void
+ptr_cell(struct html_page *p, const struct ptr *x)
+{
+	if (x == NULL) {
+		hp_raw(p, "<td class=\"muted ptr\">not resolved</td>");
+		return;
+	}
+	if (x->status == 'o' && x->name != NULL) {
+		hp_raw(p, "<td class=\"ptr\">");
+		hp_text(p, x->name);
+		hp_raw(p, x->confirmed ? "" : " <span class=\"muted\">(does "
+		    "not resolve back)</span>");
+		hp_raw(p, "</td>");
+	} else if (x->status == 'n') {
+		hp_raw(p, "<td class=\"muted ptr\">no PTR record</td>");
+	} else {
+		hp_raw(p, "<td class=\"muted ptr\">lookup failed</td>");
+	}
+}
+
+/* The foreign senders of one kind (failing or passing DMARC), most mail
+ * as our domains first (order[]). */
+static void
+foreign_list(struct html_page *p, const struct ov_source *const *order,
+    size_t n_order, int passing, const struct ptrs *ps)
+{
+	static const char *const cols[] = { "Source IP",
+	    "#Messages as our domains", "#DMARC pass", "header_from (one of "
+	    "them)", "Reverse DNS", NULL };
+	size_t n = 0, shown = 0;
+
+	for (size_t i = 0; i < n_order; i++)
+		n += ov_foreign_passes(order[i]) == passing;
+	if (n == 0)
+		return;
+	hp_fmt(p, "<h3>%s: %zu %s</h3>", passing ? "Passing DMARC (a service "
+	    "you use that is not in <code>[sender] ips</code>?)" :
+	    "Failing DMARC (likely spoofing)", n, hp_noun(n, "sources"));
+	if (n > LIM_HTML_FOREIGN)
+		hp_fmt(p, "<p class=\"muted\">The %d with the most mail; every "
+		    "one has its row in the table below.</p>", LIM_HTML_FOREIGN);
+	hp_table(p, passing ? "foreign-svc-list" : "foreign-spoof-list", NULL,
+	    cols);
+	for (size_t i = 0; i < n_order && shown < LIM_HTML_FOREIGN; i++) {
+		const struct ov_source *x = order[i];
+
+		if (ov_foreign_passes(x) != passing)
+			continue;
+		shown++;
+		hp_raw(p, "<tr data-ip=\"");
+		hp_text(p, x->ip);
+		hp_raw(p, "\"><td class=\"nw\">");
+		hp_text(p, x->ip);
+		hp_raw(p, "</td>");
+		hp_td_num(p, x->foreign_messages, "messages");
+		hp_td_pct(p, x->foreign_pass, x->foreign_messages);
+		hp_td_text(p, x->foreign_from);
+		ptr_cell(p, find_ptr(ps, x->ip));
+		hp_tr_end(p);
+	}
+	hp_table_end(p);
 }
 
 static int
 page_sources(struct hctx *c, struct err *err)
 {
-	struct foreign fo;
-	static const char *const cols[] = { "Source IP", "Ours?",
-	    "Reverse DNS", "#Messages", "#DMARC pass", "#SPF aligned",
-	    "#DKIM aligned", "#Quarantined", "#Rejected", "Reporters",
-	    "header_from domains", "First day", "Last day", NULL };
+	struct ptrs ps;
+	static const char *const cols[] = { "Source IP", "Who",
+	    "#Messages", "#DMARC pass", "header_from domains", "Reporters",
+	    "~Reverse DNS", "#SPF aligned", "#DKIM aligned", "#Quarantined",
+	    "#Rejected", "First day", "Last day", NULL };
 	struct store_query_filter qf = c->f;
 	struct detail_ctx *dc = NULL;
 	struct html_page p;
 	const char **ips = NULL;
+	const struct ov_source **order = NULL;
+	size_t n_order = 0, n_ptr;
 	size_t n = c->ov.n_src < LIM_HTML_SOURCES ? c->ov.n_src :
 	    LIM_HTML_SOURCES;
 	size_t ri = 0, fi = 0, n_rep = 0, n_from = 0;
 	const struct ov_pair *rep = NULL, *from = NULL;
 	int rc = 0;
 
-	memset(&fo, 0, sizeof fo);
+	memset(&ps, 0, sizeof ps);
 	hp_init(&p);
 	if ((dc = calloc(1, sizeof *dc)) == NULL ||
-	    (ips = calloc(n ? n : 1, sizeof *ips)) == NULL ||
+	    (ips = calloc(n + 2 * LIM_HTML_FOREIGN + 1, sizeof *ips)) == NULL ||
+	    (order = calloc(c->ov.n_src + 1, sizeof *order)) == NULL ||
 	    (dc->ip_map = strmap_new()) == NULL ||
 	    (dc->rep.map = strmap_new()) == NULL ||
 	    (dc->from.map = strmap_new()) == NULL) {
@@ -418,6 +610,10 @@ page_sources(struct hctx *c, struct err *err)
 		ov_sort(dc->rep.v, dc->rep.n, sizeof *dc->rep.v, ov_pair_cmp);
 		ov_sort(dc->from.v, dc->from.n, sizeof *dc->from.v,
 		    ov_pair_cmp);
+		rep = dc->rep.v;
+		n_rep = dc->rep.n;
+		from = dc->from.v;
+		n_from = dc->from.n;
 	} else {
 		/* Borrowed from the overview; pairs_free() below frees
 		 * only what this page allocated. */
@@ -426,92 +622,121 @@ page_sources(struct hctx *c, struct err *err)
 		from = c->ov.from_pairs;
 		n_from = c->ov.n_from_pairs;
 	}
-	if (c->ov.pairs_dropped) {
-		rep = dc->rep.v;
-		n_rep = dc->rep.n;
-		from = dc->from.v;
-		n_from = dc->from.n;
-	}
-	if (c->n_sender > 0 && c->o->n_sender_domains > 0) {
-		struct store_query_filter ff = c->f;
+	/* The foreign senders found by the overview's pass, most mail as
+	 * our domains first. */
+	for (size_t i = 0; i < c->ov.n_src; i++)
+		if (c->ov.src[i].foreign_messages > 0)
+			order[n_order++] = &c->ov.src[i];
+	ov_sort(order, n_order, sizeof *order, foreign_cmp);
+	/* Cached reverse DNS names of the listed sources, and of the
+	 * foreign ones listed beyond them. */
+	n_ptr = n;
+	for (size_t i = 0, k[2] = { 0, 0 }; i < n_order; i++) {
+		int pass = ov_foreign_passes(order[i]);
 
-		ff.ips = (const char *const *)c->sender;
-		ff.n_ips = c->n_sender;
-		ff.sender_domains = c->o->sender_domains;
-		ff.n_sender_domains = c->o->n_sender_domains;
-		if ((rc = store_query_each(c->st, SQ_FOREIGN_SOURCES, &ff,
-		    foreign_cb, &fo, err)) != 0)
-			goto out;
-		ov_sort(fo.ip, fo.n, sizeof *fo.ip, str_cmp);
+		if (order[i] >= &c->ov.src[n] && k[pass]++ < LIM_HTML_FOREIGN)
+			ips[n_ptr++] = order[i]->ip;
 	}
-	hp_head(&p, "Sources", "sources.html", c->range);
+	qf = c->f;
+	qf.ips = ips;
+	qf.n_ips = n_ptr;
+	if (n_ptr > 0 && (rc = store_query_each(c->st, SQ_PTR_NAMES, &qf,
+	    ptr_cb, &ps, err)) != 0)
+		goto out;
+	ov_sort(ps.v, ps.n, sizeof *ps.v, ptr_ip_cmp);
+	hp_head(&p, "Sources: who sends as us", "sources.html", c->range);
 	if (c->ov.n_src > LIM_HTML_SOURCES)
 		hp_fmt(&p, "<p class=\"note\">%zu source IPs; the %d with the "
-		    "most messages are listed (LIM_HTML_SOURCES).</p>",
-		    c->ov.n_src, LIM_HTML_SOURCES);
-	hp_raw(&p, "<p>Every sending IP that receivers reported, by volume. "
-	    "Reverse DNS: dmarcwatch does no DNS lookups and the store holds "
-	    "no PTR names, so every address shows \"not resolved\".");
+		    "most messages are listed (the page shows at most %d).</p>",
+		    c->ov.n_src, LIM_HTML_SOURCES, LIM_HTML_SOURCES);
+	hp_raw(&p, "<p>Every sending IP that receivers reported, by volume, "
+	    "with the domains it used in the From header and who reported "
+	    "it.");
 	if (c->n_sender == 0)
 		hp_raw(&p, " Ownership is unknown until the sender's own "
 		    "addresses are configured (<code>[sender] ips</code>).");
 	hp_raw(&p, "</p>");
-	if (c->n_sender > 0 && c->o->n_sender_domains > 0) {
-		if (fo.n > 0)
-			hp_fmt(&p, "<p class=\"note\" id=\"foreign-senders\" "
-			    "data-value=\"%zu\"><strong>%zu foreign senders"
-			    "</strong>: addresses that are not in "
-			    "<code>[sender] ips</code> sent mail as one of "
-			    "our domains (%llu messages): spoofing, or a "
-			    "service not listed yet. Their rows are marked "
-			    "\"foreign\" below.</p>", fo.n, fo.n,
-			    (unsigned long long)fo.messages);
-		else
-			hp_raw(&p, "<p class=\"muted\" id=\"foreign-senders\" "
-			    "data-value=\"0\">No foreign senders: every "
-			    "address that sent mail as our domains is in "
-			    "<code>[sender] ips</code>.</p>");
+	if (ps.n == 0)
+		hp_raw(&p, "<p class=\"muted\" id=\"ptr-none\">Reverse DNS: no "
+		    "names are cached, so every address shows \"not resolved\". "
+		    "The pages never look names up themselves; run <code>"
+		    "dmarcwatch resolve</code> to look up and cache them.</p>");
+	else
+		hp_fmt(&p, "<p class=\"muted\" id=\"ptr-some\" "
+		    "data-value=\"%zu\">Reverse DNS: %zu of these %zu %s have a "
+		    "cached lookup (<code>dmarcwatch resolve</code>); the others "
+		    "show \"not resolved\".</p>", ps.n, ps.n, n,
+		    hp_noun(n, "addresses"));
+	if (c->ov.foreign_known) {
+		hp_fmt(&p, "<section id=\"foreign-senders\" data-value=\"%zu\">"
+		    "<h2>Foreign senders of our domains</h2>", n_order);
+		if (n_order > 0) {
+			hp_raw(&p, "<p>Addresses that are not in <code>[sender] "
+			    "ips</code> sent mail with one of our domains in "
+			    "the From header. Those that fail DMARC are likely "
+			    "spoofing (receivers quarantine or reject them when "
+			    "the policy says so); those that pass signed or "
+			    "sent with our authorisation: a service we use, to "
+			    "add to <code>[sender] ips</code> if it is "
+			    "ours.</p>");
+			foreign_list(&p, order, n_order, 0, &ps);
+			foreign_list(&p, order, n_order, 1, &ps);
+		} else {
+			hp_raw(&p, "<p class=\"ok\">None: every address that "
+			    "sent mail as our domains is in <code>[sender] "
+			    "ips</code>.</p>");
+		}
+		hp_raw(&p, "</section>");
 	}
+	hp_raw(&p, "<h2>All sources</h2>");
 	hp_fmt(&p, "<p class=\"muted\" id=\"source-count\" "
-	    "data-value=\"%zu\">%zu source IPs listed.</p>", n, n);
+	    "data-value=\"%zu\">%zu source %s listed.</p>", n, n,
+	    hp_noun(n, "IPs"));
 	hp_table(&p, "sources", NULL, cols);
 	for (size_t i = 0; i < n; i++) {
 		const struct ov_source *s = &c->ov.src[i];
+		int foreign = s->foreign_messages > 0;
+		int passing = ov_foreign_passes(s);
 
-		int foreign = is_foreign(&fo, s->ip);
-
-		hp_raw(&p, foreign ? "<tr class=\"foreign\" data-ip=\"" :
-		    "<tr data-ip=\"");
+		hp_raw(&p, !foreign ? "<tr data-ip=\"" : passing ?
+		    "<tr class=\"svc\" data-ip=\"" :
+		    "<tr class=\"spoof\" data-ip=\"");
 		hp_text(&p, s->ip);
 		hp_raw(&p, "\"><td class=\"nw\">");
 		hp_text(&p, s->ip);
 		hp_raw(&p, "</td>");
 		if (c->n_sender == 0)
-			hp_raw(&p, "<td class=\"muted nw\">unknown (set "
+			hp_raw(&p, "<td class=\"own muted\">unknown (set "
 			    "[sender] ips)</td>");
+		else if (foreign && !passing)
+			hp_raw(&p, "<td class=\"own\"><span class=\"tag spoof\">"
+			    "foreign, failing DMARC</span></td>");
 		else if (foreign)
-			hp_raw(&p, "<td class=\"own\"><strong>not ours: "
-			    "foreign sender of our domains</strong></td>");
+			hp_raw(&p, "<td class=\"own\"><span class=\"tag svc\">"
+			    "foreign, passing DMARC</span></td>");
+		else if (is_ours(c, s->ip))
+			hp_raw(&p, "<td class=\"own\"><span class=\"tag ours\">"
+			    "ours</span></td>");
 		else
-			hp_raw(&p, is_ours(c, s->ip) ? "<td class=\"own\">"
-			    "ours</td>" : "<td class=\"own\">not ours</td>");
-		hp_raw(&p, "<td class=\"muted nw\">not resolved</td>");
+			hp_raw(&p, "<td class=\"own\">not ours</td>");
 		hp_td_num(&p, s->messages, "messages");
 		hp_td_pct(&p, s->pass, s->messages);
+		names_cell(&p, from, n_from, &fi, i);
+		names_cell(&p, rep, n_rep, &ri, i);
+		ptr_cell(&p, find_ptr(&ps, s->ip));
 		hp_td_pct(&p, s->spf, s->messages);
 		hp_td_pct(&p, s->dkim, s->messages);
 		hp_td_num(&p, s->quarantine, "messages");
 		hp_td_num(&p, s->reject, "messages");
-		names_cell(&p, rep, n_rep, &ri, i);
-		names_cell(&p, from, n_from, &fi, i);
-		hp_td_text(&p, s->first);
-		hp_td_text(&p, s->last);
+		hp_td_nw(&p, s->first);
+		hp_td_nw(&p, s->last);
 		hp_tr_end(&p);
 	}
 	hp_table_end(&p);
 	rc = write_page(c, &p, "sources.html", err);
 out:
-	foreign_free(&fo);
+	ptrs_free(&ps);
+	free((void *)order);
 	hp_free(&p);
 	if (dc != NULL) {
 		strmap_free(dc->ip_map);
@@ -532,51 +757,67 @@ out:
 static int
 page_warmup(struct hctx *c, struct err *err)
 {
-	struct warmup_engine *eng = NULL;
 	struct html_page p;
-	const char *const *ips;
-	size_t n;
 	int rc;
 
 	hp_init(&p);
 	hp_head(&p, "Warm-up per IP and provider", "warmup.html", c->range);
-	if (c->n_sender > 0) {
-		ips = (const char *const *)c->sender;
-		n = c->n_sender < LIM_HTML_WARMUP_IPS ? c->n_sender :
-		    LIM_HTML_WARMUP_IPS;
-	} else {
-		ips = c->busiest;
-		n = c->n_busiest;
-	}
-	/* The reputation engine's tables: send log, gates, hints. */
-	rc = html_warmup_engine_load(c->st, &c->f, ips, n, &eng, err);
-	if (rc == 0)
-		rc = html_warmup_page(&p, c->st, &c->f, ips, n,
-		    c->n_sender > 0, eng, err);
+	rc = html_warmup_page(&p, c->st, &c->f, c->wips, c->n_wips,
+	    c->n_sender > 0, c->eng, err);
 	if (rc == 0)
 		rc = write_page(c, &p, "warmup.html", err);
-	html_warmup_engine_free(eng);
 	hp_free(&p);
 	return rc;
 }
 
 /* ---- tls.html ---- */
 
-struct tls_detail {
+/* A JSON array of strings (mx_hosts, policy_strings, as stored) shown one
+ * per line; anything else as the text it is. Escaped either way. */
+static void
+json_list(struct html_page *p, const char *json, const char *none)
+{
+	struct reader_mem m;
+	struct reader rd;
+	struct jv *doc = NULL;
+	struct err e;
+
+	if (json == NULL || *json == '\0') {
+		hp_fmt(p, "<span class=\"muted\">%s</span>", none);
+		return;
+	}
+	err_clear(&e);
+	reader_mem_init(&m, json, strlen(json), 0, &rd);
+	if (jv_parse(&rd, LIM_JSON_BYTES, LIM_JSON_DEPTH, &doc, &e) != 0 ||
+	    !jv_is_array(doc)) {
+		hp_text(p, json);
+		jv_free(doc);
+		return;
+	}
+	for (size_t i = 0; i < jv_array_size(doc); i++) {
+		const char *v = jv_string_value(jv_array_get(doc, i), NULL);
+
+		if (i > 0)
+			hp_raw(p, "<br>");
+		hp_text_or(p, v, "(not text)");
+	}
+	if (jv_array_size(doc) == 0)
+		hp_fmt(p, "<span class=\"muted\">%s</span>", none);
+	jv_free(doc);
+}
+
+struct tls_rows {
 	struct html_page *p;
-	const char *domain;        /* section being written */
-	int in_table, any;
+	int64_t n;
 };
 
 static int
 tls_detail_cb(void *ctx, const struct store_row *r)
 {
-	struct tls_detail *t = ctx;
-	const char *dom = r->text[0] ? r->text[0] : "";
+	struct tls_rows *t = ctx;
 
-	if (strcmp(dom, t->domain) != 0)
+	if (++t->n > LIM_HTML_TLS_ROWS)
 		return 0;
-	t->any = 1;
 	hp_tr(t->p);
 	hp_td_text(t->p, r->text[1]);
 	hp_td_text(t->p, r->text[2]);
@@ -586,10 +827,36 @@ tls_detail_cb(void *ctx, const struct store_row *r)
 }
 
 static int
+tls_policy_cb(void *ctx, const struct store_row *r)
+{
+	struct tls_rows *t = ctx;
+	struct html_page *p = t->p;
+	uint64_t ok = r->num[3] > 0 ? (uint64_t)r->num[3] : 0;
+	uint64_t bad = r->num[4] > 0 ? (uint64_t)r->num[4] : 0;
+
+	if (++t->n > LIM_HTML_TLS_ROWS)
+		return 0;
+	hp_tr(p);
+	hp_td_text(p, r->text[1]);
+	hp_raw(p, "<td>");
+	json_list(p, r->text[2], "none given");
+	hp_raw(p, "</td>");
+	hp_td_num(p, ok, "sessions");
+	hp_td_num(p, bad, "sessions");
+	hp_td_pct(p, ok, ok + bad);
+	hp_td_num(p, r->num[5] > 0 ? (uint64_t)r->num[5] : 0, "reports");
+	hp_tr_end(p);
+	return 0;
+}
+
+static int
 page_tls(struct hctx *c, struct err *err)
 {
 	static const char *const cols[] = { "Receiving MX", "Result type",
 	    "#Failed sessions", NULL };
+	static const char *const pcols[] = { "Policy type", "MX host patterns",
+	    "#Successful sessions", "#Failed sessions", "#Success",
+	    "#Reports", NULL };
 	struct html_page p;
 	int rc = 0;
 
@@ -599,12 +866,17 @@ page_tls(struct hctx *c, struct err *err)
 		hp_raw(&p, "<p class=\"note\">No TLS-RPT data in this range."
 		    "</p>");
 	hp_raw(&p, "<p>Sessions other mail servers opened to ours, as they "
-	    "reported them (RFC 8460), per policy domain; failures broken "
-	    "down by receiving MX and result type.</p>");
+	    "reported them (RFC 8460), per policy domain: per policy (its "
+	    "type and the MX host patterns it names) and, for failures, per "
+	    "receiving MX and result type.</p><p class=\"muted\" "
+	    "id=\"per-policy-note\">Successful sessions are counted per "
+	    "policy, not per MX: a report gives them only in the policy's "
+	    "summary. Failed sessions come per receiving MX too.</p>");
 	for (size_t i = 0; i < c->ov.n_tls && i < LIM_HTML_DOMAINS; i++) {
 		const struct tls_domain *d = &c->ov.tls[i];
+		struct store_query_filter qf = c->f;
 		struct hp_series_day *days;
-		struct tls_detail td;
+		struct tls_rows tr;
 		char tid[32];
 
 		hp_fmt(&p, "<section class=\"domain\" id=\"tls-%zu\" "
@@ -631,22 +903,43 @@ page_tls(struct hctx *c, struct err *err)
 			days[j].bad = d->days[j].failed;
 		}
 		hp_chart_days(&p, "TLS sessions per day", "successful",
-		    "failed", "sessions", days, d->n_days);
+		    "failed", "sessions", days, d->n_days, 0);
 		free(days);
-		hp_raw(&p, "<h3>Failures by MX and result type</h3>");
-		snprintf(tid, sizeof tid, "tls-detail-%zu", i);
-		hp_table(&p, tid, NULL, cols);
-		memset(&td, 0, sizeof td);
-		td.p = &p;
-		td.domain = d->domain;
-		/* One small query per domain: the detail rollup is tiny. */
-		if ((rc = store_query_each(c->st, SQ_TLS_DETAIL, &c->f,
-		    tls_detail_cb, &td, err)) != 0)
+		/* One small query each per domain, for this domain only. */
+		qf.domain = d->domain;
+		qf.limit = LIM_HTML_TLS_ROWS + 1;
+		hp_raw(&p, "<h3>Per policy</h3>");
+		snprintf(tid, sizeof tid, "tls-policies-%zu", i);
+		hp_table(&p, tid, NULL, pcols);
+		memset(&tr, 0, sizeof tr);
+		tr.p = &p;
+		if ((rc = store_query_each(c->st, SQ_TLS_POLICIES, &qf,
+		    tls_policy_cb, &tr, err)) != 0)
 			break;
 		hp_table_end(&p);
-		if (!td.any)
+		if (tr.n == 0)
+			hp_raw(&p, "<p class=\"muted\">No policies of reports "
+			    "that begin in this range.</p>");
+		else if (tr.n > LIM_HTML_TLS_ROWS)
+			hp_fmt(&p, "<p class=\"muted\">The first %d policies "
+			    "are listed (the page shows at most %d).</p>",
+			    LIM_HTML_TLS_ROWS, LIM_HTML_TLS_ROWS);
+		hp_raw(&p, "<h3>Failures by receiving MX and result type</h3>");
+		snprintf(tid, sizeof tid, "tls-detail-%zu", i);
+		hp_table(&p, tid, NULL, cols);
+		memset(&tr, 0, sizeof tr);
+		tr.p = &p;
+		if ((rc = store_query_each(c->st, SQ_TLS_DETAIL, &qf,
+		    tls_detail_cb, &tr, err)) != 0)
+			break;
+		hp_table_end(&p);
+		if (tr.n == 0)
 			hp_raw(&p, "<p class=\"muted\">No failure details "
 			    "reported.</p>");
+		else if (tr.n > LIM_HTML_TLS_ROWS)
+			hp_fmt(&p, "<p class=\"muted\">The %d rows with the most "
+			    "failed sessions are listed (the page shows at most "
+			    "%d).</p>", LIM_HTML_TLS_ROWS, LIM_HTML_TLS_ROWS);
 		hp_raw(&p, "</section>\n");
 	}
 	if (rc == 0)
@@ -664,10 +957,125 @@ static const char *const fail_fields[] = {
 	"Original-Rcpt-To", "DKIM-Domain", "DKIM-Selector", "SPF-DNS",
 	"From", "To", "Subject", "Message-ID", "User-Agent",
 	"Authentication-Results", "Identity-Alignment", "Reported-URI",
-	"Other fields (JSON)", "Arrival-Date",
+	"Other fields", "Arrival-Date",
+};
+enum { FAIL_OTHER = 20 };
+
+/* The reports that have a page of their own (sorted ids). */
+static int
+has_page(const struct hctx *c, int64_t id);
+
+/* Calls fn for each [name, value] pair of a failure report's
+ * other_fields (a JSON array of pairs, as stored). Returns the number of
+ * pairs, or -1 when the text is not such an array. */
+static int
+other_fields_each(const char *json,
+    void (*fn)(void *ctx, const char *name, const char *value), void *ctx)
+{
+	struct reader_mem m;
+	struct reader rd;
+	struct jv *doc = NULL;
+	struct err e;
+	int n = 0;
+
+	if (json == NULL)
+		return 0;
+	err_clear(&e);
+	reader_mem_init(&m, json, strlen(json), 0, &rd);
+	if (jv_parse(&rd, LIM_JSON_BYTES, LIM_JSON_DEPTH, &doc, &e) != 0 ||
+	    !jv_is_array(doc)) {
+		jv_free(doc);
+		return -1;
+	}
+	for (size_t i = 0; i < jv_array_size(doc); i++) {
+		const struct jv *pair = jv_array_get(doc, i);
+		const char *k = jv_string_value(jv_array_get(pair, 0), NULL);
+		const char *v = jv_string_value(jv_array_get(pair, 1), NULL);
+
+		if (k != NULL) {
+			fn(ctx, k, v);
+			n++;
+		}
+	}
+	jv_free(doc);
+	return n;
+}
+
+struct find_field {
+	const char *name;
+	char *value;               /* strdup of the first match */
 };
 
+static void
+find_field_fn(void *ctx, const char *name, const char *value)
+{
+	struct find_field *f = ctx;
+
+	if (f->value == NULL && value != NULL &&
+	    strcasecmp(name, f->name) == 0)
+		f->value = strdup(value);
+}
+
+struct dl_ctx {
+	struct html_page *p;
+};
+
+static void
+dl_field_fn(void *ctx, const char *name, const char *value)
+{
+	struct dl_ctx *d = ctx;
+
+	hp_raw(d->p, "<dt>");
+	hp_text(d->p, name);
+	hp_raw(d->p, "</dt><dd>");
+	hp_text_or(d->p, value, "(not text)");
+	hp_raw(d->p, "</dd>");
+}
+
+/* Every field of a failure report (an SQ_FAILURES row) as a <dl>; the
+ * Other fields one by one. */
+static void
+arf_fields(struct html_page *p, const struct store_row *r, const char *cls)
+{
+	struct dl_ctx d = { p };
+
+	hp_fmt(p, "<dl class=\"%s\">", cls);
+	for (int i = 2; i < r->ncol && i < (int)(sizeof fail_fields /
+	    sizeof fail_fields[0]); i++) {
+		if (r->text[i] == NULL)
+			continue;
+		if (i == FAIL_OTHER &&
+		    other_fields_each(r->text[i], dl_field_fn, &d) >= 0)
+			continue;
+		hp_fmt(p, "<dt>%s</dt><dd>", fail_fields[i]);
+		hp_text(p, r->text[i]);
+		hp_raw(p, "</dd>");
+	}
+	hp_raw(p, "</dl>");
+}
+
+/* Who sent a failure report: its Reporting-MTA field, else its
+ * User-Agent. (The report mail's own From is not stored.) */
+static void
+arf_reporter(struct html_page *p, const struct store_row *r)
+{
+	struct find_field f = { "Reporting-MTA", NULL };
+
+	other_fields_each(r->text[FAIL_OTHER], find_field_fn, &f);
+	hp_raw(p, "<td>");
+	if (f.value != NULL)
+		hp_text(p, f.value);
+	else if (r->text[16] != NULL) {
+		hp_text(p, r->text[16]);
+		hp_raw(p, " <span class=\"muted\">(User-Agent)</span>");
+	} else
+		hp_raw(p, "<span class=\"muted\">not named</span>");
+	hp_raw(p, "</td>");
+	free(f.value);
+}
+
 struct fail_ctx {
+	const struct hctx *c;
 	struct html_page *p;
 	int64_t n;
 };
@@ -677,30 +1085,32 @@ fail_cb(void *ctx, const struct store_row *r)
 {
 	struct fail_ctx *f = ctx;
 	struct html_page *p = f->p;
+	int linked = has_page(f->c, r->num[0]);
 
 	if (++f->n > LIM_HTML_FAILURES)
 		return 0;
 	hp_fmt(p, "<tr id=\"failure-%lld\">", (long long)r->num[0]);
+	hp_fmt(p, "<td class=\"n\" data-v=\"%lld\">",
+	    r->null[1] ? 0LL : (long long)r->num[1]);
+	if (linked)
+		hp_fmt(p, "<a href=\"report-%lld.html\">", (long long)r->num[0]);
 	if (r->null[1])
-		hp_raw(p, "<td class=\"muted\" data-v=\"0\">unknown</td>");
+		hp_raw(p, "arrival unknown");
 	else
-		hp_td_time(p, r->num[1]);
-	hp_td_text(p, r->text[2]);
+		hp_time(p, r->num[1]);
+	if (linked)
+		hp_raw(p, "</a>");
+	hp_raw(p, "</td>");
+	arf_reporter(p, r);
+	hp_td_nw(p, r->text[2]);
 	hp_td_text(p, r->text[3]);
 	hp_td_text(p, r->text[5]);
 	hp_td_text(p, r->text[6]);
 	hp_td_text(p, r->text[12]);
 	hp_td_text(p, r->text[14]);
-	hp_raw(p, "<td><details><summary>all fields</summary><dl>");
-	for (int i = 2; i < r->ncol && i < (int)(sizeof fail_fields /
-	    sizeof fail_fields[0]); i++) {
-		if (r->text[i] == NULL)
-			continue;
-		hp_fmt(p, "<dt>%s</dt><dd>", fail_fields[i]);
-		hp_text(p, r->text[i]);
-		hp_raw(p, "</dd>");
-	}
-	hp_raw(p, "</dl></details></td>");
+	hp_raw(p, "<td><details><summary>all fields</summary>");
+	arf_fields(p, r, "arf");
+	hp_raw(p, "</details></td>");
 	hp_tr_end(p);
 	return 0;
 }
@@ -708,9 +1118,9 @@ fail_cb(void *ctx, const struct store_row *r)
 static int
 page_failures(struct hctx *c, struct err *err)
 {
-	static const char *const cols[] = { "#Arrival", "Source IP",
-	    "Reported domain", "Auth failure", "Delivery result", "From",
-	    "Subject", "Details", NULL };
+	static const char *const cols[] = { "#Arrival", "Reporter",
+	    "Source IP", "Reported domain", "Auth failure", "Delivery result",
+	    "~From", "Subject", "Details", NULL };
 	struct store_query_filter qf = c->f;
 	struct html_page p;
 	struct fail_ctx fc;
@@ -719,15 +1129,22 @@ page_failures(struct hctx *c, struct err *err)
 	hp_init(&p);
 	hp_head(&p, "DMARC failure reports", "failures.html", c->range);
 	hp_raw(&p, "<p>Failure (forensic) reports, newest first: single "
-	    "messages that failed DMARC, as receivers described them. Every "
-	    "field is shown as text; nothing in them is a link.</p>");
+	    "messages that failed DMARC, as receivers described them. The "
+	    "arrival time links to the report's own page when it has one (the "
+	    "newest reports). Every field is shown as text; nothing in them "
+	    "is a link.</p>");
 	hp_fmt(&p, "<p class=\"muted\" id=\"failure-count\" "
-	    "data-value=\"%llu\">%llu failure reports in range; at most %d "
-	    "listed (LIM_HTML_FAILURES).</p>",
+	    "data-value=\"%llu\">%llu failure %s in the range", 
 	    (unsigned long long)c->ov.n_failure,
-	    (unsigned long long)c->ov.n_failure, LIM_HTML_FAILURES);
+	    (unsigned long long)c->ov.n_failure,
+	    hp_noun(c->ov.n_failure, "reports"));
+	if (c->ov.n_failure > LIM_HTML_FAILURES)
+		hp_fmt(&p, "; the newest %d are listed (the page shows at most "
+		    "%d)", LIM_HTML_FAILURES, LIM_HTML_FAILURES);
+	hp_raw(&p, ".</p>");
 	hp_table(&p, "failures", NULL, cols);
 	memset(&fc, 0, sizeof fc);
+	fc.c = c;
 	fc.p = &p;
 	qf.limit = LIM_HTML_FAILURES + 1;
 	rc = store_query_each(c->st, SQ_FAILURES, &qf, fail_cb, &fc, err);
@@ -758,10 +1175,10 @@ rej_cb(void *ctx, const struct store_row *r)
 		return 0;
 	hp_fmt(p, "<tr id=\"rejected-%lld\">", (long long)r->num[0]);
 	hp_td_time(p, r->num[1]);
-	hp_td_text(p, r->text[3]);
 	hp_td_text(p, r->text[5]);
 	hp_td_text(p, r->text[4]);
 	hp_td_text(p, r->text[2]);
+	hp_td_text(p, r->text[3]);
 	hp_raw(p, "<td><code>");
 	hp_text(p, r->text[6]);
 	hp_raw(p, "</code></td>");
@@ -772,8 +1189,9 @@ rej_cb(void *ctx, const struct store_row *r)
 static int
 page_rejected(struct hctx *c, struct err *err)
 {
-	static const char *const cols[] = { "#When", "Error", "What went wrong",
-	    "Where in the input", "Input (origin)", "SHA-256", NULL };
+	static const char *const cols[] = { "#When", "What went wrong",
+	    "Where in the input", "Input (origin)", "~Error", "SHA-256",
+	    NULL };
 	struct store_query_filter qf = c->f;
 	struct html_page p;
 	struct rej_ctx rx;
@@ -783,17 +1201,27 @@ page_rejected(struct hctx *c, struct err *err)
 	hp_head(&p, "Rejected inputs", "rejected.html", c->range);
 	hp_raw(&p, "<p>Inputs that produced no report, newest first, with "
 	    "what was wrong and where. The range applies to the time of the "
-	    "import; the domain filter does not apply (a rejected input has "
+	    "import");
+	if (c->o->since <= 0 && c->o->until <= 0)
+		hp_raw(&p, " (the default range: from its first day to now)");
+	hp_raw(&p, "; the domain filter does not apply (a rejected input has "
 	    "no policy domain).</p>");
 	hp_fmt(&p, "<p class=\"muted\" id=\"rejected-count\" "
-	    "data-value=\"%llu\">%llu rejected inputs; at most %d listed "
-	    "(LIM_HTML_REJECTED).</p>", (unsigned long long)c->ov.n_rejected,
-	    (unsigned long long)c->ov.n_rejected, LIM_HTML_REJECTED);
+	    "data-value=\"%llu\">%llu rejected %s", 
+	    (unsigned long long)c->ov.n_rejected,
+	    (unsigned long long)c->ov.n_rejected,
+	    hp_noun(c->ov.n_rejected, "inputs"));
+	if (c->ov.n_rejected > LIM_HTML_REJECTED)
+		hp_fmt(&p, "; the newest %d are listed (the page shows at most "
+		    "%d)", LIM_HTML_REJECTED, LIM_HTML_REJECTED);
+	hp_raw(&p, ".</p>");
 	hp_table(&p, "rejected", NULL, cols);
 	memset(&rx, 0, sizeof rx);
 	rx.p = &p;
 	qf.limit = LIM_HTML_REJECTED + 1;
 	qf.domain = NULL;
+	if (c->o->since <= 0 && c->o->until <= 0)
+		qf.until = 0;     /* import times: up to now */
 	rc = store_query_each(c->st, SQ_REJECTED, &qf, rej_cb, &rx, err);
 	hp_table_end(&p);
 	if (rc == 0)
@@ -819,6 +1247,7 @@ enum { R_KIND, R_ORG, R_EMAIL, R_RID, R_DOMAIN, R_FLAVOUR, R_P, R_SP, R_NP,
 struct reps {
 	struct rep *v;
 	size_t n, cap;
+	int64_t *ids;              /* the ids of v, sorted: has_page() */
 };
 
 static int
@@ -875,16 +1304,15 @@ static int
 page_reports(struct hctx *c, const struct reps *rs, struct err *err)
 {
 	static const char *const cols[] = { "#Begin", "Kind", "Reporter",
-	    "Report id", "Policy domain", "#Records", "#Messages",
-	    "#DMARC pass", "#Warnings", NULL };
+	    "Policy domain", "#Messages", "#DMARC pass", "~#Records",
+	    "#Warnings", "Report id", NULL };
 	struct html_page p;
 
 	hp_init(&p);
 	hp_head(&p, "Reports", "reports.html", c->range);
-	hp_fmt(&p, "<p>The newest reports by begin of their range, at most "
-	    "%d (LIM_HTML_REPORT_PAGES); each has a page with its records. "
-	    "<code>dmarcwatch reports</code> lists them all.</p>",
-	    LIM_HTML_REPORT_PAGES);
+	hp_fmt(&p, "<p>The newest reports by the begin of their range, at most "
+	    "%d; each has a page with its records. <code>dmarcwatch reports"
+	    "</code> lists them all.</p>", LIM_HTML_REPORT_PAGES);
 	hp_table(&p, "reports", NULL, cols);
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct rep *x = &rs->v[i];
@@ -893,13 +1321,10 @@ page_reports(struct hctx *c, const struct reps *rs, struct err *err)
 
 		hp_tr(&p);
 		hp_td_time(&p, x->begin);
-		hp_fmt(&p, "<td><a href=\"report-%lld.html\">%s</a></td>",
-		    (long long)x->id, kind_label(x->s[R_KIND]));
+		hp_fmt(&p, "<td class=\"nw\"><a href=\"report-%lld.html\">%s"
+		    "</a></td>", (long long)x->id, kind_label(x->s[R_KIND]));
 		hp_td_text(&p, x->s[R_ORG]);
-		hp_td_text(&p, x->s[R_RID]);
 		hp_td_text(&p, x->s[R_DOMAIN]);
-		hp_td_num(&p, x->records, agg ? "records" : tls ? "policies" :
-		    "reports");
 		hp_td_num(&p, x->messages, agg ? "messages" : tls ? "sessions" :
 		    "messages");
 		if (agg)
@@ -907,7 +1332,10 @@ page_reports(struct hctx *c, const struct reps *rs, struct err *err)
 		else
 			hp_raw(&p, "<td class=\"n muted\" data-v=\"-1\">"
 			    "n/a</td>");
+		hp_td_num(&p, x->records, agg ? "records" : tls ? "policies" :
+		    "reports");
 		hp_td_num(&p, x->warnings, "warnings");
+		hp_td_text(&p, x->s[R_RID]);
 		hp_tr_end(&p);
 	}
 	hp_table_end(&p);
@@ -967,7 +1395,7 @@ auth_cell(struct html_page *p, const struct auths *as, size_t b, size_t e,
 {
 	int any = 0;
 
-	hp_raw(p, "<td>");
+	hp_raw(p, "<td class=\"auth\">");
 	for (size_t i = b; i < e; i++) {
 		const struct auth *a = &as->v[i];
 
@@ -1010,20 +1438,24 @@ rec_draw_cb(void *ctx, const struct store_row *r)
 	for (e = b; e < d->as->n && d->as->v[e].record_id == r->num[0]; e++)
 		;
 	d->shown++;
+	/* The columns that say why a row passed or failed first; the
+	 * envelope, which DMARC does not judge, last. */
 	hp_tr(p);
-	hp_td_num(p, (uint64_t)r->num[1], NULL);   /* row number: no unit */
-	hp_td_text(p, r->text[2]);
+	hp_raw(p, "<td class=\"nw\">");
+	hp_text(p, r->text[2]);
+	hp_raw(p, "</td>");
 	hp_td_num(p, (uint64_t)r->num[3], "messages");
+	hp_td_text(p, r->num[7] ? "pass" : "fail");
 	hp_td_text(p, r->text[4]);
 	hp_td_text(p, r->text[5]);
 	hp_td_text(p, r->text[6]);
-	hp_td_text(p, r->num[7] ? "pass" : "fail");
 	hp_td_text(p, r->text[8]);
-	hp_td_text(p, r->text[9]);
-	hp_td_text(p, r->text[10]);
 	auth_cell(p, d->as, b, e, "dkim");
 	auth_cell(p, d->as, b, e, "spf");
 	auth_cell(p, d->as, b, e, "reason");
+	hp_td_text(p, r->text[9]);
+	hp_td_text(p, r->text[10]);
+	hp_td_num(p, (uint64_t)r->num[1], NULL);   /* row number: no unit */
 	hp_tr_end(p);
 	return 0;
 }
@@ -1046,7 +1478,8 @@ notes_cb(void *ctx, const struct store_row *r)
 	hp_text(n->p, r->text[1]);
 	hp_raw(n->p, "</code>");
 	if (!r->null[2])
-		hp_fmt(n->p, " (%lld times)", (long long)r->num[2]);
+		hp_fmt(n->p, " (%lld %s)", (long long)r->num[2],
+		    r->num[2] == 1 ? "time" : "times");
 	if (r->text[3] != NULL) {
 		hp_raw(n->p, ", first at ");
 		hp_text(n->p, r->text[3]);
@@ -1063,13 +1496,159 @@ dl_item(struct html_page *p, const char *term, const char *val)
 	hp_raw(p, "</dd>");
 }
 
+/* A TLS-RPT report's page: its policies and their failure details
+ * (SQ_REPORT_TLS), as the report gave them. */
+struct rtls {
+	struct html_page *p;
+	int64_t last_policy;       /* seq of the policy being written */
+	int64_t n;
+	int in_fail;
+};
+
+static const char *const rtls_fcols[] = { "Result type",
+    "Receiving MX", "#Failed sessions", "Sending MTA", "Receiving IP",
+    "~Receiving MX HELO", "Failure reason code",
+    "Additional information (not a link)", NULL };
+
+static void
+rtls_close(struct rtls *t)
+{
+	if (t->in_fail)
+		hp_table_end(t->p);
+	t->in_fail = 0;
+	if (t->last_policy >= 0)
+		hp_raw(t->p, "</section>");
+}
+
+static int
+rtls_cb(void *ctx, const struct store_row *r)
+{
+	struct rtls *t = ctx;
+	struct html_page *p = t->p;
+	uint64_t ok = r->num[5] > 0 ? (uint64_t)r->num[5] : 0;
+	uint64_t bad = r->num[6] > 0 ? (uint64_t)r->num[6] : 0;
+
+	if (++t->n > LIM_HTML_RECORDS_PER_PAGE)
+		return 0;
+	if (r->num[0] != t->last_policy) {
+		rtls_close(t);
+		t->last_policy = r->num[0];
+		hp_fmt(p, "<section class=\"policy\" data-seq=\"%lld\"><h3>"
+		    "Policy %lld: ", (long long)r->num[0],
+		    (long long)r->num[0] + 1);
+		hp_text_or(p, r->text[1], "type not given");
+		hp_raw(p, " for ");
+		hp_text_or(p, r->text[2], "(no domain)");
+		hp_raw(p, "</h3><dl class=\"meta\"><dt>Sessions</dt><dd>");
+		hp_num(p, ok);
+		hp_raw(p, " successful, ");
+		hp_num(p, bad);
+		hp_raw(p, " failed (");
+		hp_pct(p, ok, ok + bad);
+		hp_raw(p, " success)</dd><dt>MX host patterns</dt><dd>");
+		json_list(p, r->text[4], "none given");
+		hp_raw(p, "</dd><dt>Policy (as published)</dt><dd>");
+		json_list(p, r->text[3], "not given");
+		hp_raw(p, "</dd></dl>");
+	}
+	if (r->null[7]) {
+		hp_raw(p, "<p class=\"muted\">No failure details for this "
+		    "policy.</p>");
+		return 0;
+	}
+	if (!t->in_fail) {
+		hp_table(p, NULL, "Failure details", rtls_fcols);
+		t->in_fail = 1;
+	}
+	hp_tr(p);
+	hp_td_text(p, r->text[8]);
+	hp_td_text(p, r->text[10]);
+	hp_td_num(p, r->num[13] > 0 ? (uint64_t)r->num[13] : 0, "sessions");
+	hp_td_text(p, r->text[9]);
+	hp_td_text(p, r->text[12]);
+	hp_td_text(p, r->text[11]);
+	hp_td_text(p, r->text[15]);
+	hp_td_text(p, r->text[14]);
+	hp_tr_end(p);
+	return 0;
+}
+
+static int
+report_tls(struct hctx *c, struct html_page *p, const struct rep *x,
+    struct err *err)
+{
+	struct store_query_filter qf;
+	struct rtls t;
+	int rc;
+
+	memset(&qf, 0, sizeof qf);
+	memset(&t, 0, sizeof t);
+	t.p = p;
+	t.last_policy = -1;
+	qf.report_id = x->id;
+	qf.limit = LIM_HTML_RECORDS_PER_PAGE + 1;
+	hp_raw(p, "<h2>Policies</h2><p class=\"muted\">Successful sessions "
+	    "are given per policy; failures per receiving MX and result "
+	    "type. The <a href=\"tls.html\">TLS-RPT page</a> sums all reports."
+	    "</p>");
+	rc = store_query_each(c->st, SQ_REPORT_TLS, &qf, rtls_cb, &t, err);
+	rtls_close(&t);
+	if (t.n == 0)
+		hp_raw(p, "<p class=\"muted\">This report lists no policies."
+		    "</p>");
+	else if (t.n > LIM_HTML_RECORDS_PER_PAGE)
+		hp_fmt(p, "<p class=\"note\">The first %d rows are shown (a page "
+		    "shows at most %d).</p>", LIM_HTML_RECORDS_PER_PAGE,
+		    LIM_HTML_RECORDS_PER_PAGE);
+	return rc;
+}
+
+struct rfail {
+	struct html_page *p;
+	int n;
+};
+
+static int
+rfail_cb(void *ctx, const struct store_row *r)
+{
+	struct rfail *f = ctx;
+
+	if (f->n++ > 0)
+		return 0;
+	hp_raw(f->p, "<h2>The failure report</h2><p>Every field of the "
+	    "feedback report and the headers of the failed message, as the "
+	    "receiver sent them (text only; nothing here is a link).</p>");
+	arf_fields(f->p, r, "meta arf");
+	return 0;
+}
+
+static int
+report_failure(struct hctx *c, struct html_page *p, const struct rep *x,
+    struct err *err)
+{
+	struct store_query_filter qf;
+	struct rfail f;
+	int rc;
+
+	memset(&qf, 0, sizeof qf);
+	memset(&f, 0, sizeof f);
+	f.p = p;
+	qf.report_id = x->id;
+	qf.limit = 1;
+	rc = store_query_each(c->st, SQ_FAILURES, &qf, rfail_cb, &f, err);
+	if (rc == 0 && f.n == 0)
+		hp_raw(p, "<p class=\"muted\">No failure report fields stored "
+		    "for this report.</p>");
+	return rc;
+}
+
 static int
 page_report(struct hctx *c, const struct rep *x, struct err *err)
 {
-	static const char *const cols[] = { "#Row", "Source IP", "#Count",
-	    "Disposition", "DKIM aligned", "SPF aligned", "DMARC",
-	    "header_from", "envelope_from", "envelope_to", "DKIM results",
-	    "SPF results", "Override reasons", NULL };
+	static const char *const cols[] = { "Source IP", "#Count", "DMARC",
+	    "Disposition", "DKIM aligned", "SPF aligned", "header_from",
+	    "DKIM results", "SPF results", "~Override reasons",
+	    "envelope_from", "envelope_to", "#Row", NULL };
 	struct store_query_filter qf;
 	struct html_page p;
 	struct auths as;
@@ -1133,22 +1712,24 @@ page_report(struct hctx *c, const struct rep *x, struct err *err)
 		goto out;
 	if (nt.any)
 		hp_raw(&p, "</ul>");
+	if (x->s[R_KIND] && strcmp(x->s[R_KIND], "tlsrpt") == 0) {
+		if ((rc = report_tls(c, &p, x, err)) != 0)
+			goto out;
+		goto write;
+	}
 	if (!agg) {
-		hp_fmt(&p, "<p>The contents of this report are on the %s "
-		    "page.</p>", x->s[R_KIND] &&
-		    strcmp(x->s[R_KIND], "tlsrpt") == 0 ?
-		    "<a href=\"tls.html\">TLS-RPT</a>" :
-		    "<a href=\"failures.html\">failure reports</a>");
+		if ((rc = report_failure(c, &p, x, err)) != 0)
+			goto out;
 		goto write;
 	}
 	hp_raw(&p, "<h2>Records</h2>");
 	if (x->records > LIM_HTML_RECORDS_PER_PAGE)
 		hp_fmt(&p, "<p class=\"note\" id=\"records-capped\">This report "
-		    "has %llu records; the first %d are shown "
-		    "(LIM_HTML_RECORDS_PER_PAGE). All of them are in the "
-		    "database (table records, report id %lld).</p>",
+		    "has %llu records; the first %d are shown (a page shows at "
+		    "most %d). All of them are in the database (table records, "
+		    "report id %lld).</p>",
 		    (unsigned long long)x->records, LIM_HTML_RECORDS_PER_PAGE,
-		    (long long)x->id);
+		    LIM_HTML_RECORDS_PER_PAGE, (long long)x->id);
 	/* Auth results first (one query for the page), then the records,
 	 * both in record id order. */
 	qf.limit = LIM_HTML_RECORDS_PER_PAGE;
@@ -1164,8 +1745,9 @@ page_report(struct hctx *c, const struct rep *x, struct err *err)
 		goto out;
 	hp_table_end(&p);
 	hp_fmt(&p, "<p class=\"muted\" id=\"records-shown\" "
-	    "data-value=\"%lld\">%lld records shown.</p>",
-	    (long long)rd.shown, (long long)rd.shown);
+	    "data-value=\"%lld\">%lld %s shown.</p>",
+	    (long long)rd.shown, (long long)rd.shown,
+	    hp_noun((uint64_t)rd.shown, "records"));
 write:
 	snprintf(name, sizeof name, "report-%lld.html", (long long)x->id);
 	rc = write_page(c, &p, name, err);
@@ -1187,53 +1769,211 @@ out:
 }
 
 static int
-pages_reports(struct hctx *c, struct err *err)
+id_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+has_page(const struct hctx *c, int64_t id)
+{
+	return c->reps != NULL && c->reps->n > 0 &&
+	    bsearch(&id, c->reps->ids, c->reps->n, sizeof id, id_cmp) != NULL;
+}
+
+/* The reports that get a page, read before any page is written (the
+ * failures page links to theirs). */
+static int
+reps_load(struct hctx *c, struct err *err)
 {
 	struct store_query_filter qf = c->f;
-	struct reps rs;
 	int rc;
 
-	memset(&rs, 0, sizeof rs);
+	if ((c->reps = calloc(1, sizeof *c->reps)) == NULL)
+		return err_set(err, ERR_NOMEM, "out of memory");
 	qf.limit = LIM_HTML_REPORT_PAGES;
-	if ((rc = store_query_each(c->st, SQ_REPORTS_LATEST, &qf, rep_cb, &rs,
-	    err)) != 0)
+	if ((rc = store_query_each(c->st, SQ_REPORTS_LATEST, &qf, rep_cb,
+	    c->reps, err)) != 0)
 		goto out;
-	if ((rc = page_reports(c, &rs, err)) != 0)
+	if ((c->reps->ids = calloc(c->reps->n ? c->reps->n : 1,
+	    sizeof *c->reps->ids)) == NULL) {
+		rc = ERR_NOMEM;
 		goto out;
-	for (size_t i = 0; i < rs.n && rc == 0; i++)
-		rc = page_report(c, &rs.v[i], err);
+	}
+	for (size_t i = 0; i < c->reps->n; i++)
+		c->reps->ids[i] = c->reps->v[i].id;
+	ov_sort(c->reps->ids, c->reps->n, sizeof *c->reps->ids, id_cmp);
 out:
-	for (size_t i = 0; i < rs.n; i++)
-		for (int j = 0; j < R__N; j++)
-			free(rs.v[i].s[j]);
-	free(rs.v);
 	if (rc == ERR_NOMEM)
 		err_set(err, rc, "out of memory");
 	return rc;
 }
 
+static void
+reps_free(struct reps *rs)
+{
+	if (rs == NULL)
+		return;
+	for (size_t i = 0; i < rs->n; i++)
+		for (int j = 0; j < R__N; j++)
+			free(rs->v[i].s[j]);
+	free(rs->v);
+	free(rs->ids);
+	free(rs);
+}
+
+static int
+pages_reports(struct hctx *c, struct err *err)
+{
+	int rc;
+
+	if ((rc = page_reports(c, c->reps, err)) != 0)
+		return rc;
+	for (size_t i = 0; i < c->reps->n && rc == 0; i++)
+		rc = page_report(c, &c->reps->v[i], err);
+	return rc;
+}
+
+/*
+ * Removes the report-<id>.html files of earlier runs that this run did
+ * not write (reports that dropped out of the newest, or out of the
+ * range): their links are gone and their contents would be stale. Only
+ * names of exactly that form, which this program writes, are touched.
+ */
+static void
+remove_stale(struct hctx *c)
+{
+	DIR *d = opendir(c->o->out_dir);
+	struct dirent *e;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		const char *n = e->d_name, *q;
+		uint64_t id;
+		char path[4096];
+
+		if (strncmp(n, "report-", 7) != 0)
+			continue;
+		for (q = n + 7; *q >= '0' && *q <= '9'; q++)
+			;
+		if (q == n + 7 || q - (n + 7) > 18 || strcmp(q, ".html") != 0 ||
+		    sp_uint64_all(n + 7, (size_t)(q - (n + 7)), &id,
+		    INT64_MAX) != 0 || has_page(c, (int64_t)id))
+			continue;
+		if ((size_t)snprintf(path, sizeof path, "%s/%s",
+		    c->o->out_dir, n) < sizeof path && unlink(path) == 0)
+			c->stats.removed++;
+	}
+	closedir(d);
+}
+
 /* ---- the whole set ---- */
 
-static void
-range_line(struct hctx *c)
+/* Day number of "YYYY-MM-DD" (days since 1970-01-01), -1 when it is not
+ * one. */
+static int64_t
+day_of(const char *s)
 {
-	char a[16], b[16];
-	size_t n;
+	int64_t t;
 
-	if (c->o->since > 0)
+	if (s == NULL || time_parse_iso8601(s, &t) != 0)
+		return -1;
+	return t >= 0 ? t / 86400 : -1;
+}
+
+struct span {
+	char first[16], last[16], top[16];
+};
+
+static int
+span_cb(void *ctx, const struct store_row *r)
+{
+	struct span *sp = ctx;
+
+	snprintf(sp->first, sizeof sp->first, "%s", r->text[0] ? r->text[0] :
+	    "");
+	snprintf(sp->last, sizeof sp->last, "%s", r->text[1] ? r->text[1] :
+	    "");
+	snprintf(sp->top, sizeof sp->top, "%s", r->text[2] ? r->text[2] :
+	    "");
+	return 0;
+}
+
+/*
+ * The range of the pages and the line that says it. Without --since the
+ * pages cover LIM_HTML_DEFAULT_DAYS days ending on the last day with data
+ * (today at the latest: a report dated in the future must not move the
+ * window there), with --until as given. The line says plainly what is
+ * shown, what is left out and how to choose another range.
+ */
+static int
+set_range(struct hctx *c, struct err *err)
+{
+	struct store_query_filter sf;
+	struct span sp;
+	char a[16] = "", b[16] = "";
+	int64_t today = c->now / 86400, first, last, top, end, start;
+	size_t n;
+	int rc;
+
+	memset(&sp, 0, sizeof sp);
+	c->f.since = c->o->since;
+	c->f.until = c->o->until;
+	if (c->o->since > 0) {
 		time_iso_day(c->o->since, a, sizeof a);
-	if (c->o->until > 0)
-		time_iso_day(c->o->until - 1, b, sizeof b);
-	if (c->o->since <= 0 && c->o->until <= 0)
-		n = (size_t)snprintf(c->range, sizeof c->range,
-		    "Range: all data");
-	else
-		n = (size_t)snprintf(c->range, sizeof c->range, "Range: %s "
-		    "to %s (UTC days)", c->o->since > 0 ? a : "the first day",
-		    c->o->until > 0 ? b : "the last day");
+		if (c->o->until > 0)
+			time_iso_day(c->o->until - 1, b, sizeof b);
+		n = (size_t)snprintf(c->range, sizeof c->range, "Range: %s to "
+		    "%s (UTC days, as asked)", a, c->o->until > 0 ? b :
+		    "the last day");
+		goto domain;
+	}
+	/* The window ends on the last day with data up to today, or up to
+	 * --until. */
+	end = c->o->until > 0 && (c->o->until - 1) / 86400 < today ?
+	    (c->o->until - 1) / 86400 : today;
+	memset(&sf, 0, sizeof sf);
+	sf.until = (end + 1) * 86400;
+	if ((rc = store_query_each(c->st, SQ_DATA_SPAN, &sf, span_cb, &sp,
+	    err)) != 0)
+		return rc;
+	first = day_of(sp.first);
+	last = day_of(sp.last);
+	top = day_of(sp.top);
+	if (last < 0) {
+		n = (size_t)snprintf(c->range, sizeof c->range, "Range: all "
+		    "data (there is none %s)", top >= 0 ?
+		    "up to the range's end" : "yet");
+		goto domain;
+	}
+	end = last;
+	start = end - (LIM_HTML_DEFAULT_DAYS - 1);
+	c->f.since = start * 86400;
+	c->f.until = (end + 1) * 86400;
+	time_iso_day(c->f.since, a, sizeof a);
+	time_iso_day(c->f.until - 1, b, sizeof b);
+	n = (size_t)snprintf(c->range, sizeof c->range, "Range: the %d days "
+	    "from %s to %s (UTC), the default: the last %d days with data. "
+	    "Choose another with --since DATE and --until DATE.",
+	    LIM_HTML_DEFAULT_DAYS, a, b, LIM_HTML_DEFAULT_DAYS);
+	if (first >= 0 && first < start && n < sizeof c->range)
+		n += (size_t)snprintf(c->range + n, sizeof c->range - n,
+		    " Older data, from %s on, is not shown.", sp.first);
+	if (top > today && c->o->until <= 0 && n < sizeof c->range)
+		n += (size_t)snprintf(c->range + n, sizeof c->range - n,
+		    " Data dated after today (up to %s) is not shown: a "
+		    "report with a wrong date?", sp.top);
+	else if (top > end && n < sizeof c->range)
+		n += (size_t)snprintf(c->range + n, sizeof c->range - n,
+		    " Newer data, up to %s, is not shown.", sp.top);
+domain:
 	if (c->o->domain != NULL && n < sizeof c->range)
 		snprintf(c->range + n, sizeof c->range - n,
-		    "; policy domain %s", c->o->domain);
+		    " Policy domain %s only.", c->o->domain);
+	return 0;
 }
 
 static int
@@ -1250,6 +1990,15 @@ make_dir(const char *dir, struct err *err)
 	    strerror(errno == EEXIST ? ENOTDIR : errno));
 }
 
+/* Rejected inputs are counted by import time: under the default range
+ * up to now, not up to the last day with data. */
+static int
+rejected_count_cb(void *ctx, const struct store_row *r)
+{
+	*(uint64_t *)ctx = r->num[3] > 0 ? (uint64_t)r->num[3] : 0;
+	return 0;
+}
+
 int
 html_write(const char *db_path, const struct html_opts *o,
     struct html_stats *stats, struct err *err)
@@ -1262,13 +2011,12 @@ html_write(const char *db_path, const struct html_opts *o,
 		return err_set(err, ERR_INVAL, "html_write: no output dir");
 	c.o = o;
 	c.now = o->now ? o->now : (int64_t)time(NULL);
-	c.f.since = o->since;
-	c.f.until = o->until;
 	c.f.domain = o->domain;
-	range_line(&c);
 	/* The database first: a wrong -d leaves no empty directory. */
 	if ((rc = store_open(db_path, STORE_READONLY, &c.st, err)) != 0)
 		return rc;
+	if ((rc = set_range(&c, err)) != 0)
+		goto out;
 	if ((rc = make_dir(o->out_dir, err)) != 0)
 		goto out;
 	c.busiest = calloc(LIM_HTML_WARMUP_IPS, sizeof *c.busiest);
@@ -1286,8 +2034,26 @@ html_write(const char *db_path, const struct html_opts *o,
 		c.n_sender++;
 	}
 	ov_sort(c.sender, c.n_sender, sizeof *c.sender, str_cmp);
-	if ((rc = ov_load(c.st, &c.f, &c.ov, err)) != 0)
-		goto out;
+	{
+		/* With our IPs and domains, the overview's pass also finds
+		 * the foreign senders of our domains. */
+		struct store_query_filter of = c.f;
+
+		of.ips = (const char *const *)c.sender;
+		of.n_ips = c.n_sender;
+		of.sender_domains = o->sender_domains;
+		of.n_sender_domains = o->n_sender_domains;
+		if ((rc = ov_load(c.st, &of, &c.ov, err)) != 0)
+			goto out;
+	}
+	if (o->since <= 0 && o->until <= 0) {
+		struct store_query_filter rf = c.f;
+
+		rf.until = 0;
+		if ((rc = store_query_each(c.st, SQ_RANGE_COUNTS, &rf,
+		    rejected_count_cb, &c.ov.n_rejected, err)) != 0)
+			goto out;
+	}
 	/* The per-IP pages look rows up by (day, ip): the days with data. */
 	if ((c.day_ptrs = calloc(c.ov.n_days ? c.ov.n_days : 1,
 	    sizeof *c.day_ptrs)) == NULL) {
@@ -1298,20 +2064,38 @@ html_write(const char *db_path, const struct html_opts *o,
 		c.day_ptrs[i] = c.ov.days[i];
 	c.f.days = c.day_ptrs;
 	c.f.n_days = c.ov.n_days;
+	if ((rc = reps_load(&c, err)) != 0)
+		goto out;
 	/* sources before warm-up: it picks the busiest sources. */
-	if ((rc = page_sources(&c, err)) != 0 ||
+	if ((rc = page_sources(&c, err)) != 0)
+		goto out;
+	if (c.n_sender > 0) {
+		c.wips = (const char *const *)c.sender;
+		c.n_wips = c.n_sender < LIM_HTML_WARMUP_IPS ? c.n_sender :
+		    LIM_HTML_WARMUP_IPS;
+	} else {
+		c.wips = c.busiest;
+		c.n_wips = c.n_busiest;
+	}
+	/* The reputation engine's tables (send log, gates, hints): read
+	 * once, for warmup.html and the summary on index.html. */
+	if ((rc = html_warmup_engine_load(c.st, &c.f, c.wips, c.n_wips, &c.eng,
+	    err)) != 0 ||
 	    (rc = page_warmup(&c, err)) != 0 ||
 	    (rc = page_tls(&c, err)) != 0 ||
 	    (rc = page_failures(&c, err)) != 0 ||
 	    (rc = page_rejected(&c, err)) != 0 ||
 	    (rc = pages_reports(&c, err)) != 0)
 		goto out;
+	remove_stale(&c);
 	/* index.html last: once it is there, every page it links to is. */
 	rc = page_index(&c, err);
 out:
 	if (stats != NULL)
 		*stats = c.stats;
 	ov_free(&c.ov);
+	html_warmup_engine_free(c.eng);
+	reps_free(c.reps);
 	free(c.busiest);
 	free(c.day_ptrs);
 	for (size_t i = 0; i < c.n_sender; i++)

@@ -18,7 +18,10 @@
 
 struct html_opts {
 	const char *out_dir;       /* created if missing (one level) */
-	int64_t since, until;      /* epoch s, [since, until); 0 = open */
+	/* epoch s, [since, until); 0 = open. since 0: the pages cover the
+	 * LIM_HTML_DEFAULT_DAYS days that end on the last day with data
+	 * (today at the latest), or on until - 1 day when until is set. */
+	int64_t since, until;
 	const char *domain;        /* one policy domain; NULL = all */
 	/* The sender's own IP addresses (config `[sender] ips =`, canonical
 	 * text as in records.source_ip). Empty: sources are shown as
@@ -37,6 +40,7 @@ struct html_opts {
 struct html_stats {
 	unsigned pages;            /* files written */
 	unsigned report_pages;     /* of which report-<id>.html */
+	unsigned removed;          /* stale report-<id>.html of earlier runs */
 };
 
 /* Opens db_path read-only and writes the pages. Returns 0, ERR_NOTFOUND

@@ -7,6 +7,9 @@
  * html_esc(). Its output is safe both as element text and inside a
  * double- or single-quoted attribute value. It is never safe as a URL:
  * hrefs are built from our own ids only (html.c), never from report data.
+ * Control characters (but tab and newline) and the Unicode bidi overrides
+ * and isolates (U+202A-U+202E, U+2066-U+2069), which could reorder what
+ * an admin reads, are shown as U+FFFD.
  */
 #ifndef DW_REPORT_HTML_ESC_H
 #define DW_REPORT_HTML_ESC_H

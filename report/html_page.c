@@ -12,92 +12,19 @@
 #include "html_esc.h"
 #include "html_page.h"
 #include "html_script.h"
+#include "html_style.h"
 
 /*
- * The page's policy: nothing may be fetched (default-src 'none'), styles
- * are the inline <style> block and style attributes, images only data:
- * (none today), and the one inline script is allowed by its hash, computed
- * at build time (gen_script.py). A report string that slipped past the
- * escaping still could not run script or load anything.
+ * The page's policy: nothing may be fetched (default-src 'none'); the one
+ * inline style sheet and the one inline script are allowed by their
+ * hashes, computed at build time (gen_script.py), and nothing else: no
+ * style attributes, no other inline block. A report string that slipped
+ * past the escaping still could not run script, style the page or load
+ * anything.
  */
-#define CSP "default-src 'none'; style-src 'unsafe-inline'; img-src data:;" \
-	" script-src 'sha256-" HTML_SCRIPT_SHA256 "'; base-uri 'none';" \
-	" form-action 'none'"
-
-/* Colours from the Okabe-Ito palette: blue and orange stay apart for the
- * common colour-vision deficiencies. */
-static const char css[] =
-	":root{--fg:#1d2329;--mut:#5b6670;--bg:#fff;--alt:#f4f6f8;"
-	"--line:#d5dbe1;--good:#0072b2;--bad:#e69f00;--red:#c0392b;"
-	"--amber:#b7791f;--green:#2e7d32;--link:#0b5cad}"
-	"*{box-sizing:border-box}"
-	"html{-webkit-text-size-adjust:100%}"
-	"body{margin:0;font:15px/1.45 system-ui,-apple-system,'Segoe UI',"
-	"Roboto,sans-serif;color:var(--fg);background:var(--bg)}"
-	"header.top{background:#17324d;color:#fff;padding:.6rem 1rem}"
-	"header.top .brand{font-weight:700;margin-right:1rem}"
-	"nav{display:flex;flex-wrap:wrap;gap:.25rem .9rem;align-items:center}"
-	"nav a{color:#dbe8f5;text-decoration:none;padding:.15rem 0}"
-	"nav a[aria-current]{color:#fff;border-bottom:2px solid #fff}"
-	"main{max-width:76rem;margin:0 auto;padding:1rem}"
-	"h1{font-size:1.5rem;margin:.3rem 0}"
-	"h2{font-size:1.2rem;margin:1.6rem 0 .5rem;border-bottom:1px solid "
-	"var(--line);padding-bottom:.2rem}"
-	"h3{font-size:1rem;margin:1.1rem 0 .4rem}"
-	"h1,h2,h3,p,li,dd,summary{overflow-wrap:anywhere}"
-	"a{color:var(--link)}"
-	".muted,.range{color:var(--mut)}"
-	".note{background:#fff8e1;border-left:4px solid var(--amber);"
-	"padding:.5rem .8rem;margin:.8rem 0}"
-	".cards{display:grid;grid-template-columns:repeat(auto-fill,"
-	"minmax(9.5rem,1fr));gap:.6rem;margin:.6rem 0}"
-	".card{background:var(--alt);border-radius:6px;padding:.55rem .7rem}"
-	".card .k{font-size:.8rem;color:var(--mut)}"
-	".card .v{font-size:1.35rem;font-weight:650;"
-	"font-variant-numeric:tabular-nums}"
-	".tw{overflow-x:auto;max-width:100%;margin:.4rem 0 1rem;"
-	"border:1px solid var(--line);border-radius:6px}"
-	"table{border-collapse:collapse;width:100%;font-size:.9rem}"
-	"caption{text-align:left;padding:.4rem .6rem;font-weight:600;"
-	"caption-side:top}"
-	"th,td{padding:.3rem .6rem;text-align:left;vertical-align:top;"
-	"border-top:1px solid var(--line)}"
-	"td{max-width:28rem;overflow-wrap:break-word}"
-	"td.nw,th{white-space:nowrap}"
-	"th{background:var(--alt);white-space:nowrap;font-weight:600}"
-	"th.n,td.n{text-align:right;font-variant-numeric:tabular-nums;"
-	"white-space:nowrap}"
-	"tbody tr:nth-child(even){background:#fafbfc}"
-	".js th.s{cursor:pointer}"
-	".js th.s::after{content:' \\2195';color:var(--mut);font-size:.8em}"
-	".js th[aria-sort=ascending]::after{content:' \\2191'}"
-	".js th[aria-sort=descending]::after{content:' \\2193'}"
-	"figure{margin:.5rem 0 1rem}"
-	"figure svg{width:100%;height:auto;display:block;"
-	"background:var(--alt);border-radius:6px}"
-	"figcaption{font-size:.85rem;color:var(--mut)}"
-	".key{display:inline-block;width:.8em;height:.8em;margin:0 .25em 0 .6em;"
-	"vertical-align:-.05em;border-radius:2px}"
-	"details{margin:.3rem 0}"
-	"summary{cursor:pointer;color:var(--link)}"
-	".gate{display:inline-block;min-width:4.2em;text-align:center;"
-	"border-radius:3px;padding:0 .3em;color:#fff;font-size:.8rem}"
-	".gate.green{background:var(--green)}.gate.amber{background:var(--amber)}"
-	".gate.red{background:var(--red)}.gate.none{background:#8a949e}"
-	"footer{max-width:76rem;margin:2rem auto 1rem;padding:0 1rem;"
-	"color:var(--mut);font-size:.8rem}"
-	"code{font-size:.85em;overflow-wrap:anywhere}"
-	"tr.foreign td{background:#fdebd3}"
-	".key.cap{background:#222a33;height:.25em}"
-	".hint{border-left:4px solid var(--line);padding:.3rem .6rem;"
-	"margin:.5rem 0}"
-	"dl.meta{display:grid;grid-template-columns:max-content 1fr;"
-	"gap:.15rem 1rem;margin:.6rem 0}"
-	"dl.meta dt{color:var(--mut)}dl.meta dd{margin:0;overflow-wrap:anywhere}"
-	"td dl{margin:0}td dt{font-weight:600}td dd{margin:0 0 .3rem}"
-	"@media (max-width:40rem){main{padding:.6rem}h1{font-size:1.25rem}"
-	"body{font-size:14px}.card .v{font-size:1.15rem}"
-	"dl.meta{grid-template-columns:1fr}dl.meta dd{margin-bottom:.3rem}}";
+#define CSP "default-src 'none'; style-src 'sha256-" HTML_STYLE_SHA256 "';" \
+	" img-src data:; script-src 'sha256-" HTML_SCRIPT_SHA256 "';" \
+	" base-uri 'none'; form-action 'none'"
 
 static const struct {
 	const char *file, *label;
@@ -186,6 +113,31 @@ hp_num(struct html_page *p, uint64_t v)
 	hp_raw(p, out);
 }
 
+const char *
+hp_noun(uint64_t n, const char *plural)
+{
+	static const char *const nouns[][2] = {
+		{ "messages", "message" }, { "days", "day" },
+		{ "sessions", "session" }, { "records", "record" },
+		{ "reports", "report" }, { "rows", "row" },
+		{ "inputs", "input" }, { "warnings", "warning" },
+		{ "policies", "policy" }, { "connections", "connection" },
+		{ "sources", "source" }, { "addresses", "address" },
+		{ "keys", "key" }, { "hints", "hint" },
+		{ "providers", "provider" }, { "weeks", "week" },
+		{ "domains", "domain" }, { "reporters", "reporter" },
+		{ "errors", "error" }, { "IPs", "IP" },
+		{ "source IPs", "source IP" }, { "runs", "run" },
+	};
+
+	if (n != 1 || plural == NULL)
+		return plural;
+	for (size_t i = 0; i < sizeof nouns / sizeof nouns[0]; i++)
+		if (strcmp(nouns[i][0], plural) == 0)
+			return nouns[i][1];
+	return plural;
+}
+
 void
 hp_pct(struct html_page *p, uint64_t num, uint64_t den)
 {
@@ -221,7 +173,7 @@ hp_head(struct html_page *p, const char *title, const char *active,
 	    "<title>");
 	hp_text(p, title);
 	hp_raw(p, " - dmarcwatch</title><style>");
-	hp_raw(p, css);
+	hp_raw(p, html_style);
 	hp_raw(p, "</style></head>\n<body><header class=\"top\"><nav "
 	    "aria-label=\"Pages\"><span class=\"brand\">dmarcwatch</span>");
 	for (size_t i = 0; i < sizeof nav / sizeof nav[0]; i++)
@@ -252,29 +204,70 @@ hp_foot(struct html_page *p, int64_t generated)
 	hp_raw(p, "</script>\n</body></html>\n");
 }
 
-void
-hp_table(struct html_page *p, const char *id, const char *caption,
-    const char *const *cols)
+static void
+table_open(struct html_page *p, const char *id, const char *caption,
+    const char *const *cols, int stacked)
 {
+	int key = 0, n = 0, sec = -1;
+
+	for (; cols[n] != NULL; n++)
+		if (sec < 0 && cols[n][0] == '~')
+			sec = n;
+	/* hN: the classes of the style sheet hide columns N+1.. on narrow
+	 * screens; it has them for N = 1..10. */
+	if (sec < 1 || sec > 10)
+		sec = -1;
+	hp_raw(p, "<div class=\"tw\">");
+	if (sec > 0)
+		hp_fmt(p, "<p class=\"nn\">%d of the %d columns %s hidden on "
+		    "this narrow screen; turn it or widen the window to see "
+		    "%s.</p>", n - sec, n, n - sec == 1 ? "is" : "are",
+		    n - sec == 1 ? "it" : "them");
 	if (id != NULL)
-		hp_fmt(p, "<div class=\"tw\"><table id=\"%s\">", id);
+		hp_fmt(p, "<table id=\"%s\"", id);
 	else
-		hp_raw(p, "<div class=\"tw\"><table>");
+		hp_raw(p, "<table");
+	if (sec > 0 && stacked)
+		hp_fmt(p, " class=\"h%d stack\"", sec);
+	else if (sec > 0)
+		hp_fmt(p, " class=\"h%d\"", sec);
+	else if (stacked)
+		hp_raw(p, " class=\"stack\"");
+	hp_raw(p, ">");
 	if (caption != NULL) {
 		hp_raw(p, "<caption>");
 		hp_text(p, caption);
 		hp_raw(p, "</caption>");
 	}
 	hp_raw(p, "<thead><tr>");
-	for (; *cols != NULL; cols++) {
-		int num = (*cols)[0] == '#';
+	for (int i = 0; cols[i] != NULL; i++) {
+		const char *c = cols[i];
+		int num;
 
-		hp_fmt(p, "<th scope=\"col\" class=\"s%s\" tabindex=\"0\">",
-		    num ? " n" : "");
-		hp_text(p, *cols + num);
+		if (*c == '~')
+			c++;
+		num = *c == '#';
+		key = sec > 0 && i < sec;
+		hp_fmt(p, "<th scope=\"col\" class=\"s%s%s\">", num ? " n" : "",
+		    key ? " k" : "");
+		hp_text(p, c + num);
 		hp_raw(p, "</th>");
 	}
 	hp_raw(p, "</tr></thead><tbody>\n");
+}
+
+void
+hp_table(struct html_page *p, const char *id, const char *caption,
+    const char *const *cols)
+{
+	table_open(p, id, caption, cols, 0);
+}
+
+void
+hp_table_stacked(struct html_page *p, const char *id, const char *caption,
+    const char *const *cols)
+{
+	table_open(p, id, caption, cols, 1);
 }
 
 void
@@ -304,12 +297,20 @@ hp_td_text(struct html_page *p, const char *s)
 }
 
 void
+hp_td_nw(struct html_page *p, const char *s)
+{
+	hp_raw(p, "<td class=\"nw\">");
+	hp_text_or(p, s, "&#8212;");
+	hp_raw(p, "</td>");
+}
+
+void
 hp_td_num(struct html_page *p, uint64_t v, const char *unit)
 {
 	hp_fmt(p, "<td class=\"n\" data-v=\"%llu\">", (unsigned long long)v);
 	hp_num(p, v);
 	if (unit != NULL)
-		hp_fmt(p, " <span class=\"muted\">%s</span>", unit);
+		hp_fmt(p, " <span class=\"muted\">%s</span>", hp_noun(v, unit));
 	hp_raw(p, "</td>");
 }
 
@@ -339,51 +340,138 @@ day_number(const char *day)
 {
 	int64_t t;
 
-	if (time_parse_iso8601(day, &t) != 0)
+	if (time_parse_iso8601(day, &t) != 0 || t < 0)
 		return -1;
 	return t / 86400;
 }
 
-/* Chart geometry, in SVG user units (the SVG scales to its box). */
+/*
+ * Chart geometry, in SVG user units. The SVG is stretched to its box
+ * (preserveAspectRatio none: rectangles and lines only, no text in it),
+ * so its height stays readable on a phone; scale and dates are HTML.
+ * Colours from the Okabe-Ito palette: blue and orange stay apart for the
+ * common colour-vision deficiencies.
+ */
 #define CH_W 800
-#define CH_H 220
-#define CH_L 56          /* room for the y-axis labels */
-#define CH_B 24          /* room for the x-axis labels */
-#define CH_T 10
+#define CH_H 200
+#define CH_L 2
+#define CH_T 6
+#define CH_GOOD "#0072b2"
+#define CH_BAD "#e69f00"
+#define CH_CAP "#222a33"
+
+struct ch_bucket {
+	uint64_t good, bad, cap;
+	char from[11], to[11];     /* first and last day (UTC) */
+	int used;                  /* has at least one input day */
+};
+
+/* A day number as "YYYY-MM-DD". */
+static void
+day_text(int64_t dn, char out[11])
+{
+	char tmp[16];
+
+	time_iso_day(dn * 86400, tmp, sizeof tmp);
+	memcpy(out, tmp, 10);
+	out[10] = '\0';
+}
 
 void
 hp_chart_days(struct html_page *p, const char *label,
     const char *good_name, const char *bad_name, const char *unit,
-    const struct hp_series_day *d, size_t n)
+    const struct hp_series_day *d, size_t n, int caller_table)
 {
+	struct ch_bucket *bk = NULL;
 	uint64_t max = 0, tg = 0, tb = 0;
-	int64_t first, last, span;
+	int64_t first, last, start = 0, bdays = 1;
+	size_t nb, group = 1;
 	unsigned id = ++p->ids;
-	int any_cap = 0;
+	int any_cap = 0, by_day;
 
 	if (n == 0) {
 		hp_raw(p, "<p class=\"muted\">No days with data in this "
 		    "range: no chart.</p>");
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		uint64_t v = d[i].good + d[i].bad;
+	first = day_number(d[0].day);
+	last = day_number(d[n - 1].day);
+	by_day = first >= 0 && last >= first;
+	/* Bucket indexes below rest on every day lying in [first, last]. */
+	for (size_t i = 0; by_day && i < n; i++) {
+		int64_t dn = day_number(d[i].day);
 
-		if (v > max)
-			max = v;
-		if (d[i].cap > max)
-			max = d[i].cap;
+		if (dn < first || dn > last)
+			by_day = 0;
+	}
+	if (by_day) {
+		int64_t span = last - first + 1;
+
+		if (span > LIM_HTML_CHART_BARS) {
+			/* Whole weeks from a Monday (day 4 of the epoch
+			 * was one), as many as keep the bars in budget;
+			 * the +6 covers the days before first in its
+			 * week. */
+			int64_t w = 7 * LIM_HTML_CHART_BARS;
+
+			bdays = 7 * ((span + 6 + w - 1) / w);
+			start = first - (first + 3) % 7;
+		} else {
+			start = first;
+		}
+		nb = (size_t)((last - start) / bdays + 1);
+	} else {
+		/* Not dates (a database edited by hand): one bar per entry,
+		 * entries grouped to stay in budget. */
+		group = (n + LIM_HTML_CHART_BARS - 1) / LIM_HTML_CHART_BARS;
+		nb = (n + group - 1) / group;
+	}
+	if ((bk = calloc(nb, sizeof *bk)) == NULL) {
+		if (p->rc == 0)
+			p->rc = ERR_NOMEM;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t b = by_day ? (size_t)((day_number(d[i].day) - start) /
+		    bdays) : i / group;
+		struct ch_bucket *x = &bk[b];
+
+		if (!x->used && !by_day)
+			memcpy(x->from, d[i].day, sizeof x->from);
+		if (!by_day)
+			memcpy(x->to, d[i].day, sizeof x->to);
+		x->used = 1;
+		x->good += d[i].good;
+		x->bad += d[i].bad;
+		x->cap += d[i].cap;
 		if (d[i].cap > 0)
 			any_cap = 1;
 		tg += d[i].good;
 		tb += d[i].bad;
 	}
-	first = day_number(d[0].day);
-	last = day_number(d[n - 1].day);
-	span = first < 0 || last < first ? (int64_t)n : last - first + 1;
+	for (size_t b = 0; b < nb; b++) {
+		if (by_day) {
+			day_text(start + (int64_t)b * bdays, bk[b].from);
+			day_text(start + (int64_t)(b + 1) * bdays - 1, bk[b].to);
+		}
+		if (bk[b].good + bk[b].bad > max)
+			max = bk[b].good + bk[b].bad;
+		if (bk[b].cap > max)
+			max = bk[b].cap;
+	}
 	/* Days come from the database: escaped like any stored string. */
-	hp_fmt(p, "<figure><svg viewBox=\"0 0 %d %d\" role=\"img\" "
-	    "aria-labelledby=\"ch%u-t\" aria-label=\"", CH_W, CH_H, id);
+	hp_raw(p, "<figure><div class=\"ya\">");
+	if (max > 0) {
+		hp_raw(p, "Dashed line: ");
+		hp_num(p, max);
+		hp_fmt(p, " %s", hp_noun(max, unit));
+	} else {
+		hp_fmt(p, "No %s in this range", unit);
+	}
+	hp_raw(p, "</div>");
+	hp_fmt(p, "<svg viewBox=\"0 0 %d %d\" preserveAspectRatio=\"none\" "
+	    "role=\"img\" aria-labelledby=\"ch%u-t\" aria-label=\"", CH_W,
+	    CH_H, id);
 	hp_text(p, label);
 	hp_raw(p, ": ");
 	hp_text(p, d[0].day);
@@ -391,108 +479,150 @@ hp_chart_days(struct html_page *p, const char *label,
 	hp_text(p, d[n - 1].day);
 	hp_fmt(p, ", %llu %s %s, %llu %s %s\" "
 	    "xmlns=\"http://www.w3.org/2000/svg\"><title id=\"ch%u-t\">",
-	    (unsigned long long)tg, unit, good_name,
-	    (unsigned long long)tb, unit, bad_name, id);
+	    (unsigned long long)tg, hp_noun(tg, unit), good_name,
+	    (unsigned long long)tb, hp_noun(tb, unit), bad_name, id);
 	hp_text(p, label);
 	hp_raw(p, " (");
 	hp_text(p, d[0].day);
 	hp_raw(p, " to ");
 	hp_text(p, d[n - 1].day);
 	hp_fmt(p, "; %llu %s %s, %llu %s %s)</title>",
-	    (unsigned long long)tg, unit, good_name,
-	    (unsigned long long)tb, unit, bad_name);
-	/* Axes and the max label. */
-	hp_fmt(p, "<g font-size=\"12\" fill=\"#5b6670\">"
-	    "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#b0b8c0\"/>"
-	    "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#d5dbe1\" "
-	    "stroke-dasharray=\"3 3\"/>"
-	    "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%llu</text>"
-	    "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">0</text>"
-	    "<text x=\"%d\" y=\"%d\">",
-	    CH_L, CH_H - CH_B, CH_W - 4, CH_H - CH_B,
-	    CH_L, CH_T, CH_W - 4, CH_T,
-	    CH_L - 6, CH_T + 4, (unsigned long long)max,
-	    CH_L - 6, CH_H - CH_B, CH_L, CH_H - 6);
-	hp_text(p, d[0].day);
-	hp_fmt(p, "</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">",
-	    CH_W - 4, CH_H - 6);
-	hp_text(p, d[n - 1].day);
-	hp_raw(p, "</text></g>");
+	    (unsigned long long)tg, hp_noun(tg, unit), good_name,
+	    (unsigned long long)tb, hp_noun(tb, unit), bad_name);
+	hp_fmt(p, "<line x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
+	    "stroke=\"#b0b8c0\" vector-effect=\"non-scaling-stroke\"/>"
+	    "<line x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#b0b8c0\" "
+	    "stroke-dasharray=\"4 4\" vector-effect=\"non-scaling-stroke\"/>",
+	    CH_H - 1, CH_W, CH_H - 1, CH_T, CH_W, CH_T);
 	{
-		double slot = (double)(CH_W - 4 - CH_L) / (double)span;
+		double slot = (double)(CH_W - 2 * CH_L) / (double)nb;
 		double bw = slot > 3 ? slot * 0.8 : slot;
+		double ph = CH_H - 1 - CH_T, base = CH_H - 1;
 
-		/* A few days must not make slabs. */
+		/* A few bars must not make slabs. */
 		if (bw > 36)
 			bw = 36;
-		double ph = CH_H - CH_B - CH_T;
+		for (size_t b = 0; b < nb; b++) {
+			const struct ch_bucket *x = &bk[b];
+			double xs = CH_L + slot * (double)b + (slot - bw) / 2;
+			double hg = max ? ph * (double)x->good / (double)max : 0;
+			double hb = max ? ph * (double)x->bad / (double)max : 0;
 
-		for (size_t i = 0; i < n; i++) {
-			int64_t k = first < 0 ? (int64_t)i :
-			    day_number(d[i].day) - first;
-			double x = CH_L + slot * (double)k + (slot - bw) / 2;
-			double hg = max ? ph * (double)d[i].good /
-			    (double)max : 0;
-			double hb = max ? ph * (double)d[i].bad /
-			    (double)max : 0;
-			double base = CH_H - CH_B;
-
-			if (k < 0 || k >= span)
+			if (!x->used)
 				continue;
-			hp_fmt(p, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-			    "height=\"%.1f\" fill=\"#0072b2\"/>", x, base - hg,
-			    bw, hg);
+			if (hg > 0)
+				hp_fmt(p, "<rect x=\"%.1f\" y=\"%.1f\" "
+				    "width=\"%.1f\" height=\"%.1f\" fill=\""
+				    CH_GOOD "\"/>", xs, base - hg, bw, hg);
 			if (hb > 0)
 				hp_fmt(p, "<rect x=\"%.1f\" y=\"%.1f\" "
-				    "width=\"%.1f\" height=\"%.1f\" "
-				    "fill=\"#e69f00\"/>", x, base - hg - hb,
-				    bw, hb);
-			if (d[i].cap > 0 && max > 0)
+				    "width=\"%.1f\" height=\"%.1f\" fill=\""
+				    CH_BAD "\"/>", xs, base - hg - hb, bw, hb);
+			if (x->cap > 0 && max > 0)
 				hp_fmt(p, "<rect x=\"%.1f\" y=\"%.1f\" "
-				    "width=\"%.1f\" height=\"2\" "
-				    "fill=\"#222a33\"/>", x - 1, base - ph *
-				    (double)d[i].cap / (double)max - 1, bw + 2);
+				    "width=\"%.1f\" height=\"3\" fill=\""
+				    CH_CAP "\"/>", xs - 1, base - ph *
+				    (double)x->cap / (double)max - 1, bw + 2);
 		}
 	}
-	hp_raw(p, "</svg><figcaption>");
-	hp_fmt(p, "<span class=\"key\" style=\"background:#0072b2\"></span>%s"
-	    "<span class=\"key\" style=\"background:#e69f00\"></span>%s "
-	    "(%s per UTC day)", good_name, bad_name, unit);
+	hp_raw(p, "</svg><div class=\"xa\" aria-hidden=\"true\">");
+	{
+		/* Date ticks at fixed places (the style sheet's x0..x100):
+		 * the bucket under each place. Inner ticks only when buckets
+		 * are narrow enough for a label to sit over its bar. */
+		static const struct {
+			const char *cls;
+			int pct;
+		} tick[] = { { "x0", 0 }, { "x25", 25 }, { "x50", 50 },
+		    { "x75", 75 }, { "x100", 100 } };
+		size_t prev = (size_t)-1;
+
+		for (size_t t = 0; t < sizeof tick / sizeof tick[0]; t++) {
+			size_t b = (size_t)((double)tick[t].pct / 100.0 *
+			    (double)nb);
+
+			if (b >= nb)
+				b = nb - 1;
+			if (tick[t].pct > 0 && tick[t].pct < 100 && nb < 8)
+				continue;
+			if (b == prev)
+				continue;
+			prev = b;
+			hp_fmt(p, "<span class=\"%s\">", tick[t].cls);
+			hp_text(p, bk[b].from);
+			hp_raw(p, "</span>");
+		}
+	}
+	hp_raw(p, "</div><figcaption>");
+	hp_fmt(p, "<span class=\"key good\"></span>%s"
+	    "<span class=\"key bad\"></span>%s ", good_name, bad_name);
+	if (!by_day && group > 1)
+		hp_fmt(p, "(%s per bar, %zu entries summed)", unit, group);
+	else if (bdays == 1)
+		hp_fmt(p, "(%s per UTC day)", unit);
+	else if (bdays == 7)
+		hp_fmt(p, "(%s per week, Monday to Sunday, UTC; the range is "
+		    "too long for a bar per day)", unit);
+	else
+		hp_fmt(p, "(%s per %lld days from a Monday, UTC; the range is "
+		    "too long for a bar per day or week)", unit,
+		    (long long)bdays);
 	if (any_cap)
 		hp_raw(p, "<span class=\"key cap\"></span>daily cap");
-	hp_raw(p, "</figcaption></figure>\n<details><summary>The numbers "
-	    "behind this chart</summary>");
+	hp_raw(p, "</figcaption></figure>\n");
+	if (caller_table && by_day && bdays == 1) {
+		free(bk);
+		return;
+	}
+	hp_raw(p, "<details><summary>The numbers behind this chart</summary>");
 	{
 		const char *cols[] = { "Day (UTC)", "#good", "#bad", "#total",
-		    NULL };
+		    "#cap", NULL };
 		char cg[64], cb[64];
 
 		snprintf(cg, sizeof cg, "#%s", good_name);
 		snprintf(cb, sizeof cb, "#%s", bad_name);
+		cols[0] = bdays == 1 && group == 1 ? "Day (UTC)" :
+		    "Days (UTC)";
 		cols[1] = cg;
 		cols[2] = cb;
+		cols[4] = any_cap ? (bdays == 1 ? "#Daily cap" :
+		    "#Daily caps summed") : NULL;
 		hp_fmt(p, "<div class=\"tw\"><table id=\"ch%u-data\">", id);
 		hp_raw(p, "<thead><tr>");
 		for (int i = 0; cols[i] != NULL; i++) {
 			int num = cols[i][0] == '#';
 
-			hp_fmt(p, "<th scope=\"col\" class=\"s%s\" "
-			    "tabindex=\"0\">", num ? " n" : "");
+			hp_fmt(p, "<th scope=\"col\" class=\"s%s\">",
+			    num ? " n" : "");
 			hp_text(p, cols[i] + num);
 			hp_raw(p, "</th>");
 		}
 		hp_raw(p, "</tr></thead><tbody>\n");
-		for (size_t i = 0; i < n; i++) {
+		for (size_t b = 0; b < nb; b++) {
+			const struct ch_bucket *x = &bk[b];
+
+			if (!x->used)
+				continue;
 			hp_tr(p);
-			hp_td_text(p, d[i].day);
-			hp_td_num(p, d[i].good, unit);
-			hp_td_num(p, d[i].bad, unit);
-			hp_td_num(p, d[i].good + d[i].bad, unit);
+			hp_raw(p, "<td class=\"nw\">");
+			hp_text(p, x->from);
+			if (strcmp(x->from, x->to) != 0) {
+				hp_raw(p, " to ");
+				hp_text(p, x->to);
+			}
+			hp_raw(p, "</td>");
+			hp_td_num(p, x->good, unit);
+			hp_td_num(p, x->bad, unit);
+			hp_td_num(p, x->good + x->bad, unit);
+			if (any_cap)
+				hp_td_num(p, x->cap, unit);
 			hp_tr_end(p);
 		}
 		hp_table_end(p);
 	}
 	hp_raw(p, "</details>\n");
+	free(bk);
 }
 
 int

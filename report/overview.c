@@ -1,6 +1,7 @@
 /* report/overview.c - see overview.h. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../common/limits.h"
 #include "overview.h"
@@ -129,6 +130,7 @@ struct pair_acc {
 
 struct scan_ctx {
 	struct overview *ov;
+	const struct store_query_filter *f;   /* sender IPs and domains */
 	struct strmap *dom_map, *rep_map, *src_map;
 	struct pair_acc rp, fp;
 	struct rep_acc *reps;
@@ -193,6 +195,38 @@ pair_add(struct scan_ctx *c, struct pair_acc *pa, size_t si,
 	}
 	(*pa->v)[i].messages += m;
 	return 0;
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* header_from is one of the sender's domains or a subdomain of one:
+ * ASCII case-insensitive, as SQLite's lower() compares. */
+static int
+ours_domain(const struct store_query_filter *f, const char *from)
+{
+	size_t fl = strlen(from);
+
+	for (size_t i = 0; i < f->n_sender_domains; i++) {
+		const char *d = f->sender_domains[i];
+		size_t dl = strlen(d);
+
+		if (fl < dl || strcasecmp(from + fl - dl, d) != 0)
+			continue;
+		if (fl == dl || from[fl - dl - 1] == '.')
+			return 1;
+	}
+	return 0;
+}
+
+int
+ov_foreign_passes(const struct ov_source *s)
+{
+	return s->foreign_messages > 0 && s->foreign_pass * 100 >=
+	    s->foreign_messages * OV_FOREIGN_PASS_PCT;
 }
 
 static int
@@ -303,6 +337,8 @@ scan_cb(void *vctx, const struct store_row *r)
 		if ((s->ip = strdup(ip)) == NULL)
 			return ERR_NOMEM;
 		copy_day(s->first, day);
+		s->ours = ov->foreign_known && bsearch(&ip, c->f->ips,
+		    c->f->n_ips, sizeof *c->f->ips, str_cmp) != NULL;
 	}
 	{
 		struct ov_source *s = &ov->src[si];
@@ -314,6 +350,14 @@ scan_cb(void *vctx, const struct store_row *r)
 		s->quarantine += v[4];
 		s->reject += v[5];
 		copy_day(s->last, day);
+		if (ov->foreign_known && !s->ours && r->text[2] != NULL &&
+		    ours_domain(c->f, r->text[2])) {
+			s->foreign_messages += v[0];
+			s->foreign_pass += v[1];
+			if (s->foreign_from == NULL &&
+			    (s->foreign_from = strdup(r->text[2])) == NULL)
+				return ERR_NOMEM;
+		}
 	}
 	if (ov->pairs_dropped)
 		return 0;
@@ -404,6 +448,19 @@ scan_finish(struct scan_ctx *c)
 		    rep_cmp);
 	}
 	ov_sort(ov->doms, ov->n_doms, sizeof *ov->doms, dom_cmp);
+	for (size_t i = 0; i < ov->n_src; i++) {
+		const struct ov_source *s = &ov->src[i];
+
+		if (s->foreign_messages == 0)
+			continue;
+		if (ov_foreign_passes(s)) {
+			ov->n_foreign_pass++;
+			ov->m_foreign_pass += s->foreign_messages;
+		} else {
+			ov->n_foreign_fail++;
+			ov->m_foreign_fail += s->foreign_messages;
+		}
+	}
 	/* Sorting the sources moves them: the pairs follow through each
 	 * source's old index, kept in 'rank' for the length of the sort. */
 	for (size_t i = 0; i < ov->n_src; i++)
@@ -440,6 +497,8 @@ scan_rollup(struct store *st, const struct store_query_filter *f,
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return ERR_NOMEM;
 	c->ov = ov;
+	c->f = f;
+	ov->foreign_known = f->n_ips > 0 && f->n_sender_domains > 0;
 	c->dom_map = strmap_new();
 	c->rep_map = strmap_new();
 	c->src_map = strmap_new();
@@ -514,8 +573,10 @@ ov_free(struct overview *ov)
 		free(ov->tls[i].domain);
 	}
 	free(ov->tls);
-	for (size_t i = 0; i < ov->n_src; i++)
+	for (size_t i = 0; i < ov->n_src; i++) {
 		free(ov->src[i].ip);
+		free(ov->src[i].foreign_from);
+	}
 	free(ov->src);
 	free(ov->days);
 	for (size_t i = 0; i < ov->n_rep_pairs; i++)

@@ -50,6 +50,14 @@ struct ov_source {
 	uint64_t messages, pass, spf, dkim, quarantine, reject;
 	char first[11], last[11];  /* first and last UTC day seen */
 	size_t rank;               /* internal: order of first sight */
+	/* With the sender's IPs and domains given (ov_load): ours is 1 for
+	 * an address in f->ips; for the others, the mail with one of
+	 * f->sender_domains (or a subdomain) in header_from, its DMARC
+	 * passes, and one such header_from. foreign_messages > 0 makes the
+	 * source a foreign sender of our domains. */
+	int ours;
+	uint64_t foreign_messages, foreign_pass;
+	char *foreign_from;
 };
 
 /* A (source, reporter) or (source, header_from) pair and its messages;
@@ -79,12 +87,29 @@ struct overview {
 	size_t n_tls;
 	/* SQ_RANGE_COUNTS */
 	uint64_t n_aggregate, n_tlsrpt, n_failure, n_rejected;
+	/* Foreign senders of our domains, split by OV_FOREIGN_PASS_PCT:
+	 * known when f->ips and f->sender_domains were given. */
+	int foreign_known;
+	size_t n_foreign_fail, n_foreign_pass;
+	uint64_t m_foreign_fail, m_foreign_pass;
 };
+
+/*
+ * A foreign source (not in [sender] ips, mail as our domains) counts as
+ * passing DMARC when at least this share (percent) of its mail passed: a
+ * service that signs for us passes nearly always, a spoofer nearly never;
+ * the few in between are counted with the failing ones, the side that
+ * gets looked at. Shared by sources.html, index.html and summary.
+ */
+#define OV_FOREIGN_PASS_PCT 50
 
 /* Reads everything in one pass over agg_daily (SQ_AGG_SCAN), summing in
  * memory, plus the small TLS-RPT rollup and the counts. Whole lists: the
- * caller caps what it shows. Returns 0 or an ERR_* (err filled). ov is
- * zeroed first. */
+ * caller caps what it shows. When f->n_ips and f->n_sender_domains are
+ * set (the sender's own IPs, sorted by strcmp, and domains, lower case),
+ * the same pass finds the foreign senders of those domains (struct
+ * ov_source, foreign_*), so no second scan is needed; f->ips is not a
+ * filter here. Returns 0 or an ERR_* (err filled). ov is zeroed first. */
 int ov_load(struct store *st, const struct store_query_filter *f,
     struct overview *ov, struct err *err);
 void ov_free(struct overview *ov);
@@ -94,5 +119,7 @@ void ov_sort(void *base, size_t n, size_t size,
     int (*cmp)(const void *, const void *));
 /* qsort order of pairs: by src, then messages descending, then name. */
 int ov_pair_cmp(const void *a, const void *b);
+/* Does the foreign source pass DMARC (OV_FOREIGN_PASS_PCT)? */
+int ov_foreign_passes(const struct ov_source *s);
 
 #endif

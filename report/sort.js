@@ -30,6 +30,9 @@
     }
   }
   document.documentElement.className += " js";
+  // Only with the script do headers sort, so only then are they focusable.
+  Array.prototype.forEach.call(document.querySelectorAll("th.s"),
+    function (th) { th.tabIndex = 0; });
   document.addEventListener("click", hit);
   document.addEventListener("keydown", hit);
 })();

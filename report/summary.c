@@ -72,6 +72,85 @@ pct(char *out, size_t n, uint64_t num, uint64_t den)
 }
 
 static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Figures beyond the overview: foreign senders of our domains (when
+ * [sender] ips and domains are set) and the last hints run. */
+struct extra {
+	int foreign_known;
+	uint64_t n_spoof, n_svc, m_spoof, m_svc;
+	int64_t runs, last_run, hints;
+	struct {
+		char action[16];
+		int64_t n;
+	} act[8];
+	size_t n_act;
+};
+
+static int
+presence_cb(void *ctx, const struct store_row *r)
+{
+	struct extra *x = ctx;
+
+	x->runs = r->num[2];
+	x->last_run = r->num[3];
+	x->hints = r->num[4];
+	return 0;
+}
+
+static int
+action_cb(void *ctx, const struct store_row *r)
+{
+	struct extra *x = ctx;
+
+	if (x->n_act >= sizeof x->act / sizeof x->act[0])
+		return 0;
+	snprintf(x->act[x->n_act].action, sizeof x->act[0].action, "%s",
+	    r->text[0] ? r->text[0] : "?");
+	x->act[x->n_act++].n = r->num[1];
+	return 0;
+}
+
+/* The foreign senders come from the overview's pass (ov_load was given
+ * the sender's IPs and domains); the hints from their tables. */
+static int
+extra_load(struct store *st, const struct overview *ov, struct extra *x,
+    struct err *err)
+{
+	int rc;
+
+	memset(x, 0, sizeof *x);
+	x->foreign_known = ov->foreign_known;
+	x->n_spoof = ov->n_foreign_fail;
+	x->m_spoof = ov->m_foreign_fail;
+	x->n_svc = ov->n_foreign_pass;
+	x->m_svc = ov->m_foreign_pass;
+	if ((rc = store_query_each(st, SQ_ENGINE_PRESENCE, NULL, presence_cb,
+	    x, err)) != 0)
+		return rc;
+	return store_query_each(st, SQ_HINT_ACTIONS, NULL, action_cb, x, err);
+}
+
+static void
+print_foreign(const struct extra *x, FILE *f)
+{
+	if (!x->foreign_known)
+		fprintf(f, "\nForeign senders: set [sender] ips and domains to "
+		    "count them\n");
+	else
+		fprintf(f, "\nForeign senders of our domains: %llu failing DMARC "
+		    "(likely spoofing, %llu %s), %llu passing DMARC (%llu "
+		    "%s)\n", (unsigned long long)x->n_spoof,
+		    (unsigned long long)x->m_spoof,
+		    x->m_spoof == 1 ? "message" : "messages",
+		    (unsigned long long)x->n_svc, (unsigned long long)x->m_svc,
+		    x->m_svc == 1 ? "message" : "messages");
+}
+
+static int
 print_text(const struct overview *ov, const struct summary_opts *o,
     FILE *f)
 {
@@ -193,8 +272,72 @@ set_pct(struct jv *o, const char *k, uint64_t num, uint64_t den)
 }
 
 static int
+json_extra(struct jv *root, const struct extra *x)
+{
+	struct jv *h = jv_object(), *by = jv_object(), *fo = NULL;
+	char when[32];
+	int rc = h && by ? 0 : ERR_NOMEM;
+
+	if (rc == 0) rc = jv_set_int(h, "runs", x->runs);
+	if (rc == 0 && x->runs > 0) {
+		time_iso8601(x->last_run, when, sizeof when);
+		rc = jv_set_str(h, "last_run", when);
+	} else if (rc == 0)
+		rc = jv_set_str(h, "last_run", NULL);
+	if (rc == 0) rc = jv_set_int(h, "hints", x->hints);
+	for (size_t i = 0; rc == 0 && i < x->n_act; i++)
+		rc = jv_set_int(by, x->act[i].action, x->act[i].n);
+	if (rc == 0) {
+		rc = jv_set(h, "by_action", by);
+		by = NULL;
+	}
+	if (rc == 0) {
+		rc = jv_set(root, "hints", h);
+		h = NULL;
+	}
+	if (rc == 0 && x->foreign_known) {
+		struct jv *fail = jv_object(), *pass = jv_object();
+
+		fo = jv_object();
+		rc = fo && fail && pass ? 0 : ERR_NOMEM;
+		if (rc == 0) rc = jv_set_int(fo, "sources",
+		    (int64_t)(x->n_spoof + x->n_svc));
+		if (rc == 0) rc = jv_set_int(fo, "messages",
+		    (int64_t)(x->m_spoof + x->m_svc));
+		if (rc == 0) rc = jv_set_int(fail, "sources",
+		    (int64_t)x->n_spoof);
+		if (rc == 0) rc = jv_set_int(fail, "messages",
+		    (int64_t)x->m_spoof);
+		if (rc == 0) rc = jv_set_int(pass, "sources",
+		    (int64_t)x->n_svc);
+		if (rc == 0) rc = jv_set_int(pass, "messages",
+		    (int64_t)x->m_svc);
+		if (rc == 0) {
+			rc = jv_set(fo, "failing_dmarc", fail);
+			fail = NULL;
+		}
+		if (rc == 0) {
+			rc = jv_set(fo, "passing_dmarc", pass);
+			pass = NULL;
+		}
+		jv_free(fail);
+		jv_free(pass);
+		if (rc == 0) {
+			rc = jv_set(root, "foreign_senders", fo);
+			fo = NULL;
+		}
+	} else if (rc == 0) {
+		rc = jv_set(root, "foreign_senders", jv_str(NULL));
+	}
+	jv_free(fo);
+	jv_free(h);
+	jv_free(by);
+	return rc;
+}
+
+static int
 print_json(const struct overview *ov, const struct summary_opts *o,
-    FILE *f)
+    const struct extra *ex, FILE *f)
 {
 	struct jv *root = jv_object(), *range = jv_object(),
 	    *counts = jv_object(), *doms = jv_array(), *tls = jv_array();
@@ -308,6 +451,8 @@ print_json(const struct overview *ov, const struct summary_opts *o,
 		tls = NULL;
 	}
 	if (rc == 0)
+		rc = json_extra(root, ex);
+	if (rc == 0)
 		rc = jv_dump(root, f, 2);
 	jv_free(range);
 	jv_free(counts);
@@ -375,7 +520,9 @@ summary_print(const char *db_path, const struct summary_opts *o,
 {
 	struct store_query_filter f;
 	struct overview ov;
+	struct extra x;
 	struct store *st = NULL;
+	const char **ips = NULL;
 	int rc;
 
 	memset(&ov, 0, sizeof ov);
@@ -385,12 +532,27 @@ summary_print(const char *db_path, const struct summary_opts *o,
 	f.domain = o->domain;
 	if ((rc = store_open(db_path, STORE_READONLY, &st, err)) != 0)
 		return rc;
-	if ((rc = ov_load(st, &f, &ov, err)) != 0)
+	if (o->n_sender_ips > 0 && o->n_sender_domains > 0) {
+		/* ov_load looks our IPs up by binary search: sorted. */
+		if ((ips = calloc(o->n_sender_ips, sizeof *ips)) == NULL) {
+			rc = err_set(err, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		memcpy(ips, o->sender_ips, o->n_sender_ips * sizeof *ips);
+		ov_sort(ips, o->n_sender_ips, sizeof *ips, str_cmp);
+		f.ips = ips;
+		f.n_ips = o->n_sender_ips;
+		f.sender_domains = o->sender_domains;
+		f.n_sender_domains = o->n_sender_domains;
+	}
+	if ((rc = ov_load(st, &f, &ov, err)) != 0 ||
+	    (rc = extra_load(st, &ov, &x, err)) != 0)
 		goto out;
-	rc = o->json ? print_json(&ov, o, out) : print_text(&ov, o, out);
-	/* Whole-store state, not a figure of the range: text only. */
-	if (rc == 0 && !o->json)
+	rc = o->json ? print_json(&ov, o, &x, out) : print_text(&ov, o, out);
+	if (rc == 0 && !o->json) {
+		print_foreign(&x, out);
 		rc = print_hints(st, out, err);
+	}
 	if (rc == 0 && fflush(out) != 0)
 		rc = ERR_IO;
 	if (rc == ERR_IO)
@@ -399,6 +561,7 @@ summary_print(const char *db_path, const struct summary_opts *o,
 		err_set(err, rc, "out of memory");
 out:
 	ov_free(&ov);
+	free((void *)ips);
 	store_free(st);
 	return rc;
 }

@@ -6,6 +6,7 @@
 #ifndef DW_REPORT_SUMMARY_H
 #define DW_REPORT_SUMMARY_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -15,6 +16,12 @@ struct summary_opts {
 	int json;
 	int64_t since, until;      /* epoch s, [since, until); 0 = open */
 	const char *domain;        /* NULL = all */
+	/* [sender] ips (canonical) and domains (lower case): with both set,
+	 * the summary counts the foreign senders of our domains. */
+	const char *const *sender_ips;
+	size_t n_sender_ips;
+	const char *const *sender_domains;
+	size_t n_sender_domains;
 };
 
 /* Opens db_path read-only and prints the summary to out. Returns 0,

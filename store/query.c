@@ -52,7 +52,27 @@ static const char *const query_sql[SQ__COUNT] = {
 	    " sum(sessions_failed) FROM tlsrpt_daily WHERE" DAYS DOM
 	    " AND result_type <> ''"
 	    " GROUP BY policy_domain, receiving_mx, result_type"
-	    " ORDER BY policy_domain, 4 DESC, receiving_mx, result_type",
+	    " ORDER BY policy_domain, 4 DESC, receiving_mx, result_type"
+	    " LIMIT :lim",
+	/* The policies of the TLS-RPT reports that begin in the range. */
+	[SQ_TLS_POLICIES] =
+	    "SELECT p.policy_domain, p.policy_type, p.mx_hosts,"
+	    " sum(p.total_successful), sum(p.total_failure),"
+	    " count(DISTINCT p.report_id)"
+	    " FROM reports r JOIN tlsrpt_policies p ON p.report_id = r.id"
+	    " WHERE r.kind = 'tlsrpt' AND r.begin >= :since"
+	    " AND r.begin < :until"
+	    " AND (:dom IS NULL OR p.policy_domain = :dom)"
+	    " GROUP BY 1, 2, 3 ORDER BY 1, 4 + 5 DESC, 2, 3 LIMIT :lim",
+	[SQ_REPORT_TLS] =
+	    "SELECT p.seq, p.policy_type, p.policy_domain, p.policy_strings,"
+	    " p.mx_hosts, p.total_successful, p.total_failure, f.seq,"
+	    " f.result_type, f.sending_mta_ip, f.receiving_mx_hostname,"
+	    " f.receiving_mx_helo, f.receiving_ip, f.failed_session_count,"
+	    " f.additional_information, f.failure_reason_code"
+	    " FROM tlsrpt_policies p"
+	    " LEFT JOIN tlsrpt_failures f ON f.policy_id = p.id"
+	    " WHERE p.report_id = :rid ORDER BY p.seq, f.seq LIMIT :lim",
 	[SQ_FAILURES] =
 	    "SELECT r.id, f.arrival_time, f.source_ip, f.reported_domain,"
 	    " f.feedback_type, f.auth_failure, f.delivery_result,"
@@ -60,10 +80,11 @@ static const char *const query_sql[SQ__COUNT] = {
 	    " f.dkim_selector, f.spf_dns, f.orig_from, f.orig_to,"
 	    " f.orig_subject, f.orig_message_id, f.user_agent,"
 	    " f.authentication_results, f.identity_alignment, f.reported_uri,"
-	    " f.other_fields, f.arrival_date"
+	    " f.other_fields, f.arrival_date, r.report_id"
 	    " FROM failure_reports f JOIN reports r ON r.id = f.report_id"
 	    " WHERE r.begin >= :since AND r.begin < :until"
 	    " AND (:dom IS NULL OR r.policy_domain = :dom)"
+	    " AND (:rid = 0 OR r.id = :rid)"
 	    " ORDER BY r.begin DESC, r.id DESC LIMIT :lim",
 	[SQ_REJECTED] =
 	    "SELECT id, at, origin, error_code, error_where, error_msg, sha256"
@@ -151,15 +172,30 @@ static const char *const query_sql[SQ__COUNT] = {
 	[SQ_HINT_ACTIONS] =
 	    "SELECT action, count(*) FROM throttle_hints GROUP BY action"
 	    " ORDER BY action",
-	[SQ_FOREIGN_SOURCES] =
-	    "SELECT source_ip, sum(messages), sum(dmarc_pass), min(header_from)"
-	    " FROM agg_daily WHERE" DAYS DOM
-	    " AND source_ip NOT IN (SELECT value FROM json_each(:ips))"
-	    " AND EXISTS (SELECT 1 FROM json_each(:doms) d WHERE"
-	    " lower(header_from) = d.value"
-	    " OR substr(lower(header_from), -length(d.value) - 1) ="
-	    " '.' || d.value)"
-	    " GROUP BY source_ip ORDER BY 2 DESC, 1",
+	/* Scalar subqueries, one min() or max() each: SQLite answers each
+	 * from the first key column (day, begin) without a scan. */
+	[SQ_DATA_SPAN] =
+	    "SELECT min(lo), max(hi), max(top) FROM ("
+	    " SELECT (SELECT min(day) FROM agg_daily) AS lo,"
+	    " (SELECT max(day) FROM agg_daily WHERE day <= :ud) AS hi,"
+	    " (SELECT max(day) FROM agg_daily) AS top"
+	    " UNION ALL SELECT (SELECT min(day) FROM tlsrpt_daily),"
+	    " (SELECT max(day) FROM tlsrpt_daily WHERE day <= :ud),"
+	    " (SELECT max(day) FROM tlsrpt_daily)"
+	    " UNION ALL SELECT (SELECT min(day) FROM sendlog_daily),"
+	    " (SELECT max(day) FROM sendlog_daily WHERE day <= :ud),"
+	    " (SELECT max(day) FROM sendlog_daily)"
+	    " UNION ALL SELECT (SELECT min(day) FROM engine_days),"
+	    " (SELECT max(day) FROM engine_days WHERE day <= :ud),"
+	    " (SELECT max(day) FROM engine_days)"
+	    " UNION ALL SELECT date((SELECT min(begin) FROM reports),"
+	    " 'unixepoch'), date((SELECT max(begin) FROM reports"
+	    " WHERE begin < :until), 'unixepoch'),"
+	    " date((SELECT max(begin) FROM reports), 'unixepoch'))",
+	[SQ_PTR_NAMES] =
+	    "SELECT p.ip, p.status, p.name, p.confirmed, p.looked_up"
+	    " FROM json_each(:ips) i CROSS JOIN ptr_cache p"
+	    " WHERE p.ip = i.value",
 };
 
 /* Binds v to the named parameter when the statement has it. */
@@ -192,7 +228,7 @@ store_query_each(struct store *s, enum store_query q,
 	static const struct store_query_filter none;
 	struct store_row *row = NULL;
 	sqlite3_stmt *st = NULL;
-	char *ips = NULL, *days = NULL, *doms = NULL;
+	char *ips = NULL, *days = NULL;
 	char sd[16], ud[16];
 	int64_t until;
 	int rc, src, nomem = 0;
@@ -220,18 +256,14 @@ store_query_each(struct store *s, enum store_query q,
 		rc = store_db_error(s, src, "prepare a read query", err);
 		goto out;
 	}
-	if (f->n_ips > 0 &&
+	/* The lists as JSON, for the queries that take them only. */
+	if (f->n_ips > 0 && sqlite3_bind_parameter_index(st, ":ips") != 0 &&
 	    (ips = store_json_strings(f->ips, f->n_ips, &nomem)) == NULL) {
 		rc = err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if (f->n_days > 0 &&
+	if (f->n_days > 0 && sqlite3_bind_parameter_index(st, ":days") != 0 &&
 	    (days = store_json_strings(f->days, f->n_days, &nomem)) == NULL) {
-		rc = err_set(err, ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if (f->n_sender_domains > 0 && (doms = store_json_strings(
-	    f->sender_domains, f->n_sender_domains, &nomem)) == NULL) {
 		rc = err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -251,8 +283,6 @@ store_query_each(struct store *s, enum store_query q,
 	if (src == SQLITE_OK) src = bind_text(st, ":ips", ips ? ips : "[]");
 	if (src == SQLITE_OK)
 		src = bind_text(st, ":days", days ? days : "[]");
-	if (src == SQLITE_OK)
-		src = bind_text(st, ":doms", doms ? doms : "[]");
 	if (src != SQLITE_OK) {
 		rc = store_db_error(s, src, "bind a read query", err);
 		goto out;
@@ -282,7 +312,6 @@ out:
 	sqlite3_finalize(st);
 	free(ips);
 	free(days);
-	free(doms);
 	free(row);
 	return rc;
 }

@@ -662,6 +662,20 @@ static const char schema_v6[] =
 	"CREATE TRIGGER imap_folders_delete AFTER DELETE ON imap_folders"
 	" BEGIN DELETE FROM imap_uids WHERE folder_id = old.id; END;";
 
+/*
+ * v7: reverse DNS names of source IPs (doc/schema.md "ptr_cache"),
+ * written by `dmarcwatch resolve` (ingest/resolve.c), an explicit,
+ * optional step: report/ reads the store only, never the network, and
+ * shows a name only when this table has one.
+ */
+static const char schema_v7[] =
+	"CREATE TABLE ptr_cache ("
+	" ip TEXT PRIMARY KEY,"
+	" status TEXT NOT NULL CHECK (status IN ('ok', 'none', 'error')),"
+	" name TEXT,"
+	" confirmed INTEGER NOT NULL DEFAULT 0,"
+	" looked_up INTEGER NOT NULL) WITHOUT ROWID;";
+
 static const struct migration migrations[] = {
 	{ 1, schema_v1 },
 	{ 2, schema_v2 },
@@ -669,11 +683,12 @@ static const struct migration migrations[] = {
 	{ 4, schema_v4 },
 	{ 5, schema_v5 },
 	{ 6, schema_v6 },
+	{ 7, schema_v7 },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
-_Static_assert(STORE_SCHEMA_VERSION == 6,
+_Static_assert(STORE_SCHEMA_VERSION == 7,
     "STORE_SCHEMA_VERSION must be the last migration's version");
 
 /* One integer from a pragma or a count query. */

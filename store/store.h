@@ -489,6 +489,38 @@ int store_provider_match_each(struct store *s,
     int (*cb)(void *ctx, const char *provider, const char *kind,
     const char *pattern), void *ctx, struct err *err);
 
+/* ==== reverse DNS cache (ptr_cache): store/ptr.c ====
+ *
+ * Filled by `dmarcwatch resolve` (ingest/resolve.c); the pages read it
+ * through SQ_PTR_NAMES and never look anything up themselves.
+ */
+enum store_ptr_status {
+	STORE_PTR_OK = 0,          /* a name (name set) */
+	STORE_PTR_NONE,            /* the address has no PTR record */
+	STORE_PTR_ERROR,           /* the lookup failed; try again later */
+};
+
+struct store_ptr {
+	const char *ip;            /* canonical, as records.source_ip */
+	enum store_ptr_status status;
+	const char *name;          /* STORE_PTR_OK: the PTR name */
+	int confirmed;             /* the name resolves back to ip */
+	int64_t at;                /* epoch s of the lookup */
+};
+
+/* Calls cb with the source IPs of agg_daily on days from since (epoch s;
+ * 0 = all) that need a lookup: no ptr_cache row, or a row looked up
+ * before stale_before (retry_before for a failed lookup); busiest first,
+ * at most max. A non-zero cb return stops the walk and is returned. */
+int store_ptr_candidates(struct store *s, int64_t since,
+    int64_t stale_before, int64_t retry_before, size_t max,
+    int (*cb)(void *ctx, const char *ip), void *ctx, struct err *err);
+
+/* Stores (replaces) the n lookups in v, in one transaction of its own.
+ * Returns 0 or an ERR_*. */
+int store_ptr_put(struct store *s, const struct store_ptr *v, size_t n,
+    struct err *err);
+
 /* ==== read queries for report/ (HTML pages, summary): store/query.c ====
  *
  * One entry point runs a named, fixed query; report/ never writes SQL.
@@ -522,15 +554,33 @@ enum store_query {
 	 * tlsrpt_daily; by domain, day. */
 	SQ_TLS_DAILY,
 	/* policy_domain, receiving_mx, result_type, sessions_failed (detail
-	 * rows). tlsrpt_daily; by domain, failed sessions descending. */
+	 * rows). tlsrpt_daily; by domain, failed sessions descending; at most
+	 * f->limit rows. */
 	SQ_TLS_DETAIL,
+	/* policy_domain, policy_type, mx_hosts (JSON array text or NULL),
+	 * sessions_ok, sessions_failed, reports: tlsrpt_policies of the
+	 * TLS-RPT reports that begin in the range, summed per (domain, type,
+	 * mx_hosts); by domain, then sessions descending; at most f->limit
+	 * rows. RFC 8460 counts successful sessions per policy only, never
+	 * per MX. */
+	SQ_TLS_POLICIES,
+	/* policy seq, policy_type, policy_domain, policy_strings (JSON),
+	 * mx_hosts (JSON), total_successful, total_failure, failure seq
+	 * (NULL: the policy has no failure details), result_type,
+	 * sending_mta_ip, receiving_mx_hostname, receiving_mx_helo,
+	 * receiving_ip, failed_session_count, additional_information,
+	 * failure_reason_code: the policies of TLS-RPT report f->report_id
+	 * with their failure details, by policy, detail; at most f->limit
+	 * rows. */
+	SQ_REPORT_TLS,
 	/* report id, arrival_time, source_ip, reported_domain, feedback_type,
 	 * auth_failure, delivery_result, original_mail_from,
 	 * original_rcpt_to, dkim_domain, dkim_selector, spf_dns, orig_from,
 	 * orig_to, orig_subject, orig_message_id, user_agent,
 	 * authentication_results, identity_alignment, reported_uri,
-	 * other_fields (JSON text), arrival_date. failure_reports; newest
-	 * first, at most f->limit rows. */
+	 * other_fields (JSON text), arrival_date, reports.report_id (the
+	 * original Message-ID). failure_reports; newest first, at most
+	 * f->limit rows; only report f->report_id when it is not 0. */
 	SQ_FAILURES,
 	/* id, at, origin, error_code, error_where, error_msg, sha256.
 	 * rejected (f->domain ignored: a rejected input has no domain);
@@ -583,12 +633,14 @@ enum store_query {
 	SQ_PROVIDER_STAGES,
 	/* action, keys: throttle_hints rows per action, by action. */
 	SQ_HINT_ACTIONS,
-	/* source_ip, messages, dmarc_pass, header_from (one of them, the
-	 * smallest): agg_daily rows in the range whose header_from is one of
-	 * f->sender_domains (or a subdomain) from an address not in f->ips,
-	 * per source_ip, most messages first. f->n_ips = 0: every address is
-	 * foreign. A scan of the rollup in the range. */
-	SQ_FOREIGN_SOURCES,
+	/* first_day, last_day (the last before f->until), top_day (the
+	 * last of all): 'YYYY-MM-DD', NULL when there is none; over
+	 * agg_daily, tlsrpt_daily, sendlog_daily, engine_days and the begin
+	 * of every report; other filters ignored. One row. */
+	SQ_DATA_SPAN,
+	/* ip, status (ok | none | error), name, confirmed (0 | 1),
+	 * looked_up (epoch s): the ptr_cache rows of f->ips. */
+	SQ_PTR_NAMES,
 	SQ__COUNT
 };
 
@@ -604,11 +656,13 @@ struct store_query_filter {
 	int64_t limit;             /* most rows where said; 0 = no limit */
 	int64_t report_id;         /* SQ_REPORT_* */
 	const char *const *ips;    /* SQ_AGG_IPS, SQ_IP_DAILY, SQ_WARMUP_*,
-	                            * SQ_FOREIGN_SOURCES */
+	                            * SQ_PTR_NAMES */
 	size_t n_ips;
 	const char *const *days;   /* SQ_AGG_IPS, SQ_IP_DAILY: YYYY-MM-DD */
 	size_t n_days;
-	const char *const *sender_domains;   /* SQ_FOREIGN_SOURCES, lower */
+	/* Not used by a query: report/overview.c reads it (with ips) to
+	 * find foreign senders in its one pass. Lower case. */
+	const char *const *sender_domains;
 	size_t n_sender_domains;
 };
 

@@ -5,6 +5,10 @@
 //    page's own file:// URL or a data: URL (such requests are blocked);
 //  - fails when the page overflows sideways (tables must scroll inside
 //    their container, not the page);
+//  - at 1280 px, fails when a key column of a table (th.k, the columns
+//    before the secondary ones) is not in view without scrolling;
+//  - at 390 px, fails when a chart's date or scale label is smaller than
+//    11 px or two date labels overlap;
 //  - takes full-page screenshots into SHOT_DIR;
 //  - checks that a page reads with scripts off (same figures present);
 //  - clicks a sortable column and checks the rows were reordered;
@@ -72,8 +76,8 @@ async function figures(page) {
     });
     const counts = document.getElementById("counts");
     if (counts) out.counts = cards(counts);
-    document.querySelectorAll("tr[data-ip]").forEach((tr) => {
-      out.rows[tr.dataset.ip] = Number(tr.cells[3].dataset.v);
+    document.querySelectorAll("#sources tr[data-ip]").forEach((tr) => {
+      out.rows[tr.dataset.ip] = Number(tr.cells[2].dataset.v);
     });
     document.querySelectorAll("[id][data-value]").forEach((e) => {
       out.values[e.id] = Number(e.dataset.value);
@@ -90,6 +94,7 @@ async function figures(page) {
         gates: [...k.querySelectorAll("tr[data-day] .gate")].map((g) => g.textContent),
       };
     });
+    out.quiet = [...document.querySelectorAll("details.quiet tr[data-key]")].map((tr) => tr.dataset.key);
     out.h1 = (document.querySelector("h1") || {}).textContent || "";
     out.tables = document.querySelectorAll("table").length;
     out.svgs = [...document.querySelectorAll("svg")].map((s) => ({
@@ -99,6 +104,33 @@ async function figures(page) {
         s.closest("figure").nextElementSibling.querySelector("table")),
     }));
     out.overflow = document.documentElement.scrollWidth - document.documentElement.clientWidth;
+    // Key columns out of view: past the window, or past the right edge
+    // of the table's scrolling container (so a sideways scroll is needed).
+    out.hiddenKeys = [];
+    document.querySelectorAll("th.k").forEach((th) => {
+      const r = th.getBoundingClientRect();
+      const box = th.closest(".tw").getBoundingClientRect();
+      const edge = Math.min(window.innerWidth, box.right);
+      if (r.right > edge + 1 || r.width === 0)
+        out.hiddenKeys.push(`${(th.closest("table").id || "table")}: "${th.textContent}" ends at ${Math.round(r.right)} px > ${Math.round(edge)}`);
+    });
+    // Chart labels: size and overlap, as drawn.
+    out.smallLabels = [];
+    document.querySelectorAll(".xa, .ya").forEach((box) => {
+      const spans = box.classList.contains("xa") ? [...box.querySelectorAll("span")] : [box];
+      const shown = spans.filter((e) => getComputedStyle(e).display !== "none");
+      shown.forEach((e) => {
+        const px = parseFloat(getComputedStyle(e).fontSize);
+        if (px < 11) out.smallLabels.push(`"${e.textContent}" at ${px} px`);
+      });
+      for (let i = 1; i < shown.length; i++) {
+        const a = shown[i - 1].getBoundingClientRect(), b = shown[i].getBoundingClientRect();
+        if (a.right > b.left + 1) out.smallLabels.push(`"${shown[i - 1].textContent}" overlaps "${shown[i].textContent}"`);
+      }
+    });
+    out.keyCols = document.querySelectorAll("th.k").length;
+    out.tabindex = [...document.querySelectorAll("th.s")].filter((t) => t.tabIndex === 0).length;
+    out.sortable = document.querySelectorAll("th.s").length;
     return out;
   });
 }
@@ -129,6 +161,12 @@ async function figures(page) {
       const { page, errors } = await open(browser, f, width, true);
       const fig = await figures(page);
       if (fig.overflow > 0) errors.push(`page is ${fig.overflow}px wider than the ${width}px window`);
+      if (width === 1280)
+        for (const h of fig.hiddenKeys) errors.push(`key column out of view: ${h}`);
+      if (width === 390)
+        for (const l of fig.smallLabels) errors.push(`chart label: ${l}`);
+      if (fig.tabindex !== fig.sortable)
+        errors.push(`${fig.sortable - fig.tabindex} sortable headers not focusable with the script on`);
       for (const s of fig.svgs)
         if (!s.label || !s.title || !s.hasNumbers)
           errors.push(`chart without text alternative: ${JSON.stringify(s)}`);
@@ -145,11 +183,11 @@ async function figures(page) {
           const before = [...t.tBodies[0].rows].map((r) => r.dataset.ip).join(",");
           // Messages: the first click sorts descending (the server's
           // order already), the second ascending.
-          ths[3].click();
-          ths[3].click();
+          ths[2].click();
+          ths[2].click();
           const after = [...t.tBodies[0].rows].map((r) => r.dataset.ip).join(",");
-          const vals = [...t.tBodies[0].rows].map((r) => Number(r.cells[3].dataset.v));
-          return { before, after, vals, sort: ths[3].getAttribute("aria-sort") };
+          const vals = [...t.tBodies[0].rows].map((r) => Number(r.cells[2].dataset.v));
+          return { before, after, vals, sort: ths[2].getAttribute("aria-sort") };
         });
         if (order) {
           const sorted = order.vals.every((v, i, a) => i === 0 || a[i - 1] <= v);
@@ -168,6 +206,8 @@ async function figures(page) {
     if (JSON.stringify(off.sections) !== JSON.stringify(result[f].sections) ||
         off.tables !== result[f].tables)
       errors.push("page reads differently with scripts off");
+    if (off.tabindex !== 0)
+      errors.push(`${off.tabindex} headers focusable although nothing sorts without the script`);
     for (const e of errors) problems.push(`${f} (no script): ${e}`);
     await page.close();
   }

@@ -9,7 +9,10 @@
   ingest/unpack.c, libetpan -> ingest/src_imap.c, jansson -> common/json.c,
   inih -> common/inifile.c, gnutls -> ingest/;
 - banned functions (atoi, atol, sscanf, sprintf, strcpy, strcat, strtok,
-  gets) appear nowhere in the program sources.
+  gets) appear nowhere in the program sources;
+- report/ and store/ include no network header (netdb.h, sys/socket.h,
+  arpa/*, netinet/*, resolv.h): the pages and the store never touch the
+  network; reverse DNS is looked up by ingest/resolve.c only.
 Tests and fuzz targets may include library headers to build their inputs.
 """
 import os
@@ -36,6 +39,8 @@ LIBS = [  # (regex on the include, allowed file prefixes)
     (r"^ini\.h$", ["common/inifile.c"]),
     (r"^gnutls/", ["ingest/"]),
 ]
+NETWORK = re.compile(r"^(netdb\.h|sys/socket\.h|arpa/|netinet/|resolv\.h)")
+NO_NETWORK = ("report", "store")
 BANNED = re.compile(r"\b(atoi|atol|atoll|sscanf|sprintf|vsprintf|strcpy|strcat|strtok|gets)\s*\(")
 INC = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 
@@ -63,6 +68,9 @@ for mod in MODULES:
                     if mod == "store" and tmod == "parse" and target != "parse/report.h":
                         problems.append(f"{rel}: store may include parse/report.h only, not {target}")
                 else:
+                    if mod in NO_NETWORK and NETWORK.search(inc):
+                        problems.append(f"{rel}: includes <{inc}>: {mod}/ "
+                                        "never touches the network")
                     for pat, owners in LIBS:
                         if re.search(pat, inc) and not any(rel.startswith(o) for o in owners):
                             problems.append(f"{rel}: includes <{inc}>, reserved for {', '.join(owners)}")

@@ -1483,6 +1483,8 @@ case_migrate_v1(void)
 	/* and without the v5 objects (engine and hints) */
 	CHECK(q_exec(p, "DROP TABLE engine_state; DROP TABLE engine_days;"
 	    " DROP TABLE hints_runs; DROP TABLE throttle_hints") == SQLITE_OK);
+	/* and without the v7 objects (reverse DNS cache) */
+	CHECK(q_exec(p, "DROP TABLE ptr_cache") == SQLITE_OK);
 	CHECK(q_int(p, "SELECT count(*) FROM sqlite_master WHERE name LIKE"
 	    " '%tlsrpt%' OR name LIKE '%failure%'") == 0);
 	/* a reader refuses the old schema, a writer migrates it */
@@ -1495,7 +1497,7 @@ case_migrate_v1(void)
 	CHECK(q_int(p, "PRAGMA user_version") == store_schema_version());
 	CHECK(q_int(p, "SELECT count(*) FROM sqlite_master WHERE name IN"
 	    " ('providers', 'sendlog_daily', 'v_sendlog_dmarc',"
-	    " 'foreign_senders')") == 4);
+	    " 'foreign_senders', 'ptr_cache')") == 5);
 	CHECK(q_int(p, "SELECT count(*) FROM sqlite_master WHERE name IN"
 	    " ('tlsrpt_policies','tlsrpt_failures','tlsrpt_daily',"
 	    "'failure_reports','v_tlsrpt_daily','v_failure_reports',"
@@ -1568,6 +1570,120 @@ case_imap(void)
 	return 0;
 }
 
+/* 18: the reverse DNS cache: which addresses need a lookup (busiest
+ * first, stale answers, failed ones after the retry time, the day
+ * filter), one transaction per put, the read query of the pages. */
+struct ptr_list {
+	char ip[8][48];
+	size_t n;
+};
+
+static int
+ptr_list_cb(void *ctx, const char *ip)
+{
+	struct ptr_list *l = ctx;
+
+	if (l->n < 8)
+		snprintf(l->ip[l->n++], sizeof l->ip[0], "%s", ip);
+	return 0;
+}
+
+static int
+ptr_row_cb(void *ctx, const struct store_row *r)
+{
+	struct ptr_list *l = ctx;
+
+	if (l->n < 8)
+		snprintf(l->ip[l->n++], sizeof l->ip[0], "%s|%s|%s|%lld",
+		    r->text[0], r->text[1], r->text[2] ? r->text[2] : "-",
+		    (long long)r->num[3]);
+	return 0;
+}
+
+static int
+case_ptr(void)
+{
+	const char *p = new_path();
+	static const char *const ips[] = { "192.0.2.1", "192.0.2.2",
+	    "192.0.2.3" };
+	static const uint64_t counts[] = { 30, 20, 10 };
+	struct store *s = NULL;
+	struct fixture f;
+	struct err e = { 0 };
+	struct ptr_list l;
+	struct store_query_filter qf;
+	struct store_ptr put[2] = {
+		{ "192.0.2.1", STORE_PTR_OK, "a.example", 1, 900 },
+		{ "192.0.2.2", STORE_PTR_ERROR, "ignored", 1, 900 },
+	};
+	struct store_ptr bad = { "192.0.2.3", (enum store_ptr_status)7, NULL,
+	    0, 900 };
+	char rid[8];
+
+	CHECK(store_open(p, 0, &s, &e) == 0);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(rid, sizeof rid, "p%zu", i);
+		fx_init(&f, "a@b", rid, utc(2024, 3, 1, 0, 0, 0),
+		    utc(2024, 3, 1, 23, 59, 59), "example.com");
+		fx_record(&f, 0, ips[i], counts[i], "none", "pass", "pass");
+		CHECK(put_report(s, &f, 1, NULL) == 0);
+	}
+	memset(&l, 0, sizeof l);
+	CHECK(store_ptr_candidates(s, 0, 1000, 500, 2, ptr_list_cb, &l,
+	    &e) == 0);
+	CHECK(l.n == 2 && strcmp(l.ip[0], ips[0]) == 0 &&
+	    strcmp(l.ip[1], ips[1]) == 0);
+	CHECK(store_ptr_put(s, put, 2, &e) == 0);
+	/* both fresh: only the third */
+	memset(&l, 0, sizeof l);
+	CHECK(store_ptr_candidates(s, 0, 800, 800, 10, ptr_list_cb, &l,
+	    &e) == 0);
+	CHECK(l.n == 1 && strcmp(l.ip[0], ips[2]) == 0);
+	/* the name is stale, the failure not yet due again */
+	memset(&l, 0, sizeof l);
+	CHECK(store_ptr_candidates(s, 0, 1000, 800, 10, ptr_list_cb, &l,
+	    &e) == 0);
+	CHECK(l.n == 2 && strcmp(l.ip[0], ips[0]) == 0 &&
+	    strcmp(l.ip[1], ips[2]) == 0);
+	/* the failure due again */
+	memset(&l, 0, sizeof l);
+	CHECK(store_ptr_candidates(s, 0, 800, 1000, 10, ptr_list_cb, &l,
+	    &e) == 0);
+	CHECK(l.n == 2 && strcmp(l.ip[0], ips[1]) == 0);
+	/* sources seen from a later day: none */
+	memset(&l, 0, sizeof l);
+	CHECK(store_ptr_candidates(s, utc(2024, 3, 2, 0, 0, 0), 1000, 1000,
+	    10, ptr_list_cb, &l, &e) == 0);
+	CHECK(l.n == 0);
+	/* a bad row rolls the whole put back */
+	put[0].name = "changed.example";
+	{
+		struct store_ptr two[2] = { put[0], bad };
+
+		CHECK(store_ptr_put(s, two, 2, &e) == ERR_INVAL);
+	}
+	store_free(s);
+	CHECK(q_int(p, "SELECT count(*) FROM ptr_cache WHERE name ="
+	    " 'a.example'") == 1);
+	CHECK(q_int(p, "SELECT count(*) FROM ptr_cache") == 2);
+	/* the pages' read query; an error keeps no name */
+	s = NULL;
+	CHECK(store_open(p, STORE_READONLY, &s, &e) == 0);
+	memset(&qf, 0, sizeof qf);
+	qf.ips = ips;
+	qf.n_ips = 3;
+	memset(&l, 0, sizeof l);
+	CHECK(store_query_each(s, SQ_PTR_NAMES, &qf, ptr_row_cb, &l, &e) ==
+	    0);
+	store_free(s);
+	CHECK(l.n == 2);
+	CHECK(strcmp(l.ip[0], "192.0.2.1|ok|a.example|1") == 0 ||
+	    strcmp(l.ip[1], "192.0.2.1|ok|a.example|1") == 0);
+	CHECK(strcmp(l.ip[0], "192.0.2.2|error|-|0") == 0 ||
+	    strcmp(l.ip[1], "192.0.2.2|error|-|0") == 0);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void);
@@ -1589,6 +1705,7 @@ static const struct {
 	{ "foreign keys and cascades", case_foreign_keys },
 	{ "migration from version 1", case_migrate_v1 },
 	{ "IMAP state", case_imap },
+	{ "reverse DNS cache", case_ptr },
 };
 
 int
