@@ -134,12 +134,12 @@ ingest_profiles_sync(struct store *db, const char *path,
 				goto fail;
 		for (size_t k = 0; k < pr->n_codes; k++)
 			if ((rc = store_provider_code_put(db, pr->name, (int)k,
-			    pr->codes[k].pattern, pr->codes[k].cls, err)) < 0)
+			    pr->codes[k].text, pr->codes[k].cls, err)) < 0)
 				goto fail;
 	}
 	for (size_t k = 0; k < p->defaults.n_codes; k++)
 		if ((rc = store_provider_code_put(db, "*", (int)k,
-		    p->defaults.codes[k].pattern, p->defaults.codes[k].cls,
+		    p->defaults.codes[k].text, p->defaults.codes[k].cls,
 		    err)) < 0)
 			goto fail;
 	if ((rc = store_tx_commit(db, err)) < 0)
@@ -422,7 +422,6 @@ take_line(struct run *rn, const char *line, size_t len, int too_long)
 	struct err e;
 	uint64_t lineno;
 	int rc, cls, prule = 0;
-	char text[sizeof a.enhanced + sizeof a.reply + 2];
 
 	rn->lines_done++;
 	rn->batch_lines++;
@@ -457,6 +456,11 @@ take_line(struct run *rn, const char *line, size_t len, int too_long)
 		rn->sum->skipped++;
 		return 0;
 	}
+	if (a.internal) {
+		/* the MTA's own deferral, not the provider's answer */
+		rn->sum->internal++;
+		return 0;
+	}
 	if (pf != NULL && (pr = profiles_by_domain(pf, a.rcpt_domain)) == NULL)
 		pr = profiles_by_mx(pf, a.relay_host);
 	if (pr == NULL)
@@ -464,8 +468,8 @@ take_line(struct run *rn, const char *line, size_t len, int too_long)
 	if (a.status == SL_SENT) {
 		cls = SL_OK;
 	} else {
-		snprintf(text, sizeof text, "%s %s", a.enhanced, a.reply);
-		cls = profiles_classify(pf, pr, a.smtp_code, text, &prule);
+		cls = profiles_classify(pf, pr, a.smtp_code, a.enhanced,
+		    a.reply, &prule, NULL);
 		/* a reply rule may not make a failed attempt "ok" */
 		if (cls == SL_OK)
 			cls = a.status == SL_DEFERRED ? SL_OTHER_4XX :

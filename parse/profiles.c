@@ -362,7 +362,53 @@ add_match(struct pctx *c, struct profile *pr, int kind, const char *v,
 	return 0;
 }
 
-/* "CLASS: pattern text" */
+/* "4xx", "5xx" or a three-digit code 200..599. */
+static int
+smtp_cond(const char *t, size_t n, int *cls, int *code)
+{
+	if (n != 3 || t[0] < '2' || t[0] > '5')
+		return 0;
+	if ((t[1] == 'x' || t[1] == 'X') && (t[2] == 'x' || t[2] == 'X')) {
+		*cls = t[0] - '0';
+		*code = 0;
+		return 1;
+	}
+	if (t[1] < '0' || t[1] > '9' || t[2] < '0' || t[2] > '9')
+		return 0;
+	*cls = 0;
+	*code = (t[0] - '0') * 100 + (t[1] - '0') * 10 + (t[2] - '0');
+	return 1;
+}
+
+/* An enhanced status code "C.S.D" (RFC 3463: class 2, 4 or 5, subject
+ * and detail 1..3 digits); with wild to allow 'x' for a digit. */
+static int
+enh_code(const char *t, size_t n, int wild)
+{
+	size_t i = 0, parts = 0;
+
+	if (n < 5 || n > 9 || !(t[0] == '2' || t[0] == '4' || t[0] == '5') ||
+	    t[1] != '.')
+		return 0;
+	for (i = 2; i <= n && parts < 2; parts++) {
+		size_t d = 0;
+		while (i < n && ((t[i] >= '0' && t[i] <= '9') ||
+		    (wild && (t[i] == 'x' || t[i] == 'X')))) {
+			i++;
+			d++;
+		}
+		if (d == 0 || d > 3)
+			return 0;
+		if (parts == 0) {
+			if (i >= n || t[i] != '.')
+				return 0;
+			i++;
+		}
+	}
+	return parts == 2 && i == n;
+}
+
+/* "CLASS: [SMTP] [ENH] [PHRASE]" (profiles.h struct profile_code). */
 static int
 add_code(struct pctx *c, struct profile *pr, const char *v, int line)
 {
@@ -370,12 +416,12 @@ add_code(struct pctx *c, struct profile *pr, const char *v, int line)
 	char cls[16];
 	size_t n;
 	int k;
-	struct profile_code *nc;
-	const char *pat;
+	struct profile_code *nc, rule;
+	const char *p, *rest;
 
 	if (colon == NULL || (size_t)(colon - v) >= sizeof cls)
 		return problem(c, line, ERR_FORMAT, "code: expected 'CLASS: "
-		    "pattern', got '%.60s'", v);
+		    "[SMTP] [ENH] [PHRASE]', got '%.60s'", v);
 	memcpy(cls, v, (size_t)(colon - v));
 	cls[colon - v] = '\0';
 	sp_trim(cls);
@@ -383,12 +429,60 @@ add_code(struct pctx *c, struct profile *pr, const char *v, int line)
 		return problem(c, line, ERR_FORMAT, "code: unknown class '%s' "
 		    "(ok, rate, block, auth, tls, conn, other_4xx, other_5xx)",
 		    cls);
-	pat = colon + 1;
-	sp_skip_blanks(&pat);
-	n = strlen(pat);
+	memset(&rule, 0, sizeof rule);
+	rule.cls = k;
+	p = colon + 1;
+	sp_skip_blanks(&p);
+	rest = p;
+	n = strlen(p);
 	if (n == 0 || n >= LIM_PROVIDER_TEXT_BYTES)
-		return problem(c, line, ERR_FORMAT, "code: empty pattern or "
+		return problem(c, line, ERR_FORMAT, "code: empty rule or "
 		    "longer than LIM_PROVIDER_TEXT_BYTES%s", "");
+	/* Leading conditions: an SMTP code or class, an enhanced code. */
+	for (int i = 0; i < 2; i++) {
+		const char *e = p;
+		size_t tn;
+		while (*e != '\0' && *e != ' ' && *e != '\t')
+			e++;
+		tn = (size_t)(e - p);
+		if (tn == 0)
+			break;
+		if (rule.smtp_class == 0 && rule.smtp_code == 0 &&
+		    rule.enh[0] == '\0' &&
+		    smtp_cond(p, tn, &rule.smtp_class, &rule.smtp_code)) {
+			/* taken */
+		} else if (rule.enh[0] == '\0' && enh_code(p, tn, 1)) {
+			memcpy(rule.enh, p, tn);
+			rule.enh[tn] = '\0';
+			sp_lower(rule.enh);
+		} else {
+			break;
+		}
+		p = e;
+		sp_skip_blanks(&p);
+	}
+	n = strlen(p);
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (n >= 2 && p[0] == '"') {
+		if (p[n - 1] != '"')
+			return problem(c, line, ERR_FORMAT, "code: unterminated "
+			    "quoted phrase in '%.60s'", v);
+		p++;
+		n -= 2;
+	}
+	if (n > 0 && p[n - 1] == '*') {
+		rule.prefix = 1;
+		n--;
+	}
+	if (n == 0 && (rule.prefix || (rule.enh[0] == '\0' &&
+	    rule.smtp_class == 0 && rule.smtp_code == 0)))
+		return problem(c, line, ERR_FORMAT, "code: '%.60s' has no "
+		    "condition (an SMTP code, an enhanced code or a phrase)", v);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 0x20 || p[i] == '"')
+			return problem(c, line, ERR_FORMAT, "code: control "
+			    "character or '\"' inside the phrase of '%.60s'", v);
 	if (pr->n_codes >= LIM_PROVIDER_CODES)
 		return problem(c, line, ERR_TOO_LARGE, "more code rules than "
 		    "LIM_PROVIDER_CODES (%s)", "128");
@@ -398,12 +492,15 @@ add_code(struct pctx *c, struct profile *pr, const char *v, int line)
 		return 1;
 	}
 	pr->codes = nc;
-	nc[pr->n_codes].cls = k;
-	if ((nc[pr->n_codes].pattern = dup_lower(pat, n)) == NULL) {
+	if ((n > 0 && (rule.phrase = dup_lower(p, n)) == NULL) ||
+	    (rule.text = malloc(strlen(rest) + 1)) == NULL) {
+		free(rule.phrase);
 		c->nomem = 1;
 		return 1;
 	}
-	pr->n_codes++;
+	memcpy(rule.text, rest, strlen(rest) + 1);
+	sp_trim(rule.text);
+	nc[pr->n_codes++] = rule;
 	return 0;
 }
 
@@ -494,8 +591,10 @@ profile_clear(struct profile *pr)
 	free(pr->display_name);
 	free(pr->source);
 	free(pr->stages);
-	for (size_t i = 0; i < pr->n_codes; i++)
-		free(pr->codes[i].pattern);
+	for (size_t i = 0; i < pr->n_codes; i++) {
+		free(pr->codes[i].text);
+		free(pr->codes[i].phrase);
+	}
 	free(pr->codes);
 	for (size_t i = 0; i < pr->n_matches; i++)
 		free(pr->matches[i].pattern);
@@ -657,44 +756,196 @@ profiles_by_mx(const struct profiles *p, const char *host)
 	return by_kind(p, host, PM_MX);
 }
 
-/* Case-insensitive substring search (ASCII). */
-static int
-contains(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle);
+/* ---- classification ---- */
 
-	for (; *hay != '\0'; hay++)
-		if (sp_ncasecmp(hay, needle, n) == 0)
-			return 1;
-	return 0;
+/* Normalised reply text: what the classifier matches phrases against. */
+#define NORM_BYTES 1024
+
+static int
+is_alnum(int ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9');
 }
 
 static int
-rules(const struct profile *pr, const char *text)
+is_digit3(const char *t, size_t n, int code)
 {
-	for (size_t i = 0; pr != NULL && i < pr->n_codes; i++)
-		if (contains(text, pr->codes[i].pattern))
-			return pr->codes[i].cls;
-	return -1;
+	return n == 3 && t[0] >= '2' && t[0] <= '5' && t[1] >= '0' &&
+	    t[1] <= '9' && t[2] >= '0' && t[2] <= '9' && (code == 0 ||
+	    (t[0] - '0') * 100 + (t[1] - '0') * 10 + (t[2] - '0') == code);
+}
+
+/*
+ * Lower-cases reply into out, drops the Postfix framing ("host H said: "
+ * or "host H refused to talk to me: " before, " (in reply to ...)"
+ * after) and the reply-line prefixes of a multi-line reply ("550-5.7.1",
+ * "550-", and "550 5.7.1" before the last line; code = the reply's code),
+ * and collapses white space. The first enhanced code seen in a prefix or
+ * at the start of the text goes to enh (when enh is "" on entry).
+ */
+static void
+normalise(const char *reply, int code, char *out, size_t outsz, char *enh,
+    size_t enhsz)
+{
+	const char *p = reply, *end, *q;
+	size_t o = 0;
+	int first = 1, prefixed = 0;
+
+	if ((q = strstr(p, " said: ")) != NULL)
+		p = q + 7;
+	else if ((q = strstr(p, " refused to talk to me: ")) != NULL)
+		p = q + 24;
+	end = p + strlen(p);
+	if ((q = strstr(p, " (in reply to ")) != NULL && q[strlen(q) - 1] ==
+	    ')' && strchr(q + 2, '(') == NULL)
+		end = q;
+	while (p < end) {
+		const char *t, *e;
+		size_t tn;
+		int drop = 0;
+
+		while (p < end && ((unsigned char)*p <= ' '))
+			p++;
+		if (p >= end)
+			break;
+		t = p;
+		while (p < end && (unsigned char)*p > ' ')
+			p++;
+		e = p;
+		tn = (size_t)(e - t);
+		/* "550-5.7.1" or "550-": a reply-line prefix; "421-text":
+		 * the prefix of a line without an enhanced code */
+		if (tn > 4 && t[3] == '-' && is_digit3(t, 3, code) &&
+		    !enh_code(t + 4, tn - 4, 0)) {
+			t += 4;
+			tn -= 4;
+			prefixed = 1;
+		} else if (tn >= 4 && t[3] == '-' && is_digit3(t, 3, code)) {
+			drop = prefixed = 1;
+			if (tn > 4 && enh[0] == '\0' && tn - 4 < enhsz) {
+				memcpy(enh, t + 4, tn - 4);
+				enh[tn - 4] = '\0';
+			}
+		} else if (is_digit3(t, tn, code)) {
+			/* "550 5.7.1 text": the code, then maybe the
+			 * enhanced code, starting the last line (or the
+			 * text) */
+			const char *u = p, *ue;
+			while (u < end && (unsigned char)*u <= ' ')
+				u++;
+			ue = u;
+			while (ue < end && (unsigned char)*ue > ' ')
+				ue++;
+			if (enh_code(u, (size_t)(ue - u), 0)) {
+				if (enh[0] == '\0' && (size_t)(ue - u) < enhsz) {
+					memcpy(enh, u, (size_t)(ue - u));
+					enh[ue - u] = '\0';
+				}
+				p = ue;
+				drop = 1;
+			} else if (first || prefixed) {
+				/* the code starting the text, or the last
+				 * line's "421 " after "421-" lines */
+				drop = 1;
+				prefixed = 0;
+			}
+		} else if (first && enh_code(t, tn, 0)) {
+			/* CSV / KumoMTA text starting with its enhanced
+			 * code */
+			if (enh[0] == '\0' && tn < enhsz) {
+				memcpy(enh, t, tn);
+				enh[tn] = '\0';
+			}
+			drop = 1;
+		}
+		first = 0;
+		if (drop)
+			continue;
+		if (o > 0 && o + 1 < outsz)
+			out[o++] = ' ';
+		for (const char *x = t; x < e && o + 1 < outsz; x++)
+			out[o++] = (*x >= 'A' && *x <= 'Z') ? (char)(*x + 32) :
+			    *x;
+	}
+	out[o] = '\0';
+}
+
+/* phrase occurs in text on word boundaries (prefix: none at the end). */
+static int
+phrase_in(const char *text, const char *phrase, int prefix)
+{
+	size_t n = strlen(phrase);
+	int lead = is_alnum((unsigned char)phrase[0]);
+	int trail = !prefix && is_alnum((unsigned char)phrase[n - 1]);
+
+	for (const char *h = strstr(text, phrase); h != NULL;
+	    h = strstr(h + 1, phrase)) {
+		if (lead && h > text && is_alnum((unsigned char)h[-1]))
+			continue;
+		if (trail && is_alnum((unsigned char)h[n]))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+/* "5.7.1" matches "5.7.1"; 'x' in the rule matches one digit. */
+static int
+enh_match(const char *rule, const char *enh)
+{
+	for (; *rule != '\0'; rule++, enh++)
+		if (*enh == '\0' || (*rule == 'x' ? !(*enh >= '0' &&
+		    *enh <= '9') : *rule != *enh))
+			return 0;
+	return *enh == '\0';
+}
+
+static const struct profile_code *
+rules(const struct profile *pr, int code, const char *enh, const char *text)
+{
+	for (size_t i = 0; pr != NULL && i < pr->n_codes; i++) {
+		const struct profile_code *r = &pr->codes[i];
+
+		if (r->smtp_class != 0 && code / 100 != r->smtp_class)
+			continue;
+		if (r->smtp_code != 0 && code != r->smtp_code)
+			continue;
+		if (r->enh[0] != '\0' && !enh_match(r->enh, enh))
+			continue;
+		if (r->phrase != NULL && !phrase_in(text, r->phrase, r->prefix))
+			continue;
+		return r;
+	}
+	return NULL;
 }
 
 int
 profiles_classify(const struct profiles *p, const struct profile *prov,
-    int code, const char *text, int *provider_rule)
+    int code, const char *enhanced, const char *reply, int *provider_rule,
+    const struct profile_code **rule)
 {
-	int k;
+	const struct profile_code *r;
+	char text[NORM_BYTES], enh[16];
 
 	*provider_rule = 0;
-	if (text == NULL)
-		text = "";
+	if (rule != NULL)
+		*rule = NULL;
 	if (code >= 200 && code < 300)
 		return SL_OK;
-	if ((k = rules(prov, text)) >= 0) {
+	enh[0] = '\0';
+	if (enhanced != NULL && enh_code(enhanced, strlen(enhanced), 0))
+		snprintf(enh, sizeof enh, "%s", enhanced);
+	normalise(reply != NULL ? reply : "", code, text, sizeof text, enh,
+	    sizeof enh);
+	if ((r = rules(prov, code, enh, text)) != NULL)
 		*provider_rule = 1;
-		return k;
-	}
-	if (p != NULL && (k = rules(&p->defaults, text)) >= 0)
-		return k;
+	else if (p != NULL)
+		r = rules(&p->defaults, code, enh, text);
+	if (rule != NULL)
+		*rule = r;
+	if (r != NULL)
+		return r->cls;
 	if (code >= 400 && code < 500)
 		return SL_OTHER_4XX;
 	if (code >= 500 && code < 600)

@@ -40,9 +40,29 @@ struct profile_stage {
 	uint64_t daily_cap, hourly_cap, min_days;
 };
 
+/*
+ * A reply rule (doc/providers.md "Reply rules"): "CLASS: [SMTP] [ENH]
+ * [PHRASE]". Every condition given must hold:
+ *  - SMTP: "4xx", "5xx" or a code ("421"): the reply's SMTP code;
+ *  - ENH: an enhanced status code, digits or 'x' per digit ("5.7.1",
+ *    "4.7.5xx"): the attempt's enhanced code (the log's dsn, else the
+ *    first one in the reply);
+ *  - PHRASE: words of the reply text, case-insensitive, on word
+ *    boundaries (a letter or digit at either end of the phrase must not
+ *    touch another); a trailing '*' drops the boundary at the end
+ *    ("RL0000*" matches "RL000001"). The text is normalised first: the
+ *    MTA's framing ("host H said: ... (in reply to ...)") and the
+ *    per-line "550-5.7.1" prefixes of a multi-line reply are dropped and
+ *    white space collapsed, so a phrase may span reply lines.
+ */
 struct profile_code {
-	char *pattern;            /* case-insensitive substring of the reply */
+	char *text;               /* the rule after "CLASS:", as written */
 	int cls;                  /* enum sl_class */
+	int smtp_class;           /* 0 any; 4 or 5: 4xx / 5xx */
+	int smtp_code;            /* 0 any; else this code */
+	char enh[16];             /* "" any; 'x' matches one digit */
+	char *phrase;             /* NULL: none; lower-case */
+	int prefix;               /* phrase ended in '*' */
 };
 
 struct profile_match {
@@ -99,11 +119,14 @@ const struct profile *profiles_find(const struct profiles *p,
  * Class of a reply: the provider's code rules in order (first match),
  * then the [defaults] rules, then the structural rule: 2xx ok, no SMTP
  * code conn, 4xx other_4xx, 5xx other_5xx. code is the SMTP code (0 when
- * none), text the reply with its enhanced code. *provider_rule is set to 1
- * when the provider's own rule matched (send-log column rate_signal
- * counts those RATE replies).
+ * none), enhanced the attempt's enhanced status code ("" or NULL when
+ * none), reply the reply text as logged. *provider_rule is set to 1 when
+ * the provider's own rule matched (send-log column rate_signal counts
+ * those RATE replies); *rule (when rule is not NULL) to the rule that
+ * matched, NULL for the structural class. p and prov may be NULL.
  */
 int profiles_classify(const struct profiles *p, const struct profile *prov,
-    int code, const char *text, int *provider_rule);
+    int code, const char *enhanced, const char *reply, int *provider_rule,
+    const struct profile_code **rule);
 
 #endif
