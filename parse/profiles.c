@@ -43,34 +43,99 @@ profile_match_kind_name(int kind)
 	return NULL;
 }
 
-/* The threshold keys, valid in [defaults] and in provider sections. The
- * ranges only refuse nonsense (a percentage above 100, a pause longer
- * than a week); sensible values are the profile author's job. */
-enum lim_type { LT_PCT, LT_U64 };
-static const struct {
-	const char *key;
-	size_t off;
-	enum lim_type type;
-	uint64_t max;
-} lim_keys[] = {
-#define PCT(k) { #k, offsetof(struct profile_limits, k), LT_PCT, 100 }
-#define U64(k, m) { #k, offsetof(struct profile_limits, k), LT_U64, m }
-	PCT(dmarc_pass_green),
-	PCT(dmarc_pass_amber),
-	PCT(deferral_pct_amber),
-	PCT(deferral_pct_red),
-	U64(rate_per_hour, 1000000),
-	U64(block_per_hour, 1000000),
-	U64(max_per_hour, 100000000),
-	U64(max_connections, 10000),
-	U64(rate_pause_minutes, 7 * 24 * 60),
-	U64(block_pause_minutes, 7 * 24 * 60),
-	PCT(advance_delivered_pct),
-	U64(decay_idle_days, 3650),
-	U64(rewarm_idle_days, 3650),
-#undef PCT
-#undef U64
+/* The threshold keys, valid in [defaults] and in provider sections
+ * (profiles.h). The ranges refuse nonsense (a percentage above 100, a
+ * pause longer than the 48 h a hint may last); sensible values are the
+ * profile author's job. Grouped as doc/providers.md lists them. */
+static const struct profile_key keys[] = {
+	/* daily gate */
+	{ "dmarc_pass_green", PKT_PCT, 0, 100 },
+	{ "dmarc_pass_amber", PKT_PCT, 0, 100 },
+	{ "deferral_pct_amber", PKT_PCT, 0, 100 },
+	{ "deferral_pct_red", PKT_PCT, 0, 100 },
+	{ "bounce_pct_amber", PKT_PCT, 0, 100 },
+	{ "bounce_pct_red", PKT_PCT, 0, 100 },
+	{ "auth_pct_amber", PKT_PCT, 0, 100 },
+	{ "min_attempts", PKT_UINT, 0, 1000000 },
+	{ "coverage_low_pct", PKT_PCT, 0, 100 },
+	{ "coverage_high_pct", PKT_PCT, 100, 1000 },
+	{ "sends_reports", PKT_REPORTS, -1, 1 },
+	{ "dmarc_lag_days", PKT_UINT, 0, 7 },
+	{ "dmarc_absent_days", PKT_UINT, 1, 24 },
+	{ "advance_delivered_pct", PKT_PCT, 0, 100 },
+	{ "block_red_hours", PKT_UINT, 1, 24 },
+	{ "block_pause_pct", PKT_PCT, 0, 100 },
+	{ "rate_gate_red", PKT_BOOL, 0, 1 },
+	/* growth */
+	{ "growth_above_s_pct", PKT_PCT, 0.01, 100 },
+	{ "realised_factor", PKT_UINT, 1, 100 },
+	{ "realised_window_days", PKT_UINT, 1, 28 },
+	{ "recovery_days", PKT_UINT, 0, 60 },
+	{ "ssthresh_clear_days", PKT_UINT, 0, 365 },
+	{ "stall_days", PKT_UINT, 1, 365 },
+	{ "stage_snap_pct", PKT_PCT, 0, 50 },
+	{ "red_cut_pct", PKT_PCT, 1, 100 },
+	/* fast loop */
+	{ "rate_per_hour", PKT_UINT, 1, 1000000 },
+	{ "block_per_hour", PKT_UINT, 1, 1000000 },
+	{ "rate_min_attempts", PKT_UINT, 0, 1000000 },
+	{ "rate_share_pct", PKT_PCT, 0, 100 },
+	{ "rate_share_cut_pct", PKT_PCT, 1, 100 },
+	{ "rate_strict_cut_pct", PKT_PCT, 1, 100 },
+	{ "rate_pause_minutes", PKT_UINT, 0, 48 * 60 },
+	{ "block_pause_minutes", PKT_UINT, 1, 48 * 60 },
+	{ "block_pause_max_minutes", PKT_UINT, 1, 48 * 60 },
+	{ "block_pause_growth", PKT_UINT, 1, 16 },
+	{ "block_cut_pct", PKT_PCT, 1, 100 },
+	{ "decrease_gap_minutes", PKT_UINT, 0, 24 * 60 },
+	{ "increase_gap_minutes", PKT_UINT, 0, 24 * 60 },
+	{ "recovery_step_pct", PKT_PCT, 1, 100 },
+	/* caps */
+	{ "max_per_hour", PKT_UINT, 0, 100000000 },
+	{ "max_connections", PKT_UINT, 1, 10000 },
+	{ "start_connections", PKT_UINT, 1, 10000 },
+	{ "active_hours", PKT_UINT, 1, 24 },
+	/* idle */
+	{ "idle_pct", PKT_PCT, 0, 100 },
+	{ "decay_idle_days", PKT_UINT, 1, 3650 },
+	{ "rewarm_idle_days", PKT_UINT, 1, 3650 },
+	/* the hint */
+	{ "ttl_hours", PKT_UINT, 1, 48 },
+	{ "confidence_prior", PKT_UINT, 1, 1000000 },
+	{ "confidence_one_source_pct", PKT_PCT, 0, 100 },
 };
+
+#define N_KEYS (sizeof keys / sizeof keys[0])
+_Static_assert(N_KEYS <= PROFILE_KEYS_MAX, "raise PROFILE_KEYS_MAX");
+
+size_t
+profile_keys_count(void)
+{
+	return N_KEYS;
+}
+
+const struct profile_key *
+profile_key_at(size_t i)
+{
+	return i < N_KEYS ? &keys[i] : NULL;
+}
+
+int
+profile_key_find(const char *name)
+{
+	for (size_t i = 0; name != NULL && i < N_KEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+double
+profile_lim(const struct profile_limits *lim, const char *name, double dflt)
+{
+	int k = profile_key_find(name);
+
+	return k >= 0 && lim->set[k] ? lim->v[k] : dflt;
+}
 
 /* Largest daily cap of a stage: 100M/day is beyond any single IP. */
 #define STAGE_CAP_MAX 100000000u
@@ -218,7 +283,8 @@ parse_u64(const char *s, size_t n, uint64_t max, uint64_t *v)
 	return sp_uint64_all(s, n, v, max);
 }
 
-/* "12", "99.5": a percentage with at most 2 decimals, 0..100. */
+/* "12", "99.5": a percentage with at most 2 decimals, 0..1000 (the
+ * caller checks the key's range). */
 static int
 parse_pct(const char *s, double *out)
 {
@@ -226,7 +292,7 @@ parse_pct(const char *s, double *out)
 	uint64_t whole = 0, frac = 0;
 	size_t fd = 0;
 
-	if (sp_uint64(&p, &whole, 100) != 0)
+	if (sp_uint64(&p, &whole, 1000) != 0)
 		return -1;
 	if (*p == '.') {
 		p++;
@@ -241,7 +307,7 @@ parse_pct(const char *s, double *out)
 	if (*p != '\0')
 		return -1;
 	*out = (double)whole + (fd == 1 ? frac / 10.0 : frac / 100.0);
-	return *out > 100.0 ? -1 : 0;
+	return 0;
 }
 
 /* "daily[/min_days[/hourly]], ..." */
@@ -521,6 +587,59 @@ set_text(struct pctx *c, char **dst, const char *v, int line)
 	return 0;
 }
 
+/* One threshold key: checked against its type and range. */
+static int
+set_key(struct pctx *c, struct profile *pr, int k, const char *value,
+    int line)
+{
+	const struct profile_key *pk = &keys[k];
+	double d = 0;
+	uint64_t u;
+
+	if (pk->type == PKT_REPORTS && pr == &c->p->defaults)
+		return problem(c, line, ERR_FORMAT, "%s belongs in a [provider] "
+		    "section, not [defaults]", pk->name);
+
+	switch (pk->type) {
+	case PKT_PCT:
+		if (parse_pct(value, &d) != 0 || d < pk->min || d > pk->max)
+			return problem(c, line, ERR_FORMAT, "%s: expected a "
+			    "percentage %g..%g (at most 2 decimals)", pk->name,
+			    pk->min, pk->max);
+		break;
+	case PKT_UINT:
+		if (parse_u64(value, strlen(value), (uint64_t)pk->max, &u) != 0
+		    || (double)u < pk->min)
+			return problem(c, line, ERR_FORMAT, "%s: expected a "
+			    "whole number %g..%g", pk->name, pk->min, pk->max);
+		d = (double)u;
+		break;
+	case PKT_BOOL:
+		if (strcmp(value, "yes") == 0)
+			d = 1;
+		else if (strcmp(value, "no") == 0)
+			d = 0;
+		else
+			return problem(c, line, ERR_FORMAT, "%s: yes or no, not "
+			    "'%.40s'", pk->name, value);
+		break;
+	default:
+		if (strcmp(value, "yes") == 0)
+			d = 1;
+		else if (strcmp(value, "no") == 0)
+			d = 0;
+		else if (strcmp(value, "unknown") == 0)
+			d = -1;
+		else
+			return problem(c, line, ERR_FORMAT, "%s: yes, no or "
+			    "unknown, not '%.40s'", pk->name, value);
+		break;
+	}
+	pr->lim.v[k] = d;
+	pr->lim.set[k] = 1;
+	return 0;
+}
+
 static int
 on_key(void *ctx, const char *section, const char *key, const char *value,
     int line)
@@ -536,27 +655,8 @@ on_key(void *ctx, const char *section, const char *key, const char *value,
 	if ((pr = section_of(c, section, line)) == NULL)
 		return 1;
 	c->cur = pr;
-	for (size_t i = 0; i < sizeof lim_keys / sizeof lim_keys[0]; i++) {
-		char *base = (char *)&pr->lim + lim_keys[i].off;
-
-		if (strcmp(key, lim_keys[i].key) != 0)
-			continue;
-		if (lim_keys[i].type == LT_PCT) {
-			double d;
-			if (parse_pct(value, &d) != 0)
-				return problem(c, line, ERR_FORMAT, "%s: expected a "
-				    "percentage 0..100", key);
-			memcpy(base, &d, sizeof d);
-		} else {
-			uint64_t u;
-			if (parse_u64(value, strlen(value), lim_keys[i].max,
-			    &u) != 0)
-				return problem(c, line, ERR_FORMAT, "%s: expected "
-				    "a whole number in range", key);
-			memcpy(base, &u, sizeof u);
-		}
-		return 0;
-	}
+	if (profile_key_find(key) >= 0)
+		return set_key(c, pr, profile_key_find(key), value, line);
 	if (strcmp(key, "stages") == 0)
 		return parse_stages(c, pr, value, line);
 	if (strcmp(key, "code") == 0)
@@ -571,6 +671,8 @@ on_key(void *ctx, const char *section, const char *key, const char *value,
 		return set_text(c, &pr->display_name, value, line);
 	if (strcmp(key, "source") == 0)
 		return set_text(c, &pr->source, value, line);
+	if (strcmp(key, "reports_source") == 0)
+		return set_text(c, &pr->reports_source, value, line);
 	if (strcmp(key, "unverified") == 0) {
 		if (strcmp(value, "yes") == 0)
 			pr->unverified = 1;
@@ -590,6 +692,7 @@ profile_clear(struct profile *pr)
 	free(pr->name);
 	free(pr->display_name);
 	free(pr->source);
+	free(pr->reports_source);
 	free(pr->stages);
 	for (size_t i = 0; i < pr->n_codes; i++) {
 		free(pr->codes[i].text);
@@ -613,8 +716,34 @@ profiles_free(struct profiles *p)
 	free(p);
 }
 
+/* lo must not exceed hi when both are set (hi 0 means "off" when
+ * zero_off). */
+static void
+check_pair(struct pctx *c, const struct profile *pr, const char *lo,
+    const char *hi, int zero_off)
+{
+	int kl = profile_key_find(lo), kh = profile_key_find(hi);
+
+	if (!pr->lim.set[kl] || !pr->lim.set[kh] ||
+	    (zero_off && pr->lim.v[kh] == 0))
+		return;
+	if (pr->lim.v[kl] > pr->lim.v[kh])
+		problem(c, pr->line, ERR_FORMAT, "provider '%s': %s above %s",
+		    pr->name, lo, hi);
+}
+
+static int
+has_reporter(const struct profile *pr)
+{
+	for (size_t i = 0; i < pr->n_matches; i++)
+		if (pr->matches[i].kind == PM_REPORTER)
+			return 1;
+	return 0;
+}
+
 /* Checks that need the whole file: every provider has a stage list (its
- * own or the default) and something to match; amber below green. */
+ * own or the default) and something to match; pairs of thresholds in
+ * order; sends_reports settled. */
 static void
 check_complete(struct pctx *c)
 {
@@ -642,13 +771,24 @@ check_complete(struct pctx *c)
 		if (pr->n_matches == 0)
 			problem(c, pr->line, ERR_FORMAT, "provider '%s': no "
 			    "domains, mx or reporters", pr->name);
-		if (pr->lim.dmarc_pass_amber > pr->lim.dmarc_pass_green)
+		check_pair(c, pr, "dmarc_pass_amber", "dmarc_pass_green", 0);
+		check_pair(c, pr, "deferral_pct_amber", "deferral_pct_red", 1);
+		check_pair(c, pr, "bounce_pct_amber", "bounce_pct_red", 0);
+		check_pair(c, pr, "start_connections", "max_connections", 0);
+		check_pair(c, pr, "block_pause_minutes",
+		    "block_pause_max_minutes", 0);
+		if (!pr->lim.set[profile_key_find("sends_reports")]) {
+			/* not said: unknown when it has a reporter to map
+			 * reports by, else it sends none we could read */
+			pr->lim.v[profile_key_find("sends_reports")] =
+			    has_reporter(pr) ? -1 : 0;
+			pr->lim.set[profile_key_find("sends_reports")] = 1;
+		} else if (profile_lim(&pr->lim, "sends_reports", 0) != 0 &&
+		    !has_reporter(pr)) {
 			problem(c, pr->line, ERR_FORMAT, "provider '%s': "
-			    "dmarc_pass_amber above dmarc_pass_green", pr->name);
-		if (pr->lim.deferral_pct_amber > pr->lim.deferral_pct_red)
-			problem(c, pr->line, ERR_FORMAT, "provider '%s': "
-			    "deferral_pct_amber above deferral_pct_red",
-			    pr->name);
+			    "sends_reports yes or unknown needs reporters = "
+			    "(how else would its reports be found?)", pr->name);
+		}
 	}
 }
 

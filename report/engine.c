@@ -1,4 +1,5 @@
 /* report/engine.c - see engine.h and doc/hints.md */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,50 +10,176 @@
 #define MIN_S 60
 
 /*
- * The last-resort table: used only for a threshold that neither the
- * provider profile, its [defaults] nor the configuration gives. Values sit
- * inside the published envelopes (doc/hints.md cites which).
+ * The fallback table: used only for a key that the profile (the
+ * provider's section or [defaults]) does not set; the shipped
+ * dist/providers.conf sets every key in [defaults] to these values.
+ * They sit inside the published envelopes (doc/hints.md cites which).
  */
 void
 engine_params_defaults(struct engine_params *p)
 {
 	memset(p, 0, sizeof *p);
 	p->active_hours = 12;
-	p->max_connections = 5;
+	p->max_per_hour = 20000;
+	p->max_connections = 10;
 	p->start_connections = 1;
 	p->min_attempts = 20;
 	p->deferral_amber = 0.05;
+	p->deferral_red = 0.20;
 	p->bounce_amber = 0.03;
 	p->bounce_red = 0.10;
 	p->auth_amber = 0.01;
-	p->dmarc_pass_amber = 0.98;
-	p->dmarc_pass_red = 0.90;
+	p->dmarc_pass_green = 0.98;
+	p->dmarc_pass_amber = 0.90;
 	p->coverage_low = 0.5;
 	p->coverage_high = 1.5;
-	p->expect_dmarc = 1;
+	p->sends_reports = -1;
 	p->dmarc_lag_days = 2;
+	p->dmarc_absent_days = 5;
 	p->utilisation_min = 0.9;
 	p->block_red_hours = 2;
 	p->block_pause_share = 0.20;
+	p->rate_gate_red = 0;
 	p->growth_above_s = 0.10;
 	p->realised_factor = 2;
+	p->realised_window_days = 7;
 	p->recovery_days = 2;
 	p->ssthresh_clear_days = 3;
 	p->stall_days = 10;
+	p->stage_snap = 0.10;
+	p->red_cut = 0.5;
 	p->block_per_hour = 1;
 	p->rate_per_hour = 1;
 	p->rate_min_attempts = 50;
 	p->rate_share = 0.05;
-	p->rate_pause_min = 10;
+	p->rate_share_cut = 0.5;
+	p->rate_pause_min = 15;
 	p->rate_strict_cut = 0.7;
 	p->block_pause_min = 120;
 	p->block_pause_max_min = 1440;
+	p->block_pause_growth = 2;
+	p->block_cut = 0.5;
 	p->decrease_gap_min = 30;
 	p->increase_gap_min = 30;
+	p->recovery_step = 0.10;
 	p->idle_share = 0.1;
 	p->idle_stage_days = 7;
 	p->idle_restart_days = 30;
 	p->ttl_hours = 26;
+	p->confidence_prior = 200;
+	p->confidence_one_source = 0.7;
+}
+
+/* Profile key -> field (doc/providers.md "Threshold keys"; the same
+ * names as parse/profiles.c, checked by tests/unit/test_engine.c). */
+enum param_kind { PK_RATIO, PK_U64, PK_UNS, PK_INT };
+#define F(name, field, kind) \
+	{ name, offsetof(struct engine_params, field), kind }
+static const struct {
+	const char *name;
+	size_t off;
+	enum param_kind kind;
+} param_keys[] = {
+	F("dmarc_pass_green", dmarc_pass_green, PK_RATIO),
+	F("dmarc_pass_amber", dmarc_pass_amber, PK_RATIO),
+	F("deferral_pct_amber", deferral_amber, PK_RATIO),
+	F("deferral_pct_red", deferral_red, PK_RATIO),
+	F("bounce_pct_amber", bounce_amber, PK_RATIO),
+	F("bounce_pct_red", bounce_red, PK_RATIO),
+	F("auth_pct_amber", auth_amber, PK_RATIO),
+	F("min_attempts", min_attempts, PK_U64),
+	F("coverage_low_pct", coverage_low, PK_RATIO),
+	F("coverage_high_pct", coverage_high, PK_RATIO),
+	F("sends_reports", sends_reports, PK_INT),
+	F("dmarc_lag_days", dmarc_lag_days, PK_UNS),
+	F("dmarc_absent_days", dmarc_absent_days, PK_UNS),
+	F("advance_delivered_pct", utilisation_min, PK_RATIO),
+	F("block_red_hours", block_red_hours, PK_UNS),
+	F("block_pause_pct", block_pause_share, PK_RATIO),
+	F("rate_gate_red", rate_gate_red, PK_INT),
+	F("growth_above_s_pct", growth_above_s, PK_RATIO),
+	F("realised_factor", realised_factor, PK_UNS),
+	F("realised_window_days", realised_window_days, PK_UNS),
+	F("recovery_days", recovery_days, PK_UNS),
+	F("ssthresh_clear_days", ssthresh_clear_days, PK_UNS),
+	F("stall_days", stall_days, PK_UNS),
+	F("stage_snap_pct", stage_snap, PK_RATIO),
+	F("red_cut_pct", red_cut, PK_RATIO),
+	F("rate_per_hour", rate_per_hour, PK_U64),
+	F("block_per_hour", block_per_hour, PK_U64),
+	F("rate_min_attempts", rate_min_attempts, PK_U64),
+	F("rate_share_pct", rate_share, PK_RATIO),
+	F("rate_share_cut_pct", rate_share_cut, PK_RATIO),
+	F("rate_strict_cut_pct", rate_strict_cut, PK_RATIO),
+	F("rate_pause_minutes", rate_pause_min, PK_UNS),
+	F("block_pause_minutes", block_pause_min, PK_UNS),
+	F("block_pause_max_minutes", block_pause_max_min, PK_UNS),
+	F("block_pause_growth", block_pause_growth, PK_UNS),
+	F("block_cut_pct", block_cut, PK_RATIO),
+	F("decrease_gap_minutes", decrease_gap_min, PK_UNS),
+	F("increase_gap_minutes", increase_gap_min, PK_UNS),
+	F("recovery_step_pct", recovery_step, PK_RATIO),
+	F("max_per_hour", max_per_hour, PK_U64),
+	F("max_connections", max_connections, PK_UNS),
+	F("start_connections", start_connections, PK_UNS),
+	F("active_hours", active_hours, PK_UNS),
+	F("idle_pct", idle_share, PK_RATIO),
+	F("decay_idle_days", idle_stage_days, PK_UNS),
+	F("rewarm_idle_days", idle_restart_days, PK_UNS),
+	F("ttl_hours", ttl_hours, PK_UNS),
+	F("confidence_prior", confidence_prior, PK_U64),
+	F("confidence_one_source_pct", confidence_one_source, PK_RATIO),
+};
+#undef F
+#define N_PARAM_KEYS (sizeof param_keys / sizeof param_keys[0])
+
+const char *
+engine_param_name(size_t i)
+{
+	return i < N_PARAM_KEYS ? param_keys[i].name : NULL;
+}
+
+int
+engine_param_set(struct engine_params *p, const char *name, double value)
+{
+	for (size_t i = 0; i < N_PARAM_KEYS; i++) {
+		char *f = (char *)p + param_keys[i].off;
+		double r;
+		uint64_t u;
+		unsigned w;
+		int k;
+
+		if (strcmp(param_keys[i].name, name) != 0)
+			continue;
+		/* NaN fails every comparison: refused here too. */
+		if (param_keys[i].kind == PK_INT) {
+			if (!(value >= -1.0 && value <= 1.0))
+				return ERR_INVAL;
+			k = (int)value;
+			memcpy(f, &k, sizeof k);
+			return 0;
+		}
+		if (!(value >= 0.0 && value <= 1e12))
+			return ERR_INVAL;
+		switch (param_keys[i].kind) {
+		case PK_RATIO:
+			r = value / 100.0;
+			memcpy(f, &r, sizeof r);
+			break;
+		case PK_U64:
+			u = (uint64_t)value;
+			memcpy(f, &u, sizeof u);
+			break;
+		default:
+			if (value > 4e9)
+				return ERR_INVAL;
+			w = (unsigned)value;
+			memcpy(f, &w, sizeof w);
+			break;
+		}
+		return 0;
+	}
+	return ERR_NOTFOUND;
 }
 
 /* Rounding without libm (values here are >= 0 and far below 2^53). */
@@ -62,6 +189,16 @@ ceil_u(double x)
 	uint64_t i = (uint64_t)x;
 
 	return (double)i < x ? i + 1 : i;
+}
+
+/* cap x factor in (0, 1], rounded down, at least 1: a cut always leaves
+ * something to resume from. */
+static uint64_t
+scale(uint64_t cap, double factor)
+{
+	uint64_t v = (uint64_t)((double)cap * factor);
+
+	return v == 0 ? 1 : v;
 }
 
 static double
@@ -74,6 +211,13 @@ static int
 ratio_ok(double v)
 {
 	return v >= 0.0 && v <= 1.0;
+}
+
+/* A factor that lowers (or keeps) a cap: (0, 1]. */
+static int
+cut_ok(double v)
+{
+	return v > 0.0 && v <= 1.0;
 }
 
 int
@@ -97,24 +241,36 @@ engine_params_check(const struct engine_params *p, const char **what)
 	    ratio_ok(p->deferral_red) &&
 	    p->bounce_amber <= p->bounce_red && ratio_ok(p->auth_amber)))
 		bad = "smtp rate thresholds";
-	if (bad == NULL && !(ratio_ok(p->dmarc_pass_amber) &&
-	    ratio_ok(p->dmarc_pass_red) &&
-	    p->dmarc_pass_red <= p->dmarc_pass_amber))
+	if (bad == NULL && !(ratio_ok(p->dmarc_pass_green) &&
+	    ratio_ok(p->dmarc_pass_amber) &&
+	    p->dmarc_pass_amber <= p->dmarc_pass_green))
 		bad = "dmarc_pass thresholds";
 	if (bad == NULL && !(p->coverage_low >= 0.0 &&
 	    p->coverage_low <= 1.0 && p->coverage_high >= 1.0))
 		bad = "coverage bounds";
 	if (bad == NULL && !(ratio_ok(p->utilisation_min) &&
 	    ratio_ok(p->block_pause_share) && ratio_ok(p->rate_share) &&
-	    ratio_ok(p->idle_share) && p->rate_strict_cut > 0.0 &&
-	    p->rate_strict_cut <= 1.0 && p->growth_above_s > 0.0 &&
-	    p->growth_above_s <= 1.0))
+	    ratio_ok(p->idle_share) && cut_ok(p->rate_strict_cut) &&
+	    cut_ok(p->rate_share_cut) && cut_ok(p->red_cut) &&
+	    cut_ok(p->block_cut) && cut_ok(p->growth_above_s) &&
+	    cut_ok(p->recovery_step) && p->stage_snap >= 0.0 &&
+	    p->stage_snap <= 0.5 && ratio_ok(p->confidence_one_source)))
 		bad = "ratios";
 	if (bad == NULL && (p->realised_factor == 0 ||
-	    p->idle_stage_days == 0 || p->block_per_hour == 0 || p->block_pause_min == 0 ||
+	    p->realised_window_days == 0 ||
+	    p->realised_window_days > ENGINE_MAX_WINDOW_DAYS - 4 ||
+	    p->idle_stage_days == 0 || p->block_per_hour == 0 ||
+	    p->rate_per_hour == 0 || p->block_pause_min == 0 ||
+	    p->block_pause_growth == 0 ||
 	    p->block_pause_max_min < p->block_pause_min ||
-	    p->block_pause_max_min > 48 * 60 || p->rate_pause_min > 48 * 60))
+	    p->block_pause_max_min > 48 * 60 || p->rate_pause_min > 48 * 60 ||
+	    p->block_red_hours == 0 || p->stall_days == 0 ||
+	    p->confidence_prior == 0))
 		bad = "pause and growth settings";
+	if (bad == NULL && (p->sends_reports < -1 || p->sends_reports > 1 ||
+	    p->dmarc_lag_days > 7 || p->dmarc_absent_days == 0 ||
+	    p->dmarc_lag_days + p->dmarc_absent_days > ENGINE_MAX_WINDOW_DAYS))
+		bad = "DMARC report settings";
 	if (bad == NULL && (p->ttl_hours == 0 || p->ttl_hours > 48))
 		bad = "ttl_hours (1..48)";
 	if (bad == NULL && p->target_daily != 0 &&
@@ -312,13 +468,13 @@ run_gate(const struct engine_params *p, const struct engine_state *st,
 		g->dmarc_seen = 1;
 		/* Failing mail that the receiver also junks or refuses:
 		 * the policy is enforced on our own mail. */
-		if (pass < p->dmarc_pass_red && disp > 0) {
+		if (pass < p->dmarc_pass_amber && disp > 0) {
 			snprintf(t, sizeof t, "DMARC pass %.1f%% of %llu "
 			    "with %llu quarantined/rejected", 100.0 * pass,
 			    (unsigned long long)dm->messages,
 			    (unsigned long long)disp);
 			fail(g, GATE_RED, "auth_failure", t);
-		} else if (pass < p->dmarc_pass_amber) {
+		} else if (pass < p->dmarc_pass_green) {
 			snprintf(t, sizeof t, "DMARC pass %.1f%% of %llu "
 			    "messages", 100.0 * pass,
 			    (unsigned long long)dm->messages);
@@ -329,13 +485,13 @@ run_gate(const struct engine_params *p, const struct engine_state *st,
 			fail(g, GATE_AMBER, "dmarc_disposition", t);
 		}
 		add_evidence(h, "dmarc_aggregate", "dmarc_pass_rate", pass,
-		    dm->messages, p->dmarc_pass_amber, df, df + DAY_S, 1);
+		    dm->messages, p->dmarc_pass_green, df, df + DAY_S, 1);
 		add_dmarc_ids(h, dm);
 		if (dm->accepted_that_day > 0) {
 			double rho = share(dm->messages, dm->accepted_that_day);
 			if (rho < 1.0)
 				g->dmarc_factor = rho;
-			if (p->expect_dmarc && (rho < p->coverage_low ||
+			if (p->sends_reports != 0 && (rho < p->coverage_low ||
 			    rho > p->coverage_high)) {
 				snprintf(t, sizeof t, "DMARC reports cover "
 				    "%.0f%% of accepted mail", 100.0 * rho);
@@ -346,7 +502,7 @@ run_gate(const struct engine_params *p, const struct engine_state *st,
 				    p->coverage_high, df, df + DAY_S, 1);
 			}
 		}
-	} else if (p->expect_dmarc && d->ok > 0) {
+	} else if (p->sends_reports != 0 && d->ok > 0) {
 		fail(g, GATE_AMBER, "dmarc_missing", "no DMARC aggregate "
 		    "report for this source yet");
 		add_evidence(h, "dmarc_aggregate", "coverage", 0.0,
@@ -412,11 +568,12 @@ run_gate(const struct engine_params *p, const struct engine_state *st,
 /* Confidence in a decision over n samples (doc/hints.md): more samples,
  * two independent sources agreeing, full DMARC coverage all raise it. */
 static double
-confidence(uint64_t n, int two_sources, double dmarc_factor)
+confidence(const struct engine_params *p, uint64_t n, int two_sources,
+    double dmarc_factor)
 {
-	double c = (double)n / ((double)n + 200.0);
+	double c = (double)n / ((double)n + (double)p->confidence_prior);
 
-	c *= two_sources ? 1.0 : 0.7;
+	c *= two_sources ? 1.0 : p->confidence_one_source;
 	c *= dmarc_factor;
 	return round_to(c, 1000.0);
 }
@@ -440,13 +597,14 @@ do_block_pause(const struct engine_params *p, struct engine_state *st,
 
 	for (unsigned i = 0; i < st->pauses_24h && mins < p->block_pause_max_min;
 	    i++)
-		mins *= 2;
+		mins *= p->block_pause_growth;
 	if (mins > p->block_pause_max_min)
 		mins = p->block_pause_max_min;
 	st->pauses_24h++;
 	st->last_pause = now;
-	st->cap_day = st->cap_day / 2 > floor_cap ? st->cap_day / 2 :
-	    floor_cap;
+	st->cap_day = scale(st->cap_day, p->block_cut);
+	if (st->cap_day < floor_cap)
+		st->cap_day = floor_cap;
 	st->ssthresh = st->cap_day;
 	st->stage = stage_for(p, st->cap_day);
 	st->stage_days = 0;
@@ -545,9 +703,8 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 		    hr->rate_signal >= p->rate_per_hour) {
 			fast_trouble = 1;
 			if (gap_ok) {
-				uint64_t h = (uint64_t)(
-				    (double)st->cap_hour * p->rate_strict_cut);
-				st->cap_hour = h == 0 ? 1 : h;
+				st->cap_hour = scale(st->cap_hour,
+				    p->rate_strict_cut);
 				st->conns = p->start_connections;
 				if (st->ssthresh == 0 ||
 				    st->cap_day < st->ssthresh)
@@ -576,8 +733,8 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 		    share(hr->rate, hr->attempts) >= p->rate_share) {
 			fast_trouble = 1;
 			if (gap_ok) {
-				st->cap_hour = st->cap_hour / 2 > 0 ?
-				    st->cap_hour / 2 : 1;
+				st->cap_hour = scale(st->cap_hour,
+				    p->rate_share_cut);
 				if (st->ssthresh == 0 ||
 				    st->cap_day < st->ssthresh)
 					st->ssthresh = st->cap_day;
@@ -656,7 +813,7 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 			snprintf(text, sizeof text, "%s: pause", g.text);
 			decided = 1;
 		} else if (g.gate == GATE_RED) {
-			uint64_t c = st->cap_day / 2;
+			uint64_t c = scale(st->cap_day, p->red_cut);
 			if (c < p->stage_day[0])
 				c = p->stage_day[0];
 			st->cap_day = c;
@@ -800,7 +957,7 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 		unsigned kb = conn_base(p, st->stage);
 
 		if (st->cap_hour < hb || st->conns < kb) {
-			uint64_t step = (hb + 9) / 10;
+			uint64_t step = ceil_u((double)hb * p->recovery_step);
 			st->cap_hour = st->cap_hour + step > hb ? hb :
 			    st->cap_hour + step;
 			if (st->conns < kb)
@@ -882,7 +1039,7 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 		 * keep it. At full volume, fall back to the MTA's own. */
 		hint->on_expiry_hold_last = st->phase != PHASE_STEADY;
 	}
-	hint->confidence = confidence(nsamples, g.dmarc_seen && gated,
+	hint->confidence = confidence(p, nsamples, g.dmarc_seen && gated,
 	    g.dmarc_seen ? g.dmarc_factor : 1.0);
 	return 0;
 }

@@ -18,9 +18,11 @@
 #include "outfile.h"
 
 #define DAY_S 86400
-/* Days of send log read before the gated day: the realised-volume
- * window (7 days) plus the DMARC lag. */
-#define HINTS_WINDOW_DAYS 10
+/* Days of send log read up to the gated day (engine.h): the realised
+ * volume window, the DMARC lag and the DMARC absence window. */
+#define HINTS_WINDOW_DAYS ENGINE_MAX_WINDOW_DAYS
+/* Days kept in full (the DMARC lag is at most 7). */
+#define HINTS_FULL_DAYS 8
 /* Significant digits of reals in the hint file (ratios, confidence). */
 #define HINTS_REAL_DIGITS 10
 
@@ -33,8 +35,10 @@ struct key_day {
 };
 
 struct key_data {
-	struct key_day days[HINTS_WINDOW_DAYS];   /* [0] = gate day, [i] =
+	struct key_day days[HINTS_FULL_DAYS];     /* [0] = gate day, [i] =
 	                                            * i days before */
+	uint64_t delivered[HINTS_WINDOW_DAYS];    /* the same, further back */
+	unsigned char reported[HINTS_WINDOW_DAYS];
 	struct engine_counts hour;
 	unsigned block_hours;
 	uint64_t prev_hour_block;   /* scratch for block_hours */
@@ -64,6 +68,8 @@ struct run {
 	struct providers_list prov;
 	struct match_list match;
 	struct key_data *keys;      /* n_ips x prov.n */
+	struct param_row *params;   /* provider_params rows */
+	size_t n_params, cap_params;
 	struct err *err;
 };
 
@@ -174,6 +180,10 @@ collect_day(void *ctx, const struct store_correlation_row *row)
 	back = r->gate_day - dn;
 	if (back < 0 || back >= HINTS_WINDOW_DAYS)
 		return 0;
+	k->delivered[back] = row->delivered;
+	k->reported[back] = row->reported > 0;
+	if (back >= HINTS_FULL_DAYS)
+		return 0;
 	d = &k->days[back];
 	d->present = 1;
 	d->attempts = row->attempts;
@@ -241,9 +251,38 @@ counts_of_day(const struct key_day *d, struct engine_counts *c)
 	c->rate_signal = d->rate_signal;
 }
 
-/* Profile (already merged with [defaults] by the sync) + [sender] target
- * + [hints] config -> engine params. What neither gives stays at the
- * engine's last-resort table (engine_params_defaults). */
+/* Threshold keys of one provider (provider_params), as synced. */
+struct param_row {
+	char provider[LIM_PROVIDER_NAME_BYTES];
+	char key[48];
+	double value;
+};
+
+static int
+collect_param(void *ctx, const char *provider, const char *key,
+    double value)
+{
+	struct run *r = ctx;
+	struct param_row *v;
+
+	if (r->n_params == r->cap_params) {
+		size_t nc = r->cap_params ? r->cap_params * 2 : 256;
+		if ((v = realloc(r->params, nc * sizeof *v)) == NULL)
+			return err_set(r->err, ERR_NOMEM, "out of memory");
+		r->params = v;
+		r->cap_params = nc;
+	}
+	v = &r->params[r->n_params++];
+	snprintf(v->provider, sizeof v->provider, "%s", provider);
+	snprintf(v->key, sizeof v->key, "%s", key);
+	v->value = value;
+	return 0;
+}
+
+/* Profile keys (provider_params: the provider's own or its [defaults],
+ * merged by the sync) + [sender] target + [hints] config -> engine
+ * params. A key the profile does not set stays at the engine's fallback
+ * (engine_params_defaults). */
 static int
 params_of(const struct run *r, const struct store_provider *pv,
     struct engine_params *p)
@@ -260,46 +299,29 @@ params_of(const struct run *r, const struct store_provider *pv,
 		    (unsigned)pv->stages[i].min_days : 1;
 	}
 	p->n_stages = n;
+	for (size_t i = 0; i < r->n_params; i++) {
+		const struct param_row *x = &r->params[i];
+		int rc;
+
+		if (strcmp(x->provider, pv->name) != 0)
+			continue;
+		rc = engine_param_set(p, x->key, x->value);
+		if (rc == ERR_NOTFOUND)
+			log_warnx("provider %s: threshold key %s is unknown to "
+			    "this engine; ignored", pv->name, x->key);
+		else if (rc < 0)
+			return err_set(r->err, ERR_INVAL, "provider %s: %s = "
+			    "%g cannot be used", pv->name, x->key, x->value);
+	}
 	for (size_t i = 0; i < r->sender->n_targets; i++)
 		if (strcmp(r->sender->targets[i].provider, pv->name) == 0)
 			p->target_daily = r->sender->targets[i].daily;
 	if (n > 0 && p->target_daily != 0 && p->target_daily < p->stage_day[0])
 		p->target_daily = p->stage_day[0];
-	if (pv->max_per_hour > 0)
-		p->max_per_hour = pv->max_per_hour;
-	if (pv->max_connections > 0 && pv->max_connections < 1000)
-		p->max_connections = (unsigned)pv->max_connections;
 	if (p->start_connections > p->max_connections)
 		p->start_connections = p->max_connections;
-	p->dmarc_pass_amber = pv->dmarc_pass_green / 100.0;
-	p->dmarc_pass_red = pv->dmarc_pass_amber / 100.0;
-	p->deferral_amber = pv->deferral_pct_amber / 100.0;
-	p->deferral_red = pv->deferral_pct_red / 100.0;
-	if (pv->rate_per_hour > 0)
-		p->rate_per_hour = pv->rate_per_hour;
-	if (pv->block_per_hour > 0)
-		p->block_per_hour = pv->block_per_hour;
-	if (pv->rate_pause_minutes > 0 && pv->rate_pause_minutes <= 48 * 60)
-		p->rate_pause_min = (unsigned)pv->rate_pause_minutes;
-	if (pv->block_pause_minutes > 0 &&
-	    pv->block_pause_minutes <= 48 * 60) {
-		p->block_pause_min = (unsigned)pv->block_pause_minutes;
-		if (p->block_pause_max_min < p->block_pause_min)
-			p->block_pause_max_min = p->block_pause_min;
-	}
-	if (pv->advance_delivered_pct > 0)
-		p->utilisation_min = pv->advance_delivered_pct / 100.0;
-	if (pv->decay_idle_days > 0 && pv->decay_idle_days < 10000)
-		p->idle_stage_days = (unsigned)pv->decay_idle_days;
-	if (pv->rewarm_idle_days > 0 && pv->rewarm_idle_days < 10000)
-		p->idle_restart_days = (unsigned)pv->rewarm_idle_days;
-	/* Only a provider with a DMARC reporter in its profile is expected
-	 * to send reports: for the others no report is no evidence. */
-	p->expect_dmarc = 0;
-	for (size_t i = 0; i < r->match.n; i++)
-		if (strcmp(r->match.v[i].provider, pv->name) == 0 &&
-		    strcmp(r->match.v[i].kind, "reporter") == 0)
-			p->expect_dmarc = 1;
+	if (p->block_pause_max_min < p->block_pause_min)
+		p->block_pause_max_min = p->block_pause_min;
 	if (r->cfg->ttl_hours > 0)
 		p->ttl_hours = r->cfg->ttl_hours;
 	if (r->cfg->active_hours > 0)
@@ -406,13 +428,14 @@ inputs_of(struct run *r, const struct key_data *k, const char *ip,
 	in->gate_day = r->gate_day;
 	counts_of_day(&k->days[0], &in->day);
 	in->day.block_hours = k->block_hours;
-	for (int i = 0; i < 7; i++)
-		if (k->days[i].delivered > in->best_ok_7d)
-			in->best_ok_7d = k->days[i].delivered;
+	for (unsigned i = 0; i < p->realised_window_days &&
+	    i < HINTS_WINDOW_DAYS; i++)
+		if (k->delivered[i] > in->best_ok_7d)
+			in->best_ok_7d = k->delivered[i];
 	in->dmarc.day = -1;
 	/* The newest day with DMARC data, at most dmarc_lag_days old:
 	 * reports arrive a day or two after the day they cover. */
-	for (unsigned i = 0; i <= p->dmarc_lag_days && i < HINTS_WINDOW_DAYS;
+	for (unsigned i = 0; i <= p->dmarc_lag_days && i < HINTS_FULL_DAYS;
 	    i++) {
 		const struct key_day *d = &k->days[i];
 		if (d->reported > 0) {
@@ -1015,7 +1038,8 @@ hints_run(const char *db_path, const struct hints_config *c, int64_t now,
 		goto out;
 	if ((rc = store_sender_load(r.db, r.sender, err)) < 0 ||
 	    (rc = store_providers_each(r.db, collect_provider, &r, err)) < 0 ||
-	    (rc = store_provider_match_each(r.db, collect_match, &r, err)) < 0)
+	    (rc = store_provider_match_each(r.db, collect_match, &r, err)) < 0 ||
+	    (rc = store_provider_params_each(r.db, collect_param, &r, err)) < 0)
 		goto out;
 	if (r.prov.n > 1)
 		qsort(r.prov.v, r.prov.n, sizeof *r.prov.v, cmp_provider);
@@ -1089,6 +1113,7 @@ out:
 	free(r.keys);
 	free(r.prov.v);
 	free(r.match.v);
+	free(r.params);
 	free(r.sender);
 	return rc;
 }

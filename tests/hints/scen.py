@@ -34,9 +34,29 @@ def epoch(day):
 
 class World:
     def __init__(self, exe, tmp, ips=("192.0.2.10",),
-                 targets="google:320, yahoo:240", exports=False):
+                 targets="google:320, yahoo:240", exports=False,
+                 profile=None, profile_extra=None):
+        """profile: the profile file (default tests/hints/providers.conf);
+        profile_extra: {section: [lines]} added at the end of that section
+        of it ("defaults" or a provider name; a later line wins), written
+        to tmp."""
         self.exe, self.tmp = exe, tmp
         os.makedirs(tmp, exist_ok=True)
+        prof = profile or os.path.join(HERE, "providers.conf")
+        if profile_extra:
+            with open(prof) as f:
+                text = f.read()
+            for sec, lines in profile_extra.items():
+                head = ("[defaults]\n" if sec == "defaults"
+                        else f"[provider {sec}]\n")
+                i = text.index(head) + len(head)
+                j = text.find("\n[", i)
+                j = len(text) if j < 0 else j + 1
+                text = text[:j] + "".join(ln + "\n" for ln in lines) + \
+                    text[j:]
+            prof = os.path.join(tmp, "providers.conf")
+            with open(prof, "w") as f:
+                f.write(text)
         self.db = os.path.join(tmp, "dw.db")
         self.json = os.path.join(tmp, "hints.json")
         self.conf = os.path.join(tmp, "dw.conf")
@@ -44,7 +64,7 @@ class World:
         self.hints = {}       # (ip, provider) -> last hint
         self.log = []         # every hints JSON, in order
         lines = ["[general]", f"database = {self.db}",
-                 f"providers = {os.path.join(HERE, 'providers.conf')}",
+                 f"providers = {prof}",
                  "[sender]", "ips = " + ", ".join(self.ips),
                  "domains = example.com", f"target_daily = {targets}",
                  "[hints]", f"json = {self.json}", "instance = test"]

@@ -204,6 +204,33 @@ def run_all(tmp):
           h2["action"] == "advance" and
           h2["max_per_day"] > other["max_per_day"], h2)
 
+    # Audit M1: thresholds are profile keys. The same 4.7.28 burst with
+    # rate_strict_cut_pct = 50 and rate_pause_minutes = 20 for google.
+    w = world(tmp, "keys", profile_extra={
+        "google": ["rate_strict_cut_pct = 50", "rate_pause_minutes = 20"]})
+    warm(w, 3)
+    w.run_hints(3)
+    before = dict(w.hints[(IP1, "google")])
+    w.send_day(3, {(IP1, "google"): 1000}, extra=[
+        (scen.iso(4, 5, 10 + i), IP1, "google", "deferred", 421, "4.7.28",
+         "421 4.7.28 Our system has detected an unusual rate of "
+         "unsolicited mail") for i in range(6)])
+    w.run_hints(4)
+    h = w.hints[(IP1, "google")]
+    check("profile keys: rate_strict_cut_pct = 50 halves the hour cap, "
+          "rate_pause_minutes = 20 sets the stop",
+          h["action"] == "reduce" and
+          h["max_per_hour"] == before["max_per_hour"] // 2 and
+          ts(h["valid_from"]) == ts(scen.iso(4, 6)) + 20 * 60,
+          (before["max_per_hour"], h))
+    n = subprocess.run(["sqlite3", w.db, "SELECT value FROM provider_params"
+                        " WHERE provider = 'google' AND key ="
+                        " 'rate_strict_cut_pct'"],
+                       capture_output=True, text=True)
+    if n.returncode == 0:
+        check("profile keys are synced into provider_params",
+              n.stdout.strip() == "50.0", n.stdout)
+
     # 3. a DMARC failure spike on one IP holds that IP only.
     w = world(tmp, "dmarc", ips=(IP1, IP2))
     warm(w, 3, ips=(IP1, IP2))

@@ -12,9 +12,12 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../../parse/profiles.h"
 #include "../../report/engine.h"
+#include "testutil.h"
 
 static int n_ok, n_fail;
 
@@ -116,7 +119,7 @@ test_rate_signal(void)
 	engine_step(&p, &s, &in, T0 + 6 * DAY + 6 * 3600, &h);
 	check(h.action == ACTION_REDUCE && h.max_per_hour < before &&
 	    h.max_connections == 1, "4.7.28-style signal reduces at once");
-	check(h.valid_from == T0 + 6 * DAY + 6 * 3600 + 10 * 60,
+	check(h.valid_from == T0 + 6 * DAY + 6 * 3600 + 15 * 60,
 	    "reduced caps start after the provider's pause");
 	check(strcmp(h.reason, "rate_limited") == 0, "reason rate_limited");
 }
@@ -478,6 +481,84 @@ test_params_check(void)
 	    engine_gate_parse("x") == -1, "names parse back");
 }
 
+/* Audit M1: every threshold is a profile key. The engine's key list and
+ * the profile parser's are the same, every key is documented in
+ * doc/providers.md, and the shipped [defaults] set every key (except the
+ * per-provider sends_reports) to exactly the engine's fallback table. */
+static void
+test_param_keys(void)
+{
+	const char *src = getenv("DW_SRCDIR");
+	char path[4096];
+	struct engine_params want, got;
+	struct profiles *pf = NULL;
+	struct err e;
+	char *doc, *text;
+	size_t len, n_engine = 0, missing_doc = 0, unknown = 0, unset = 0;
+	int same = 1;
+
+	for (size_t i = 0; engine_param_name(i) != NULL; i++) {
+		n_engine++;
+		if (profile_key_find(engine_param_name(i)) < 0) {
+			printf("# engine key %s unknown to the profile parser\n",
+			    engine_param_name(i));
+			same = 0;
+		}
+	}
+	check(same && n_engine == profile_keys_count(),
+	    "engine and profile parser know the same threshold keys");
+	engine_params_defaults(&got);
+	for (size_t i = 0; i < profile_keys_count(); i++)
+		if (engine_param_set(&got, profile_key_at(i)->name, 1) != 0)
+			unknown++;
+	check(unknown == 0, "engine_param_set takes every profile key");
+	check(engine_param_set(&got, "no_such_key", 1) == ERR_NOTFOUND &&
+	    engine_param_set(&got, "min_attempts", -1) == ERR_INVAL,
+	    "engine_param_set refuses unknown keys and negative values");
+
+	snprintf(path, sizeof path, "%s/doc/providers.md", src ? src : "..");
+	doc = tu_read_file(path, &len);
+	for (size_t i = 0; doc != NULL && i < profile_keys_count(); i++) {
+		char tok[80];
+		snprintf(tok, sizeof tok, "`%s`", profile_key_at(i)->name);
+		if (strstr(doc, tok) == NULL) {
+			printf("# %s not in doc/providers.md\n", tok);
+			missing_doc++;
+		}
+	}
+	check(doc != NULL && missing_doc == 0,
+	    "doc/providers.md lists every threshold key");
+	free(doc);
+
+	snprintf(path, sizeof path, "%s/dist/providers.conf", src ? src : "..");
+	err_clear(&e);
+	if ((text = tu_read_file(path, &len)) == NULL ||
+	    profiles_parse(text, len, path, NULL, NULL, &pf, &e) != 0) {
+		check(0, "dist/providers.conf parses");
+		free(text);
+		return;
+	}
+	free(text);
+	engine_params_defaults(&want);
+	engine_params_defaults(&got);
+	for (size_t i = 0; i < profile_keys_count(); i++) {
+		const char *k = profile_key_at(i)->name;
+		if (!pf->defaults.lim.set[i]) {
+			if (strcmp(k, "sends_reports") != 0) {
+				printf("# [defaults] does not set %s\n", k);
+				unset++;
+			}
+			continue;
+		}
+		(void)engine_param_set(&got, k, pf->defaults.lim.v[i]);
+	}
+	/* sends_reports is per provider; the fallback is "unknown" */
+	check(unset == 0, "the shipped [defaults] set every threshold key");
+	check(memcmp(&want, &got, sizeof want) == 0,
+	    "the shipped [defaults] equal engine_params_defaults()");
+	profiles_free(pf);
+}
+
 int
 main(void)
 {
@@ -488,6 +569,7 @@ main(void)
 	test_dmarc_hold();
 	test_idle();
 	test_params_check();
+	test_param_keys();
 	test_properties();
 	printf("%d passed, %d failed\n", n_ok, n_fail);
 	return n_fail == 0 ? 0 : 1;

@@ -137,8 +137,9 @@ render(struct buf *b, const struct profiles *p)
 
 		n = snprintf(tmp, sizeof tmp, "%s:green=%.2f %s:maxh=%llu "
 		    "%s:unverified=%d %s:stages=", pr->name,
-		    pr->lim.dmarc_pass_green, pr->name,
-		    (unsigned long long)pr->lim.max_per_hour, pr->name,
+		    profile_lim(&pr->lim, "dmarc_pass_green", -1), pr->name,
+		    (unsigned long long)profile_lim(&pr->lim, "max_per_hour", 0),
+		    pr->name,
 		    pr->unverified, pr->name);
 		for (size_t k = 0; k < pr->n_stages && n < 900; k++)
 			n += snprintf(tmp + n, sizeof tmp - (size_t)n,
