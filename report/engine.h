@@ -188,6 +188,19 @@ int engine_param_set(struct engine_params *p, const char *name,
 /* The i-th profile key the engine knows (NULL past the end). */
 const char *engine_param_name(size_t i);
 
+/*
+ * What the fast loop has acted on, per send-log hour bucket (table
+ * engine_acted): a decision "consumes" the counts it used, and later runs
+ * act only on counts above them. Kept from the start of the gated day:
+ * the daily gate counts the day's replies above them as missed (no run
+ * saw them in time). At most ENGINE_ACTED_MAX buckets (two days).
+ */
+#define ENGINE_ACTED_MAX 48
+struct engine_acted {
+	int64_t hour;               /* epoch s of the UTC hour */
+	uint64_t attempts, rate, rate_signal, block, conn;
+};
+
 /* Persistent state of one (IP, provider) key (table engine_state). */
 struct engine_state {
 	enum engine_phase phase;
@@ -210,19 +223,28 @@ struct engine_state {
 	int64_t last_pause;
 	enum engine_action last_action;  /* of the last decision */
 	int64_t last_action_at;
+	int64_t stop_until;         /* the provider asked us to stop until
+	                             * then (4.7.28: rate_pause_min); 0 none */
+	size_t n_acted;             /* oldest first */
+	struct engine_acted acted[ENGINE_ACTED_MAX];
 	int initialised;            /* 0: a new key (engine_state_init) */
 };
 
 void engine_state_init(struct engine_state *s, const struct engine_params *p,
     int64_t now);
 
-/* Send-log counts for a window (one day, or the last hour). */
+/* Send-log counts for a window (one day, or one hour bucket). */
 struct engine_counts {
 	uint64_t attempts;          /* every class below, summed */
 	uint64_t ok, rate, block, auth, tls, conn, other_4xx, other_5xx;
 	uint64_t rate_signal;       /* RATE replies matched by a provider's
 	                             * own code rule (4.7.28 ...) */
-	unsigned block_hours;       /* distinct hours with BLOCK (day only) */
+};
+
+/* One send-log hour bucket (sendlog_hourly). */
+struct engine_hour {
+	int64_t hour;               /* epoch s of the UTC hour */
+	struct engine_counts c;
 };
 
 /* DMARC aggregate evidence for the key: one reported day. */
@@ -237,13 +259,18 @@ struct engine_dmarc {
 struct engine_inputs {
 	int64_t gate_day;           /* the day to gate (yesterday) */
 	struct engine_counts day;   /* send log of gate_day */
-	uint64_t best_ok_7d;        /* most accepted in one day, 7 days up to
-	                             * gate_day */
+	uint64_t best_ok;           /* most accepted in one day of the
+	                             * realised_window_days up to gate_day */
 	struct engine_dmarc dmarc;
-	struct engine_counts hour;  /* send log of the last hour */
-	int64_t hour_from;          /* where that window starts (epoch s);
-	                             * 0 = now - 1 h. The store keeps hour
-	                             * buckets, so it may start earlier. */
+	unsigned dmarc_silent_days; /* days (older than dmarc_lag_days) on
+	                             * which we delivered to the provider
+	                             * while it sent no report for any of our
+	                             * IPs in the window; 0 once one came */
+	/* The send log's hour buckets from the start of gate_day up to now,
+	 * oldest first (borrowed): the fast loop reads those that overlap
+	 * the hour before now, the gate those of gate_day. */
+	size_t n_hours;
+	const struct engine_hour *hours;
 };
 
 struct engine_evidence {
@@ -279,15 +306,25 @@ struct engine_hint {
 	size_t n_evidence;
 	struct engine_evidence evidence[ENGINE_MAX_EVIDENCE];
 	double confidence;          /* 0..1 */
-	int stalled;                /* AMBER for stall_days in a row */
+	int stalled;                /* sent and failed the gate stall_days
+	                             * in a row */
+	int64_t stop_until;         /* > now: the provider's stop, the caps
+	                             * start then (= valid_from); else 0 */
+	/* What the gate saw (gate_ran only), for engine_days. */
+	uint64_t usable_cap;        /* min(C, H x active_hours) that day */
+	uint64_t missed_block, missed_rate_signal;
+	unsigned missed_block_hours;
+	int dmarc_expected;         /* a missing report counted against it */
 };
 
 /*
- * One step for one key at time now: gates inputs->gate_day if the state
- * has not gated it yet (once per day), runs the fast loop on the hour
- * window, updates *st and fills *hint. Returns 0, or ERR_INVAL when the
- * params do not pass engine_params_check(). The hint's evidence points
- * into *in (report ids): keep in alive while using the hint.
+ * One step for one key at time now: runs the fast loop on the hour
+ * buckets that overlap the hour before now (acting only on counts above
+ * what st->acted says was acted on), gates inputs->gate_day if the state
+ * has not gated it yet (once per day), updates *st and fills *hint.
+ * Returns 0, or ERR_INVAL when the params do not pass
+ * engine_params_check(). The hint's evidence points into *in (report
+ * ids): keep in alive while using the hint.
  */
 int engine_step(const struct engine_params *p, struct engine_state *st,
     const struct engine_inputs *in, int64_t now, struct engine_hint *hint);

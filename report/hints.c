@@ -39,9 +39,10 @@ struct key_data {
 	                                            * i days before */
 	uint64_t delivered[HINTS_WINDOW_DAYS];    /* the same, further back */
 	unsigned char reported[HINTS_WINDOW_DAYS];
-	struct engine_counts hour;
-	unsigned block_hours;
-	uint64_t prev_hour_block;   /* scratch for block_hours */
+	/* Hour buckets from the gated day's start up to now (sendlog_hourly
+	 * order: by hour). */
+	size_t n_hours, cap_hours;
+	struct engine_hour *hours;
 };
 
 struct providers_list {
@@ -62,7 +63,6 @@ struct match_list {
 struct run {
 	const struct hints_config *cfg;
 	int64_t now, gate_day;
-	int64_t hour_from;          /* first hour bucket of the fast loop */
 	struct store *db;
 	struct sender_config *sender;
 	struct providers_list prov;
@@ -197,39 +197,41 @@ collect_day(void *ctx, const struct store_correlation_row *row)
 	return 0;
 }
 
+static void
+counts_of_row(const struct store_sendlog_row *row, struct engine_counts *c)
+{
+	memset(c, 0, sizeof *c);
+	c->attempts = row->attempts;
+	c->ok = row->cls[STORE_SL_OK];
+	c->rate = row->cls[STORE_SL_RATE];
+	c->block = row->cls[STORE_SL_BLOCK];
+	c->auth = row->cls[STORE_SL_AUTH];
+	c->tls = row->cls[STORE_SL_TLS];
+	c->conn = row->cls[STORE_SL_CONN];
+	c->other_4xx = row->cls[STORE_SL_OTHER_4XX];
+	c->other_5xx = row->cls[STORE_SL_OTHER_5XX];
+	c->rate_signal = row->rate_signal;
+}
+
 static int
 collect_hour(void *ctx, const struct store_sendlog_row *row)
 {
 	struct run *r = ctx;
 	struct key_data *k = key_of(r, row->source_ip, row->provider);
-	struct engine_counts *c;
+	struct engine_hour *h;
 
 	if (k == NULL)
 		return 0;
-	c = &k->hour;
-	c->attempts += row->attempts;
-	c->ok += row->cls[STORE_SL_OK];
-	c->rate += row->cls[STORE_SL_RATE];
-	c->block += row->cls[STORE_SL_BLOCK];
-	c->auth += row->cls[STORE_SL_AUTH];
-	c->tls += row->cls[STORE_SL_TLS];
-	c->conn += row->cls[STORE_SL_CONN];
-	c->other_4xx += row->cls[STORE_SL_OTHER_4XX];
-	c->other_5xx += row->cls[STORE_SL_OTHER_5XX];
-	c->rate_signal += row->rate_signal;
-	return 0;
-}
-
-static int
-collect_block_hour(void *ctx, const struct store_sendlog_row *row)
-{
-	struct run *r = ctx;
-	struct key_data *k = key_of(r, row->source_ip, row->provider);
-
-	/* Rows come one per (hour, IP, provider): each with a BLOCK reply
-	 * is one distinct hour. */
-	if (k != NULL && row->cls[STORE_SL_BLOCK] > 0)
-		k->block_hours++;
+	if (k->n_hours == k->cap_hours) {
+		size_t nc = k->cap_hours ? k->cap_hours * 2 : 8;
+		if ((h = realloc(k->hours, nc * sizeof *h)) == NULL)
+			return err_set(r->err, ERR_NOMEM, "out of memory");
+		k->hours = h;
+		k->cap_hours = nc;
+	}
+	h = &k->hours[k->n_hours++];
+	h->hour = row->hour;
+	counts_of_row(row, &h->c);
 	return 0;
 }
 
@@ -366,6 +368,16 @@ state_from_store(const struct store_engine_state *x, struct engine_state *s)
 	s->last_action = (v = engine_action_parse(x->last_action)) >= 0 ?
 	    (enum engine_action)v : ACTION_HOLD;
 	s->last_action_at = x->last_action_at;
+	s->stop_until = x->stop_until;
+	for (size_t i = 0; i < x->n_acted && i < ENGINE_ACTED_MAX; i++) {
+		struct engine_acted *a = &s->acted[s->n_acted++];
+		a->hour = x->acted[i].hour;
+		a->attempts = x->acted[i].attempts;
+		a->rate = x->acted[i].rate;
+		a->rate_signal = x->acted[i].rate_signal;
+		a->block = x->acted[i].block;
+		a->conn = x->acted[i].conn;
+	}
 }
 
 static void
@@ -400,6 +412,16 @@ state_to_store(const struct engine_state *s, const char *ip,
 	snprintf(x->last_action, sizeof x->last_action, "%s",
 	    engine_action_name(s->last_action));
 	x->last_action_at = s->last_action_at;
+	x->stop_until = s->stop_until;
+	for (size_t i = 0; i < s->n_acted && i < STORE_ENGINE_ACTED_MAX; i++) {
+		struct store_engine_acted *a = &x->acted[x->n_acted++];
+		a->hour = s->acted[i].hour;
+		a->attempts = s->acted[i].attempts;
+		a->rate = s->acted[i].rate;
+		a->rate_signal = s->acted[i].rate_signal;
+		a->block = s->acted[i].block;
+		a->conn = s->acted[i].conn;
+	}
 }
 
 /* ---- inputs ---- */
@@ -419,6 +441,33 @@ add_report_id(void *ctx, const char *id)
 	return 0;
 }
 
+/* Days on which we delivered to the provider (from any of our IPs),
+ * older than the DMARC lag, while it sent no report for any of our IPs in
+ * the whole window; 0 when it sent one (it does report, then). */
+static unsigned
+silent_days(const struct run *r, const char *provider,
+    const struct engine_params *p)
+{
+	int pi = prov_index(r, provider);
+	unsigned n = 0;
+
+	if (pi < 0)
+		return 0;
+	for (size_t b = 0; b < HINTS_WINDOW_DAYS; b++) {
+		int sent = 0;
+		for (size_t i = 0; i < r->sender->n_ips; i++) {
+			const struct key_data *k =
+			    &r->keys[i * r->prov.n + (size_t)pi];
+			if (k->reported[b])
+				return 0;
+			sent |= k->delivered[b] > 0;
+		}
+		if (sent && b >= p->dmarc_lag_days)
+			n++;
+	}
+	return n;
+}
+
 static int
 inputs_of(struct run *r, const struct key_data *k, const char *ip,
     const char *provider, const struct engine_params *p,
@@ -427,11 +476,11 @@ inputs_of(struct run *r, const struct key_data *k, const char *ip,
 	memset(in, 0, sizeof *in);
 	in->gate_day = r->gate_day;
 	counts_of_day(&k->days[0], &in->day);
-	in->day.block_hours = k->block_hours;
 	for (unsigned i = 0; i < p->realised_window_days &&
 	    i < HINTS_WINDOW_DAYS; i++)
-		if (k->delivered[i] > in->best_ok_7d)
-			in->best_ok_7d = k->delivered[i];
+		if (k->delivered[i] > in->best_ok)
+			in->best_ok = k->delivered[i];
+	in->dmarc_silent_days = silent_days(r, provider, p);
 	in->dmarc.day = -1;
 	/* The newest day with DMARC data, at most dmarc_lag_days old:
 	 * reports arrive a day or two after the day they cover. */
@@ -457,8 +506,8 @@ inputs_of(struct run *r, const struct key_data *k, const char *ip,
 			break;
 		}
 	}
-	in->hour = k->hour;
-	in->hour_from = r->hour_from;
+	in->n_hours = k->n_hours;
+	in->hours = k->hours;
 	return 0;
 }
 
@@ -606,6 +655,8 @@ hint_json(const struct hint_out *o)
 	rc |= jv_set(j, "valid_until", iso_str(h->valid_until));
 	rc |= jv_set_str(j, "on_expiry", h->on_expiry_hold_last ?
 	    "hold_last" : "revert");
+	if (h->stop_until != 0)
+		rc |= jv_set(j, "stop_until", iso_str(h->stop_until));
 	if (h->action == ACTION_PAUSE) {
 		struct jv *t = jv_object();
 		if (t == NULL)
@@ -835,6 +886,7 @@ write_exports(const struct run *r, const struct hint_out *outs, size_t n,
 		eh[i].then_conns = h->then_connections;
 		eh[i].valid_from = h->valid_from;
 		eh[i].valid_until = h->valid_until;
+		eh[i].stop_until = h->stop_until;
 	}
 	/* match rows are ordered by provider, kind ("domain" < "mx" <
 	 * "reporter"), pattern: each provider's domains, then its MX
@@ -957,9 +1009,13 @@ one_key(struct run *r, size_t ii, size_t pi, int64_t seq,
 		d.bounce_rate = c->attempts ? (double)c->other_5xx /
 		    (double)c->attempts : -1;
 		d.block = c->block;
-		d.block_hours = c->block_hours;
-		d.utilisation = cap_before ? (double)c->ok /
-		    (double)cap_before : -1;
+		d.block_hours = o->h.missed_block_hours;
+		d.usable_cap = o->h.usable_cap;
+		d.utilisation = o->h.usable_cap ? (double)c->ok /
+		    (double)o->h.usable_cap : -1;
+		d.missed_block = o->h.missed_block;
+		d.missed_rate_signal = o->h.missed_rate_signal;
+		d.dmarc_expected = o->h.dmarc_expected;
 		d.dmarc_pass_rate = d.coverage = -1;
 		if (o->in.dmarc.day >= 0) {
 			time_iso_day(o->in.dmarc.day * DAY_S, dday,
@@ -1055,8 +1111,9 @@ hints_run(const char *db_path, const struct hints_config *c, int64_t now,
 		rc = err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	/* Inputs: days gate_day - 9 .. gate_day; the gated day's hours;
-	 * the hour buckets overlapping the 60 minutes before now. */
+	/* Inputs: the days of the window up to gate_day; the hour buckets
+	 * from gate_day's start up to now (the gate reads the day's, the
+	 * fast loop those overlapping the hour before now). */
 	time_iso_day((r.gate_day - HINTS_WINDOW_DAYS + 1) * DAY_S, from_day,
 	    sizeof from_day);
 	time_iso_day(r.gate_day * DAY_S, to_day, sizeof to_day);
@@ -1065,14 +1122,7 @@ hints_run(const char *db_path, const struct hints_config *c, int64_t now,
 		goto out;
 	memset(&f, 0, sizeof f);
 	f.since = r.gate_day * DAY_S;
-	f.until = f.since + DAY_S;
-	if ((rc = store_sendlog_hourly_each(r.db, &f, collect_block_hour, &r,
-	    err)) < 0)
-		goto out;
-	/* Hour buckets that overlap the 60 minutes before now. */
-	f.since = now - 2 * 3600 + 1;
-	f.until = now;
-	r.hour_from = (f.since + 3599) / 3600 * 3600;
+	f.until = now + 1;
 	if ((rc = store_sendlog_hourly_each(r.db, &f, collect_hour, &r,
 	    err)) < 0)
 		goto out;
@@ -1110,6 +1160,8 @@ out:
 		store_tx_rollback(r.db);
 	store_free(r.db);
 	free(outs);
+	for (size_t i = 0; r.keys != NULL && i < nkeys; i++)
+		free(r.keys[i].hours);
 	free(r.keys);
 	free(r.prov.v);
 	free(r.match.v);
