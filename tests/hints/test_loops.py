@@ -270,6 +270,18 @@ def test_m2(tmp):
           " provider = 'silent' ORDER BY day")
     check("M2: engine_days.dmarc_expected says when a report was expected",
           [r[1] for r in n] == [1, 1, 1, 1, 0, 0], n)
+    # The audit's case with the shipped profile: T-Online, target 5000,
+    # clean traffic, no reports (it is said not to send them).
+    scen.DOMAIN["tonline"] = "t-online.de"
+    src = os.environ.get("DW_SRCDIR") or os.path.join(HERE, "..", "..")
+    w = world(tmp, "m2t", targets="tonline:5000",
+              profile=os.path.join(src, "dist", "providers.conf"))
+    seen = warm(w, 10, prov="tonline", demand=100000)
+    caps = [h["max_per_day"] for h in seen]
+    check("M2: shipped profile, T-Online without reports: warms up once "
+          "dmarc_absent_days (5) of mail went unreported",
+          caps[:7] == [200] * 7 and caps[7] > 200 and caps[-1] > caps[7],
+          list(zip(caps, [h["gate"].get("reason") for h in seen])))
     w = world(tmp, "m2y", targets="google:320, silent:40",
               profile_extra={"silent": ["sends_reports = yes"]})
     seen = warm(w, 6, prov="silent")
