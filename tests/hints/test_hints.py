@@ -226,17 +226,25 @@ def run_all(tmp):
           h["phase"] == "recovery" and h["action"] == "hold", h)
 
     # 5. an idle IP decays.
+    # (decay_idle_days = 3 in the test profile: one stage down on the
+    # 3rd and 6th idle day; the old assertion "a < b and r or a < b"
+    # could not tell a decay from any other cut: audit L10.)
     w = world(tmp, "idle")
     warm(w, 5)
     peak = w.hints[(IP1, "google")]["max_per_day"]
+    caps = []
     for d in range(5, 13):
         w.run_hints(d)
+        caps.append((w.hints[(IP1, "google")]["max_per_day"],
+                     w.hints[(IP1, "google")]["reason"]))
         w.send_day(d, {(IP1, "google"): 0})
     w.run_hints(13)
     h = w.hints[(IP1, "google")]
-    check("an idle IP decays (one stage per decay_idle_days)",
-          h["max_per_day"] < peak and h["reason"] == "idle_decay" or
-          h["max_per_day"] < peak, (peak, h))
+    caps.append((h["max_per_day"], h["reason"]))
+    check("an idle IP decays one stage per decay_idle_days idle days",
+          peak == 320 and [c for c, _ in caps] ==
+          [320, 320, 320, 160, 160, 160, 80, 80, 80] and
+          all(r == "idle_decay" for _, r in caps[1:]), (peak, caps))
 
     # 6. spoofing IPs never affect our IPs' caps.
     plain = world(tmp, "nospoof")

@@ -16,6 +16,7 @@ tests/hints/providers.conf unless a scenario overrides a key):
       mail until it ends;
   L1  "stalled" only for keys that sent and kept failing the gate;
   L5  valid_until > valid_from even when the stop outlasts ttl_hours;
+  L6  the shipped profile pauses on the first provider hard block;
   L7  a cap clamped by realised volume next to a stage counts as that
       stage (no second wait);
   L8  holds after a cut at the target do not say "target_reached";
@@ -381,6 +382,26 @@ def test_l5(tmp):
           ts(h["valid_until"]) - ts(h["valid_from"]) <= 48 * 3600, h)
 
 
+def test_l6(tmp):
+    # The shipped profile pauses on the first provider hard block
+    # (block_per_hour = 1, as the design says; it was 5).
+    scen.DOMAIN["microsoft"] = "outlook.com"
+    src = os.environ.get("DW_SRCDIR") or os.path.join(HERE, "..", "..")
+    w = world(tmp, "l6", targets="microsoft:10000",
+              profile=os.path.join(src, "dist", "providers.conf"))
+    warm(w, 2, prov="microsoft")
+    w.run_hints(2)
+    import_lines(w, "s3150.csv", [(
+        scen.iso(2, 7, 1), IP1, "microsoft", "bounced", 550, "5.7.1",
+        "550 5.7.1 Unfortunately, messages from [192.0.2.10] weren't sent. "
+        "Please contact your Internet service provider since part of "
+        "their network is on our block list (S3150).")])
+    w.run_hints(2, 7, 15)
+    h = w.hint(IP1, "microsoft")
+    check("L6: shipped profile: one S3150 block pauses",
+          h["action"] == "pause" and h["reason"] == "reputation_block", h)
+
+
 def test_l7(tmp):
     # Send 200 a day at first, so that 210 is clamped to 2 x 100 = 200
     # and 420 to 2 x 200 = 400 (realised_factor 2).
@@ -425,7 +446,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="dw-loops-")
     try:
         for t in (test_h1, test_h2, test_m2, test_m3, test_m5, test_l1,
-                  test_l5, test_l7, test_l8):
+                  test_l5, test_l6, test_l7, test_l8):
             try:
                 t(tmp)
             except Exception as e:  # a crash is a failed scenario
