@@ -2,8 +2,10 @@
 """Scenario tests of `dmarcwatch hints` over synthetic multi-day histories
 (tests/hints/scen.py), the hint file against doc/throttle-hints.schema.json,
 golden files of every export format (tests/hints/golden/; DW_UPDATE_GOLDEN=1
-rewrites them), and the Postfix files through postmap and postconf when
-Postfix is installed (skipped otherwise).
+rewrites them), and the Postfix files through Postfix's own postmap and
+postconf: installed ones, else unpacked from the package dist/deps.sh
+downloads (or apt-get download now); skipped, saying why, only when none
+can be had.
 
 Usage: test_hints.py DW_EXE
 """
@@ -377,32 +379,114 @@ def golden(files):
               got and not diff, diff[:3])
 
 
+def postfix_tools(tmp):
+    """(postmap, postconf, env, extracted): Postfix's own tools. An
+    installed Postfix first; else the package downloaded by dist/deps.sh
+    (.cache/deb) or DW_POSTFIX_DEB, else one fetched now with `apt-get
+    download`, unpacked with dpkg -x (no MTA is installed or started).
+    (None, why, ...) when none can be had."""
+    pm = shutil.which("postmap") or ("/usr/sbin/postmap" if
+                                      os.path.exists("/usr/sbin/postmap")
+                                      else None)
+    pc = shutil.which("postconf") or ("/usr/sbin/postconf" if
+                                       os.path.exists("/usr/sbin/postconf")
+                                       else None)
+    if pm and pc:
+        return pm, pc, None, False
+    debs = []
+    if os.environ.get("DW_POSTFIX_DEB"):
+        debs.append(os.environ["DW_POSTFIX_DEB"])
+    cache = os.path.join(SRC, ".cache", "deb")
+    if os.path.isdir(cache):
+        debs += sorted(os.path.join(cache, f) for f in os.listdir(cache)
+                       if f.startswith("postfix_") and f.endswith(".deb"))
+    if not debs and shutil.which("apt-get"):
+        d = os.path.join(tmp, "deb")
+        os.makedirs(d, exist_ok=True)
+        try:
+            subprocess.run(["apt-get", "download", "-qq", "postfix"],
+                           cwd=d, capture_output=True, timeout=180)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        debs += sorted(os.path.join(d, f) for f in os.listdir(d)
+                       if f.endswith(".deb"))
+    if not debs:
+        return None, ("Postfix is not installed, no package in "
+                      ".cache/deb (dist/deps.sh) and apt-get download "
+                      "failed"), None, False
+    if not shutil.which("dpkg"):
+        return None, "no dpkg to unpack the postfix package", None, False
+    root = os.path.join(tmp, "postfix-root")
+    x = subprocess.run(["dpkg", "-x", debs[-1], root], capture_output=True,
+                       text=True)
+    pm = os.path.join(root, "usr", "sbin", "postmap")
+    pc = os.path.join(root, "usr", "sbin", "postconf")
+    if x.returncode != 0 or not os.path.exists(pm):
+        return None, f"dpkg -x {debs[-1]} failed: {x.stderr}", None, False
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = os.path.join(root, "usr", "lib", "postfix")
+    return pm, pc, env, True
+
+
+def unpacked_owner():
+    """mail_owner and setgid_group for an unpacked Postfix on a host
+    without its 'postfix' user and 'postdrop' group: an existing user
+    other than nobody, and a group that is neither's primary group."""
+    import grp
+    import pwd
+    nobody = pwd.getpwnam("nobody") if "nobody" in \
+        [p.pw_name for p in pwd.getpwall()] else None
+    for user in ("daemon", "bin", "mail"):
+        try:
+            u = pwd.getpwnam(user)
+        except KeyError:
+            continue
+        for g in grp.getgrall():
+            if g.gr_gid not in (u.pw_gid, nobody.pw_gid if nobody else -1,
+                                0):
+                return user, g.gr_name
+    return None, None
+
+
 def postfix_checks(pdir):
-    postmap = shutil.which("postmap") or (
-        "/usr/sbin/postmap" if os.path.exists("/usr/sbin/postmap") else None)
-    postconf = shutil.which("postconf") or (
-        "/usr/sbin/postconf" if os.path.exists("/usr/sbin/postconf")
-        else None)
-    if postmap is None or postconf is None:
-        skip("postfix: postmap and postconf accept the export",
-             "Postfix not installed")
+    tmp = tempfile.mkdtemp(prefix="dw-postfix-")
+    try:
+        postfix_checks_in(pdir, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def postfix_checks_in(pdir, tmp):
+    postmap, postconf, env, unpacked = postfix_tools(tmp)
+    if postmap is None:
+        skip("postfix: postmap and postconf accept the export", postconf)
         return
+    print(f"# Postfix tools: {postmap}" +
+          (" (unpacked from the package)" if unpacked else ""))
     for src in sorted(os.listdir(pdir)):
-        d = os.path.join(pdir, src)
+        d = os.path.join(tmp, src)
+        shutil.copytree(os.path.join(pdir, src), d)
+        if unpacked:
+            # The unpacked tools refuse to run without the users of
+            # their main.cf; the export does not set them.
+            user, group = unpacked_owner()
+            with open(os.path.join(d, "main.cf"), "a") as f:
+                f.write(f"mail_owner = {user}\nsetgid_group = {group}\n")
         t = subprocess.run([postmap, "-c", d, "hash:" +
                             os.path.join(d, "transport")],
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, env=env)
         check(f"postfix: postmap accepts {src}/transport",
               t.returncode == 0 and not t.stderr.strip(), t.stderr)
         q = subprocess.run([postmap, "-c", d, "-q", "gmail.com", "hash:" +
                             os.path.join(d, "transport")],
-                           capture_output=True, text=True)
-        check(f"postfix: {src} routes gmail.com to a dw_ rung",
-              q.returncode == 0 and q.stdout.startswith("dw_"), q.stdout)
+                           capture_output=True, text=True, env=env)
+        want = "dw_hold:" if src == "ip-192-0-2-11" else "dw_d"
+        check(f"postfix: {src} routes gmail.com to {want} (IP2 is paused)",
+              q.returncode == 0 and q.stdout.startswith(want), q.stdout)
         n = subprocess.run([postconf, "-c", d, "-n"], capture_output=True,
-                           text=True)
+                           text=True, env=env)
         m = subprocess.run([postconf, "-c", d, "-M"], capture_output=True,
-                           text=True)
+                           text=True, env=env)
         check(f"postfix: postconf -c {src} reads main.cf and master.cf "
               "without warnings",
               n.returncode == 0 and m.returncode == 0 and
