@@ -23,6 +23,9 @@
 #define HINTS_WINDOW_DAYS ENGINE_MAX_WINDOW_DAYS
 /* Days kept in full (the DMARC lag is at most 7). */
 #define HINTS_FULL_DAYS 8
+
+_Static_assert(ENGINE_ACTED_MAX == STORE_ENGINE_ACTED_MAX,
+    "engine_acted rows: the engine and the store must keep as many");
 /* Significant digits of reals in the hint file (ratios, confidence). */
 #define HINTS_REAL_DIGITS 10
 
