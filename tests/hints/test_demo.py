@@ -88,6 +88,13 @@ def main():
         with open(os.path.join(tmp, "a", "demo-out",
                                "throttle-hints.json")) as f:
             doc = json.load(f)
+        sys.path.insert(0, HERE)
+        from schemacheck import schema_errors
+        with open(os.path.join(SRC, "doc",
+                               "throttle-hints.schema.json")) as f:
+            errs = schema_errors(doc, json.load(f))
+        check("the demo's hint file validates against the JSON Schema",
+              not errs, errs[:3])
         mine = [h for h in doc["hints"]
                 if (h["source_ip"], h["provider"]) in
                 ((IP1, "google"), (IP2, "google"), (IP1, "yahoo"),
