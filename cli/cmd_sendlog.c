@@ -64,6 +64,9 @@ print_text(const char *path, const struct sendlog_summary *s)
 		    ", ..." : "");
 	}
 	printf(", %llu without provider", (unsigned long long)s->unmatched);
+	if (s->internal > 0)
+		printf(", %llu MTA-internal deferrals not counted",
+		    (unsigned long long)s->internal);
 	if (s->resumed_at_line > 0)
 		printf(", resumed after line %llu",
 		    (unsigned long long)s->resumed_at_line);
@@ -89,6 +92,7 @@ print_json(const char *path, const struct sendlog_summary *s)
 	rc |= jv_set_int(o, "lines", (int64_t)s->lines);
 	rc |= jv_set_int(o, "attempts", (int64_t)s->attempts);
 	rc |= jv_set_int(o, "skipped", (int64_t)s->skipped);
+	rc |= jv_set_int(o, "internal", (int64_t)s->internal);
 	rc |= jv_set_int(o, "malformed", (int64_t)s->malformed);
 	rc |= jv_set(o, "malformed_lines", ml);
 	rc |= jv_set_int(o, "without_provider", (int64_t)s->unmatched);

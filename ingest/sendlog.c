@@ -78,6 +78,46 @@ out:
 	return rc;
 }
 
+/* Every threshold key set for the provider (its own or [defaults]) as a
+ * provider_params row. */
+static int
+put_params(struct store *db, const char *name,
+    const struct profile_limits *lim, struct err *err)
+{
+	int rc;
+
+	for (size_t k = 0; k < profile_keys_count(); k++)
+		if (lim->set[k] && (rc = store_provider_param_put(db, name,
+		    profile_key_at(k)->name, lim->v[k], err)) < 0)
+			return rc;
+	return 0;
+}
+
+static int
+put_code(struct store *db, const char *name, int seq,
+    const struct profile_code *pc, struct err *err)
+{
+	struct store_provider_code sc;
+	char smtp[8];
+
+	memset(&sc, 0, sizeof sc);
+	sc.rule = pc->text;
+	sc.cls = pc->cls;
+	if (pc->smtp_class != 0 || pc->smtp_code != 0) {
+		if (pc->smtp_code != 0)
+			snprintf(smtp, sizeof smtp, "%d", pc->smtp_code);
+		else
+			snprintf(smtp, sizeof smtp, "%dxx", pc->smtp_class);
+		sc.smtp = smtp;
+	}
+	sc.enhanced = pc->enh[0] != '\0' ? pc->enh : NULL;
+	sc.phrase = pc->phrase;
+	sc.prefix = pc->prefix;
+	return store_provider_code_put(db, name, seq, &sc, err);
+}
+
+#define LIM(k) profile_lim(&pr->lim, #k, 0)
+
 int
 ingest_profiles_sync(struct store *db, const char *path,
     struct profiles **out, struct err *err)
@@ -105,19 +145,24 @@ ingest_profiles_sync(struct store *db, const char *path,
 		snprintf(sp.source, sizeof sp.source, "%s",
 		    pr->source != NULL ? pr->source : "");
 		sp.unverified = pr->unverified;
-		sp.dmarc_pass_green = pr->lim.dmarc_pass_green;
-		sp.dmarc_pass_amber = pr->lim.dmarc_pass_amber;
-		sp.deferral_pct_amber = pr->lim.deferral_pct_amber;
-		sp.deferral_pct_red = pr->lim.deferral_pct_red;
-		sp.rate_per_hour = pr->lim.rate_per_hour;
-		sp.block_per_hour = pr->lim.block_per_hour;
-		sp.max_per_hour = pr->lim.max_per_hour;
-		sp.max_connections = pr->lim.max_connections;
-		sp.rate_pause_minutes = pr->lim.rate_pause_minutes;
-		sp.block_pause_minutes = pr->lim.block_pause_minutes;
-		sp.advance_delivered_pct = pr->lim.advance_delivered_pct;
-		sp.decay_idle_days = pr->lim.decay_idle_days;
-		sp.rewarm_idle_days = pr->lim.rewarm_idle_days;
+		/* the v4 columns (for scripts and the pages); the engine
+		 * reads every key from provider_params */
+		sp.dmarc_pass_green = LIM(dmarc_pass_green);
+		sp.dmarc_pass_amber = LIM(dmarc_pass_amber);
+		sp.deferral_pct_amber = LIM(deferral_pct_amber);
+		sp.deferral_pct_red = LIM(deferral_pct_red);
+		sp.rate_per_hour = (uint64_t)LIM(rate_per_hour);
+		sp.block_per_hour = (uint64_t)LIM(block_per_hour);
+		sp.max_per_hour = (uint64_t)LIM(max_per_hour);
+		sp.max_connections = (uint64_t)LIM(max_connections);
+		sp.rate_pause_minutes = (uint64_t)LIM(rate_pause_minutes);
+		sp.block_pause_minutes = (uint64_t)LIM(block_pause_minutes);
+		sp.advance_delivered_pct = LIM(advance_delivered_pct);
+		sp.decay_idle_days = (uint64_t)LIM(decay_idle_days);
+		sp.rewarm_idle_days = (uint64_t)LIM(rewarm_idle_days);
+		sp.sends_reports = (int)LIM(sends_reports);
+		snprintf(sp.reports_source, sizeof sp.reports_source, "%s",
+		    pr->reports_source != NULL ? pr->reports_source : "");
 		sp.n_stages = pr->n_stages;
 		for (size_t k = 0; k < pr->n_stages &&
 		    k < LIM_PROVIDER_STAGES; k++) {
@@ -127,19 +172,22 @@ ingest_profiles_sync(struct store *db, const char *path,
 		}
 		if ((rc = store_provider_put(db, &sp, path, now, err)) < 0)
 			goto fail;
+		if ((rc = put_params(db, pr->name, &pr->lim, err)) < 0)
+			goto fail;
 		for (size_t k = 0; k < pr->n_matches; k++)
 			if ((rc = store_provider_match_put(db, pr->name,
 			    profile_match_kind_name(pr->matches[k].kind),
 			    pr->matches[k].pattern, err)) < 0)
 				goto fail;
 		for (size_t k = 0; k < pr->n_codes; k++)
-			if ((rc = store_provider_code_put(db, pr->name, (int)k,
-			    pr->codes[k].pattern, pr->codes[k].cls, err)) < 0)
+			if ((rc = put_code(db, pr->name, (int)k,
+			    &pr->codes[k], err)) < 0)
 				goto fail;
 	}
+	if ((rc = put_params(db, "*", &p->defaults.lim, err)) < 0)
+		goto fail;
 	for (size_t k = 0; k < p->defaults.n_codes; k++)
-		if ((rc = store_provider_code_put(db, "*", (int)k,
-		    p->defaults.codes[k].pattern, p->defaults.codes[k].cls,
+		if ((rc = put_code(db, "*", (int)k, &p->defaults.codes[k],
 		    err)) < 0)
 			goto fail;
 	if ((rc = store_tx_commit(db, err)) < 0)
@@ -422,7 +470,6 @@ take_line(struct run *rn, const char *line, size_t len, int too_long)
 	struct err e;
 	uint64_t lineno;
 	int rc, cls, prule = 0;
-	char text[sizeof a.enhanced + sizeof a.reply + 2];
 
 	rn->lines_done++;
 	rn->batch_lines++;
@@ -457,6 +504,11 @@ take_line(struct run *rn, const char *line, size_t len, int too_long)
 		rn->sum->skipped++;
 		return 0;
 	}
+	if (a.internal) {
+		/* the MTA's own deferral, not the provider's answer */
+		rn->sum->internal++;
+		return 0;
+	}
 	if (pf != NULL && (pr = profiles_by_domain(pf, a.rcpt_domain)) == NULL)
 		pr = profiles_by_mx(pf, a.relay_host);
 	if (pr == NULL)
@@ -464,8 +516,8 @@ take_line(struct run *rn, const char *line, size_t len, int too_long)
 	if (a.status == SL_SENT) {
 		cls = SL_OK;
 	} else {
-		snprintf(text, sizeof text, "%s %s", a.enhanced, a.reply);
-		cls = profiles_classify(pf, pr, a.smtp_code, text, &prule);
+		cls = profiles_classify(pf, pr, a.smtp_code, a.enhanced,
+		    a.reply, &prule, NULL);
 		/* a reply rule may not make a failed attempt "ok" */
 		if (cls == SL_OK)
 			cls = a.status == SL_DEFERRED ? SL_OTHER_4XX :

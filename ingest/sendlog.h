@@ -54,6 +54,10 @@ struct sendlog_summary {
 	uint64_t lines;             /* lines read in this run */
 	uint64_t attempts;          /* delivery attempts rolled up */
 	uint64_t skipped;           /* well-formed lines that are not attempts */
+	uint64_t internal;          /* MTA-internal deferrals (no provider
+	                             * reply: "KumoMTA internal: ...", Postfix
+	                             * "delivery temporarily suspended"),
+	                             * not rolled up (doc/sendlog.md) */
 	uint64_t malformed;         /* lines that did not parse */
 	uint64_t malformed_line[SENDLOG_MALFORMED_SHOWN];  /* first few, 1-based */
 	uint64_t resumed_at_line;   /* lines already imported before this run */

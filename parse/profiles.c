@@ -43,34 +43,99 @@ profile_match_kind_name(int kind)
 	return NULL;
 }
 
-/* The threshold keys, valid in [defaults] and in provider sections. The
- * ranges only refuse nonsense (a percentage above 100, a pause longer
- * than a week); sensible values are the profile author's job. */
-enum lim_type { LT_PCT, LT_U64 };
-static const struct {
-	const char *key;
-	size_t off;
-	enum lim_type type;
-	uint64_t max;
-} lim_keys[] = {
-#define PCT(k) { #k, offsetof(struct profile_limits, k), LT_PCT, 100 }
-#define U64(k, m) { #k, offsetof(struct profile_limits, k), LT_U64, m }
-	PCT(dmarc_pass_green),
-	PCT(dmarc_pass_amber),
-	PCT(deferral_pct_amber),
-	PCT(deferral_pct_red),
-	U64(rate_per_hour, 1000000),
-	U64(block_per_hour, 1000000),
-	U64(max_per_hour, 100000000),
-	U64(max_connections, 10000),
-	U64(rate_pause_minutes, 7 * 24 * 60),
-	U64(block_pause_minutes, 7 * 24 * 60),
-	PCT(advance_delivered_pct),
-	U64(decay_idle_days, 3650),
-	U64(rewarm_idle_days, 3650),
-#undef PCT
-#undef U64
+/* The threshold keys, valid in [defaults] and in provider sections
+ * (profiles.h). The ranges refuse nonsense (a percentage above 100, a
+ * pause longer than the 48 h a hint may last); sensible values are the
+ * profile author's job. Grouped as doc/providers.md lists them. */
+static const struct profile_key keys[] = {
+	/* daily gate */
+	{ "dmarc_pass_green", PKT_PCT, 0, 100 },
+	{ "dmarc_pass_amber", PKT_PCT, 0, 100 },
+	{ "deferral_pct_amber", PKT_PCT, 0, 100 },
+	{ "deferral_pct_red", PKT_PCT, 0, 100 },
+	{ "bounce_pct_amber", PKT_PCT, 0, 100 },
+	{ "bounce_pct_red", PKT_PCT, 0, 100 },
+	{ "auth_pct_amber", PKT_PCT, 0, 100 },
+	{ "min_attempts", PKT_UINT, 0, 1000000 },
+	{ "coverage_low_pct", PKT_PCT, 0, 100 },
+	{ "coverage_high_pct", PKT_PCT, 100, 1000 },
+	{ "sends_reports", PKT_REPORTS, -1, 1 },
+	{ "dmarc_lag_days", PKT_UINT, 0, 7 },
+	{ "dmarc_absent_days", PKT_UINT, 1, 24 },
+	{ "advance_delivered_pct", PKT_PCT, 0, 100 },
+	{ "block_red_hours", PKT_UINT, 1, 24 },
+	{ "block_pause_pct", PKT_PCT, 0, 100 },
+	{ "rate_gate_red", PKT_BOOL, 0, 1 },
+	/* growth */
+	{ "growth_above_s_pct", PKT_PCT, 0.01, 100 },
+	{ "realised_factor", PKT_UINT, 1, 100 },
+	{ "realised_window_days", PKT_UINT, 1, 28 },
+	{ "recovery_days", PKT_UINT, 0, 60 },
+	{ "ssthresh_clear_days", PKT_UINT, 0, 365 },
+	{ "stall_days", PKT_UINT, 1, 365 },
+	{ "stage_snap_pct", PKT_PCT, 0, 50 },
+	{ "red_cut_pct", PKT_PCT, 1, 100 },
+	/* fast loop */
+	{ "rate_per_hour", PKT_UINT, 1, 1000000 },
+	{ "block_per_hour", PKT_UINT, 1, 1000000 },
+	{ "rate_min_attempts", PKT_UINT, 0, 1000000 },
+	{ "rate_share_pct", PKT_PCT, 0, 100 },
+	{ "rate_share_cut_pct", PKT_PCT, 1, 100 },
+	{ "rate_strict_cut_pct", PKT_PCT, 1, 100 },
+	{ "rate_pause_minutes", PKT_UINT, 0, 48 * 60 },
+	{ "block_pause_minutes", PKT_UINT, 1, 48 * 60 },
+	{ "block_pause_max_minutes", PKT_UINT, 1, 48 * 60 },
+	{ "block_pause_growth", PKT_UINT, 1, 16 },
+	{ "block_cut_pct", PKT_PCT, 1, 100 },
+	{ "decrease_gap_minutes", PKT_UINT, 0, 24 * 60 },
+	{ "increase_gap_minutes", PKT_UINT, 0, 24 * 60 },
+	{ "recovery_step_pct", PKT_PCT, 1, 100 },
+	/* caps */
+	{ "max_per_hour", PKT_UINT, 0, 100000000 },
+	{ "max_connections", PKT_UINT, 1, 10000 },
+	{ "start_connections", PKT_UINT, 1, 10000 },
+	{ "active_hours", PKT_UINT, 1, 24 },
+	/* idle */
+	{ "idle_pct", PKT_PCT, 0, 100 },
+	{ "decay_idle_days", PKT_UINT, 1, 3650 },
+	{ "rewarm_idle_days", PKT_UINT, 1, 3650 },
+	/* the hint */
+	{ "ttl_hours", PKT_UINT, 1, 48 },
+	{ "confidence_prior", PKT_UINT, 1, 1000000 },
+	{ "confidence_one_source_pct", PKT_PCT, 0, 100 },
 };
+
+#define N_KEYS (sizeof keys / sizeof keys[0])
+_Static_assert(N_KEYS <= PROFILE_KEYS_MAX, "raise PROFILE_KEYS_MAX");
+
+size_t
+profile_keys_count(void)
+{
+	return N_KEYS;
+}
+
+const struct profile_key *
+profile_key_at(size_t i)
+{
+	return i < N_KEYS ? &keys[i] : NULL;
+}
+
+int
+profile_key_find(const char *name)
+{
+	for (size_t i = 0; name != NULL && i < N_KEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+double
+profile_lim(const struct profile_limits *lim, const char *name, double dflt)
+{
+	int k = profile_key_find(name);
+
+	return k >= 0 && lim->set[k] ? lim->v[k] : dflt;
+}
 
 /* Largest daily cap of a stage: 100M/day is beyond any single IP. */
 #define STAGE_CAP_MAX 100000000u
@@ -218,7 +283,8 @@ parse_u64(const char *s, size_t n, uint64_t max, uint64_t *v)
 	return sp_uint64_all(s, n, v, max);
 }
 
-/* "12", "99.5": a percentage with at most 2 decimals, 0..100. */
+/* "12", "99.5": a percentage with at most 2 decimals, 0..1000 (the
+ * caller checks the key's range). */
 static int
 parse_pct(const char *s, double *out)
 {
@@ -226,7 +292,7 @@ parse_pct(const char *s, double *out)
 	uint64_t whole = 0, frac = 0;
 	size_t fd = 0;
 
-	if (sp_uint64(&p, &whole, 100) != 0)
+	if (sp_uint64(&p, &whole, 1000) != 0)
 		return -1;
 	if (*p == '.') {
 		p++;
@@ -241,7 +307,7 @@ parse_pct(const char *s, double *out)
 	if (*p != '\0')
 		return -1;
 	*out = (double)whole + (fd == 1 ? frac / 10.0 : frac / 100.0);
-	return *out > 100.0 ? -1 : 0;
+	return 0;
 }
 
 /* "daily[/min_days[/hourly]], ..." */
@@ -362,7 +428,53 @@ add_match(struct pctx *c, struct profile *pr, int kind, const char *v,
 	return 0;
 }
 
-/* "CLASS: pattern text" */
+/* "4xx", "5xx" or a three-digit code 200..599. */
+static int
+smtp_cond(const char *t, size_t n, int *cls, int *code)
+{
+	if (n != 3 || t[0] < '2' || t[0] > '5')
+		return 0;
+	if ((t[1] == 'x' || t[1] == 'X') && (t[2] == 'x' || t[2] == 'X')) {
+		*cls = t[0] - '0';
+		*code = 0;
+		return 1;
+	}
+	if (t[1] < '0' || t[1] > '9' || t[2] < '0' || t[2] > '9')
+		return 0;
+	*cls = 0;
+	*code = (t[0] - '0') * 100 + (t[1] - '0') * 10 + (t[2] - '0');
+	return 1;
+}
+
+/* An enhanced status code "C.S.D" (RFC 3463: class 2, 4 or 5, subject
+ * and detail 1..3 digits); with wild to allow 'x' for a digit. */
+static int
+enh_code(const char *t, size_t n, int wild)
+{
+	size_t i = 0, parts = 0;
+
+	if (n < 5 || n > 9 || !(t[0] == '2' || t[0] == '4' || t[0] == '5') ||
+	    t[1] != '.')
+		return 0;
+	for (i = 2; i <= n && parts < 2; parts++) {
+		size_t d = 0;
+		while (i < n && ((t[i] >= '0' && t[i] <= '9') ||
+		    (wild && (t[i] == 'x' || t[i] == 'X')))) {
+			i++;
+			d++;
+		}
+		if (d == 0 || d > 3)
+			return 0;
+		if (parts == 0) {
+			if (i >= n || t[i] != '.')
+				return 0;
+			i++;
+		}
+	}
+	return parts == 2 && i == n;
+}
+
+/* "CLASS: [SMTP] [ENH] [PHRASE]" (profiles.h struct profile_code). */
 static int
 add_code(struct pctx *c, struct profile *pr, const char *v, int line)
 {
@@ -370,12 +482,12 @@ add_code(struct pctx *c, struct profile *pr, const char *v, int line)
 	char cls[16];
 	size_t n;
 	int k;
-	struct profile_code *nc;
-	const char *pat;
+	struct profile_code *nc, rule;
+	const char *p, *rest;
 
 	if (colon == NULL || (size_t)(colon - v) >= sizeof cls)
 		return problem(c, line, ERR_FORMAT, "code: expected 'CLASS: "
-		    "pattern', got '%.60s'", v);
+		    "[SMTP] [ENH] [PHRASE]', got '%.60s'", v);
 	memcpy(cls, v, (size_t)(colon - v));
 	cls[colon - v] = '\0';
 	sp_trim(cls);
@@ -383,12 +495,60 @@ add_code(struct pctx *c, struct profile *pr, const char *v, int line)
 		return problem(c, line, ERR_FORMAT, "code: unknown class '%s' "
 		    "(ok, rate, block, auth, tls, conn, other_4xx, other_5xx)",
 		    cls);
-	pat = colon + 1;
-	sp_skip_blanks(&pat);
-	n = strlen(pat);
+	memset(&rule, 0, sizeof rule);
+	rule.cls = k;
+	p = colon + 1;
+	sp_skip_blanks(&p);
+	rest = p;
+	n = strlen(p);
 	if (n == 0 || n >= LIM_PROVIDER_TEXT_BYTES)
-		return problem(c, line, ERR_FORMAT, "code: empty pattern or "
+		return problem(c, line, ERR_FORMAT, "code: empty rule or "
 		    "longer than LIM_PROVIDER_TEXT_BYTES%s", "");
+	/* Leading conditions: an SMTP code or class, an enhanced code. */
+	for (int i = 0; i < 2; i++) {
+		const char *e = p;
+		size_t tn;
+		while (*e != '\0' && *e != ' ' && *e != '\t')
+			e++;
+		tn = (size_t)(e - p);
+		if (tn == 0)
+			break;
+		if (rule.smtp_class == 0 && rule.smtp_code == 0 &&
+		    rule.enh[0] == '\0' &&
+		    smtp_cond(p, tn, &rule.smtp_class, &rule.smtp_code)) {
+			/* taken */
+		} else if (rule.enh[0] == '\0' && enh_code(p, tn, 1)) {
+			memcpy(rule.enh, p, tn);
+			rule.enh[tn] = '\0';
+			sp_lower(rule.enh);
+		} else {
+			break;
+		}
+		p = e;
+		sp_skip_blanks(&p);
+	}
+	n = strlen(p);
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (n >= 2 && p[0] == '"') {
+		if (p[n - 1] != '"')
+			return problem(c, line, ERR_FORMAT, "code: unterminated "
+			    "quoted phrase in '%.60s'", v);
+		p++;
+		n -= 2;
+	}
+	if (n > 0 && p[n - 1] == '*') {
+		rule.prefix = 1;
+		n--;
+	}
+	if (n == 0 && (rule.prefix || (rule.enh[0] == '\0' &&
+	    rule.smtp_class == 0 && rule.smtp_code == 0)))
+		return problem(c, line, ERR_FORMAT, "code: '%.60s' has no "
+		    "condition (an SMTP code, an enhanced code or a phrase)", v);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 0x20 || p[i] == '"')
+			return problem(c, line, ERR_FORMAT, "code: control "
+			    "character or '\"' inside the phrase of '%.60s'", v);
 	if (pr->n_codes >= LIM_PROVIDER_CODES)
 		return problem(c, line, ERR_TOO_LARGE, "more code rules than "
 		    "LIM_PROVIDER_CODES (%s)", "128");
@@ -398,12 +558,15 @@ add_code(struct pctx *c, struct profile *pr, const char *v, int line)
 		return 1;
 	}
 	pr->codes = nc;
-	nc[pr->n_codes].cls = k;
-	if ((nc[pr->n_codes].pattern = dup_lower(pat, n)) == NULL) {
+	if ((n > 0 && (rule.phrase = dup_lower(p, n)) == NULL) ||
+	    (rule.text = malloc(strlen(rest) + 1)) == NULL) {
+		free(rule.phrase);
 		c->nomem = 1;
 		return 1;
 	}
-	pr->n_codes++;
+	memcpy(rule.text, rest, strlen(rest) + 1);
+	sp_trim(rule.text);
+	nc[pr->n_codes++] = rule;
 	return 0;
 }
 
@@ -424,6 +587,59 @@ set_text(struct pctx *c, char **dst, const char *v, int line)
 	return 0;
 }
 
+/* One threshold key: checked against its type and range. */
+static int
+set_key(struct pctx *c, struct profile *pr, int k, const char *value,
+    int line)
+{
+	const struct profile_key *pk = &keys[k];
+	double d = 0;
+	uint64_t u;
+
+	if (pk->type == PKT_REPORTS && pr == &c->p->defaults)
+		return problem(c, line, ERR_FORMAT, "%s belongs in a [provider] "
+		    "section, not [defaults]", pk->name);
+
+	switch (pk->type) {
+	case PKT_PCT:
+		if (parse_pct(value, &d) != 0 || d < pk->min || d > pk->max)
+			return problem(c, line, ERR_FORMAT, "%s: expected a "
+			    "percentage %g..%g (at most 2 decimals)", pk->name,
+			    pk->min, pk->max);
+		break;
+	case PKT_UINT:
+		if (parse_u64(value, strlen(value), (uint64_t)pk->max, &u) != 0
+		    || (double)u < pk->min)
+			return problem(c, line, ERR_FORMAT, "%s: expected a "
+			    "whole number %g..%g", pk->name, pk->min, pk->max);
+		d = (double)u;
+		break;
+	case PKT_BOOL:
+		if (strcmp(value, "yes") == 0)
+			d = 1;
+		else if (strcmp(value, "no") == 0)
+			d = 0;
+		else
+			return problem(c, line, ERR_FORMAT, "%s: yes or no, not "
+			    "'%.40s'", pk->name, value);
+		break;
+	default:
+		if (strcmp(value, "yes") == 0)
+			d = 1;
+		else if (strcmp(value, "no") == 0)
+			d = 0;
+		else if (strcmp(value, "unknown") == 0)
+			d = -1;
+		else
+			return problem(c, line, ERR_FORMAT, "%s: yes, no or "
+			    "unknown, not '%.40s'", pk->name, value);
+		break;
+	}
+	pr->lim.v[k] = d;
+	pr->lim.set[k] = 1;
+	return 0;
+}
+
 static int
 on_key(void *ctx, const char *section, const char *key, const char *value,
     int line)
@@ -439,27 +655,8 @@ on_key(void *ctx, const char *section, const char *key, const char *value,
 	if ((pr = section_of(c, section, line)) == NULL)
 		return 1;
 	c->cur = pr;
-	for (size_t i = 0; i < sizeof lim_keys / sizeof lim_keys[0]; i++) {
-		char *base = (char *)&pr->lim + lim_keys[i].off;
-
-		if (strcmp(key, lim_keys[i].key) != 0)
-			continue;
-		if (lim_keys[i].type == LT_PCT) {
-			double d;
-			if (parse_pct(value, &d) != 0)
-				return problem(c, line, ERR_FORMAT, "%s: expected a "
-				    "percentage 0..100", key);
-			memcpy(base, &d, sizeof d);
-		} else {
-			uint64_t u;
-			if (parse_u64(value, strlen(value), lim_keys[i].max,
-			    &u) != 0)
-				return problem(c, line, ERR_FORMAT, "%s: expected "
-				    "a whole number in range", key);
-			memcpy(base, &u, sizeof u);
-		}
-		return 0;
-	}
+	if (profile_key_find(key) >= 0)
+		return set_key(c, pr, profile_key_find(key), value, line);
 	if (strcmp(key, "stages") == 0)
 		return parse_stages(c, pr, value, line);
 	if (strcmp(key, "code") == 0)
@@ -474,6 +671,8 @@ on_key(void *ctx, const char *section, const char *key, const char *value,
 		return set_text(c, &pr->display_name, value, line);
 	if (strcmp(key, "source") == 0)
 		return set_text(c, &pr->source, value, line);
+	if (strcmp(key, "reports_source") == 0)
+		return set_text(c, &pr->reports_source, value, line);
 	if (strcmp(key, "unverified") == 0) {
 		if (strcmp(value, "yes") == 0)
 			pr->unverified = 1;
@@ -493,9 +692,12 @@ profile_clear(struct profile *pr)
 	free(pr->name);
 	free(pr->display_name);
 	free(pr->source);
+	free(pr->reports_source);
 	free(pr->stages);
-	for (size_t i = 0; i < pr->n_codes; i++)
-		free(pr->codes[i].pattern);
+	for (size_t i = 0; i < pr->n_codes; i++) {
+		free(pr->codes[i].text);
+		free(pr->codes[i].phrase);
+	}
 	free(pr->codes);
 	for (size_t i = 0; i < pr->n_matches; i++)
 		free(pr->matches[i].pattern);
@@ -514,8 +716,34 @@ profiles_free(struct profiles *p)
 	free(p);
 }
 
+/* lo must not exceed hi when both are set (hi 0 means "off" when
+ * zero_off). */
+static void
+check_pair(struct pctx *c, const struct profile *pr, const char *lo,
+    const char *hi, int zero_off)
+{
+	int kl = profile_key_find(lo), kh = profile_key_find(hi);
+
+	if (!pr->lim.set[kl] || !pr->lim.set[kh] ||
+	    (zero_off && pr->lim.v[kh] == 0))
+		return;
+	if (pr->lim.v[kl] > pr->lim.v[kh])
+		problem(c, pr->line, ERR_FORMAT, "provider '%s': %s above %s",
+		    pr->name, lo, hi);
+}
+
+static int
+has_reporter(const struct profile *pr)
+{
+	for (size_t i = 0; i < pr->n_matches; i++)
+		if (pr->matches[i].kind == PM_REPORTER)
+			return 1;
+	return 0;
+}
+
 /* Checks that need the whole file: every provider has a stage list (its
- * own or the default) and something to match; amber below green. */
+ * own or the default) and something to match; pairs of thresholds in
+ * order; sends_reports settled. */
 static void
 check_complete(struct pctx *c)
 {
@@ -543,13 +771,24 @@ check_complete(struct pctx *c)
 		if (pr->n_matches == 0)
 			problem(c, pr->line, ERR_FORMAT, "provider '%s': no "
 			    "domains, mx or reporters", pr->name);
-		if (pr->lim.dmarc_pass_amber > pr->lim.dmarc_pass_green)
+		check_pair(c, pr, "dmarc_pass_amber", "dmarc_pass_green", 0);
+		check_pair(c, pr, "deferral_pct_amber", "deferral_pct_red", 1);
+		check_pair(c, pr, "bounce_pct_amber", "bounce_pct_red", 0);
+		check_pair(c, pr, "start_connections", "max_connections", 0);
+		check_pair(c, pr, "block_pause_minutes",
+		    "block_pause_max_minutes", 0);
+		if (!pr->lim.set[profile_key_find("sends_reports")]) {
+			/* not said: unknown when it has a reporter to map
+			 * reports by, else it sends none we could read */
+			pr->lim.v[profile_key_find("sends_reports")] =
+			    has_reporter(pr) ? -1 : 0;
+			pr->lim.set[profile_key_find("sends_reports")] = 1;
+		} else if (profile_lim(&pr->lim, "sends_reports", 0) != 0 &&
+		    !has_reporter(pr)) {
 			problem(c, pr->line, ERR_FORMAT, "provider '%s': "
-			    "dmarc_pass_amber above dmarc_pass_green", pr->name);
-		if (pr->lim.deferral_pct_amber > pr->lim.deferral_pct_red)
-			problem(c, pr->line, ERR_FORMAT, "provider '%s': "
-			    "deferral_pct_amber above deferral_pct_red",
-			    pr->name);
+			    "sends_reports yes or unknown needs reporters = "
+			    "(how else would its reports be found?)", pr->name);
+		}
 	}
 }
 
@@ -657,44 +896,196 @@ profiles_by_mx(const struct profiles *p, const char *host)
 	return by_kind(p, host, PM_MX);
 }
 
-/* Case-insensitive substring search (ASCII). */
-static int
-contains(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle);
+/* ---- classification ---- */
 
-	for (; *hay != '\0'; hay++)
-		if (sp_ncasecmp(hay, needle, n) == 0)
-			return 1;
-	return 0;
+/* Normalised reply text: what the classifier matches phrases against. */
+#define NORM_BYTES 1024
+
+static int
+is_alnum(int ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9');
 }
 
 static int
-rules(const struct profile *pr, const char *text)
+is_digit3(const char *t, size_t n, int code)
 {
-	for (size_t i = 0; pr != NULL && i < pr->n_codes; i++)
-		if (contains(text, pr->codes[i].pattern))
-			return pr->codes[i].cls;
-	return -1;
+	return n == 3 && t[0] >= '2' && t[0] <= '5' && t[1] >= '0' &&
+	    t[1] <= '9' && t[2] >= '0' && t[2] <= '9' && (code == 0 ||
+	    (t[0] - '0') * 100 + (t[1] - '0') * 10 + (t[2] - '0') == code);
+}
+
+/*
+ * Lower-cases reply into out, drops the Postfix framing ("host H said: "
+ * or "host H refused to talk to me: " before, " (in reply to ...)"
+ * after) and the reply-line prefixes of a multi-line reply ("550-5.7.1",
+ * "550-", and "550 5.7.1" before the last line; code = the reply's code),
+ * and collapses white space. The first enhanced code seen in a prefix or
+ * at the start of the text goes to enh (when enh is "" on entry).
+ */
+static void
+normalise(const char *reply, int code, char *out, size_t outsz, char *enh,
+    size_t enhsz)
+{
+	const char *p = reply, *end, *q;
+	size_t o = 0;
+	int first = 1, prefixed = 0;
+
+	if ((q = strstr(p, " said: ")) != NULL)
+		p = q + 7;
+	else if ((q = strstr(p, " refused to talk to me: ")) != NULL)
+		p = q + 24;
+	end = p + strlen(p);
+	if ((q = strstr(p, " (in reply to ")) != NULL && q[strlen(q) - 1] ==
+	    ')' && strchr(q + 2, '(') == NULL)
+		end = q;
+	while (p < end) {
+		const char *t, *e;
+		size_t tn;
+		int drop = 0;
+
+		while (p < end && ((unsigned char)*p <= ' '))
+			p++;
+		if (p >= end)
+			break;
+		t = p;
+		while (p < end && (unsigned char)*p > ' ')
+			p++;
+		e = p;
+		tn = (size_t)(e - t);
+		/* "550-5.7.1" or "550-": a reply-line prefix; "421-text":
+		 * the prefix of a line without an enhanced code */
+		if (tn > 4 && t[3] == '-' && is_digit3(t, 3, code) &&
+		    !enh_code(t + 4, tn - 4, 0)) {
+			t += 4;
+			tn -= 4;
+			prefixed = 1;
+		} else if (tn >= 4 && t[3] == '-' && is_digit3(t, 3, code)) {
+			drop = prefixed = 1;
+			if (tn > 4 && enh[0] == '\0' && tn - 4 < enhsz) {
+				memcpy(enh, t + 4, tn - 4);
+				enh[tn - 4] = '\0';
+			}
+		} else if (is_digit3(t, tn, code)) {
+			/* "550 5.7.1 text": the code, then maybe the
+			 * enhanced code, starting the last line (or the
+			 * text) */
+			const char *u = p, *ue;
+			while (u < end && (unsigned char)*u <= ' ')
+				u++;
+			ue = u;
+			while (ue < end && (unsigned char)*ue > ' ')
+				ue++;
+			if (enh_code(u, (size_t)(ue - u), 0)) {
+				if (enh[0] == '\0' && (size_t)(ue - u) < enhsz) {
+					memcpy(enh, u, (size_t)(ue - u));
+					enh[ue - u] = '\0';
+				}
+				p = ue;
+				drop = 1;
+			} else if (first || prefixed) {
+				/* the code starting the text, or the last
+				 * line's "421 " after "421-" lines */
+				drop = 1;
+				prefixed = 0;
+			}
+		} else if (first && enh_code(t, tn, 0)) {
+			/* CSV / KumoMTA text starting with its enhanced
+			 * code */
+			if (enh[0] == '\0' && tn < enhsz) {
+				memcpy(enh, t, tn);
+				enh[tn] = '\0';
+			}
+			drop = 1;
+		}
+		first = 0;
+		if (drop)
+			continue;
+		if (o > 0 && o + 1 < outsz)
+			out[o++] = ' ';
+		for (const char *x = t; x < e && o + 1 < outsz; x++)
+			out[o++] = (*x >= 'A' && *x <= 'Z') ? (char)(*x + 32) :
+			    *x;
+	}
+	out[o] = '\0';
+}
+
+/* phrase occurs in text on word boundaries (prefix: none at the end). */
+static int
+phrase_in(const char *text, const char *phrase, int prefix)
+{
+	size_t n = strlen(phrase);
+	int lead = is_alnum((unsigned char)phrase[0]);
+	int trail = !prefix && is_alnum((unsigned char)phrase[n - 1]);
+
+	for (const char *h = strstr(text, phrase); h != NULL;
+	    h = strstr(h + 1, phrase)) {
+		if (lead && h > text && is_alnum((unsigned char)h[-1]))
+			continue;
+		if (trail && is_alnum((unsigned char)h[n]))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+/* "5.7.1" matches "5.7.1"; 'x' in the rule matches one digit. */
+static int
+enh_match(const char *rule, const char *enh)
+{
+	for (; *rule != '\0'; rule++, enh++)
+		if (*enh == '\0' || (*rule == 'x' ? !(*enh >= '0' &&
+		    *enh <= '9') : *rule != *enh))
+			return 0;
+	return *enh == '\0';
+}
+
+static const struct profile_code *
+rules(const struct profile *pr, int code, const char *enh, const char *text)
+{
+	for (size_t i = 0; pr != NULL && i < pr->n_codes; i++) {
+		const struct profile_code *r = &pr->codes[i];
+
+		if (r->smtp_class != 0 && code / 100 != r->smtp_class)
+			continue;
+		if (r->smtp_code != 0 && code != r->smtp_code)
+			continue;
+		if (r->enh[0] != '\0' && !enh_match(r->enh, enh))
+			continue;
+		if (r->phrase != NULL && !phrase_in(text, r->phrase, r->prefix))
+			continue;
+		return r;
+	}
+	return NULL;
 }
 
 int
 profiles_classify(const struct profiles *p, const struct profile *prov,
-    int code, const char *text, int *provider_rule)
+    int code, const char *enhanced, const char *reply, int *provider_rule,
+    const struct profile_code **rule)
 {
-	int k;
+	const struct profile_code *r;
+	char text[NORM_BYTES], enh[16];
 
 	*provider_rule = 0;
-	if (text == NULL)
-		text = "";
+	if (rule != NULL)
+		*rule = NULL;
 	if (code >= 200 && code < 300)
 		return SL_OK;
-	if ((k = rules(prov, text)) >= 0) {
+	enh[0] = '\0';
+	if (enhanced != NULL && enh_code(enhanced, strlen(enhanced), 0))
+		snprintf(enh, sizeof enh, "%s", enhanced);
+	normalise(reply != NULL ? reply : "", code, text, sizeof text, enh,
+	    sizeof enh);
+	if ((r = rules(prov, code, enh, text)) != NULL)
 		*provider_rule = 1;
-		return k;
-	}
-	if (p != NULL && (k = rules(&p->defaults, text)) >= 0)
-		return k;
+	else if (p != NULL)
+		r = rules(&p->defaults, code, enh, text);
+	if (rule != NULL)
+		*rule = r;
+	if (r != NULL)
+		return r->cls;
 	if (code >= 400 && code < 500)
 		return SL_OTHER_4XX;
 	if (code >= 500 && code < 600)

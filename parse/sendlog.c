@@ -231,6 +231,25 @@ fail(struct err *err, const char *msg)
 	return err_set(err, ERR_FORMAT, "%s", msg);
 }
 
+/* Postfix's own deferrals: the queue manager holding a destination it
+ * found dead earlier ("delivery temporarily suspended: <the earlier
+ * error>"), mail held by defer_transports (the hold rung of the Postfix
+ * export), a transport missing from master.cf. None is a reply of the
+ * receiving provider; the earlier error was logged (and counted) once. */
+static int
+postfix_internal(const char *reply)
+{
+	static const char *const prefixes[] = {
+		"delivery temporarily suspended:", "deferred transport",
+		"mail transport unavailable", "unknown mail transport error",
+	};
+
+	for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+		if (strncmp(reply, prefixes[i], strlen(prefixes[i])) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 parse_postfix(const char *line, size_t len, const struct sl_opts *o,
     struct sl_attempt *a, struct err *err)
@@ -317,15 +336,23 @@ parse_postfix(const char *line, size_t len, const struct sl_opts *o,
 		r = paren + 1;
 		copy_clean(a->reply, sizeof a->reply, r,
 		    (size_t)(close - 1 - r));
-		/* the SMTP code: first thing in the reply, or after
-		 * "said: " for a remote reply */
-		said = strstr(a->reply, " said: ");
-		r = said != NULL ? said + 7 : a->reply;
+		/* the SMTP code: first thing in the reply, after "said: "
+		 * for a remote reply, or after "refused to talk to me: "
+		 * for a refused greeting */
+		if ((said = strstr(a->reply, " said: ")) != NULL)
+			r = said + 7;
+		else if ((said = strstr(a->reply,
+		    " refused to talk to me: ")) != NULL)
+			r = said + 24;
+		else
+			r = a->reply;
 		if (r[0] >= '2' && r[0] <= '5' && r[1] >= '0' && r[1] <= '9' &&
 		    r[2] >= '0' && r[2] <= '9' && (r[3] == ' ' || r[3] == '-' ||
 		    r[3] == '\0'))
 			a->smtp_code = (r[0] - '0') * 100 + (r[1] - '0') * 10 +
 			    (r[2] - '0');
+		a->internal = a->status == SL_DEFERRED &&
+		    postfix_internal(a->reply);
 	}
 	return 0;
 }
@@ -421,8 +448,15 @@ parse_kumo(const struct jv *j, struct sl_attempt *a, struct err *err)
 			snprintf(a->enhanced, sizeof a->enhanced, "%u.%u.%u",
 			    (unsigned)c1, (unsigned)c2, (unsigned)c3);
 	}
-	if ((s = jstr(resp, "content", &n)) != NULL)
+	if ((s = jstr(resp, "content", &n)) != NULL) {
 		copy_clean(a->reply, sizeof a->reply, s, n);
+		/* KumoMTA's own transient failures (ready queue full, a
+		 * throttle or suspension of its own, no connection): not a
+		 * reply of the provider (TSA ignores them too unless told:
+		 * match_internal). */
+		a->internal = a->status == SL_DEFERRED &&
+		    n >= 17 && memcmp(s, "KumoMTA internal:", 17) == 0;
+	}
 	return 0;
 }
 

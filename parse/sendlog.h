@@ -39,6 +39,13 @@ struct sl_attempt {
 	char enhanced[16];         /* "4.7.28" or "" */
 	char reply[512];           /* reply text, truncated, control chars
 	                            * replaced by spaces */
+	int internal;              /* 1: an MTA-internal deferral, not a
+	                            * provider's answer (KumoMTA "KumoMTA
+	                            * internal: ...", Postfix "delivery
+	                            * temporarily suspended: ...", "deferred
+	                            * transport", "mail transport
+	                            * unavailable"); callers count it apart
+	                            * (doc/sendlog.md) */
 };
 
 /* What the year-less Postfix timestamps are read against: ref_year and

@@ -1,4 +1,5 @@
 /* report/engine.c - see engine.h and doc/hints.md */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,50 +10,176 @@
 #define MIN_S 60
 
 /*
- * The last-resort table: used only for a threshold that neither the
- * provider profile, its [defaults] nor the configuration gives. Values sit
- * inside the published envelopes (doc/hints.md cites which).
+ * The fallback table: used only for a key that the profile (the
+ * provider's section or [defaults]) does not set; the shipped
+ * dist/providers.conf sets every key in [defaults] to these values.
+ * They sit inside the published envelopes (doc/hints.md cites which).
  */
 void
 engine_params_defaults(struct engine_params *p)
 {
 	memset(p, 0, sizeof *p);
 	p->active_hours = 12;
-	p->max_connections = 5;
+	p->max_per_hour = 20000;
+	p->max_connections = 10;
 	p->start_connections = 1;
 	p->min_attempts = 20;
 	p->deferral_amber = 0.05;
+	p->deferral_red = 0.20;
 	p->bounce_amber = 0.03;
 	p->bounce_red = 0.10;
 	p->auth_amber = 0.01;
-	p->dmarc_pass_amber = 0.98;
-	p->dmarc_pass_red = 0.90;
+	p->dmarc_pass_green = 0.98;
+	p->dmarc_pass_amber = 0.90;
 	p->coverage_low = 0.5;
 	p->coverage_high = 1.5;
-	p->expect_dmarc = 1;
+	p->sends_reports = -1;
 	p->dmarc_lag_days = 2;
+	p->dmarc_absent_days = 5;
 	p->utilisation_min = 0.9;
 	p->block_red_hours = 2;
 	p->block_pause_share = 0.20;
+	p->rate_gate_red = 0;
 	p->growth_above_s = 0.10;
 	p->realised_factor = 2;
+	p->realised_window_days = 7;
 	p->recovery_days = 2;
 	p->ssthresh_clear_days = 3;
 	p->stall_days = 10;
+	p->stage_snap = 0.10;
+	p->red_cut = 0.5;
 	p->block_per_hour = 1;
 	p->rate_per_hour = 1;
 	p->rate_min_attempts = 50;
 	p->rate_share = 0.05;
-	p->rate_pause_min = 10;
+	p->rate_share_cut = 0.5;
+	p->rate_pause_min = 15;
 	p->rate_strict_cut = 0.7;
 	p->block_pause_min = 120;
 	p->block_pause_max_min = 1440;
+	p->block_pause_growth = 2;
+	p->block_cut = 0.5;
 	p->decrease_gap_min = 30;
 	p->increase_gap_min = 30;
+	p->recovery_step = 0.10;
 	p->idle_share = 0.1;
 	p->idle_stage_days = 7;
 	p->idle_restart_days = 30;
 	p->ttl_hours = 26;
+	p->confidence_prior = 200;
+	p->confidence_one_source = 0.7;
+}
+
+/* Profile key -> field (doc/providers.md "Threshold keys"; the same
+ * names as parse/profiles.c, checked by tests/unit/test_engine.c). */
+enum param_kind { PK_RATIO, PK_U64, PK_UNS, PK_INT };
+#define F(name, field, kind) \
+	{ name, offsetof(struct engine_params, field), kind }
+static const struct {
+	const char *name;
+	size_t off;
+	enum param_kind kind;
+} param_keys[] = {
+	F("dmarc_pass_green", dmarc_pass_green, PK_RATIO),
+	F("dmarc_pass_amber", dmarc_pass_amber, PK_RATIO),
+	F("deferral_pct_amber", deferral_amber, PK_RATIO),
+	F("deferral_pct_red", deferral_red, PK_RATIO),
+	F("bounce_pct_amber", bounce_amber, PK_RATIO),
+	F("bounce_pct_red", bounce_red, PK_RATIO),
+	F("auth_pct_amber", auth_amber, PK_RATIO),
+	F("min_attempts", min_attempts, PK_U64),
+	F("coverage_low_pct", coverage_low, PK_RATIO),
+	F("coverage_high_pct", coverage_high, PK_RATIO),
+	F("sends_reports", sends_reports, PK_INT),
+	F("dmarc_lag_days", dmarc_lag_days, PK_UNS),
+	F("dmarc_absent_days", dmarc_absent_days, PK_UNS),
+	F("advance_delivered_pct", utilisation_min, PK_RATIO),
+	F("block_red_hours", block_red_hours, PK_UNS),
+	F("block_pause_pct", block_pause_share, PK_RATIO),
+	F("rate_gate_red", rate_gate_red, PK_INT),
+	F("growth_above_s_pct", growth_above_s, PK_RATIO),
+	F("realised_factor", realised_factor, PK_UNS),
+	F("realised_window_days", realised_window_days, PK_UNS),
+	F("recovery_days", recovery_days, PK_UNS),
+	F("ssthresh_clear_days", ssthresh_clear_days, PK_UNS),
+	F("stall_days", stall_days, PK_UNS),
+	F("stage_snap_pct", stage_snap, PK_RATIO),
+	F("red_cut_pct", red_cut, PK_RATIO),
+	F("rate_per_hour", rate_per_hour, PK_U64),
+	F("block_per_hour", block_per_hour, PK_U64),
+	F("rate_min_attempts", rate_min_attempts, PK_U64),
+	F("rate_share_pct", rate_share, PK_RATIO),
+	F("rate_share_cut_pct", rate_share_cut, PK_RATIO),
+	F("rate_strict_cut_pct", rate_strict_cut, PK_RATIO),
+	F("rate_pause_minutes", rate_pause_min, PK_UNS),
+	F("block_pause_minutes", block_pause_min, PK_UNS),
+	F("block_pause_max_minutes", block_pause_max_min, PK_UNS),
+	F("block_pause_growth", block_pause_growth, PK_UNS),
+	F("block_cut_pct", block_cut, PK_RATIO),
+	F("decrease_gap_minutes", decrease_gap_min, PK_UNS),
+	F("increase_gap_minutes", increase_gap_min, PK_UNS),
+	F("recovery_step_pct", recovery_step, PK_RATIO),
+	F("max_per_hour", max_per_hour, PK_U64),
+	F("max_connections", max_connections, PK_UNS),
+	F("start_connections", start_connections, PK_UNS),
+	F("active_hours", active_hours, PK_UNS),
+	F("idle_pct", idle_share, PK_RATIO),
+	F("decay_idle_days", idle_stage_days, PK_UNS),
+	F("rewarm_idle_days", idle_restart_days, PK_UNS),
+	F("ttl_hours", ttl_hours, PK_UNS),
+	F("confidence_prior", confidence_prior, PK_U64),
+	F("confidence_one_source_pct", confidence_one_source, PK_RATIO),
+};
+#undef F
+#define N_PARAM_KEYS (sizeof param_keys / sizeof param_keys[0])
+
+const char *
+engine_param_name(size_t i)
+{
+	return i < N_PARAM_KEYS ? param_keys[i].name : NULL;
+}
+
+int
+engine_param_set(struct engine_params *p, const char *name, double value)
+{
+	for (size_t i = 0; i < N_PARAM_KEYS; i++) {
+		char *f = (char *)p + param_keys[i].off;
+		double r;
+		uint64_t u;
+		unsigned w;
+		int k;
+
+		if (strcmp(param_keys[i].name, name) != 0)
+			continue;
+		/* NaN fails every comparison: refused here too. */
+		if (param_keys[i].kind == PK_INT) {
+			if (!(value >= -1.0 && value <= 1.0))
+				return ERR_INVAL;
+			k = (int)value;
+			memcpy(f, &k, sizeof k);
+			return 0;
+		}
+		if (!(value >= 0.0 && value <= 1e12))
+			return ERR_INVAL;
+		switch (param_keys[i].kind) {
+		case PK_RATIO:
+			r = value / 100.0;
+			memcpy(f, &r, sizeof r);
+			break;
+		case PK_U64:
+			u = (uint64_t)value;
+			memcpy(f, &u, sizeof u);
+			break;
+		default:
+			if (value > 4e9)
+				return ERR_INVAL;
+			w = (unsigned)value;
+			memcpy(f, &w, sizeof w);
+			break;
+		}
+		return 0;
+	}
+	return ERR_NOTFOUND;
 }
 
 /* Rounding without libm (values here are >= 0 and far below 2^53). */
@@ -62,6 +189,16 @@ ceil_u(double x)
 	uint64_t i = (uint64_t)x;
 
 	return (double)i < x ? i + 1 : i;
+}
+
+/* cap x factor in (0, 1], rounded down, at least 1: a cut always leaves
+ * something to resume from. */
+static uint64_t
+scale(uint64_t cap, double factor)
+{
+	uint64_t v = (uint64_t)((double)cap * factor);
+
+	return v == 0 ? 1 : v;
 }
 
 static double
@@ -74,6 +211,13 @@ static int
 ratio_ok(double v)
 {
 	return v >= 0.0 && v <= 1.0;
+}
+
+/* A factor that lowers (or keeps) a cap: (0, 1]. */
+static int
+cut_ok(double v)
+{
+	return v > 0.0 && v <= 1.0;
 }
 
 int
@@ -97,24 +241,36 @@ engine_params_check(const struct engine_params *p, const char **what)
 	    ratio_ok(p->deferral_red) &&
 	    p->bounce_amber <= p->bounce_red && ratio_ok(p->auth_amber)))
 		bad = "smtp rate thresholds";
-	if (bad == NULL && !(ratio_ok(p->dmarc_pass_amber) &&
-	    ratio_ok(p->dmarc_pass_red) &&
-	    p->dmarc_pass_red <= p->dmarc_pass_amber))
+	if (bad == NULL && !(ratio_ok(p->dmarc_pass_green) &&
+	    ratio_ok(p->dmarc_pass_amber) &&
+	    p->dmarc_pass_amber <= p->dmarc_pass_green))
 		bad = "dmarc_pass thresholds";
 	if (bad == NULL && !(p->coverage_low >= 0.0 &&
 	    p->coverage_low <= 1.0 && p->coverage_high >= 1.0))
 		bad = "coverage bounds";
 	if (bad == NULL && !(ratio_ok(p->utilisation_min) &&
 	    ratio_ok(p->block_pause_share) && ratio_ok(p->rate_share) &&
-	    ratio_ok(p->idle_share) && p->rate_strict_cut > 0.0 &&
-	    p->rate_strict_cut <= 1.0 && p->growth_above_s > 0.0 &&
-	    p->growth_above_s <= 1.0))
+	    ratio_ok(p->idle_share) && cut_ok(p->rate_strict_cut) &&
+	    cut_ok(p->rate_share_cut) && cut_ok(p->red_cut) &&
+	    cut_ok(p->block_cut) && cut_ok(p->growth_above_s) &&
+	    cut_ok(p->recovery_step) && p->stage_snap >= 0.0 &&
+	    p->stage_snap <= 0.5 && ratio_ok(p->confidence_one_source)))
 		bad = "ratios";
 	if (bad == NULL && (p->realised_factor == 0 ||
-	    p->idle_stage_days == 0 || p->block_per_hour == 0 || p->block_pause_min == 0 ||
+	    p->realised_window_days == 0 ||
+	    p->realised_window_days > ENGINE_MAX_WINDOW_DAYS - 4 ||
+	    p->idle_stage_days == 0 || p->block_per_hour == 0 ||
+	    p->rate_per_hour == 0 || p->block_pause_min == 0 ||
+	    p->block_pause_growth == 0 ||
 	    p->block_pause_max_min < p->block_pause_min ||
-	    p->block_pause_max_min > 48 * 60 || p->rate_pause_min > 48 * 60))
+	    p->block_pause_max_min > 48 * 60 || p->rate_pause_min > 48 * 60 ||
+	    p->block_red_hours == 0 || p->stall_days == 0 ||
+	    p->confidence_prior == 0))
 		bad = "pause and growth settings";
+	if (bad == NULL && (p->sends_reports < -1 || p->sends_reports > 1 ||
+	    p->dmarc_lag_days > 7 || p->dmarc_absent_days == 0 ||
+	    p->dmarc_lag_days + p->dmarc_absent_days > ENGINE_MAX_WINDOW_DAYS))
+		bad = "DMARC report settings";
 	if (bad == NULL && (p->ttl_hours == 0 || p->ttl_hours > 48))
 		bad = "ttl_hours (1..48)";
 	if (bad == NULL && p->target_daily != 0 &&
@@ -158,14 +314,18 @@ conn_base(const struct engine_params *p, unsigned stage)
 	return k > p->max_connections ? p->max_connections : (unsigned)k;
 }
 
-/* Highest stage whose cap is <= cap (0 when below the first). */
+/* Highest stage whose cap is <= cap, or at most stage_snap above it: a
+ * cap the realised-volume clamp held just below a stage counts as that
+ * stage, so the stage's min_days are not waited twice (0 when below the
+ * first). */
 static unsigned
 stage_for(const struct engine_params *p, uint64_t cap)
 {
 	unsigned s = 0;
 
 	for (size_t i = 0; i < p->n_stages; i++)
-		if (p->stage_day[i] <= cap)
+		if (p->stage_day[i] <= cap || (double)cap >=
+		    (double)p->stage_day[i] * (1.0 - p->stage_snap))
 			s = (unsigned)i;
 	return s;
 }
@@ -238,26 +398,194 @@ add_dmarc_ids(struct engine_hint *h, const struct engine_dmarc *d)
 		e->report_ids[e->n_report_ids++] = d->report_ids[i];
 }
 
+/* Saturating a - b: counts only grow, but a store rebuilt from a newer
+ * log could hold less than was acted on. */
+static uint64_t
+sub0(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+static struct engine_acted *
+acted_find(struct engine_state *st, int64_t hour)
+{
+	for (size_t i = 0; i < st->n_acted; i++)
+		if (st->acted[i].hour == hour)
+			return &st->acted[i];
+	return NULL;
+}
+
+static const struct engine_acted *
+acted_get(const struct engine_state *st, int64_t hour)
+{
+	for (size_t i = 0; i < st->n_acted; i++)
+		if (st->acted[i].hour == hour)
+			return &st->acted[i];
+	return NULL;
+}
+
+/* The entry of hour, added (oldest dropped when full; entries stay
+ * sorted by hour). */
+static struct engine_acted *
+acted_slot(struct engine_state *st, int64_t hour)
+{
+	struct engine_acted *a = acted_find(st, hour);
+	size_t i;
+
+	if (a != NULL)
+		return a;
+	if (st->n_acted == ENGINE_ACTED_MAX) {
+		memmove(&st->acted[0], &st->acted[1],
+		    (ENGINE_ACTED_MAX - 1) * sizeof st->acted[0]);
+		st->n_acted--;
+	}
+	for (i = st->n_acted; i > 0 && st->acted[i - 1].hour > hour; i--)
+		st->acted[i] = st->acted[i - 1];
+	memset(&st->acted[i], 0, sizeof st->acted[i]);
+	st->acted[i].hour = hour;
+	st->n_acted++;
+	return &st->acted[i];
+}
+
+/* Drops what is older than the gated day: nothing reads it again. */
+static void
+acted_prune(struct engine_state *st, int64_t from)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < st->n_acted; i++)
+		if (st->acted[i].hour >= from)
+			st->acted[k++] = st->acted[i];
+	st->n_acted = k;
+}
+
+/* Hour buckets the fast loop reads: those overlapping [now - 1 h, now]
+ * (the store keeps whole hours, so up to two). */
+static int
+in_window(int64_t hour, int64_t now)
+{
+	return hour + 3600 > now - 3600 && hour <= now;
+}
+
+/* What decisions consume of a bucket. */
+enum { USE_RATE = 1, USE_BLOCK = 2, USE_CONN = 4, USE_ALL = 7 };
+
+static void
+consume(struct engine_state *st, const struct engine_inputs *in,
+    int64_t now, int what)
+{
+	for (size_t i = 0; i < in->n_hours; i++) {
+		const struct engine_hour *h = &in->hours[i];
+		struct engine_acted *a;
+
+		if (!in_window(h->hour, now))
+			continue;
+		a = acted_slot(st, h->hour);
+		if (what & USE_RATE) {
+			a->attempts = h->c.attempts;
+			a->rate = h->c.rate;
+			a->rate_signal = h->c.rate_signal;
+		}
+		if (what & USE_BLOCK)
+			a->block = h->c.block;
+		if (what & USE_CONN)
+			a->conn = h->c.conn;
+	}
+}
+
+/* The fast loop's evidence: counts of the window's buckets above what
+ * was acted on (fresh), and all of them (for the evidence). */
+struct fast_view {
+	struct engine_counts fresh, all;
+	int64_t from;             /* first bucket of the window */
+};
+
+static void
+fast_view_of(const struct engine_state *st, const struct engine_inputs *in,
+    int64_t now, struct fast_view *v)
+{
+	memset(v, 0, sizeof *v);
+	v->from = (now - 3600) - ((now - 3600) % 3600 + 3600) % 3600;
+	for (size_t i = 0; i < in->n_hours; i++) {
+		const struct engine_hour *h = &in->hours[i];
+		const struct engine_acted *a;
+		struct engine_acted z;
+
+		if (!in_window(h->hour, now))
+			continue;
+		if ((a = acted_get(st, h->hour)) == NULL) {
+			memset(&z, 0, sizeof z);
+			a = &z;
+		}
+		v->fresh.attempts += sub0(h->c.attempts, a->attempts);
+		v->fresh.rate += sub0(h->c.rate, a->rate);
+		v->fresh.rate_signal += sub0(h->c.rate_signal, a->rate_signal);
+		v->fresh.block += sub0(h->c.block, a->block);
+		v->fresh.conn += sub0(h->c.conn, a->conn);
+		v->all.attempts += h->c.attempts;
+		v->all.rate += h->c.rate;
+		v->all.rate_signal += h->c.rate_signal;
+		v->all.block += h->c.block;
+		v->all.conn += h->c.conn;
+	}
+}
+
 /* What the daily gate saw, kept for the hint. */
 struct gate_result {
 	enum engine_gate gate;
 	const char *reason;       /* first failing rule, NULL when GREEN */
 	char text[200];
-	int pause;                /* BLOCK share high enough to pause */
+	int pause;                /* missed BLOCK share high enough to pause */
+	int set_s;                /* missed provider rate codes: S = C */
+	int tried_and_failed;     /* a failing rule other than unused caps */
 	double dmarc_factor;      /* min(1, ρ) when DMARC data was used */
 	int dmarc_seen;
+	int dmarc_expected;
+	uint64_t usable;          /* min(C, H x active_hours) */
+	uint64_t missed_block, missed_rate_signal;
+	uint64_t missed_block_max, missed_rate_signal_max;  /* in one hour */
+	unsigned missed_block_hours;
 };
 
 static void
 fail(struct gate_result *g, enum engine_gate level, const char *reason,
     const char *text)
 {
+	if (strcmp(reason, "low_utilisation") != 0)
+		g->tried_and_failed = 1;
 	/* RED beats AMBER; within a level the first rule checked names the
 	 * reason (the rules are checked most serious first). */
 	if (level > g->gate || (level == g->gate && g->reason == NULL)) {
 		g->gate = level;
 		g->reason = reason;
 		snprintf(g->text, sizeof g->text, "%s", text);
+	}
+}
+
+/* BLOCK and provider rate codes of the gated day that no fast-loop
+ * decision used: imported after the fact, or no run in those hours. */
+static void
+missed_of(const struct engine_state *st, const struct engine_inputs *in,
+    struct gate_result *g)
+{
+	int64_t from = day_start(in->gate_day), until = from + DAY_S;
+
+	for (size_t i = 0; i < in->n_hours; i++) {
+		const struct engine_hour *h = &in->hours[i];
+		const struct engine_acted *a = acted_get(st, h->hour);
+		uint64_t b, r;
+
+		if (h->hour < from || h->hour >= until)
+			continue;
+		b = sub0(h->c.block, a != NULL ? a->block : 0);
+		r = sub0(h->c.rate_signal, a != NULL ? a->rate_signal : 0);
+		g->missed_block += b;
+		g->missed_rate_signal += r;
+		g->missed_block_hours += b > 0;
+		if (b > g->missed_block_max)
+			g->missed_block_max = b;
+		if (r > g->missed_rate_signal_max)
+			g->missed_rate_signal_max = r;
 	}
 }
 
@@ -277,23 +605,38 @@ run_gate(const struct engine_params *p, const struct engine_state *st,
 	memset(g, 0, sizeof *g);
 	g->gate = GATE_GREEN;
 	g->dmarc_factor = 1.0;
+	missed_of(st, in, g);
+	/* Is a report expected? yes; no; unknown: until the provider has
+	 * left dmarc_absent_days of our mail unreported. */
+	g->dmarc_expected = p->sends_reports > 0 || (p->sends_reports < 0 &&
+	    in->dmarc_silent_days < p->dmarc_absent_days);
 
-	/* RED rules. */
-	if (judged && share(d->block, d->attempts) >= p->block_pause_share) {
-		v = share(d->block, d->attempts);
+	/* RED rules. BLOCK replies a fast-loop run paused for are not held
+	 * against the day again: only the missed ones. */
+	if (judged && share(g->missed_block, d->attempts) >=
+	    p->block_pause_share) {
+		v = share(g->missed_block, d->attempts);
 		snprintf(t, sizeof t, "BLOCK replies on %llu of %llu attempts",
-		    (unsigned long long)d->block,
+		    (unsigned long long)g->missed_block,
 		    (unsigned long long)d->attempts);
 		fail(g, GATE_RED, "reputation_block", t);
 		g->pause = 1;
 		add_evidence(h, "smtp", "block_rate", v, d->attempts,
 		    p->block_pause_share, from, until, 1);
 	}
-	if (d->block_hours >= p->block_red_hours && d->block > 0) {
-		snprintf(t, sizeof t, "BLOCK replies in %u hours of the day",
-		    d->block_hours);
+	if (g->missed_block_max >= p->block_per_hour) {
+		/* The fast loop would have paused: a missed pause. */
+		snprintf(t, sizeof t, "%llu BLOCK replies in one hour that no "
+		    "run acted on (a missed pause)",
+		    (unsigned long long)g->missed_block_max);
 		fail(g, GATE_RED, "reputation_block", t);
-		add_evidence(h, "smtp", "block_hours", d->block_hours,
+		add_evidence(h, "smtp", "missed_block", (double)g->missed_block,
+		    d->attempts, (double)p->block_per_hour, from, until, 1);
+	} else if (g->missed_block_hours >= p->block_red_hours) {
+		snprintf(t, sizeof t, "BLOCK replies in %u hours of the day",
+		    g->missed_block_hours);
+		fail(g, GATE_RED, "reputation_block", t);
+		add_evidence(h, "smtp", "block_hours", g->missed_block_hours,
 		    d->attempts, p->block_red_hours, from, until, 1);
 	}
 	if (judged && share(d->other_5xx, d->attempts) >= p->bounce_red) {
@@ -304,6 +647,20 @@ run_gate(const struct engine_params *p, const struct engine_state *st,
 		add_evidence(h, "smtp", "bounce_rate", v, d->attempts,
 		    p->bounce_red, from, until, 1);
 	}
+	if (g->missed_rate_signal_max >= p->rate_per_hour) {
+		/* The provider's own "slow down" (4.7.28, TSS04 ...) that
+		 * no fast-loop run acted on: the level of trouble is set
+		 * (S), and the day does not count for growth. */
+		snprintf(t, sizeof t, "%llu provider rate-limit replies that "
+		    "no run acted on", (unsigned long long)
+		    g->missed_rate_signal);
+		fail(g, p->rate_gate_red ? GATE_RED : GATE_AMBER,
+		    "rate_limited", t);
+		g->set_s = 1;
+		add_evidence(h, "smtp", "missed_rate_signal",
+		    (double)g->missed_rate_signal, d->attempts,
+		    (double)p->rate_per_hour, from, until, 1);
+	}
 	if (dm->day >= 0 && dm->messages > 0) {
 		double pass = share(dm->dmarc_pass, dm->messages);
 		uint64_t disp = dm->quarantine + dm->reject;
@@ -312,13 +669,13 @@ run_gate(const struct engine_params *p, const struct engine_state *st,
 		g->dmarc_seen = 1;
 		/* Failing mail that the receiver also junks or refuses:
 		 * the policy is enforced on our own mail. */
-		if (pass < p->dmarc_pass_red && disp > 0) {
+		if (pass < p->dmarc_pass_amber && disp > 0) {
 			snprintf(t, sizeof t, "DMARC pass %.1f%% of %llu "
 			    "with %llu quarantined/rejected", 100.0 * pass,
 			    (unsigned long long)dm->messages,
 			    (unsigned long long)disp);
 			fail(g, GATE_RED, "auth_failure", t);
-		} else if (pass < p->dmarc_pass_amber) {
+		} else if (pass < p->dmarc_pass_green) {
 			snprintf(t, sizeof t, "DMARC pass %.1f%% of %llu "
 			    "messages", 100.0 * pass,
 			    (unsigned long long)dm->messages);
@@ -329,13 +686,13 @@ run_gate(const struct engine_params *p, const struct engine_state *st,
 			fail(g, GATE_AMBER, "dmarc_disposition", t);
 		}
 		add_evidence(h, "dmarc_aggregate", "dmarc_pass_rate", pass,
-		    dm->messages, p->dmarc_pass_amber, df, df + DAY_S, 1);
+		    dm->messages, p->dmarc_pass_green, df, df + DAY_S, 1);
 		add_dmarc_ids(h, dm);
 		if (dm->accepted_that_day > 0) {
 			double rho = share(dm->messages, dm->accepted_that_day);
 			if (rho < 1.0)
 				g->dmarc_factor = rho;
-			if (p->expect_dmarc && (rho < p->coverage_low ||
+			if (g->dmarc_expected && (rho < p->coverage_low ||
 			    rho > p->coverage_high)) {
 				snprintf(t, sizeof t, "DMARC reports cover "
 				    "%.0f%% of accepted mail", 100.0 * rho);
@@ -346,11 +703,17 @@ run_gate(const struct engine_params *p, const struct engine_state *st,
 				    p->coverage_high, df, df + DAY_S, 1);
 			}
 		}
-	} else if (p->expect_dmarc && d->ok > 0) {
+	} else if (g->dmarc_expected && d->ok > 0) {
 		fail(g, GATE_AMBER, "dmarc_missing", "no DMARC aggregate "
 		    "report for this source yet");
 		add_evidence(h, "dmarc_aggregate", "coverage", 0.0,
 		    d->ok, p->coverage_low, from, until, 1);
+	} else if (p->sends_reports < 0 && d->ok > 0) {
+		/* Unknown whether it reports, and it has not for days: the
+		 * send log alone judges (and the hint says so). */
+		add_evidence(h, "dmarc_aggregate", "unreported_days",
+		    in->dmarc_silent_days, d->ok, p->dmarc_absent_days, from,
+		    until, 1);
 	}
 
 	/* AMBER rules on the send log. */
@@ -399,6 +762,7 @@ run_gate(const struct engine_params *p, const struct engine_state *st,
 	usable = st->cap_day;
 	if (st->cap_hour * p->active_hours < usable)
 		usable = st->cap_hour * p->active_hours;
+	g->usable = usable;
 	v = share(d->ok, usable);
 	if (v < p->utilisation_min) {
 		snprintf(t, sizeof t, "used %llu of a %llu cap",
@@ -412,11 +776,12 @@ run_gate(const struct engine_params *p, const struct engine_state *st,
 /* Confidence in a decision over n samples (doc/hints.md): more samples,
  * two independent sources agreeing, full DMARC coverage all raise it. */
 static double
-confidence(uint64_t n, int two_sources, double dmarc_factor)
+confidence(const struct engine_params *p, uint64_t n, int two_sources,
+    double dmarc_factor)
 {
-	double c = (double)n / ((double)n + 200.0);
+	double c = (double)n / ((double)n + (double)p->confidence_prior);
 
-	c *= two_sources ? 1.0 : 0.7;
+	c *= two_sources ? 1.0 : p->confidence_one_source;
 	c *= dmarc_factor;
 	return round_to(c, 1000.0);
 }
@@ -440,13 +805,14 @@ do_block_pause(const struct engine_params *p, struct engine_state *st,
 
 	for (unsigned i = 0; i < st->pauses_24h && mins < p->block_pause_max_min;
 	    i++)
-		mins *= 2;
+		mins *= p->block_pause_growth;
 	if (mins > p->block_pause_max_min)
 		mins = p->block_pause_max_min;
 	st->pauses_24h++;
 	st->last_pause = now;
-	st->cap_day = st->cap_day / 2 > floor_cap ? st->cap_day / 2 :
-	    floor_cap;
+	st->cap_day = scale(st->cap_day, p->block_cut);
+	if (st->cap_day < floor_cap)
+		st->cap_day = floor_cap;
 	st->ssthresh = st->cap_day;
 	st->stage = stage_for(p, st->cap_day);
 	st->stage_days = 0;
@@ -479,7 +845,7 @@ next_cap(const struct engine_params *p, const struct engine_state *st,
 		next = c + (step == 0 ? 1 : step);
 	}
 	/* Never more than realised_factor x the best accepted day. */
-	lim = in->best_ok_7d * p->realised_factor;
+	lim = in->best_ok * p->realised_factor;
 	if (next > lim)
 		next = lim;
 	if (next > target_of(p))
@@ -491,17 +857,17 @@ int
 engine_step(const struct engine_params *p, struct engine_state *st,
     const struct engine_inputs *in, int64_t now, struct engine_hint *hint)
 {
-	const struct engine_counts *hr = &in->hour;
-	int64_t hfrom = in->hour_from != 0 ? in->hour_from : now - 3600;
 	int decided = 0, fast_trouble = 0, gated = 0;
 	enum engine_action act = ACTION_HOLD;
 	const char *reason = NULL;
 	char text[256];
 	uint64_t nsamples = 0;
 	struct gate_result g;
+	struct fast_view fv;
 	const char *what;
 	uint64_t old_day, old_hour;
 	unsigned old_conns;
+	int64_t hfrom;
 
 	memset(hint, 0, sizeof *hint);
 	memset(&g, 0, sizeof g);
@@ -522,62 +888,78 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 		set_phase(st, PHASE_RECOVERY, now);
 		st->hold_until = now + (int64_t)p->recovery_days * DAY_S;
 	}
+	if (st->stop_until != 0 && now >= st->stop_until)
+		st->stop_until = 0;
+	acted_prune(st, day_start(in->gate_day));
 
-	/* ---- fast loop: the last hour, our own send log only ---- */
-	if (st->phase != PHASE_PAUSED) {
+	/* ---- fast loop: the last hour, our own send log only; only what
+	 * no earlier run acted on ---- */
+	fast_view_of(st, in, now, &fv);
+	hfrom = fv.from;
+	if (st->phase == PHASE_PAUSED) {
+		/* The pause already answers whatever arrives during it. */
+		consume(st, in, now, USE_ALL);
+	} else {
+		const struct engine_counts *nw = &fv.fresh;
 		int gap_ok = now - st->last_decrease >=
 		    (int64_t)p->decrease_gap_min * MIN_S;
 
-		if (hr->block >= p->block_per_hour) {
+		if (nw->block >= p->block_per_hour) {
 			do_block_pause(p, st, now);
+			consume(st, in, now, USE_ALL);
 			act = ACTION_PAUSE;
 			reason = "reputation_block";
 			snprintf(text, sizeof text, "BLOCK reply on %llu of "
 			    "%llu attempts in the last hour: pause",
-			    (unsigned long long)hr->block,
-			    (unsigned long long)hr->attempts);
+			    (unsigned long long)nw->block,
+			    (unsigned long long)nw->attempts);
 			add_evidence(hint, "smtp", "block_replies",
-			    (double)hr->block, hr->attempts,
+			    (double)nw->block, nw->attempts,
 			    (double)p->block_per_hour, hfrom, now, 0);
-			nsamples = hr->attempts;
+			nsamples = nw->attempts;
 			decided = fast_trouble = 1;
-		} else if (hr->rate_signal > 0 &&
-		    hr->rate_signal >= p->rate_per_hour) {
+		} else if (nw->rate_signal >= p->rate_per_hour) {
 			fast_trouble = 1;
 			if (gap_ok) {
-				uint64_t h = (uint64_t)(
-				    (double)st->cap_hour * p->rate_strict_cut);
-				st->cap_hour = h == 0 ? 1 : h;
+				st->cap_hour = scale(st->cap_hour,
+				    p->rate_strict_cut);
 				st->conns = p->start_connections;
 				if (st->ssthresh == 0 ||
 				    st->cap_day < st->ssthresh)
 					st->ssthresh = st->cap_day;
 				st->last_decrease = now;
+				/* The provider's stop: kept in the state, so
+				 * that a later run does not shorten it. */
+				if (p->rate_pause_min > 0 && st->stop_until <
+				    now + (int64_t)p->rate_pause_min * MIN_S)
+					st->stop_until = now +
+					    (int64_t)p->rate_pause_min * MIN_S;
 				act = ACTION_REDUCE;
 				reason = "rate_limited";
 				snprintf(text, sizeof text, "provider rate limit "
 				    "(strict code) on %llu of %llu attempts in "
 				    "the last hour: stop %u min, then %u "
 				    "connection(s)",
-				    (unsigned long long)hr->rate_signal,
-				    (unsigned long long)hr->attempts,
+				    (unsigned long long)nw->rate_signal,
+				    (unsigned long long)nw->attempts,
 				    p->rate_pause_min, p->start_connections);
-				hint->valid_from = now +
-				    (int64_t)p->rate_pause_min * MIN_S;
 				decided = 1;
 			}
+			/* Acted on: by this cut, or, within decrease_gap,
+			 * by the cut that closed the gap (one decrease per
+			 * gap, as Momentum's adjustment interval). */
+			consume(st, in, now, USE_RATE);
 			add_evidence(hint, "smtp", "rate_limit_signal",
-			    (double)hr->rate_signal, hr->attempts,
-			    (double)p->rate_per_hour,
-			    hfrom, now, 0);
-			nsamples = hr->attempts;
-		} else if (hr->attempts >= p->rate_min_attempts &&
-		    hr->attempts > 0 &&
-		    share(hr->rate, hr->attempts) >= p->rate_share) {
+			    (double)nw->rate_signal, nw->attempts,
+			    (double)p->rate_per_hour, hfrom, now, 0);
+			nsamples = nw->attempts;
+		} else if (nw->attempts >= p->rate_min_attempts &&
+		    nw->attempts > 0 &&
+		    share(nw->rate, nw->attempts) >= p->rate_share) {
 			fast_trouble = 1;
 			if (gap_ok) {
-				st->cap_hour = st->cap_hour / 2 > 0 ?
-				    st->cap_hour / 2 : 1;
+				st->cap_hour = scale(st->cap_hour,
+				    p->rate_share_cut);
 				if (st->ssthresh == 0 ||
 				    st->cap_day < st->ssthresh)
 					st->ssthresh = st->cap_day;
@@ -586,29 +968,33 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 				reason = "rate_limited";
 				snprintf(text, sizeof text, "rate-limit replies "
 				    "on %llu of %llu attempts in the last hour",
-				    (unsigned long long)hr->rate,
-				    (unsigned long long)hr->attempts);
+				    (unsigned long long)nw->rate,
+				    (unsigned long long)nw->attempts);
 				decided = 1;
 			}
+			consume(st, in, now, USE_RATE);
 			add_evidence(hint, "smtp", "rate_limit_deferrals",
-			    share(hr->rate, hr->attempts), hr->attempts,
+			    share(nw->rate, nw->attempts), nw->attempts,
 			    p->rate_share, hfrom, now, 0);
-			nsamples = hr->attempts;
-		} else if (hr->conn > 0 && st->conns > 1) {
+			nsamples = nw->attempts;
+		} else if (nw->conn > 0) {
 			fast_trouble = 1;
-			if (gap_ok) {
+			if (st->conns > 1 && gap_ok) {
 				st->conns--;
 				st->last_decrease = now;
 				act = ACTION_REDUCE;
 				reason = "connection_limit";
 				snprintf(text, sizeof text, "%llu connection "
 				    "refusals in the last hour",
-				    (unsigned long long)hr->conn);
+				    (unsigned long long)nw->conn);
 				decided = 1;
 			}
+			/* At one connection there is nothing left to cut:
+			 * holding growth is the answer, given now, once. */
+			consume(st, in, now, USE_CONN);
 			add_evidence(hint, "smtp", "connection_refusals",
-			    (double)hr->conn, hr->attempts, 1, hfrom, now, 0);
-			nsamples = hr->attempts;
+			    (double)nw->conn, nw->attempts, 1, hfrom, now, 0);
+			nsamples = nw->attempts;
 		}
 	}
 
@@ -616,8 +1002,9 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 	if (in->gate_day > st->last_gated_day) {
 		struct engine_hint scratch;
 		int64_t gate_end = day_start(in->gate_day) + DAY_S;
+		uint64_t target = target_of(p);
 
-		/* Gate evidence first; fast-loop evidence stays in front. */
+		/* Gate evidence after the fast loop's. */
 		memset(&scratch, 0, sizeof scratch);
 		run_gate(p, st, in, &scratch, &g);
 		for (size_t i = 0; i < scratch.n_evidence; i++)
@@ -632,12 +1019,20 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 			st->idle_days++;
 		else
 			st->idle_days = 0;
-		if (g.gate == GATE_AMBER)
-			st->amber_days++;
-		else if (g.gate == GATE_GREEN)
+		/* "Stalled" means we sent and the gate kept failing: a day
+		 * without traffic, or one that only left the cap unused
+		 * (demand below it), neither counts nor resets. */
+		if (g.gate == GATE_GREEN)
 			st->amber_days = 0;
+		else if (in->day.attempts > 0 && g.tried_and_failed)
+			st->amber_days++;
 		st->green_days = g.gate == GATE_GREEN && !fast_trouble ?
 		    st->green_days + 1 : 0;
+		/* Missed provider rate codes: remember the level at which
+		 * trouble began, as the fast loop would have. */
+		if (g.set_s && (st->ssthresh == 0 ||
+		    st->cap_day < st->ssthresh))
+			st->ssthresh = st->cap_day;
 		/* Trouble early in a warm-up says little about an IP that
 		 * has since carried its cap cleanly for days: forget S and
 		 * climb the ladder again. */
@@ -656,7 +1051,7 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 			snprintf(text, sizeof text, "%s: pause", g.text);
 			decided = 1;
 		} else if (g.gate == GATE_RED) {
-			uint64_t c = st->cap_day / 2;
+			uint64_t c = scale(st->cap_day, p->red_cut);
 			if (c < p->stage_day[0])
 				c = p->stage_day[0];
 			st->cap_day = c;
@@ -671,7 +1066,8 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 			set_phase(st, PHASE_RECOVERY, now);
 			act = ACTION_REDUCE;
 			reason = g.reason;
-			snprintf(text, sizeof text, "%s: day cap halved", g.text);
+			snprintf(text, sizeof text, "%s: day cap cut to %llu",
+			    g.text, (unsigned long long)c);
 			decided = 1;
 		} else if (st->idle_days > 0 && (st->cap_day > p->stage_day[0] ||
 		    st->idle_days >= p->idle_restart_days)) {
@@ -696,8 +1092,7 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 				st->cap_day = c;
 				st->stage = stage_for(p, c);
 				st->stage_days = 0;
-				if (st->phase == PHASE_STEADY &&
-				    c < target_of(p))
+				if (st->phase == PHASE_STEADY)
 					set_phase(st, PHASE_WARMUP, now);
 				snprintf(text, sizeof text, "idle %u day(s) "
 				    "(accepted %llu): one stage down",
@@ -724,7 +1119,6 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 			snprintf(text, sizeof text, "hold: %s%s", g.text,
 			    st->amber_days >= p->stall_days ?
 			    " (warm-up stalled)" : "");
-			hint->stalled = st->amber_days >= p->stall_days;
 			decided = 1;
 		} else if (fast_trouble) {
 			act = ACTION_HOLD;
@@ -741,7 +1135,7 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 			decided = 1;
 		} else if (st->stage_days + 1 <
 		    p->stage_min_days[st->stage] &&
-		    st->cap_day < target_of(p)) {
+		    st->cap_day < target) {
 			st->stage_days++;
 			act = ACTION_HOLD;
 			reason = "warmup_schedule";
@@ -752,12 +1146,20 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 			decided = 1;
 		} else {
 			uint64_t next = next_cap(p, st, in);
+			/* Steady (and on_expiry revert) only once the IP
+			 * carried the target on a GREEN day: a cap that has
+			 * just been raised to it proves nothing yet. */
+			int carried = old_day >= target && in->day.ok >=
+			    ceil_u(p->utilisation_min * (double)target);
 
 			if (next > st->cap_day) {
-				st->stage_days = 0;
+				unsigned sg = stage_for(p, next);
+
+				if (sg != st->stage)
+					st->stage_days = 0;
 				st->last_good = st->cap_day;
 				st->cap_day = next;
-				st->stage = stage_for(p, next);
+				st->stage = sg;
 				st->cap_hour = hour_base(p, next);
 				st->conns = conn_base(p, st->stage);
 				act = ACTION_ADVANCE;
@@ -774,14 +1176,16 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 				act = st->cap_hour > old_hour ||
 				    st->conns > old_conns ? ACTION_ADVANCE :
 				    ACTION_HOLD;
-				reason = st->cap_day >= target_of(p) ?
-				    "target_reached" : "warmup_schedule";
-				snprintf(text, sizeof text, "%s",
-				    st->cap_day >= target_of(p) ?
+				reason = carried ? "target_reached" :
+				    "warmup_schedule";
+				snprintf(text, sizeof text, "%s", carried ?
 				    "GREEN day at the target volume" :
+				    st->cap_day >= target ?
+				    "cap at the target; steady once a GREEN "
+				    "day carries it" :
 				    "GREEN day; cap held by realised volume");
 			}
-			set_phase(st, st->cap_day >= target_of(p) ?
+			set_phase(st, carried && st->cap_day >= target ?
 			    PHASE_STEADY : PHASE_WARMUP, now);
 			decided = 1;
 		}
@@ -800,7 +1204,7 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 		unsigned kb = conn_base(p, st->stage);
 
 		if (st->cap_hour < hb || st->conns < kb) {
-			uint64_t step = (hb + 9) / 10;
+			uint64_t step = ceil_u((double)hb * p->recovery_step);
 			st->cap_hour = st->cap_hour + step > hb ? hb :
 			    st->cap_hour + step;
 			if (st->conns < kb)
@@ -817,13 +1221,31 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 		}
 	}
 
-	/* Nothing new since the last run: the caps stand ("hold"). */
+	/* Nothing new since the last run: the caps stand ("hold"), and the
+	 * reason says what holds them. */
 	if (!decided) {
+		uint64_t hb = hour_base(p, st->cap_day);
+
 		if (st->phase == PHASE_PAUSED) {
 			act = ACTION_PAUSE;
 			reason = "reputation_block";
 			snprintf(text, sizeof text, "paused until the block "
 			    "clears");
+		} else if (fast_trouble) {
+			act = ACTION_HOLD;
+			reason = "rate_limited";
+			snprintf(text, sizeof text, "hold: provider pressure in "
+			    "the last hour; at most one cut per %u min",
+			    p->decrease_gap_min);
+		} else if (st->cap_hour < hb || st->conns <
+		    conn_base(p, st->stage)) {
+			act = ACTION_HOLD;
+			reason = "rate_limited";
+			snprintf(text, sizeof text, "hold: hour cap %llu of "
+			    "%llu and %u connection(s) after a cut; back up by "
+			    "%.0f%% per %u clean min", (unsigned long long)
+			    st->cap_hour, (unsigned long long)hb, st->conns,
+			    100.0 * p->recovery_step, p->increase_gap_min);
 		} else {
 			act = ACTION_HOLD;
 			reason = st->phase == PHASE_STEADY ? "target_reached" :
@@ -856,8 +1278,15 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 	hint->gate = g.gate != GATE_NONE ? g.gate : st->last_gate;
 	hint->gate_ran = gated;
 	hint->gate_reason = gated ? g.reason : NULL;
-	if (hint->valid_from == 0)
-		hint->valid_from = now;
+	hint->stalled = st->amber_days >= p->stall_days;
+	if (gated) {
+		hint->usable_cap = g.usable;
+		hint->missed_block = g.missed_block;
+		hint->missed_rate_signal = g.missed_rate_signal;
+		hint->missed_block_hours = g.missed_block_hours;
+		hint->dmarc_expected = g.dmarc_expected;
+	}
+	hint->valid_from = now;
 	if (st->phase == PHASE_PAUSED) {
 		hint->max_per_hour = 0;
 		hint->max_per_day = 0;
@@ -870,11 +1299,20 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 			hint->valid_until = now + ENGINE_MAX_TTL_S;
 		hint->on_expiry_hold_last = 0;
 	} else {
+		/* The provider's stop still runs: the caps start after it
+		 * (every run until then says so, not only the one that cut),
+		 * and they stay valid ttl_hours from then: valid_until is
+		 * always after valid_from. */
+		if (st->stop_until > now) {
+			hint->valid_from = st->stop_until;
+			hint->stop_until = st->stop_until;
+		}
 		hint->max_per_day = st->cap_day;
 		hint->max_per_hour = st->cap_hour < st->cap_day ?
 		    st->cap_hour : st->cap_day;
 		hint->max_connections = st->conns;
-		hint->valid_until = now + (int64_t)p->ttl_hours * 3600;
+		hint->valid_until = hint->valid_from +
+		    (int64_t)p->ttl_hours * 3600;
 		if (hint->valid_until - hint->valid_from > ENGINE_MAX_TTL_S)
 			hint->valid_until = hint->valid_from +
 			    ENGINE_MAX_TTL_S;
@@ -882,7 +1320,7 @@ engine_step(const struct engine_params *p, struct engine_state *st,
 		 * keep it. At full volume, fall back to the MTA's own. */
 		hint->on_expiry_hold_last = st->phase != PHASE_STEADY;
 	}
-	hint->confidence = confidence(nsamples, g.dmarc_seen && gated,
+	hint->confidence = confidence(p, nsamples, g.dmarc_seen && gated,
 	    g.dmarc_seen ? g.dmarc_factor : 1.0);
 	return 0;
 }

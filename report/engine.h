@@ -28,6 +28,10 @@
 #define ENGINE_REPORT_ID_BYTES 128
 /* Longest hint validity: consumers refuse longer ones (doc/hints.md). */
 #define ENGINE_MAX_TTL_S (48 * 3600)
+/* Days of send log and DMARC evidence the caller reads before the gated
+ * day: the realised-volume window and the DMARC lag and absence windows
+ * must fit. */
+#define ENGINE_MAX_WINDOW_DAYS 32
 
 enum engine_phase {
 	PHASE_WARMUP = 0,
@@ -51,15 +55,18 @@ enum engine_action {
 };
 
 /*
- * Thresholds. Every field comes from the provider profile (store tables
- * synced from dist/providers.conf, [defaults] filling what a provider
- * leaves out) or from the configuration; engine_params_defaults() is the
- * one documented last-resort table, used only for a key that neither
- * names (doc/hints.md "Where thresholds come from"). Ratios are fractions
- * (0.05 = 5 %).
+ * Thresholds. Every field has a profile key (doc/providers.md "Threshold
+ * keys"; the name beside each field), set in the provider's section or
+ * its [defaults] and synced into provider_params; report/hints.c applies
+ * them with engine_param_set(). The configuration adds [sender]
+ * target_daily and [hints] ttl_hours / active_hours (which win over the
+ * profile). engine_params_defaults() is the documented fallback for a key
+ * that the profile does not set (doc/hints.md "Where thresholds come
+ * from"). Ratios are fractions (0.05 = 5 %); the profile gives them in
+ * percent.
  */
 struct engine_params {
-	/* Warm-up ladder: daily cap of each stage, increasing. */
+	/* Warm-up ladder: daily cap of each stage, increasing (stages). */
 	uint64_t stage_day[ENGINE_MAX_STAGES];
 	uint64_t stage_hour[ENGINE_MAX_STAGES];     /* 0 = day cap / 24 */
 	unsigned stage_min_days[ENGINE_MAX_STAGES]; /* GREEN days needed at
@@ -67,64 +74,132 @@ struct engine_params {
 	size_t n_stages;
 	uint64_t target_daily;      /* operator's need ([sender]); 0 = last
 	                             * stage */
-	unsigned active_hours;      /* hour cap = ceil(day cap / this) */
-	uint64_t max_per_hour;      /* hour cap once warm (0 = none) */
-	unsigned max_connections;   /* connections at full health */
-	unsigned start_connections; /* at stage 0 and after a 4.7.28 */
+	unsigned active_hours;      /* active_hours: hour cap = ceil(day cap
+	                             * / this) */
+	uint64_t max_per_hour;      /* max_per_hour: hour cap once warm
+	                             * (0 = none) */
+	unsigned max_connections;   /* max_connections: at full health */
+	unsigned start_connections; /* start_connections: at stage 0 and
+	                             * after a 4.7.28 */
 
 	/* Daily gate. */
-	uint64_t min_attempts;      /* fewer attempts in a day: rates are not
-	                             * judged (too few samples) */
-	double deferral_amber;      /* 4xx share of attempts */
-	double deferral_red;        /* 0 = no RED on deferrals */
-	double bounce_amber, bounce_red;   /* OTHER_5XX share */
-	double auth_amber;          /* AUTH share */
-	double dmarc_pass_amber, dmarc_pass_red;
-	double coverage_low, coverage_high;  /* DMARC messages / accepted */
-	int expect_dmarc;           /* provider sends aggregate reports */
-	unsigned dmarc_lag_days;    /* how far back DMARC evidence may be */
-	double utilisation_min;     /* accepted / day cap to advance */
-	unsigned block_red_hours;   /* BLOCK in this many hours: RED */
-	double block_pause_share;   /* BLOCK share of a day: pause */
+	uint64_t min_attempts;      /* min_attempts: fewer attempts in a day:
+	                             * rates are not judged (too few samples) */
+	double deferral_amber;      /* deferral_pct_amber: 4xx share */
+	double deferral_red;        /* deferral_pct_red; 0 = no RED */
+	double bounce_amber, bounce_red;   /* bounce_pct_amber, _red:
+	                             * OTHER_5XX share */
+	double auth_amber;          /* auth_pct_amber: AUTH share */
+	double dmarc_pass_green;    /* dmarc_pass_green: below: AMBER */
+	double dmarc_pass_amber;    /* dmarc_pass_amber: below, with
+	                             * dispositions: RED */
+	double coverage_low, coverage_high;  /* coverage_low_pct, _high_pct:
+	                             * DMARC messages / accepted */
+	int sends_reports;          /* sends_reports: 1 the provider sends
+	                             * aggregate reports (a missing one holds),
+	                             * 0 it does not (the gate judges the send
+	                             * log alone), -1 unknown (as 1 until
+	                             * dmarc_absent_days days of our mail went
+	                             * unreported, then as 0) */
+	unsigned dmarc_lag_days;    /* dmarc_lag_days: how far back DMARC
+	                             * evidence may be (<= 7) */
+	unsigned dmarc_absent_days; /* dmarc_absent_days (see sends_reports) */
+	double utilisation_min;     /* advance_delivered_pct: accepted /
+	                             * usable cap to advance */
+	unsigned block_red_hours;   /* block_red_hours: BLOCK no fast-loop run
+	                             * acted on, in this many hours: RED */
+	double block_pause_share;   /* block_pause_pct: such BLOCK share of a
+	                             * day: pause */
+	int rate_gate_red;          /* rate_gate_red: provider rate codes no
+	                             * fast-loop run acted on make the day RED
+	                             * (1) or AMBER (0) */
 
 	/* Growth. */
-	double growth_above_s;      /* additive step above the trouble
-	                             * level S, as a share of the cap */
-	unsigned realised_factor;   /* next cap <= this x best day of 7 */
-	unsigned recovery_days;     /* RED: no growth for this many days */
-	unsigned ssthresh_clear_days; /* GREEN days in a row at or above S
-	                             * that clear S (the ladder resumes) */
-	unsigned stall_days;        /* AMBER days in a row: "stalled" */
+	double growth_above_s;      /* growth_above_s_pct: additive step above
+	                             * the trouble level S, share of the cap */
+	unsigned realised_factor;   /* realised_factor: next cap <= this x the
+	                             * best accepted day of the window */
+	unsigned realised_window_days;  /* realised_window_days (<= 28) */
+	unsigned recovery_days;     /* recovery_days: RED: no growth for this
+	                             * many days */
+	unsigned ssthresh_clear_days; /* ssthresh_clear_days: GREEN days in a
+	                             * row at or above S that clear S */
+	unsigned stall_days;        /* stall_days: days in a row on which we
+	                             * sent and the gate failed: "stalled" */
+	double stage_snap;          /* stage_snap_pct: a cap this close below
+	                             * a stage counts as that stage */
+	double red_cut;             /* red_cut_pct: day cap after a RED day,
+	                             * share of the cap before */
 
-	/* Fast loop (last hour of the send log). */
-	uint64_t block_per_hour;    /* BLOCK replies in the hour: pause */
-	uint64_t rate_per_hour;     /* provider-coded RATE replies (4.7.28,
-	                             * TSS04 ...) in the hour: back off */
-	uint64_t rate_min_attempts; /* below: RATE share not judged */
-	double rate_share;          /* RATE share that halves the hour cap */
-	unsigned rate_pause_min;    /* stop after provider-coded RATE
-	                             * replies, then 1 connection */
-	double rate_strict_cut;     /* hour cap factor after it */
-	unsigned block_pause_min;   /* first pause on a BLOCK reply;
-	                             * doubled per repeat in 24 h */
-	unsigned block_pause_max_min;
-	unsigned decrease_gap_min;  /* at most one decrease per this */
-	unsigned increase_gap_min;  /* additive recovery step interval */
+	/* Fast loop (the last hour of the send log). */
+	uint64_t block_per_hour;    /* block_per_hour: BLOCK replies: pause */
+	uint64_t rate_per_hour;     /* rate_per_hour: provider-coded RATE
+	                             * replies (4.7.28, TSS04 ...): back off */
+	uint64_t rate_min_attempts; /* rate_min_attempts: below, the RATE
+	                             * share is not judged */
+	double rate_share;          /* rate_share_pct: RATE share that cuts
+	                             * the hour cap */
+	double rate_share_cut;      /* rate_share_cut_pct: hour cap after it */
+	unsigned rate_pause_min;    /* rate_pause_minutes: stop after
+	                             * provider-coded RATE replies */
+	double rate_strict_cut;     /* rate_strict_cut_pct: hour cap after
+	                             * them */
+	unsigned block_pause_min;   /* block_pause_minutes: first pause on a
+	                             * BLOCK reply */
+	unsigned block_pause_max_min;   /* block_pause_max_minutes */
+	unsigned block_pause_growth;    /* block_pause_growth: pause factor
+	                             * per repeat within 24 h */
+	double block_cut;           /* block_cut_pct: day cap to resume with
+	                             * after a BLOCK pause, share of before */
+	unsigned decrease_gap_min;  /* decrease_gap_minutes: at most one cut
+	                             * per this */
+	unsigned increase_gap_min;  /* increase_gap_minutes: recovery step
+	                             * interval */
+	double recovery_step;       /* recovery_step_pct: hour cap step back
+	                             * up, share of its base */
 
 	/* Idle decay. */
-	double idle_share;          /* accepted < this x cap: an idle day */
-	unsigned idle_stage_days;   /* every this many idle days: one stage
-	                             * down */
-	unsigned idle_restart_days; /* idle this long: back to stage 0 */
+	double idle_share;          /* idle_pct: accepted < this x cap: an
+	                             * idle day */
+	unsigned idle_stage_days;   /* decay_idle_days: every this many idle
+	                             * days: one stage down */
+	unsigned idle_restart_days; /* rewarm_idle_days: idle this long: back
+	                             * to stage 0 */
 
-	unsigned ttl_hours;         /* hint validity, <= 48 */
+	/* The hint. */
+	unsigned ttl_hours;         /* ttl_hours: validity, <= 48 */
+	uint64_t confidence_prior;  /* confidence_prior: n / (n + this) */
+	double confidence_one_source;   /* confidence_one_source_pct: factor
+	                             * when only the send log spoke */
 };
 
-/* Fills p with the last-resort table (doc/hints.md); stages empty. */
+/* Fills p with the fallback table (doc/hints.md); stages empty. */
 void engine_params_defaults(struct engine_params *p);
 /* 0 when p is usable (stages increasing, ratios in [0,1], ...), else
  * ERR_INVAL with the offending field in *what (static string). */
 int engine_params_check(const struct engine_params *p, const char **what);
+/* Sets the field of profile key name (doc/providers.md) from its profile
+ * value (percent for ratios, 1/0/-1 for yes/no/unknown). Returns 0,
+ * ERR_NOTFOUND for a name the engine does not know, ERR_INVAL for a value
+ * the field cannot hold (negative, too large). Ranges between fields are
+ * engine_params_check()'s. */
+int engine_param_set(struct engine_params *p, const char *name,
+    double value);
+/* The i-th profile key the engine knows (NULL past the end). */
+const char *engine_param_name(size_t i);
+
+/*
+ * What the fast loop has acted on, per send-log hour bucket (table
+ * engine_acted): a decision "consumes" the counts it used, and later runs
+ * act only on counts above them. Kept from the start of the gated day:
+ * the daily gate counts the day's replies above them as missed (no run
+ * saw them in time). At most ENGINE_ACTED_MAX buckets (two days).
+ */
+#define ENGINE_ACTED_MAX 48
+struct engine_acted {
+	int64_t hour;               /* epoch s of the UTC hour */
+	uint64_t attempts, rate, rate_signal, block, conn;
+};
 
 /* Persistent state of one (IP, provider) key (table engine_state). */
 struct engine_state {
@@ -148,19 +223,28 @@ struct engine_state {
 	int64_t last_pause;
 	enum engine_action last_action;  /* of the last decision */
 	int64_t last_action_at;
+	int64_t stop_until;         /* the provider asked us to stop until
+	                             * then (4.7.28: rate_pause_min); 0 none */
+	size_t n_acted;             /* oldest first */
+	struct engine_acted acted[ENGINE_ACTED_MAX];
 	int initialised;            /* 0: a new key (engine_state_init) */
 };
 
 void engine_state_init(struct engine_state *s, const struct engine_params *p,
     int64_t now);
 
-/* Send-log counts for a window (one day, or the last hour). */
+/* Send-log counts for a window (one day, or one hour bucket). */
 struct engine_counts {
 	uint64_t attempts;          /* every class below, summed */
 	uint64_t ok, rate, block, auth, tls, conn, other_4xx, other_5xx;
 	uint64_t rate_signal;       /* RATE replies matched by a provider's
 	                             * own code rule (4.7.28 ...) */
-	unsigned block_hours;       /* distinct hours with BLOCK (day only) */
+};
+
+/* One send-log hour bucket (sendlog_hourly). */
+struct engine_hour {
+	int64_t hour;               /* epoch s of the UTC hour */
+	struct engine_counts c;
 };
 
 /* DMARC aggregate evidence for the key: one reported day. */
@@ -175,13 +259,18 @@ struct engine_dmarc {
 struct engine_inputs {
 	int64_t gate_day;           /* the day to gate (yesterday) */
 	struct engine_counts day;   /* send log of gate_day */
-	uint64_t best_ok_7d;        /* most accepted in one day, 7 days up to
-	                             * gate_day */
+	uint64_t best_ok;           /* most accepted in one day of the
+	                             * realised_window_days up to gate_day */
 	struct engine_dmarc dmarc;
-	struct engine_counts hour;  /* send log of the last hour */
-	int64_t hour_from;          /* where that window starts (epoch s);
-	                             * 0 = now - 1 h. The store keeps hour
-	                             * buckets, so it may start earlier. */
+	unsigned dmarc_silent_days; /* days (older than dmarc_lag_days) on
+	                             * which we delivered to the provider
+	                             * while it sent no report for any of our
+	                             * IPs in the window; 0 once one came */
+	/* The send log's hour buckets from the start of gate_day up to now,
+	 * oldest first (borrowed): the fast loop reads those that overlap
+	 * the hour before now, the gate those of gate_day. */
+	size_t n_hours;
+	const struct engine_hour *hours;
 };
 
 struct engine_evidence {
@@ -217,15 +306,25 @@ struct engine_hint {
 	size_t n_evidence;
 	struct engine_evidence evidence[ENGINE_MAX_EVIDENCE];
 	double confidence;          /* 0..1 */
-	int stalled;                /* AMBER for stall_days in a row */
+	int stalled;                /* sent and failed the gate stall_days
+	                             * in a row */
+	int64_t stop_until;         /* > now: the provider's stop, the caps
+	                             * start then (= valid_from); else 0 */
+	/* What the gate saw (gate_ran only), for engine_days. */
+	uint64_t usable_cap;        /* min(C, H x active_hours) that day */
+	uint64_t missed_block, missed_rate_signal;
+	unsigned missed_block_hours;
+	int dmarc_expected;         /* a missing report counted against it */
 };
 
 /*
- * One step for one key at time now: gates inputs->gate_day if the state
- * has not gated it yet (once per day), runs the fast loop on the hour
- * window, updates *st and fills *hint. Returns 0, or ERR_INVAL when the
- * params do not pass engine_params_check(). The hint's evidence points
- * into *in (report ids): keep in alive while using the hint.
+ * One step for one key at time now: runs the fast loop on the hour
+ * buckets that overlap the hour before now (acting only on counts above
+ * what st->acted says was acted on), gates inputs->gate_day if the state
+ * has not gated it yet (once per day), updates *st and fills *hint.
+ * Returns 0, or ERR_INVAL when the params do not pass
+ * engine_params_check(). The hint's evidence points into *in (report
+ * ids): keep in alive while using the hint.
  */
 int engine_step(const struct engine_params *p, struct engine_state *st,
     const struct engine_inputs *in, int64_t now, struct engine_hint *hint);

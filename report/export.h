@@ -25,6 +25,10 @@ struct export_hint {
 	uint64_t then_per_hour, then_per_day;   /* after a pause */
 	unsigned then_conns;
 	int64_t valid_from, valid_until;
+	int64_t stop_until;          /* > generated_at: the provider asked
+	                              * for a stop until then (no attempts
+	                              * from this source to this provider);
+	                              * 0 = none */
 };
 
 struct export_provider {
@@ -49,7 +53,9 @@ const struct export_provider *export_provider_find(const struct export_set *x,
  * source IP. Creates DIR and the subdirectories. */
 int export_postfix(const struct export_set *x, const char *dir,
     struct err *err);
-/* One KumoMTA shaping overlay (JSON). */
+/* One KumoMTA shaping overlay (JSON) at path, and beside it
+ * path.suspend.json: the pauses and stops to apply as ready-queue
+ * suspensions, each with its expiry (doc/hints.md "KumoMTA"). */
 int export_kumomta(const struct export_set *x, const char *path,
     struct err *err);
 /* DIR/<source>.<provider>.conf: PowerMTA include files. */

@@ -44,6 +44,18 @@ export_pmta(const struct export_set *x, const char *dir, struct err *err)
 			    "connection(s).\nmax-msg-rate 1/h\nmax-smtp-out 1\n",
 			    until, h->source, h->provider,
 			    (unsigned long long)h->then_per_hour, h->then_conns);
+		} else if (h->stop_until > x->generated_at) {
+			char stop[32];
+			/* The provider's stop (Gmail 4.7.28: at least 10
+			 * minutes): as a pause until then. */
+			time_iso8601(h->stop_until, stop, sizeof stop);
+			fprintf(of.f, "# STOP until %s (the provider asked for "
+			    "it): pmta pause queue <domain>/%s for each domain "
+			    "of %s;\n# pmta resume queue at that time. After "
+			    "the stop: %llu/h, %u connection(s).\n"
+			    "max-msg-rate 1/h\nmax-smtp-out 1\n", stop,
+			    h->source, h->provider,
+			    (unsigned long long)h->per_hour, h->conns);
 		} else {
 			fprintf(of.f, "max-msg-rate %llu/h\nmax-smtp-out %u\n",
 			    (unsigned long long)h->per_hour, h->conns);

@@ -22,11 +22,22 @@ static const unsigned conc_rungs[] = { 1, 2, 3, 5, 10, 20 };
 #define N_DELAYS (sizeof delay_rungs / sizeof delay_rungs[0])
 #define N_CONCS (sizeof conc_rungs / sizeof conc_rungs[0])
 
-/* The rung for a hint: the fastest rate not above max_per_hour. */
-static void
-rung_of(const struct export_hint *h, char *out, size_t n)
+/* The hint asks for no attempts now: a pause, or the provider's stop
+ * (valid_from still ahead). */
+static int
+held(const struct export_set *x, const struct export_hint *h)
 {
-	if (h->paused) {
+	return h->paused || h->stop_until > x->generated_at;
+}
+
+/* The rung for a hint: the fastest rate not above max_per_hour; the hold
+ * rung while paused or stopped (the next run after the stop maps the
+ * domains back: run hints at least every stop length). */
+static void
+rung_of(const struct export_set *x, const struct export_hint *h, char *out,
+    size_t n)
+{
+	if (held(x, h)) {
 		snprintf(out, n, "dw_hold");
 		return;
 	}
@@ -127,13 +138,22 @@ write_transport(const struct export_set *x, const char *dir, size_t first,
 
 		if (p == NULL || p->n_domains == 0)
 			continue;
-		rung_of(h, rung, sizeof rung);
+		rung_of(x, h, rung, sizeof rung);
 		time_iso8601(h->valid_until, until, sizeof until);
 		fprintf(of.f, "# %s: %s %s, %llu/h %llu/day, %u conn, until "
 		    "%s (%s)\n", h->provider, h->hint_id, h->action,
 		    (unsigned long long)h->per_hour,
 		    (unsigned long long)h->per_day, h->conns, until,
 		    h->reason);
+		if (held(x, h)) {
+			char end[32];
+			time_iso8601(h->paused ? h->valid_until :
+			    h->stop_until, end, sizeof end);
+			fprintf(of.f, "# held (defer_transports) until %s: %s; "
+			    "the first run after that maps these back, then "
+			    "postqueue -f\n", end, h->paused ? "paused" :
+			    "the provider asked for a stop");
+		}
 		/* Empty nexthop: each domain is delivered to its own MX, as
 		 * without the map (a shared nexthop would pool the queue but
 		 * could send a domain to another domain's MX). The rung's

@@ -18,9 +18,14 @@
 #include "outfile.h"
 
 #define DAY_S 86400
-/* Days of send log read before the gated day: the realised-volume
- * window (7 days) plus the DMARC lag. */
-#define HINTS_WINDOW_DAYS 10
+/* Days of send log read up to the gated day (engine.h): the realised
+ * volume window, the DMARC lag and the DMARC absence window. */
+#define HINTS_WINDOW_DAYS ENGINE_MAX_WINDOW_DAYS
+/* Days kept in full (the DMARC lag is at most 7). */
+#define HINTS_FULL_DAYS 8
+
+_Static_assert(ENGINE_ACTED_MAX == STORE_ENGINE_ACTED_MAX,
+    "engine_acted rows: the engine and the store must keep as many");
 /* Significant digits of reals in the hint file (ratios, confidence). */
 #define HINTS_REAL_DIGITS 10
 
@@ -33,11 +38,14 @@ struct key_day {
 };
 
 struct key_data {
-	struct key_day days[HINTS_WINDOW_DAYS];   /* [0] = gate day, [i] =
+	struct key_day days[HINTS_FULL_DAYS];     /* [0] = gate day, [i] =
 	                                            * i days before */
-	struct engine_counts hour;
-	unsigned block_hours;
-	uint64_t prev_hour_block;   /* scratch for block_hours */
+	uint64_t delivered[HINTS_WINDOW_DAYS];    /* the same, further back */
+	unsigned char reported[HINTS_WINDOW_DAYS];
+	/* Hour buckets from the gated day's start up to now (sendlog_hourly
+	 * order: by hour). */
+	size_t n_hours, cap_hours;
+	struct engine_hour *hours;
 };
 
 struct providers_list {
@@ -58,12 +66,13 @@ struct match_list {
 struct run {
 	const struct hints_config *cfg;
 	int64_t now, gate_day;
-	int64_t hour_from;          /* first hour bucket of the fast loop */
 	struct store *db;
 	struct sender_config *sender;
 	struct providers_list prov;
 	struct match_list match;
 	struct key_data *keys;      /* n_ips x prov.n */
+	struct param_row *params;   /* provider_params rows */
+	size_t n_params, cap_params;
 	struct err *err;
 };
 
@@ -174,6 +183,10 @@ collect_day(void *ctx, const struct store_correlation_row *row)
 	back = r->gate_day - dn;
 	if (back < 0 || back >= HINTS_WINDOW_DAYS)
 		return 0;
+	k->delivered[back] = row->delivered;
+	k->reported[back] = row->reported > 0;
+	if (back >= HINTS_FULL_DAYS)
+		return 0;
 	d = &k->days[back];
 	d->present = 1;
 	d->attempts = row->attempts;
@@ -187,39 +200,41 @@ collect_day(void *ctx, const struct store_correlation_row *row)
 	return 0;
 }
 
+static void
+counts_of_row(const struct store_sendlog_row *row, struct engine_counts *c)
+{
+	memset(c, 0, sizeof *c);
+	c->attempts = row->attempts;
+	c->ok = row->cls[STORE_SL_OK];
+	c->rate = row->cls[STORE_SL_RATE];
+	c->block = row->cls[STORE_SL_BLOCK];
+	c->auth = row->cls[STORE_SL_AUTH];
+	c->tls = row->cls[STORE_SL_TLS];
+	c->conn = row->cls[STORE_SL_CONN];
+	c->other_4xx = row->cls[STORE_SL_OTHER_4XX];
+	c->other_5xx = row->cls[STORE_SL_OTHER_5XX];
+	c->rate_signal = row->rate_signal;
+}
+
 static int
 collect_hour(void *ctx, const struct store_sendlog_row *row)
 {
 	struct run *r = ctx;
 	struct key_data *k = key_of(r, row->source_ip, row->provider);
-	struct engine_counts *c;
+	struct engine_hour *h;
 
 	if (k == NULL)
 		return 0;
-	c = &k->hour;
-	c->attempts += row->attempts;
-	c->ok += row->cls[STORE_SL_OK];
-	c->rate += row->cls[STORE_SL_RATE];
-	c->block += row->cls[STORE_SL_BLOCK];
-	c->auth += row->cls[STORE_SL_AUTH];
-	c->tls += row->cls[STORE_SL_TLS];
-	c->conn += row->cls[STORE_SL_CONN];
-	c->other_4xx += row->cls[STORE_SL_OTHER_4XX];
-	c->other_5xx += row->cls[STORE_SL_OTHER_5XX];
-	c->rate_signal += row->rate_signal;
-	return 0;
-}
-
-static int
-collect_block_hour(void *ctx, const struct store_sendlog_row *row)
-{
-	struct run *r = ctx;
-	struct key_data *k = key_of(r, row->source_ip, row->provider);
-
-	/* Rows come one per (hour, IP, provider): each with a BLOCK reply
-	 * is one distinct hour. */
-	if (k != NULL && row->cls[STORE_SL_BLOCK] > 0)
-		k->block_hours++;
+	if (k->n_hours == k->cap_hours) {
+		size_t nc = k->cap_hours ? k->cap_hours * 2 : 8;
+		if ((h = realloc(k->hours, nc * sizeof *h)) == NULL)
+			return err_set(r->err, ERR_NOMEM, "out of memory");
+		k->hours = h;
+		k->cap_hours = nc;
+	}
+	h = &k->hours[k->n_hours++];
+	h->hour = row->hour;
+	counts_of_row(row, &h->c);
 	return 0;
 }
 
@@ -241,9 +256,38 @@ counts_of_day(const struct key_day *d, struct engine_counts *c)
 	c->rate_signal = d->rate_signal;
 }
 
-/* Profile (already merged with [defaults] by the sync) + [sender] target
- * + [hints] config -> engine params. What neither gives stays at the
- * engine's last-resort table (engine_params_defaults). */
+/* Threshold keys of one provider (provider_params), as synced. */
+struct param_row {
+	char provider[LIM_PROVIDER_NAME_BYTES];
+	char key[48];
+	double value;
+};
+
+static int
+collect_param(void *ctx, const char *provider, const char *key,
+    double value)
+{
+	struct run *r = ctx;
+	struct param_row *v;
+
+	if (r->n_params == r->cap_params) {
+		size_t nc = r->cap_params ? r->cap_params * 2 : 256;
+		if ((v = realloc(r->params, nc * sizeof *v)) == NULL)
+			return err_set(r->err, ERR_NOMEM, "out of memory");
+		r->params = v;
+		r->cap_params = nc;
+	}
+	v = &r->params[r->n_params++];
+	snprintf(v->provider, sizeof v->provider, "%s", provider);
+	snprintf(v->key, sizeof v->key, "%s", key);
+	v->value = value;
+	return 0;
+}
+
+/* Profile keys (provider_params: the provider's own or its [defaults],
+ * merged by the sync) + [sender] target + [hints] config -> engine
+ * params. A key the profile does not set stays at the engine's fallback
+ * (engine_params_defaults). */
 static int
 params_of(const struct run *r, const struct store_provider *pv,
     struct engine_params *p)
@@ -260,46 +304,29 @@ params_of(const struct run *r, const struct store_provider *pv,
 		    (unsigned)pv->stages[i].min_days : 1;
 	}
 	p->n_stages = n;
+	for (size_t i = 0; i < r->n_params; i++) {
+		const struct param_row *x = &r->params[i];
+		int rc;
+
+		if (strcmp(x->provider, pv->name) != 0)
+			continue;
+		rc = engine_param_set(p, x->key, x->value);
+		if (rc == ERR_NOTFOUND)
+			log_warnx("provider %s: threshold key %s is unknown to "
+			    "this engine; ignored", pv->name, x->key);
+		else if (rc < 0)
+			return err_set(r->err, ERR_INVAL, "provider %s: %s = "
+			    "%g cannot be used", pv->name, x->key, x->value);
+	}
 	for (size_t i = 0; i < r->sender->n_targets; i++)
 		if (strcmp(r->sender->targets[i].provider, pv->name) == 0)
 			p->target_daily = r->sender->targets[i].daily;
 	if (n > 0 && p->target_daily != 0 && p->target_daily < p->stage_day[0])
 		p->target_daily = p->stage_day[0];
-	if (pv->max_per_hour > 0)
-		p->max_per_hour = pv->max_per_hour;
-	if (pv->max_connections > 0 && pv->max_connections < 1000)
-		p->max_connections = (unsigned)pv->max_connections;
 	if (p->start_connections > p->max_connections)
 		p->start_connections = p->max_connections;
-	p->dmarc_pass_amber = pv->dmarc_pass_green / 100.0;
-	p->dmarc_pass_red = pv->dmarc_pass_amber / 100.0;
-	p->deferral_amber = pv->deferral_pct_amber / 100.0;
-	p->deferral_red = pv->deferral_pct_red / 100.0;
-	if (pv->rate_per_hour > 0)
-		p->rate_per_hour = pv->rate_per_hour;
-	if (pv->block_per_hour > 0)
-		p->block_per_hour = pv->block_per_hour;
-	if (pv->rate_pause_minutes > 0 && pv->rate_pause_minutes <= 48 * 60)
-		p->rate_pause_min = (unsigned)pv->rate_pause_minutes;
-	if (pv->block_pause_minutes > 0 &&
-	    pv->block_pause_minutes <= 48 * 60) {
-		p->block_pause_min = (unsigned)pv->block_pause_minutes;
-		if (p->block_pause_max_min < p->block_pause_min)
-			p->block_pause_max_min = p->block_pause_min;
-	}
-	if (pv->advance_delivered_pct > 0)
-		p->utilisation_min = pv->advance_delivered_pct / 100.0;
-	if (pv->decay_idle_days > 0 && pv->decay_idle_days < 10000)
-		p->idle_stage_days = (unsigned)pv->decay_idle_days;
-	if (pv->rewarm_idle_days > 0 && pv->rewarm_idle_days < 10000)
-		p->idle_restart_days = (unsigned)pv->rewarm_idle_days;
-	/* Only a provider with a DMARC reporter in its profile is expected
-	 * to send reports: for the others no report is no evidence. */
-	p->expect_dmarc = 0;
-	for (size_t i = 0; i < r->match.n; i++)
-		if (strcmp(r->match.v[i].provider, pv->name) == 0 &&
-		    strcmp(r->match.v[i].kind, "reporter") == 0)
-			p->expect_dmarc = 1;
+	if (p->block_pause_max_min < p->block_pause_min)
+		p->block_pause_max_min = p->block_pause_min;
 	if (r->cfg->ttl_hours > 0)
 		p->ttl_hours = r->cfg->ttl_hours;
 	if (r->cfg->active_hours > 0)
@@ -344,6 +371,16 @@ state_from_store(const struct store_engine_state *x, struct engine_state *s)
 	s->last_action = (v = engine_action_parse(x->last_action)) >= 0 ?
 	    (enum engine_action)v : ACTION_HOLD;
 	s->last_action_at = x->last_action_at;
+	s->stop_until = x->stop_until;
+	for (size_t i = 0; i < x->n_acted && i < ENGINE_ACTED_MAX; i++) {
+		struct engine_acted *a = &s->acted[s->n_acted++];
+		a->hour = x->acted[i].hour;
+		a->attempts = x->acted[i].attempts;
+		a->rate = x->acted[i].rate;
+		a->rate_signal = x->acted[i].rate_signal;
+		a->block = x->acted[i].block;
+		a->conn = x->acted[i].conn;
+	}
 }
 
 static void
@@ -378,6 +415,16 @@ state_to_store(const struct engine_state *s, const char *ip,
 	snprintf(x->last_action, sizeof x->last_action, "%s",
 	    engine_action_name(s->last_action));
 	x->last_action_at = s->last_action_at;
+	x->stop_until = s->stop_until;
+	for (size_t i = 0; i < s->n_acted && i < STORE_ENGINE_ACTED_MAX; i++) {
+		struct store_engine_acted *a = &x->acted[x->n_acted++];
+		a->hour = s->acted[i].hour;
+		a->attempts = s->acted[i].attempts;
+		a->rate = s->acted[i].rate;
+		a->rate_signal = s->acted[i].rate_signal;
+		a->block = s->acted[i].block;
+		a->conn = s->acted[i].conn;
+	}
 }
 
 /* ---- inputs ---- */
@@ -397,6 +444,33 @@ add_report_id(void *ctx, const char *id)
 	return 0;
 }
 
+/* Days on which we delivered to the provider (from any of our IPs),
+ * older than the DMARC lag, while it sent no report for any of our IPs in
+ * the whole window; 0 when it sent one (it does report, then). */
+static unsigned
+silent_days(const struct run *r, const char *provider,
+    const struct engine_params *p)
+{
+	int pi = prov_index(r, provider);
+	unsigned n = 0;
+
+	if (pi < 0)
+		return 0;
+	for (size_t b = 0; b < HINTS_WINDOW_DAYS; b++) {
+		int sent = 0;
+		for (size_t i = 0; i < r->sender->n_ips; i++) {
+			const struct key_data *k =
+			    &r->keys[i * r->prov.n + (size_t)pi];
+			if (k->reported[b])
+				return 0;
+			sent |= k->delivered[b] > 0;
+		}
+		if (sent && b >= p->dmarc_lag_days)
+			n++;
+	}
+	return n;
+}
+
 static int
 inputs_of(struct run *r, const struct key_data *k, const char *ip,
     const char *provider, const struct engine_params *p,
@@ -405,14 +479,15 @@ inputs_of(struct run *r, const struct key_data *k, const char *ip,
 	memset(in, 0, sizeof *in);
 	in->gate_day = r->gate_day;
 	counts_of_day(&k->days[0], &in->day);
-	in->day.block_hours = k->block_hours;
-	for (int i = 0; i < 7; i++)
-		if (k->days[i].delivered > in->best_ok_7d)
-			in->best_ok_7d = k->days[i].delivered;
+	for (unsigned i = 0; i < p->realised_window_days &&
+	    i < HINTS_WINDOW_DAYS; i++)
+		if (k->delivered[i] > in->best_ok)
+			in->best_ok = k->delivered[i];
+	in->dmarc_silent_days = silent_days(r, provider, p);
 	in->dmarc.day = -1;
 	/* The newest day with DMARC data, at most dmarc_lag_days old:
 	 * reports arrive a day or two after the day they cover. */
-	for (unsigned i = 0; i <= p->dmarc_lag_days && i < HINTS_WINDOW_DAYS;
+	for (unsigned i = 0; i <= p->dmarc_lag_days && i < HINTS_FULL_DAYS;
 	    i++) {
 		const struct key_day *d = &k->days[i];
 		if (d->reported > 0) {
@@ -434,8 +509,8 @@ inputs_of(struct run *r, const struct key_data *k, const char *ip,
 			break;
 		}
 	}
-	in->hour = k->hour;
-	in->hour_from = r->hour_from;
+	in->n_hours = k->n_hours;
+	in->hours = k->hours;
 	return 0;
 }
 
@@ -583,6 +658,8 @@ hint_json(const struct hint_out *o)
 	rc |= jv_set(j, "valid_until", iso_str(h->valid_until));
 	rc |= jv_set_str(j, "on_expiry", h->on_expiry_hold_last ?
 	    "hold_last" : "revert");
+	if (h->stop_until != 0)
+		rc |= jv_set(j, "stop_until", iso_str(h->stop_until));
 	if (h->action == ACTION_PAUSE) {
 		struct jv *t = jv_object();
 		if (t == NULL)
@@ -812,6 +889,7 @@ write_exports(const struct run *r, const struct hint_out *outs, size_t n,
 		eh[i].then_conns = h->then_connections;
 		eh[i].valid_from = h->valid_from;
 		eh[i].valid_until = h->valid_until;
+		eh[i].stop_until = h->stop_until;
 	}
 	/* match rows are ordered by provider, kind ("domain" < "mx" <
 	 * "reporter"), pattern: each provider's domains, then its MX
@@ -934,9 +1012,13 @@ one_key(struct run *r, size_t ii, size_t pi, int64_t seq,
 		d.bounce_rate = c->attempts ? (double)c->other_5xx /
 		    (double)c->attempts : -1;
 		d.block = c->block;
-		d.block_hours = c->block_hours;
-		d.utilisation = cap_before ? (double)c->ok /
-		    (double)cap_before : -1;
+		d.block_hours = o->h.missed_block_hours;
+		d.usable_cap = o->h.usable_cap;
+		d.utilisation = o->h.usable_cap ? (double)c->ok /
+		    (double)o->h.usable_cap : -1;
+		d.missed_block = o->h.missed_block;
+		d.missed_rate_signal = o->h.missed_rate_signal;
+		d.dmarc_expected = o->h.dmarc_expected;
 		d.dmarc_pass_rate = d.coverage = -1;
 		if (o->in.dmarc.day >= 0) {
 			time_iso_day(o->in.dmarc.day * DAY_S, dday,
@@ -1015,7 +1097,8 @@ hints_run(const char *db_path, const struct hints_config *c, int64_t now,
 		goto out;
 	if ((rc = store_sender_load(r.db, r.sender, err)) < 0 ||
 	    (rc = store_providers_each(r.db, collect_provider, &r, err)) < 0 ||
-	    (rc = store_provider_match_each(r.db, collect_match, &r, err)) < 0)
+	    (rc = store_provider_match_each(r.db, collect_match, &r, err)) < 0 ||
+	    (rc = store_provider_params_each(r.db, collect_param, &r, err)) < 0)
 		goto out;
 	if (r.prov.n > 1)
 		qsort(r.prov.v, r.prov.n, sizeof *r.prov.v, cmp_provider);
@@ -1031,8 +1114,9 @@ hints_run(const char *db_path, const struct hints_config *c, int64_t now,
 		rc = err_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	/* Inputs: days gate_day - 9 .. gate_day; the gated day's hours;
-	 * the hour buckets overlapping the 60 minutes before now. */
+	/* Inputs: the days of the window up to gate_day; the hour buckets
+	 * from gate_day's start up to now (the gate reads the day's, the
+	 * fast loop those overlapping the hour before now). */
 	time_iso_day((r.gate_day - HINTS_WINDOW_DAYS + 1) * DAY_S, from_day,
 	    sizeof from_day);
 	time_iso_day(r.gate_day * DAY_S, to_day, sizeof to_day);
@@ -1041,14 +1125,7 @@ hints_run(const char *db_path, const struct hints_config *c, int64_t now,
 		goto out;
 	memset(&f, 0, sizeof f);
 	f.since = r.gate_day * DAY_S;
-	f.until = f.since + DAY_S;
-	if ((rc = store_sendlog_hourly_each(r.db, &f, collect_block_hour, &r,
-	    err)) < 0)
-		goto out;
-	/* Hour buckets that overlap the 60 minutes before now. */
-	f.since = now - 2 * 3600 + 1;
-	f.until = now;
-	r.hour_from = (f.since + 3599) / 3600 * 3600;
+	f.until = now + 1;
 	if ((rc = store_sendlog_hourly_each(r.db, &f, collect_hour, &r,
 	    err)) < 0)
 		goto out;
@@ -1086,9 +1163,12 @@ out:
 		store_tx_rollback(r.db);
 	store_free(r.db);
 	free(outs);
+	for (size_t i = 0; r.keys != NULL && i < nkeys; i++)
+		free(r.keys[i].hours);
 	free(r.keys);
 	free(r.prov.v);
 	free(r.match.v);
+	free(r.params);
 	free(r.sender);
 	return rc;
 }

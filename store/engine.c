@@ -31,7 +31,78 @@ static const char state_cols[] =
 	"phase, stage, stage_days, cap_day, cap_hour, connections, ssthresh,"
 	" last_good, since, hold_until, last_decrease, last_increase,"
 	" ifnull(last_gated_day, ''), last_gate, amber_days, idle_days,"
-	" pauses_24h, last_pause, last_action, last_action_at, green_days";
+	" pauses_24h, last_pause, last_action, last_action_at, green_days,"
+	" stop_until";
+
+/* The key's engine_acted rows, oldest first (at most
+ * STORE_ENGINE_ACTED_MAX: the newest ones). */
+static int
+acted_get(struct store *s, struct store_engine_state *out, struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src, rc;
+
+	out->n_acted = 0;
+	if ((rc = store_prepare(s, "SELECT hour, attempts, rate, rate_signal,"
+	    " block, conn FROM (SELECT * FROM engine_acted WHERE source_ip = ?1"
+	    " AND provider = ?2 ORDER BY hour DESC LIMIT ?3) ORDER BY hour",
+	    &st, err)) < 0)
+		return rc;
+	store_bind_text(st, 1, out->source_ip);
+	store_bind_text(st, 2, out->provider);
+	sqlite3_bind_int(st, 3, STORE_ENGINE_ACTED_MAX);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_engine_acted *a = &out->acted[out->n_acted++];
+		a->hour = sqlite3_column_int64(st, 0);
+		a->attempts = store_col_u64(st, 1);
+		a->rate = store_col_u64(st, 2);
+		a->rate_signal = store_col_u64(st, 3);
+		a->block = store_col_u64(st, 4);
+		a->conn = store_col_u64(st, 5);
+	}
+	rc = src == SQLITE_DONE ? 0 : store_db_error(s, src,
+	    "read engine_acted", err);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Replaces the key's engine_acted rows with x's. */
+static int
+acted_put(struct store *s, const struct store_engine_state *x,
+    struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = store_prepare(s, "DELETE FROM engine_acted WHERE"
+	    " source_ip = ?1 AND provider = ?2", &st, err)) < 0)
+		return rc;
+	store_bind_text(st, 1, x->source_ip);
+	store_bind_text(st, 2, x->provider);
+	if ((rc = store_step_finalize(s, st, "clear engine_acted", err)) < 0)
+		return rc;
+	for (size_t i = 0; i < x->n_acted && i < STORE_ENGINE_ACTED_MAX; i++) {
+		const struct store_engine_acted *a = &x->acted[i];
+
+		if ((rc = store_prepare(s, "INSERT OR REPLACE INTO engine_acted"
+		    " (source_ip, provider, hour, attempts, rate, rate_signal,"
+		    " block, conn) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		    &st, err)) < 0)
+			return rc;
+		store_bind_text(st, 1, x->source_ip);
+		store_bind_text(st, 2, x->provider);
+		sqlite3_bind_int64(st, 3, a->hour);
+		bind_u64(st, 4, a->attempts);
+		bind_u64(st, 5, a->rate);
+		bind_u64(st, 6, a->rate_signal);
+		bind_u64(st, 7, a->block);
+		bind_u64(st, 8, a->conn);
+		if ((rc = store_step_finalize(s, st, "write engine_acted",
+		    err)) < 0)
+			return rc;
+	}
+	return 0;
+}
 
 int
 store_engine_state_get(struct store *s, const char *source_ip,
@@ -77,11 +148,14 @@ store_engine_state_get(struct store *s, const char *source_ip,
 		store_col_text(st, 18, out->last_action, sizeof out->last_action);
 		out->last_action_at = sqlite3_column_int64(st, 19);
 		out->green_days = store_col_u64(st, 20);
+		out->stop_until = sqlite3_column_int64(st, 21);
 		rc = 1;
 	} else {
 		rc = store_db_error(s, src, "read engine state", err);
 	}
 	sqlite3_finalize(st);
+	if (rc == 1)
+		rc = acted_get(s, out, err) < 0 ? ERR_DB : 1;
 	return rc;
 }
 
@@ -99,9 +173,10 @@ store_engine_state_put(struct store *s, const struct store_engine_state *x,
 	    " connections, ssthresh, last_good, since, hold_until,"
 	    " last_decrease, last_increase, last_gated_day, last_gate,"
 	    " amber_days, idle_days, pauses_24h, last_pause, last_action,"
-	    " last_action_at, updated, green_days) VALUES (?1, ?2, ?3, ?4, ?5,"
-	    " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, nullif(?15, ''), ?16,"
-	    " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)", &st, err)) < 0)
+	    " last_action_at, updated, green_days, stop_until) VALUES (?1, ?2,"
+	    " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+	    " nullif(?15, ''), ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24,"
+	    " ?25)", &st, err)) < 0)
 		return rc;
 	store_bind_text(st, 1, x->source_ip);
 	store_bind_text(st, 2, x->provider);
@@ -127,7 +202,10 @@ store_engine_state_put(struct store *s, const struct store_engine_state *x,
 	sqlite3_bind_int64(st, 22, x->last_action_at);
 	sqlite3_bind_int64(st, 23, now);
 	bind_u64(st, 24, x->green_days);
-	return store_step_finalize(s, st, "write engine state", err);
+	sqlite3_bind_int64(st, 25, x->stop_until);
+	if ((rc = store_step_finalize(s, st, "write engine state", err)) < 0)
+		return rc;
+	return acted_put(s, x, err);
 }
 
 int
@@ -143,10 +221,11 @@ store_engine_day_put(struct store *s, const struct store_engine_day *d,
 	    " source_ip, provider, gate, reason, reason_text, action, cap_day,"
 	    " new_cap_day, attempts, accepted, deferral_rate, bounce_rate,"
 	    " block, block_hours, utilisation, dmarc_day, dmarc_messages,"
-	    " dmarc_pass_rate, quarantine, reject, coverage, decided_at)"
+	    " dmarc_pass_rate, quarantine, reject, coverage, decided_at,"
+	    " usable_cap, missed_block, missed_rate_signal, dmarc_expected)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-	    " ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)", &st,
-	    err)) < 0)
+	    " ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, nullif(?24, 0),"
+	    " ?25, ?26, ?27)", &st, err)) < 0)
 		return rc;
 	store_bind_text(st, 1, d->day);
 	store_bind_text(st, 2, d->source_ip);
@@ -171,6 +250,10 @@ store_engine_day_put(struct store *s, const struct store_engine_day *d,
 	bind_u64(st, 21, d->reject);
 	bind_rate(st, 22, d->coverage);
 	sqlite3_bind_int64(st, 23, d->decided_at);
+	bind_u64(st, 24, d->usable_cap);
+	bind_u64(st, 25, d->missed_block);
+	bind_u64(st, 26, d->missed_rate_signal);
+	sqlite3_bind_int(st, 27, d->dmarc_expected ? 1 : 0);
 	return store_step_finalize(s, st, "write engine day", err);
 }
 

@@ -676,6 +676,50 @@ static const char schema_v7[] =
 	" confirmed INTEGER NOT NULL DEFAULT 0,"
 	" looked_up INTEGER NOT NULL) WITHOUT ROWID;";
 
+/*
+ * v8: thresholds as data, reply rules by condition, and the engine's
+ * memory of what it acted on (doc/schema.md "Engine and hints";
+ * doc/providers.md; doc/hints.md). provider_params holds every threshold
+ * key the profile sets for a provider (its own or [defaults]; provider
+ * '*' = [defaults]); the v4 columns of providers stay as a copy of their
+ * keys. engine_acted keeps, per (our IP, provider, hour bucket), the
+ * send-log counts the fast loop has already acted on, so that a reply is
+ * acted on once, and the daily gate can tell what no fast-loop run saw.
+ */
+static const char schema_v8[] =
+	"CREATE TABLE provider_params ("
+	" provider TEXT NOT NULL,"
+	" key TEXT NOT NULL,"
+	" value REAL NOT NULL,"
+	" PRIMARY KEY (provider, key)) WITHOUT ROWID;"
+	"ALTER TABLE providers ADD COLUMN sends_reports TEXT NOT NULL"
+	" DEFAULT 'unknown' CHECK (sends_reports IN ('yes', 'no', 'unknown'));"
+	"ALTER TABLE providers ADD COLUMN reports_source TEXT;"
+	"ALTER TABLE provider_codes ADD COLUMN smtp TEXT;"
+	"ALTER TABLE provider_codes ADD COLUMN enhanced TEXT;"
+	"ALTER TABLE provider_codes ADD COLUMN phrase TEXT;"
+	"ALTER TABLE provider_codes ADD COLUMN prefix INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE engine_state ADD COLUMN stop_until INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"CREATE TABLE engine_acted ("
+	" source_ip TEXT NOT NULL,"
+	" provider TEXT NOT NULL,"
+	" hour INTEGER NOT NULL,"
+	" attempts INTEGER NOT NULL,"
+	" rate INTEGER NOT NULL,"
+	" rate_signal INTEGER NOT NULL,"
+	" block INTEGER NOT NULL,"
+	" conn INTEGER NOT NULL,"
+	" PRIMARY KEY (source_ip, provider, hour)) WITHOUT ROWID;"
+	"ALTER TABLE engine_days ADD COLUMN usable_cap INTEGER;"
+	"ALTER TABLE engine_days ADD COLUMN missed_block INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE engine_days ADD COLUMN missed_rate_signal INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE engine_days ADD COLUMN dmarc_expected INTEGER NOT NULL"
+	" DEFAULT 1;";
+
 static const struct migration migrations[] = {
 	{ 1, schema_v1 },
 	{ 2, schema_v2 },
@@ -684,11 +728,12 @@ static const struct migration migrations[] = {
 	{ 5, schema_v5 },
 	{ 6, schema_v6 },
 	{ 7, schema_v7 },
+	{ 8, schema_v8 },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
-_Static_assert(STORE_SCHEMA_VERSION == 7,
+_Static_assert(STORE_SCHEMA_VERSION == 8,
     "STORE_SCHEMA_VERSION must be the last migration's version");
 
 /* One integer from a pragma or a count query. */

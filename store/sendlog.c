@@ -46,7 +46,8 @@ store_providers_clear(struct store *s, struct err *err)
 	if ((rc = store_need_write_tx(s, "send-log and profile writes", err)) < 0)
 		return rc;
 	return exec(s, "DELETE FROM provider_codes; DELETE FROM provider_stages;"
-	    " DELETE FROM provider_match; DELETE FROM providers;",
+	    " DELETE FROM provider_match; DELETE FROM provider_params;"
+	    " DELETE FROM providers;",
 	    "clear providers", err);
 }
 
@@ -64,9 +65,10 @@ store_provider_put(struct store *s, const struct store_provider *p,
 	    " deferral_pct_red, rate_per_hour, block_per_hour, max_per_hour,"
 	    " max_connections, rate_pause_minutes, block_pause_minutes,"
 	    " advance_delivered_pct, decay_idle_days, rewarm_idle_days,"
-	    " unverified, source, profile_file, synced_at) VALUES"
+	    " unverified, source, profile_file, synced_at, sends_reports,"
+	    " reports_source) VALUES"
 	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-	    " ?15, ?16, ?17, ?18, ?19)", &st, err)) < 0)
+	    " ?15, ?16, ?17, ?18, ?19, ?20, ?21)", &st, err)) < 0)
 		return rc;
 	store_bind_text(st, 1, p->name);
 	store_bind_text(st, 2, p->display_name);
@@ -87,6 +89,10 @@ store_provider_put(struct store *s, const struct store_provider *p,
 	store_bind_text(st, 17, p->source[0] ? p->source : NULL);
 	store_bind_text(st, 18, profile_file);
 	sqlite3_bind_int64(st, 19, now);
+	store_bind_text(st, 20, p->sends_reports > 0 ? "yes" :
+	    p->sends_reports == 0 ? "no" : "unknown");
+	store_bind_text(st, 21, p->reports_source[0] ? p->reports_source :
+	    NULL);
 	if ((rc = store_step_finalize(s, st, "insert provider", err)) < 0)
 		return rc;
 	for (size_t i = 0; i < p->n_stages && i < LIM_PROVIDER_STAGES; i++) {
@@ -127,23 +133,72 @@ store_provider_match_put(struct store *s, const char *provider,
 
 int
 store_provider_code_put(struct store *s, const char *provider, int seq,
-    const char *pattern, int cls, struct err *err)
+    const struct store_provider_code *c, struct err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
 	if ((rc = store_need_write_tx(s, "send-log and profile writes", err)) < 0)
 		return rc;
-	if (store_sl_class_name(cls) == NULL)
-		return err_set(err, ERR_INVAL, "reply class %d out of range", cls);
+	if (store_sl_class_name(c->cls) == NULL)
+		return err_set(err, ERR_INVAL, "reply class %d out of range",
+		    c->cls);
 	if ((rc = store_prepare(s, "INSERT INTO provider_codes (provider, seq, pattern,"
-	    " class) VALUES (?1, ?2, ?3, ?4)", &st, err)) < 0)
+	    " class, smtp, enhanced, phrase, prefix) VALUES (?1, ?2, ?3, ?4,"
+	    " ?5, ?6, ?7, ?8)", &st, err)) < 0)
 		return rc;
 	store_bind_text(st, 1, provider);
 	sqlite3_bind_int(st, 2, seq);
-	store_bind_text(st, 3, pattern);
-	store_bind_text(st, 4, store_sl_class_name(cls));
+	store_bind_text(st, 3, c->rule);
+	store_bind_text(st, 4, store_sl_class_name(c->cls));
+	store_bind_text(st, 5, c->smtp);
+	store_bind_text(st, 6, c->enhanced);
+	store_bind_text(st, 7, c->phrase);
+	sqlite3_bind_int(st, 8, c->prefix ? 1 : 0);
 	return store_step_finalize(s, st, "insert provider code", err);
+}
+
+int
+store_provider_param_put(struct store *s, const char *provider,
+    const char *key, double value, struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = store_need_write_tx(s, "send-log and profile writes", err)) < 0)
+		return rc;
+	if ((rc = store_prepare(s, "INSERT OR REPLACE INTO provider_params"
+	    " (provider, key, value) VALUES (?1, ?2, ?3)", &st, err)) < 0)
+		return rc;
+	store_bind_text(st, 1, provider);
+	store_bind_text(st, 2, key);
+	sqlite3_bind_double(st, 3, value);
+	return store_step_finalize(s, st, "insert provider parameter", err);
+}
+
+int
+store_provider_params_each(struct store *s,
+    int (*cb)(void *ctx, const char *provider, const char *key,
+    double value), void *ctx, struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src, rc;
+
+	if ((rc = store_prepare(s, "SELECT provider, key, value FROM"
+	    " provider_params ORDER BY provider, key", &st, err)) < 0)
+		return rc;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *pv = (const char *)sqlite3_column_text(st, 0);
+		const char *k = (const char *)sqlite3_column_text(st, 1);
+		if (pv != NULL && k != NULL && (rc = cb(ctx, pv, k,
+		    sqlite3_column_double(st, 2))) != 0)
+			goto out;
+	}
+	rc = src == SQLITE_DONE ? 0 : store_db_error(s, src,
+	    "read provider parameters", err);
+out:
+	sqlite3_finalize(st);
+	return rc;
 }
 
 static const char provider_cols[] =
@@ -151,7 +206,8 @@ static const char provider_cols[] =
 	" deferral_pct_amber, deferral_pct_red, rate_per_hour, block_per_hour,"
 	" max_per_hour, max_connections, rate_pause_minutes,"
 	" block_pause_minutes, advance_delivered_pct, decay_idle_days,"
-	" rewarm_idle_days, unverified, source FROM providers";
+	" rewarm_idle_days, unverified, source, sends_reports,"
+	" reports_source FROM providers";
 
 /* Fills p from a provider_cols row, then its stages. */
 static int
@@ -179,6 +235,13 @@ load_provider(struct store *s, sqlite3_stmt *st, struct store_provider *p,
 	p->rewarm_idle_days = store_col_u64(st, 14);
 	p->unverified = sqlite3_column_int(st, 15);
 	store_col_text(st, 16, p->source, sizeof p->source);
+	{
+		char sr[16];
+		store_col_text(st, 17, sr, sizeof sr);
+		p->sends_reports = strcmp(sr, "yes") == 0 ? 1 :
+		    strcmp(sr, "no") == 0 ? 0 : -1;
+	}
+	store_col_text(st, 18, p->reports_source, sizeof p->reports_source);
 	if ((rc = store_prepare(s, "SELECT daily_cap, hourly_cap, min_days FROM"
 	    " provider_stages WHERE provider = ?1 ORDER BY stage", &sg,
 	    err)) < 0)

@@ -287,6 +287,8 @@ struct store_provider {
 	uint64_t rewarm_idle_days;    /* idle days after which warm-up restarts */
 	int unverified;               /* schedule without a primary source */
 	char source[LIM_PROVIDER_TEXT_BYTES];        /* provenance note */
+	int sends_reports;            /* 1 yes, 0 no, -1 unknown (v6) */
+	char reports_source[LIM_PROVIDER_TEXT_BYTES];   /* its provenance */
 	size_t n_stages;
 	struct store_provider_stage stages[LIM_PROVIDER_STAGES];
 };
@@ -300,9 +302,25 @@ int store_provider_put(struct store *s, const struct store_provider *p,
 /* kind: "domain", "mx" or "reporter"; pattern lower-case. */
 int store_provider_match_put(struct store *s, const char *provider,
     const char *kind, const char *pattern, struct err *err);
-/* seq: order of trial within the provider; cls: enum store_sl_class. */
+/* One reply rule (doc/providers.md "Reply rules"). */
+struct store_provider_code {
+	const char *rule;          /* as written after "CLASS:" */
+	int cls;                   /* enum store_sl_class */
+	const char *smtp;          /* "4xx", "5xx", "421"; NULL = any */
+	const char *enhanced;      /* "5.7.1", "4.7.5xx"; NULL = any */
+	const char *phrase;        /* lower-case; NULL = none */
+	int prefix;                /* phrase ends in '*' */
+};
+/* seq: order of trial within the provider. */
 int store_provider_code_put(struct store *s, const char *provider,
-    int seq, const char *pattern, int cls, struct err *err);
+    int seq, const struct store_provider_code *c, struct err *err);
+/* One threshold key of a provider (provider_params; "*" = [defaults]). */
+int store_provider_param_put(struct store *s, const char *provider,
+    const char *key, double value, struct err *err);
+/* Every provider_params row, ordered by provider, key. */
+int store_provider_params_each(struct store *s,
+    int (*cb)(void *ctx, const char *provider, const char *key,
+    double value), void *ctx, struct err *err);
 
 /* The [sender] section of the configuration (doc/config.md), parsed by
  * cli/settings.c and mirrored into sender_ips / sender_domains /
@@ -418,6 +436,14 @@ int store_correlation_each(struct store *s, const char *day_from,
  * enums only as their names ("warmup", "green", "advance" ...).
  */
 
+/* Send-log counts of one hour bucket the fast loop has acted on
+ * (engine_acted, v6). */
+#define STORE_ENGINE_ACTED_MAX 48
+struct store_engine_acted {
+	int64_t hour;
+	uint64_t attempts, rate, rate_signal, block, conn;
+};
+
 struct store_engine_state {
 	char source_ip[48];
 	char provider[LIM_PROVIDER_NAME_BYTES];
@@ -431,11 +457,15 @@ struct store_engine_state {
 	int64_t last_pause;
 	char last_action[12];        /* advance | hold | reduce | pause */
 	int64_t last_action_at;
+	int64_t stop_until;          /* provider-asked stop ends (v6) */
+	size_t n_acted;              /* engine_acted rows of the key (v6) */
+	struct store_engine_acted acted[STORE_ENGINE_ACTED_MAX];
 };
 /* 1 and *out when the key has a state, 0 when not (a new key). */
 int store_engine_state_get(struct store *s, const char *source_ip,
     const char *provider, struct store_engine_state *out, struct err *err);
-/* Inserts or replaces the key's state; updated = now. */
+/* Inserts or replaces the key's state and its engine_acted rows;
+ * updated = now. */
 int store_engine_state_put(struct store *s,
     const struct store_engine_state *st, int64_t now, struct err *err);
 
@@ -450,6 +480,11 @@ struct store_engine_day {
 	uint64_t dmarc_messages, quarantine, reject;
 	double dmarc_pass_rate, coverage;
 	int64_t decided_at;
+	uint64_t usable_cap;         /* the cap utilisation is judged against
+	                              * (v6); 0 = NULL */
+	uint64_t missed_block, missed_rate_signal;   /* no fast-loop run acted
+	                              * on them (v6) */
+	int dmarc_expected;          /* a missing report held the day (v6) */
 };
 int store_engine_day_put(struct store *s, const struct store_engine_day *d,
     struct err *err);

@@ -153,6 +153,6 @@ int store_bind_text(sqlite3_stmt *st, int idx, const char *v);
  * checks it, read-only). */
 int store_migrate(struct store *s, const char *path, struct err *err);
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 #endif

@@ -44,7 +44,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					if (pr == NULL)
 						pr = profiles_by_mx(pf, a.relay_host);
 					sum += (size_t)profiles_classify(pf, pr,
-					    a.smtp_code, a.reply, &rule);
+					    a.smtp_code, a.enhanced, a.reply,
+					    &rule, NULL);
 				}
 			}
 		}

@@ -15,7 +15,7 @@ import subprocess
 
 BASE = datetime.date(2026, 3, 2)
 DOMAIN = {"google": "gmail.com", "yahoo": "yahoo.com",
-          "quiet": "quiet.example"}
+          "quiet": "quiet.example", "silent": "silent.example"}
 REPORTER = {"google": ("google.com", "noreply-dmarc-support@google.com"),
             "yahoo": ("yahoo.com", "dmarchelp@yahooinc.com")}
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -34,9 +34,29 @@ def epoch(day):
 
 class World:
     def __init__(self, exe, tmp, ips=("192.0.2.10",),
-                 targets="google:320, yahoo:240", exports=False):
+                 targets="google:320, yahoo:240", exports=False,
+                 profile=None, profile_extra=None, hints_extra=()):
+        """profile: the profile file (default tests/hints/providers.conf);
+        profile_extra: {section: [lines]} added at the end of that section
+        of it ("defaults" or a provider name; a later line wins), written
+        to tmp."""
         self.exe, self.tmp = exe, tmp
         os.makedirs(tmp, exist_ok=True)
+        prof = profile or os.path.join(HERE, "providers.conf")
+        if profile_extra:
+            with open(prof) as f:
+                text = f.read()
+            for sec, lines in profile_extra.items():
+                head = ("[defaults]\n" if sec == "defaults"
+                        else f"[provider {sec}]\n")
+                i = text.index(head) + len(head)
+                j = text.find("\n[", i)
+                j = len(text) if j < 0 else j + 1
+                text = text[:j] + "".join(ln + "\n" for ln in lines) + \
+                    text[j:]
+            prof = os.path.join(tmp, "providers.conf")
+            with open(prof, "w") as f:
+                f.write(text)
         self.db = os.path.join(tmp, "dw.db")
         self.json = os.path.join(tmp, "hints.json")
         self.conf = os.path.join(tmp, "dw.conf")
@@ -44,10 +64,11 @@ class World:
         self.hints = {}       # (ip, provider) -> last hint
         self.log = []         # every hints JSON, in order
         lines = ["[general]", f"database = {self.db}",
-                 f"providers = {os.path.join(HERE, 'providers.conf')}",
+                 f"providers = {prof}",
                  "[sender]", "ips = " + ", ".join(self.ips),
                  "domains = example.com", f"target_daily = {targets}",
                  "[hints]", f"json = {self.json}", "instance = test"]
+        lines += list(hints_extra)
         if exports:
             lines += [f"postfix_dir = {os.path.join(tmp, 'postfix')}",
                       f"kumomta_file = {os.path.join(tmp, 'kumo.json')}",
@@ -62,8 +83,8 @@ class World:
             raise RuntimeError(f"{args}: exit {p.returncode}: {p.stderr}")
         return p
 
-    def run_hints(self, day, hour=6):
-        self.run("hints", "--now", iso(day, hour))
+    def run_hints(self, day, hour=6, minute=0):
+        self.run("hints", "--now", iso(day, hour, minute))
         with open(self.json) as f:
             doc = json.load(f)
         self.log.append(doc)
@@ -77,12 +98,17 @@ class World:
             return 0
         return 0 if h["action"] == "pause" else h["max_per_day"]
 
-    def send_day(self, day, demand, extra=(), dmarc=None, foreign=()):
+    def hint(self, ip, provider):
+        return self.hints.get((ip, provider))
+
+    def send_day(self, day, demand, extra=(), dmarc=None, foreign=(),
+                 reports=True):
         """demand: {(ip, provider): wanted}; extra: CSV rows to add
         (timestamp, ip, provider, status, code, enh, text); dmarc:
         {(ip, provider): (pass_share, quarantine, reject)} overrides;
         foreign: [(ip, provider, count, pass_count)] records of other
-        senders in the provider's report. Returns accepted per key."""
+        senders in the provider's report; reports=False: no DMARC report
+        at all. Returns accepted per key."""
         rows, accepted = [], {}
         for (ip, prov), want in sorted(demand.items()):
             n = min(want, self.cap(ip, prov))
@@ -125,7 +151,7 @@ class World:
                     recs.append((ip, npass, "none", "pass"))
                     if count - npass:
                         recs.append((ip, count - npass, "none", "fail"))
-            if recs and prov in REPORTER:
+            if recs and prov in REPORTER and reports:
                 self.import_report(day, prov, recs)
         return accepted
 

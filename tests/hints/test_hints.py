@@ -2,8 +2,10 @@
 """Scenario tests of `dmarcwatch hints` over synthetic multi-day histories
 (tests/hints/scen.py), the hint file against doc/throttle-hints.schema.json,
 golden files of every export format (tests/hints/golden/; DW_UPDATE_GOLDEN=1
-rewrites them), and the Postfix files through postmap and postconf when
-Postfix is installed (skipped otherwise).
+rewrites them), and the Postfix files through Postfix's own postmap and
+postconf: installed ones, else unpacked from the package dist/deps.sh
+downloads (or apt-get download now); skipped, saying why, only when none
+can be had.
 
 Usage: test_hints.py DW_EXE
 """
@@ -12,7 +14,6 @@ import json
 import stat
 import threading
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import scen  # noqa: E402
+from schemacheck import schema_errors  # noqa: E402
 
 EXE = sys.argv[1]
 SRC = os.environ.get("DW_SRCDIR") or os.path.join(HERE, "..", "..")
@@ -60,53 +62,6 @@ def warm(w, days, ips=(IP1,), prov="google", demand=1000, **kw):
 def ts(s):
     return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(
         tzinfo=datetime.timezone.utc).timestamp()
-
-
-# ---- a small JSON Schema checker (the keywords our schema uses) ----
-
-def validate(v, s, path="$"):
-    errs = []
-    if "const" in s and v != s["const"]:
-        errs.append(f"{path}: not {s['const']!r}")
-    if "enum" in s and v not in s["enum"]:
-        errs.append(f"{path}: {v!r} not in enum")
-    t = s.get("type")
-    types = {"object": dict, "array": list, "string": str,
-             "boolean": bool, "number": (int, float), "integer": int}
-    if t and (not isinstance(v, types[t]) or
-              (t in ("integer", "number") and isinstance(v, bool))):
-        return errs + [f"{path}: not {t}"]
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        if "minimum" in s and v < s["minimum"]:
-            errs.append(f"{path}: below {s['minimum']}")
-        if "maximum" in s and v > s["maximum"]:
-            errs.append(f"{path}: above {s['maximum']}")
-    if isinstance(v, str) and "pattern" in s and \
-            not re.search(s["pattern"], v):
-        errs.append(f"{path}: {v!r} does not match {s['pattern']}")
-    if isinstance(v, dict):
-        for k in s.get("required", []):
-            if k not in v:
-                errs.append(f"{path}: missing {k}")
-        if "minProperties" in s and len(v) < s["minProperties"]:
-            errs.append(f"{path}: too few members")
-        if "maxProperties" in s and len(v) > s["maxProperties"]:
-            errs.append(f"{path}: too many members")
-        for k, x in v.items():
-            if k in s.get("properties", {}):
-                errs += validate(x, s["properties"][k], f"{path}.{k}")
-            elif isinstance(s.get("additionalProperties"), dict):
-                errs += validate(x, s["additionalProperties"],
-                                 f"{path}.{k}")
-    if isinstance(v, list):
-        if "minItems" in s and len(v) < s["minItems"]:
-            errs.append(f"{path}: too few items")
-        if "maxItems" in s and len(v) > s["maxItems"]:
-            errs.append(f"{path}: too many items")
-        for i, x in enumerate(v):
-            if "items" in s:
-                errs += validate(x, s["items"], f"{path}[{i}]")
-    return errs
 
 
 def all_files(root):
@@ -155,7 +110,7 @@ def run_all(tmp):
           seen[2]["evidence"])
     errs = []
     for doc in w.log:
-        errs += validate(doc, schema)
+        errs += schema_errors(doc, schema)
     check("every hint file validates against the JSON Schema",
           not errs, errs[:3])
     seqs = [d["sequence"] for d in w.log]
@@ -204,6 +159,33 @@ def run_all(tmp):
           h2["action"] == "advance" and
           h2["max_per_day"] > other["max_per_day"], h2)
 
+    # Audit M1: thresholds are profile keys. The same 4.7.28 burst with
+    # rate_strict_cut_pct = 50 and rate_pause_minutes = 20 for google.
+    w = world(tmp, "keys", profile_extra={
+        "google": ["rate_strict_cut_pct = 50", "rate_pause_minutes = 20"]})
+    warm(w, 3)
+    w.run_hints(3)
+    before = dict(w.hints[(IP1, "google")])
+    w.send_day(3, {(IP1, "google"): 1000}, extra=[
+        (scen.iso(4, 5, 10 + i), IP1, "google", "deferred", 421, "4.7.28",
+         "421 4.7.28 Our system has detected an unusual rate of "
+         "unsolicited mail") for i in range(6)])
+    w.run_hints(4)
+    h = w.hints[(IP1, "google")]
+    check("profile keys: rate_strict_cut_pct = 50 halves the hour cap, "
+          "rate_pause_minutes = 20 sets the stop",
+          h["action"] == "reduce" and
+          h["max_per_hour"] == before["max_per_hour"] // 2 and
+          ts(h["valid_from"]) == ts(scen.iso(4, 6)) + 20 * 60,
+          (before["max_per_hour"], h))
+    n = subprocess.run(["sqlite3", w.db, "SELECT value FROM provider_params"
+                        " WHERE provider = 'google' AND key ="
+                        " 'rate_strict_cut_pct'"],
+                       capture_output=True, text=True)
+    if n.returncode == 0:
+        check("profile keys are synced into provider_params",
+              n.stdout.strip() == "50.0", n.stdout)
+
     # 3. a DMARC failure spike on one IP holds that IP only.
     w = world(tmp, "dmarc", ips=(IP1, IP2))
     warm(w, 3, ips=(IP1, IP2))
@@ -246,17 +228,25 @@ def run_all(tmp):
           h["phase"] == "recovery" and h["action"] == "hold", h)
 
     # 5. an idle IP decays.
+    # (decay_idle_days = 3 in the test profile: one stage down on the
+    # 3rd and 6th idle day; the old assertion "a < b and r or a < b"
+    # could not tell a decay from any other cut: audit L10.)
     w = world(tmp, "idle")
     warm(w, 5)
     peak = w.hints[(IP1, "google")]["max_per_day"]
+    caps = []
     for d in range(5, 13):
         w.run_hints(d)
+        caps.append((w.hints[(IP1, "google")]["max_per_day"],
+                     w.hints[(IP1, "google")]["reason"]))
         w.send_day(d, {(IP1, "google"): 0})
     w.run_hints(13)
     h = w.hints[(IP1, "google")]
-    check("an idle IP decays (one stage per decay_idle_days)",
-          h["max_per_day"] < peak and h["reason"] == "idle_decay" or
-          h["max_per_day"] < peak, (peak, h))
+    caps.append((h["max_per_day"], h["reason"]))
+    check("an idle IP decays one stage per decay_idle_days idle days",
+          peak == 320 and [c for c, _ in caps] ==
+          [320, 320, 320, 160, 160, 160, 80, 80, 80] and
+          all(r == "idle_decay" for _, r in caps[1:]), (peak, caps))
 
     # 6. spoofing IPs never affect our IPs' caps.
     plain = world(tmp, "nospoof")
@@ -319,7 +309,7 @@ def run_all(tmp):
                         "hints_runs; SELECT count(*) FROM engine_days"],
                        capture_output=True, text=True)
     check("a hint file that cannot be written: exit 1, nothing committed",
-          p.returncode == 1 and n.stdout.split() == ["1|1", "3"],
+          p.returncode == 1 and n.stdout.split() == ["1|1", "4"],
           (p.returncode, p.stderr, n.stdout))
     w.run_hints(1)
     os.unlink(w.db)
@@ -356,7 +346,8 @@ def run_all(tmp):
         w.run_hints(4)
         files = all_files(w.tmp)
         outs.append({k: v for k, v in files.items()
-                     if k == "hints.json" or k == "kumo.json" or
+                     if k in ("hints.json", "kumo.json",
+                              "kumo.json.suspend.json") or
                      k.startswith(("postfix/", "pmta/"))})
         last = w
     check("same inputs give byte-identical hint and export files",
@@ -377,7 +368,7 @@ def golden(files):
                 f.write(v)
     want = all_files(GOLDEN) if os.path.isdir(GOLDEN) else {}
     for kind, pred in (("json", lambda k: k == "hints.json"),
-                       ("kumomta", lambda k: k == "kumo.json"),
+                       ("kumomta", lambda k: k.startswith("kumo.json")),
                        ("postfix", lambda k: k.startswith("postfix/")),
                        ("pmta", lambda k: k.startswith("pmta/"))):
         got = {k: v for k, v in files.items() if pred(k)}
@@ -388,32 +379,114 @@ def golden(files):
               got and not diff, diff[:3])
 
 
+def postfix_tools(tmp):
+    """(postmap, postconf, env, extracted): Postfix's own tools. An
+    installed Postfix first; else the package downloaded by dist/deps.sh
+    (.cache/deb) or DW_POSTFIX_DEB, else one fetched now with `apt-get
+    download`, unpacked with dpkg -x (no MTA is installed or started).
+    (None, why, ...) when none can be had."""
+    pm = shutil.which("postmap") or ("/usr/sbin/postmap" if
+                                      os.path.exists("/usr/sbin/postmap")
+                                      else None)
+    pc = shutil.which("postconf") or ("/usr/sbin/postconf" if
+                                       os.path.exists("/usr/sbin/postconf")
+                                       else None)
+    if pm and pc:
+        return pm, pc, None, False
+    debs = []
+    if os.environ.get("DW_POSTFIX_DEB"):
+        debs.append(os.environ["DW_POSTFIX_DEB"])
+    cache = os.path.join(SRC, ".cache", "deb")
+    if os.path.isdir(cache):
+        debs += sorted(os.path.join(cache, f) for f in os.listdir(cache)
+                       if f.startswith("postfix_") and f.endswith(".deb"))
+    if not debs and shutil.which("apt-get"):
+        d = os.path.join(tmp, "deb")
+        os.makedirs(d, exist_ok=True)
+        try:
+            subprocess.run(["apt-get", "download", "-qq", "postfix"],
+                           cwd=d, capture_output=True, timeout=180)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        debs += sorted(os.path.join(d, f) for f in os.listdir(d)
+                       if f.endswith(".deb"))
+    if not debs:
+        return None, ("Postfix is not installed, no package in "
+                      ".cache/deb (dist/deps.sh) and apt-get download "
+                      "failed"), None, False
+    if not shutil.which("dpkg"):
+        return None, "no dpkg to unpack the postfix package", None, False
+    root = os.path.join(tmp, "postfix-root")
+    x = subprocess.run(["dpkg", "-x", debs[-1], root], capture_output=True,
+                       text=True)
+    pm = os.path.join(root, "usr", "sbin", "postmap")
+    pc = os.path.join(root, "usr", "sbin", "postconf")
+    if x.returncode != 0 or not os.path.exists(pm):
+        return None, f"dpkg -x {debs[-1]} failed: {x.stderr}", None, False
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = os.path.join(root, "usr", "lib", "postfix")
+    return pm, pc, env, True
+
+
+def unpacked_owner():
+    """mail_owner and setgid_group for an unpacked Postfix on a host
+    without its 'postfix' user and 'postdrop' group: an existing user
+    other than nobody, and a group that is neither's primary group."""
+    import grp
+    import pwd
+    nobody = pwd.getpwnam("nobody") if "nobody" in \
+        [p.pw_name for p in pwd.getpwall()] else None
+    for user in ("daemon", "bin", "mail"):
+        try:
+            u = pwd.getpwnam(user)
+        except KeyError:
+            continue
+        for g in grp.getgrall():
+            if g.gr_gid not in (u.pw_gid, nobody.pw_gid if nobody else -1,
+                                0):
+                return user, g.gr_name
+    return None, None
+
+
 def postfix_checks(pdir):
-    postmap = shutil.which("postmap") or (
-        "/usr/sbin/postmap" if os.path.exists("/usr/sbin/postmap") else None)
-    postconf = shutil.which("postconf") or (
-        "/usr/sbin/postconf" if os.path.exists("/usr/sbin/postconf")
-        else None)
-    if postmap is None or postconf is None:
-        skip("postfix: postmap and postconf accept the export",
-             "Postfix not installed")
+    tmp = tempfile.mkdtemp(prefix="dw-postfix-")
+    try:
+        postfix_checks_in(pdir, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def postfix_checks_in(pdir, tmp):
+    postmap, postconf, env, unpacked = postfix_tools(tmp)
+    if postmap is None:
+        skip("postfix: postmap and postconf accept the export", postconf)
         return
+    print(f"# Postfix tools: {postmap}" +
+          (" (unpacked from the package)" if unpacked else ""))
     for src in sorted(os.listdir(pdir)):
-        d = os.path.join(pdir, src)
+        d = os.path.join(tmp, src)
+        shutil.copytree(os.path.join(pdir, src), d)
+        if unpacked:
+            # The unpacked tools refuse to run without the users of
+            # their main.cf; the export does not set them.
+            user, group = unpacked_owner()
+            with open(os.path.join(d, "main.cf"), "a") as f:
+                f.write(f"mail_owner = {user}\nsetgid_group = {group}\n")
         t = subprocess.run([postmap, "-c", d, "hash:" +
                             os.path.join(d, "transport")],
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, env=env)
         check(f"postfix: postmap accepts {src}/transport",
               t.returncode == 0 and not t.stderr.strip(), t.stderr)
         q = subprocess.run([postmap, "-c", d, "-q", "gmail.com", "hash:" +
                             os.path.join(d, "transport")],
-                           capture_output=True, text=True)
-        check(f"postfix: {src} routes gmail.com to a dw_ rung",
-              q.returncode == 0 and q.stdout.startswith("dw_"), q.stdout)
+                           capture_output=True, text=True, env=env)
+        want = "dw_hold:" if src == "ip-192-0-2-11" else "dw_d"
+        check(f"postfix: {src} routes gmail.com to {want} (IP2 is paused)",
+              q.returncode == 0 and q.stdout.startswith(want), q.stdout)
         n = subprocess.run([postconf, "-c", d, "-n"], capture_output=True,
-                           text=True)
+                           text=True, env=env)
         m = subprocess.run([postconf, "-c", d, "-M"], capture_output=True,
-                           text=True)
+                           text=True, env=env)
         check(f"postfix: postconf -c {src} reads main.cf and master.cf "
               "without warnings",
               n.returncode == 0 and m.returncode == 0 and

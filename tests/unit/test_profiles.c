@@ -51,7 +51,7 @@ static const struct tcase cases[] = {
 	  ERR_FORMAT, { "7: code: unknown class 'slow'" }, { NULL } },
 	/* 7: code without a colon */
 	{ DEFAULTS "[provider g]\ndomains = g.example\ncode = 4.7.28\n",
-	  ERR_FORMAT, { "7: code: expected 'CLASS: pattern'" }, { NULL } },
+	  ERR_FORMAT, { "7: code: expected 'CLASS: [SMTP] [ENH] [PHRASE]'" }, { NULL } },
 	/* 8: provider without anything to match */
 	{ DEFAULTS "[provider h]\nmax_per_hour = 5\n", ERR_FORMAT,
 	  { "6: provider 'h': no domains, mx or reporters" }, { NULL } },
@@ -95,6 +95,23 @@ static const struct tcase cases[] = {
 	/* 20: key outside any section */
 	{ "stray = 1\n" DEFAULTS "[provider u]\ndomains = u.example\n", ERR_FORMAT,
 	  { "1: 'stray': key outside any section" }, { NULL } },
+	/* 21: reply rules: SMTP class, enhanced code with 'x', a phrase, a
+	 * quoted phrase, a prefix phrase (audit H3: conditions apart) */
+	{ DEFAULTS "[provider v]\ndomains = v.example\n"
+	  "code = rate: 4xx 4.7.5xx Server Busy\n"
+	  "code = block: 5.7.1 \"listed at\"\n"
+	  "code = rate: RL0000*\ncode = block: 550\n", 0,
+	  { "v:code=rate/4xx/0/4.7.5xx/server busy/0",
+	    "v:code=block/0/0/5.7.1/listed at/0",
+	    "v:code=rate/0/0//rl0000/1", "v:code=block/0/550//-/0" },
+	  { NULL } },
+	/* 22: a rule without any condition */
+	{ DEFAULTS "[provider w]\ndomains = w.example\ncode = block: *\n",
+	  ERR_FORMAT, { "7: code: 'block: *' has no condition" }, { NULL } },
+	/* 23: an unterminated quoted phrase */
+	{ DEFAULTS "[provider x]\ndomains = x.example\n"
+	  "code = block: \"listed at\n", ERR_FORMAT,
+	  { "7: code: unterminated quoted phrase" }, { NULL } },
 };
 
 static void
@@ -120,8 +137,9 @@ render(struct buf *b, const struct profiles *p)
 
 		n = snprintf(tmp, sizeof tmp, "%s:green=%.2f %s:maxh=%llu "
 		    "%s:unverified=%d %s:stages=", pr->name,
-		    pr->lim.dmarc_pass_green, pr->name,
-		    (unsigned long long)pr->lim.max_per_hour, pr->name,
+		    profile_lim(&pr->lim, "dmarc_pass_green", -1), pr->name,
+		    (unsigned long long)profile_lim(&pr->lim, "max_per_hour", 0),
+		    pr->name,
 		    pr->unverified, pr->name);
 		for (size_t k = 0; k < pr->n_stages && n < 900; k++)
 			n += snprintf(tmp + n, sizeof tmp - (size_t)n,
@@ -130,6 +148,15 @@ render(struct buf *b, const struct profiles *p)
 			    (unsigned long long)pr->stages[k].min_days,
 			    (unsigned long long)pr->stages[k].hourly_cap);
 		buf_append(b, tmp, (size_t)n);
+		for (size_t k = 0; k < pr->n_codes; k++) {
+			const struct profile_code *r = &pr->codes[k];
+			snprintf(tmp, sizeof tmp, " %s:code=%s/%s/%d/%s/%s/%d",
+			    pr->name, sl_class_name(r->cls), r->smtp_class == 4 ?
+			    "4xx" : r->smtp_class == 5 ? "5xx" : "0",
+			    r->smtp_code, r->enh, r->phrase ? r->phrase : "-",
+			    r->prefix);
+			buf_append(b, tmp, strlen(tmp));
+		}
 		for (size_t k = 0; k < pr->n_matches; k++) {
 			snprintf(tmp, sizeof tmp, " %s:%s=%s", pr->name,
 			    profile_match_kind_name(pr->matches[k].kind),
@@ -216,22 +243,36 @@ check_shipped(void)
 	T(profiles_by_mx(p, "mx.example.org") == NULL);
 	T(profiles_by_domain(p, "163.com") != NULL &&
 	    profiles_by_domain(p, "163.com")->stages[0].daily_cap == 400);
-	T(profiles_classify(p, g, 421, "4.7.28 421-4.7.28 unusual rate",
-	    &prule) == SL_RATE && prule == 1);
-	T(profiles_classify(p, y, 421, "4.7.0 421 4.7.0 [TSS04] Messages "
-	    "temporarily deferred", &prule) == SL_RATE && prule == 1);
-	T(profiles_classify(p, m, 550, "5.7.1 part of their network is on "
-	    "our block list (S3150)", &prule) == SL_BLOCK && prule == 1);
-	T(profiles_classify(p, q, 450, " Ip frequency limited", &prule) ==
-	    SL_RATE);
-	T(profiles_classify(p, g, 250, "2.0.0 OK", &prule) == SL_OK);
-	T(profiles_classify(p, NULL, 0, " connect to x: Connection timed out",
-	    &prule) == SL_CONN && prule == 0);
-	T(profiles_classify(p, NULL, 452, "4.2.2 mailbox full", &prule) ==
-	    SL_OTHER_4XX);
-	T(profiles_classify(p, NULL, 554, "5.0.0 no", &prule) == SL_OTHER_5XX);
-	T(profiles_classify(p, NULL, 550, "5.7.1 listed at Spamhaus", &prule) ==
-	    SL_BLOCK && prule == 0);
+	T(profiles_classify(p, g, 421, "4.7.28", "421-4.7.28 unusual rate",
+	    &prule, NULL) == SL_RATE && prule == 1);
+	T(profiles_classify(p, y, 421, "4.7.0", "421 4.7.0 [TSS04] Messages "
+	    "temporarily deferred", &prule, NULL) == SL_RATE && prule == 1);
+	T(profiles_classify(p, m, 550, "5.7.1", "5.7.1 part of their network "
+	    "is on our block list (S3150)", &prule, NULL) == SL_BLOCK &&
+	    prule == 1);
+	T(profiles_classify(p, q, 450, "", " Ip frequency limited", &prule,
+	    NULL) == SL_RATE);
+	T(profiles_classify(p, g, 250, "2.0.0", "OK", &prule, NULL) == SL_OK);
+	T(profiles_classify(p, NULL, 0, "", " connect to x: Connection timed "
+	    "out", &prule, NULL) == SL_CONN && prule == 0);
+	T(profiles_classify(p, NULL, 452, "4.2.2", "mailbox full", &prule,
+	    NULL) == SL_OTHER_4XX);
+	T(profiles_classify(p, NULL, 554, "5.0.0", "no", &prule, NULL) ==
+	    SL_OTHER_5XX);
+	T(profiles_classify(p, NULL, 550, "5.7.1", "listed at Spamhaus",
+	    &prule, NULL) == SL_BLOCK && prule == 0);
+	/* AUTH and TLS (audit L10: never checked before) */
+	T(profiles_classify(p, g, 550, "5.7.26", "Unauthenticated email is "
+	    "not accepted due to domain's DMARC policy", &prule, NULL) ==
+	    SL_AUTH && prule == 0);
+	T(profiles_classify(p, g, 421, "4.7.32", "Your email has been rate "
+	    "limited because the From: header isn't aligned", &prule, NULL) ==
+	    SL_AUTH && prule == 1);
+	T(profiles_classify(p, g, 421, "4.7.29", "rate limited because this "
+	    "message wasn't sent over a TLS connection", &prule, NULL) ==
+	    SL_TLS && prule == 1);
+	T(profiles_classify(p, NULL, 0, "", "TLS is required, but was not "
+	    "offered by host x", &prule, NULL) == SL_TLS);
 #undef T
 	printf("%s - shipped dist/providers.conf (%zu providers)\n",
 	    bad ? "not ok" : "ok", p->n);

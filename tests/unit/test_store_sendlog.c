@@ -119,6 +119,17 @@ on_provider(void *ctx, const struct store_provider *p)
 	return 0;
 }
 
+static int
+on_param(void *ctx, const char *provider, const char *key, double value)
+{
+	struct names *n = ctx;
+	size_t l = strlen(n->buf);
+
+	snprintf(n->buf + l, sizeof n->buf - l, "%s.%s=%g,", provider, key,
+	    value);
+	return 0;
+}
+
 /* 2: profile sync, read back, replace */
 static int
 case_profiles(void)
@@ -138,12 +149,25 @@ case_profiles(void)
 	CHECK(store_provider_match_put(s, "alpha", "domain", "a.example", &e)
 	    == 0);
 	CHECK(store_provider_match_put(s, "alpha", "bogus", "b", &e) < 0);
-	CHECK(store_provider_code_put(s, "alpha", 0, "4.7.28", STORE_SL_RATE,
-	    &e) == 0);
-	CHECK(store_provider_code_put(s, "*", 0, "spamhaus", STORE_SL_BLOCK,
-	    &e) == 0);
-	CHECK(store_provider_code_put(s, "*", 1, "x", 99, &e) == ERR_INVAL);
+	{
+		struct store_provider_code c1 = { "4.7.28", STORE_SL_RATE, NULL,
+			"4.7.28", NULL, 0 };
+		struct store_provider_code c2 = { "spamhaus", STORE_SL_BLOCK,
+			NULL, NULL, "spamhaus", 0 };
+		struct store_provider_code c3 = { "x", 99, NULL, NULL, "x", 0 };
+		CHECK(store_provider_code_put(s, "alpha", 0, &c1, &e) == 0);
+		CHECK(store_provider_code_put(s, "*", 0, &c2, &e) == 0);
+		CHECK(store_provider_code_put(s, "*", 1, &c3, &e) ==
+		    ERR_INVAL);
+	}
+	/* v6: threshold keys per provider */
+	CHECK(store_provider_param_put(s, "alpha", "rate_share_pct", 5, &e) ==
+	    0);
+	CHECK(store_provider_param_put(s, "*", "min_attempts", 20, &e) == 0);
 	CHECK(store_tx_commit(s, &e) == 0);
+	CHECK(store_provider_params_each(s, on_param, &n, &e) == 0);
+	CHECK(strcmp(n.buf, "*.min_attempts=20,alpha.rate_share_pct=5,") == 0);
+	memset(&n, 0, sizeof n);
 	CHECK(store_provider_get(s, "zeta", &g, &e) == 1);
 	CHECK(strcmp(g.display_name, "zeta display") == 0 && g.n_stages == 3 &&
 	    g.stages[2].daily_cap == 400 && g.stages[2].hourly_cap == 40 &&
@@ -161,6 +185,9 @@ case_profiles(void)
 	memset(&n, 0, sizeof n);
 	CHECK(store_providers_each(s, on_provider, &n, &e) == 0);
 	CHECK(strcmp(n.buf, "beta,") == 0 && n.stages == 1);
+	memset(&n, 0, sizeof n);
+	CHECK(store_provider_params_each(s, on_param, &n, &e) == 0);
+	CHECK(n.buf[0] == '\0');
 	store_free(s);
 	return 0;
 }
