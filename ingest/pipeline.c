@@ -281,7 +281,7 @@ record_rejected(struct msg_ctx *c, const char *where, const struct err *e)
 	struct store_rejected rj;
 	struct err se;
 	char origin[LIM_ORIGIN_BYTES + 300];
-	int rc;
+	int rc, show_where;
 
 	snprintf(origin, sizeof origin, "%s%s%s", c->m->origin,
 	    where[0] ? ": " : "", where);
@@ -293,8 +293,11 @@ record_rejected(struct msg_ctx *c, const char *where, const struct err *e)
 	rj.error_where = e->where;
 	rj.error_msg = e->msg;
 	rj.at = (int64_t)time(NULL);
+	/* the origin may already name the place (a zip member): say it
+	 * once */
+	show_where = e->where[0] != '\0' && strstr(origin, e->where) == NULL;
 	log_warnx("rejected %s: %s%s%s", origin, e->msg,
-	    e->where[0] ? " at " : "", e->where);
+	    show_where ? " at " : "", show_where ? e->where : "");
 	c->rejected++;
 	rc = store_rejected_add(c->p->st, &rj, &se);
 	if (rc < 0) {
@@ -422,9 +425,12 @@ parse_xml(struct msg_ctx *c, const unsigned char *data, size_t len,
 	rc = relay_parse(xml_parse_fn, &pr->rd, &opts, &sink, &e);
 	if (c->transient)
 		goto transient_sp;
-	if (rc == ERR_FORMAT && unpack_error(u) != NULL &&
+	if (rc < 0 && rc != ERR_STOPPED && unpack_error(u) != NULL &&
 	    unpack_error(u)->code != 0)
-		e = *unpack_error(u);   /* the container broke, not the XML */
+		/* The container broke, not the XML (corrupt deflate data, a
+		 * bomb past LIM_INFLATED_BYTES): its error names the cap and
+		 * the byte or member, the parser's only says the read failed. */
+		e = *unpack_error(u);
 	else if (rc == ERR_FORMAT) {
 		/* Not well-formed: one more try in libxml2 recover mode
 		 * (standards.md 6.1), from the start of this payload. */

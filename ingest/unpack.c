@@ -449,7 +449,9 @@ arc_read(void *ctx, unsigned char *buf, size_t cap, size_t *got)
 		err_set(&u->rerr, ERR_TOO_LARGE,
 		    "inflated data exceeds LIM_INFLATED_BYTES (%u)",
 		    (unsigned)LIM_INFLATED_BYTES);
-		err_where(&u->rerr, "%s", u->desc);
+		/* the place: how far into the member's inflated bytes */
+		err_where(&u->rerr, "%s inflated byte %llu", u->desc,
+		    (unsigned long long)a->total);
 		a->total = (uint64_t)LIM_INFLATED_BYTES + 1;
 		return ERR_TOO_LARGE;
 	}
@@ -613,7 +615,8 @@ slurp(struct unpack *u, struct reader *src)
 			err_set(&u->rerr, ERR_TOO_LARGE,
 			    "inflated data exceeds LIM_INFLATED_BYTES (%u)",
 			    (unsigned)LIM_INFLATED_BYTES);
-			err_where(&u->rerr, "%s", u->desc);
+			err_where(&u->rerr, "%s inflated byte %zu", u->desc,
+			    u->zbuf.len);
 			break;
 		}
 		if (rc != 0) {

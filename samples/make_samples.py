@@ -1032,17 +1032,17 @@ def build_hostile():
     write(H + 'billion-laughs.xml', (decl + '<!DOCTYPE feedback [\n' + ents +
           ']>\n' + skel('&lol9;', 'lol', [('192.0.2.1', 1)])).encode())
     expect(H + 'billion-laughs.xml', 'rejected', [], error='hostile',
-           notes='nested entities in the internal subset (DOCTYPE)')
+           notes='msg=DOCTYPE where=line nested entities in the internal subset (DOCTYPE)')
     write(H + 'xxe-file.xml', (decl + '<!DOCTYPE feedback [\n<!ENTITY xxe'
           ' SYSTEM "file:///etc/passwd">\n]>\n' +
           skel('&xxe;', 'xxe', [('192.0.2.1', 1)])).encode())
     expect(H + 'xxe-file.xml', 'rejected', [], error='hostile',
-           notes='external entity SYSTEM "file:///etc/passwd" in org_name')
+           notes='msg=DOCTYPE where=line external entity SYSTEM "file:///etc/passwd" in org_name')
     write(H + 'external-dtd.xml', (decl + '<!DOCTYPE feedback SYSTEM'
           ' "http://attacker.example/dmarc.dtd">\n' +
           skel('Ext DTD', 'dtd', [('192.0.2.1', 1)])).encode())
     expect(H + 'external-dtd.xml', 'rejected', [], error='hostile',
-           notes='external DTD; must not be fetched')
+           notes='msg=DOCTYPE where=line external DTD; must not be fetched')
 
     # zip bomb: one member of 300 MiB (XML head then spaces)
     bio = io.BytesIO()
@@ -1065,7 +1065,7 @@ def build_hostile():
     assert len(data) < 1 << 20, len(data)
     write(H + 'zip-bomb.zip', data)
     expect(H + 'zip-bomb.zip', 'rejected', [], error='too_large',
-           notes='one member inflating to 300 MiB (> LIM_INFLATED_BYTES)')
+           notes='msg=LIM_INFLATED_BYTES where=inflated one member inflating to 300 MiB (> LIM_INFLATED_BYTES)')
 
     # gzip bomb: an XML head, then 300 MiB of well-formed padding
     bio = io.BytesIO()
@@ -1079,7 +1079,7 @@ def build_hostile():
     assert len(data) < 1 << 20, len(data)
     write(H + 'gzip-bomb.xml.gz', data)
     expect(H + 'gzip-bomb.xml.gz', 'rejected', [], error='too_large',
-           notes='XML head + 300 MiB of comment padding (> LIM_INFLATED_BYTES)')
+           notes='msg=LIM_INFLATED_BYTES where=byte XML head + 300 MiB of comment padding (> LIM_INFLATED_BYTES)')
 
     # deep nesting inside a record
     deep = '<x>' * 10000 + '</x>' * 10000
@@ -1087,14 +1087,14 @@ def build_hostile():
     s = s.replace('<record><row>', '<record>' + deep + '<row>', 1)
     write(H + 'deep-nesting.xml', (decl + s).encode())
     expect(H + 'deep-nesting.xml', 'rejected', [], error='too_large',
-           notes='10,000 nested <x> inside a record (> LIM_XML_DEPTH)')
+           notes='msg=LIM_XML_DEPTH where=line 10,000 nested <x> inside a record (> LIM_XML_DEPTH)')
 
     # truncated gzip
     full = gz((decl + skel('Truncated', 'trunc', [
         ('192.0.2.%d' % i, i) for i in range(1, 60)])).encode())
     write(H + 'truncated.xml.gz', full[:len(full) * 6 // 10])
     expect(H + 'truncated.xml.gz', 'rejected', [], error='format',
-           notes='gzip stream cut at 60%: no CRC/length trailer')
+           notes='msg=truncated where=byte gzip stream cut at 60%: no CRC/length trailer')
 
     # invalid UTF-8 in org_name: lands after recovery
     s = (decl + skel('Caf\x00 Mail \x01', 'utf8-bad', [('192.0.2.1', 3),
@@ -1132,7 +1132,7 @@ def build_hostile():
     s = decl + skel('A' * 10000, 'long-org', [('192.0.2.1', 1)], n=4)
     write(H + 'long-org-name.xml', s.encode())
     expect(H + 'long-org-name.xml', 'rejected', [], error='too_large',
-           notes='10,000-character org_name (> LIM_FIELD_BYTES)')
+           notes='msg=LIM_FIELD_BYTES where=org_name 10,000-character org_name (> LIM_FIELD_BYTES)')
 
     write(H + 'yahoo-unused.eml', mail([
         ('From', 'noreply@dmarc.yahoo.com'),
@@ -1155,7 +1155,7 @@ def build_hostile():
         ('../evil.xml', (decl + skel('Slip', 'slip', [('192.0.2.1', 1)],
                                      n=5)).encode())]))
     expect(H + 'zip-slip.zip', 'rejected', [], error='hostile',
-           notes='only member is named ../evil.xml')
+           notes='msg=refused where=member only member is named ../evil.xml')
 
     hdrs = [('X-Filler-%05d' % i, 'x') for i in range(10000)]
     rep = (decl + skel('Headers', 'many-headers', [('192.0.2.1', 1)],
@@ -1167,7 +1167,7 @@ def build_hostile():
         ('Content-Type', 'application/gzip'),
         ('Content-Transfer-Encoding', 'base64')], b64(gz(rep))))
     expect(H + 'many-headers.eml', 'rejected', [], error='too_large',
-           notes='10,000 header lines (> LIM_HEADER_FIELDS) before a valid'
+           notes='msg=LIM_HEADER_FIELDS where=line 10,000 header lines (> LIM_HEADER_FIELDS) before a valid'
                  ' gzip report body')
 
     pdf = (b'%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n'
@@ -1201,7 +1201,7 @@ def build_hostile():
              'Content-Disposition: attachment; filename="bad.xml"\n'
              'Content-Transfer-Encoding: base64\n', b64(bad))]))
     expect(H + 'partial-good-and-bad.eml', 'partial', [good], error='hostile',
-           notes='two payloads: a good gzip report lands, an XML with a'
+           notes='msg=DOCTYPE where=line two payloads: a good gzip report lands, an XML with a'
                  ' DOCTYPE is rejected')
 
 
@@ -1672,7 +1672,7 @@ def build_hostile_tlsrpt_arf():
             + '[' * 10000 + ']' * 10000 + '}\n')
     write(H + 'tlsrpt-deep.json', deep.encode())
     expect(H + 'tlsrpt-deep.json', 'rejected', [], error='too_large',
-           notes='JSON object holding 10,000 nested arrays'
+           notes='msg=LIM_JSON_DEPTH where=line JSON object holding 10,000 nested arrays'
                  ' (> LIM_JSON_DEPTH)')
 
     bio = io.BytesIO()
@@ -1688,7 +1688,7 @@ def build_hostile_tlsrpt_arf():
     write(H + 'tlsrpt-whitespace-bomb.json.gz', data)
     expect(H + 'tlsrpt-whitespace-bomb.json.gz', 'rejected', [],
            error='too_large',
-           notes='"{" + 100 MiB of spaces + "}" gzipped (> LIM_JSON_BYTES)')
+           notes='msg=LIM_JSON_BYTES where=byte "{" + 100 MiB of spaces + "}" gzipped (> LIM_JSON_BYTES)')
 
     s = tls_skel('dup-keys').replace('"report-id": "dup-keys"',
                                      '"report-id": "dup-keys", "report-id":'
@@ -1710,7 +1710,7 @@ def build_hostile_tlsrpt_arf():
     assert '1e30' in s
     write(H + 'tlsrpt-count-1e30.json', s.encode())
     expect(H + 'tlsrpt-count-1e30.json', 'rejected', [], error='too_large',
-           notes='failed-session-count 1e30: a real above 2^53 (jansson'
+           notes='msg=LIM_RECORD_COUNT where=failed-session-count failed-session-count 1e30: a real above 2^53 (jansson'
                  ' reads it as a double), > LIM_RECORD_COUNT')
 
     s = tls_skel('nul', n=23, org='Evil\\u0000Corp')
@@ -1736,7 +1736,7 @@ def build_hostile_tlsrpt_arf():
         '<flood-1@attacker.example>', fb,
         'From: someone@example.com\nMessage-ID: <flood@example.com>\n'))
     expect(H + 'arf-many-fields.eml', 'rejected', [], error='too_large',
-           notes='10,000 header lines in the message/feedback-report part'
+           notes='msg=LIM_HEADER_FIELDS where=line 10,000 header lines in the message/feedback-report part'
                  ' (> LIM_HEADER_FIELDS)')
 
     # A directory: good and bad TLS-RPT and ARF side by side. The bad ones
