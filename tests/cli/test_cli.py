@@ -371,19 +371,41 @@ with tempfile.TemporaryDirectory() as tmp:
     os.chmod(os.path.join(ud, "b"), 0o755)
 
     # A big document broken early (the parse stops long before the end)
-    # still has its </feedback>: malformed, not truncated.
+    # still has its </feedback>: malformed, not truncated. The break is
+    # one recovery cannot get past either ("</>" halts libxml2's parser
+    # even in recover mode), so the 600 records after it would be lost:
+    # rejected as 'format', and nothing stored.
     big = report_xml("cli-broken", ips=[f"10.8.{i >> 8}.{i & 255}"
                                        for i in range(600)])
-    big = big.replace(b"</report_id>", b"/report_id>", 1)
+    big = big.replace(b"<policy_published>", b"</><policy_published>", 1)
     assert len(big) > 128 * 1024
     open(tr, "wb").write(big)
     bdb = os.path.join(tmp, "broken.db")
-    run("import", "-d", bdb, tr)
+    p = run("import", "-d", bdb, tr)
     c = sqlite3.connect(bdb)
     codes = [r[0] for r in c.execute("SELECT error_code FROM rejected")]
+    nrep = c.execute("SELECT count(*) FROM reports").fetchone()[0]
     c.close()
     check("a large document broken early is 'format', not 'truncated'",
-          codes == ["format"], codes)
+          p.returncode == 3 and codes == ["format"] and nrep == 0,
+          (p.returncode, codes, nrep))
+
+    # D6 (kddi.com): the broken close tag "<report_id>N/report_id>" is
+    # recovered and the report kept whole, report_id without the tag.
+    big = report_xml("cli-kddi", ips=[f"10.9.{i >> 8}.{i & 255}"
+                                     for i in range(600)])
+    big = big.replace(b"</report_id>", b"/report_id>", 1)
+    open(tr, "wb").write(big)
+    kdb = os.path.join(tmp, "kddi.db")
+    p = run("import", "-d", kdb, tr)
+    c = sqlite3.connect(kdb)
+    got = c.execute("SELECT report_id, records, recovered FROM reports"
+                    ).fetchall()
+    w = {r[0] for r in c.execute("SELECT code FROM report_warnings")}
+    c.close()
+    check("D6 broken close tag: recovered and kept with all 600 records",
+          p.returncode == 0 and got == [("cli-kddi", 600, 1)]
+          and {"renested", "xml_recovered"} <= w, (p.returncode, got, w))
 
     # Configuration: every error as file:line, exit 1; a good file, 0.
     bad = os.path.join(tmp, "bad.conf")
