@@ -1102,10 +1102,46 @@ def build_hostile():
     b = s.encode().replace(b'\x00', b'\xe9').replace(b'\x01', b'\xff\xfe')
     write(H + 'invalid-utf8-org.xml', b)
     expect(H + 'invalid-utf8-org.xml', 'stored',
-           [Fake((None, 'dmarc@attacker.example', 'utf8-bad', day(21),
-                  day(22) - 1, 'example.com'), (2, 4, 4))],
-           warnings='invalid_utf8|xml_recovered',
-           notes='bytes e9 and ff fe inside org_name; lands with a warning')
+           [Fake(('Caf\ufffd Mail \ufffd\ufffd', 'dmarc@attacker.example',
+                  'utf8-bad', day(21), day(22) - 1, 'example.com'),
+                 (2, 4, 4))],
+           warnings='invalid_utf8,xml_recovered',
+           notes='bytes e9 and ff fe inside org_name: each stored as U+FFFD;'
+                 ' lands with both warnings')
+
+    # H1: an unclosed tag makes libxml2's recovery re-nest elements; every
+    # record must still land (or the report be refused), never fewer
+    s = decl + skel('Unclosed Policy', 'unclosed-policy', [
+        ('192.0.2.1', 3), ('192.0.2.2', 2), ('192.0.2.3', 1)], n=10)
+    s = s.replace('</policy_published>', '', 1)
+    write(H + 'unclosed-policy-published.xml', s.encode())
+    expect(H + 'unclosed-policy-published.xml', 'stored',
+           [Fake((None, 'dmarc@attacker.example', 'unclosed-policy', day(30),
+                  day(31) - 1, 'example.com'), (3, 6, 6))],
+           warnings='xml_recovered,renested',
+           notes='</policy_published> missing: recovery puts the records'
+                 ' inside policy_published; all three are read where they'
+                 ' belong')
+    s = decl + skel('Unclosed Row', 'unclosed-row', [
+        ('192.0.2.1', 3), ('192.0.2.2', 2)], n=11)
+    s = s.replace('</row>', '', 1)
+    write(H + 'unclosed-row.xml', s.encode())
+    expect(H + 'unclosed-row.xml', 'stored',
+           [Fake((None, 'dmarc@attacker.example', 'unclosed-row', day(31),
+                  day(32) - 1, 'example.com'), (2, 5, 5))],
+           warnings='xml_recovered,renested',
+           notes='first </row> missing: recovery puts identifiers,'
+                 ' auth_results and the second record inside the first row;'
+                 ' both records land whole')
+    s = decl + skel('Hidden Record', 'hidden-record', [
+        ('192.0.2.1', 3), ('192.0.2.2', 2)], n=12)
+    s = s.replace('  <record>', '  <batch><record>', 1).replace(
+        '</record>\n', '</record></batch>\n', 1)
+    write(H + 'record-out-of-place.xml', s.encode())
+    expect(H + 'record-out-of-place.xml', 'rejected', [], error='format',
+           notes='msg=cannot where=batch well-formed, but one of the two'
+                 ' records sits in an unknown <batch> element: refused'
+                 ' rather than stored with one record')
 
     # huge counts
     s = decl + skel('Count Overflow', 'count-overflow', [
