@@ -73,6 +73,9 @@ struct msg_ctx {
 	int64_t report_id;            /* of the report being parsed */
 	int payloads;                 /* report-like payloads seen */
 	int reports_new, reports_known, rejected;
+	int reports_replaced;         /* of reports_new: took a recovered
+	                               * copy's place */
+	int begun_replaced;           /* the payload being parsed did */
 	int transient;                /* a transient error: abort message */
 	struct err transient_err;
 	uint64_t records;
@@ -231,6 +234,8 @@ sink_begin(void *ctx, const struct report *r)
 	}
 	if (rc < 0)
 		return sink_fail(c, rc, &e);
+	/* counted once the payload's savepoint is kept */
+	c->begun_replaced = store_report_replaced(c->p->st);
 	return rc;
 }
 
@@ -341,6 +346,9 @@ finish_payload(struct msg_ctx *c, int rc, struct err *e, const char *where)
 	}
 	if (rc == 0) {
 		c->reports_new++;
+		if (c->begun_replaced)
+			c->reports_replaced++;
+		c->begun_replaced = 0;
 		if (store_savepoint_release(c->p->st, &c->transient_err) != 0) {
 			c->transient = 1;
 			return ERR_DB;
@@ -348,6 +356,7 @@ finish_payload(struct msg_ctx *c, int rc, struct err *e, const char *where)
 		return 0;
 	}
 	store_savepoint_rollback(c->p->st);
+	c->begun_replaced = 0;
 	if (rc == ERR_STOPPED)  /* already known */
 		return 0;
 	if (rc == ERR_NOREPORT && c->in_message) {
@@ -745,6 +754,7 @@ pipeline_message(struct pipeline *p, const struct ingest_msg *m,
 	char sha[DIGEST_HEX_LEN + 1];
 	int64_t id;
 	int known_outcome, rc, parallel = 0;
+	uint64_t nrep;
 
 	memset(&c, 0, sizeof c);
 	c.p = p;
@@ -804,9 +814,12 @@ pipeline_message(struct pipeline *p, const struct ingest_msg *m,
 		if (p->commit_fn != NULL && (rc = p->commit_fn(p->commit_ctx,
 		    m, sha, MSG_DUPLICATE, 0, err)) != 0)
 			goto fail_tx;
+		if ((rc = store_message_reports(p->st, id, &nrep, err)) != 0)
+			goto fail_tx;
 		if ((rc = store_tx_commit(p->st, err)) != 0)
 			goto fail;
 		p->stats.messages_known++;
+		p->stats.reports_known_by_message += nrep;
 		*outcome = MSG_DUPLICATE;
 		log_debug("%s: already known (%s)", m->origin, sha);
 		return 0;
@@ -906,6 +919,7 @@ pipeline_message(struct pipeline *p, const struct ingest_msg *m,
 		goto fail;
 	p->stats.reports_new += (uint64_t)c.reports_new;
 	p->stats.reports_known += (uint64_t)c.reports_known;
+	p->stats.reports_replaced += (uint64_t)c.reports_replaced;
 	p->stats.reports_rejected += (uint64_t)c.rejected;
 	p->stats.records += c.records;
 	if (*outcome == MSG_REJECTED)

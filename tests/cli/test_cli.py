@@ -119,12 +119,15 @@ with tempfile.TemporaryDirectory() as tmp:
     check("same report gzipped on stdin: already known", p.returncode == 0
           and s.get("reports_known") == 1 and s.get("reports_new") == 0, s)
 
-    # Text listing: tab-separated, 11 columns, ISO dates.
+    # Text listing: tab-separated, 11 columns in the order doc/cli.md
+    # gives, ISO 8601 UTC dates, '-' for absent values.
     p = run("reports", "-d", db)
     lines = p.stdout.decode().splitlines()
-    check("text listing: one line, 11 tab-separated columns",
-          len(lines) == 1 and len(lines[0].split("\t")) == 11 and
-          lines[0].split("\t")[0] == "aggregate", lines)
+    check("text listing: one line, the 11 documented columns",
+          p.returncode == 0 and len(lines) == 1 and lines[0].split("\t") ==
+          ["aggregate", "cli.example", "d@cli.example", "cli-1",
+           "example.com", "2023-11-15T00:00:00Z", "2023-11-15T23:59:59Z",
+           "1", "3", "3", "3"], lines)
 
     # A directory with good, bad and missing inputs: the rest still lands.
     d = os.path.join(tmp, "dir")
@@ -465,6 +468,101 @@ with tempfile.TemporaryDirectory() as tmp:
     p = run("reports", "-d", fdb, "--json", "--kind", "tlsrpt")
     check("--kind tlsrpt on a database without TLS-RPT: empty",
           p.returncode == 0 and json.loads(p.stdout) == [])
+
+    # H1 replace rule: a copy stored from broken XML is replaced by the
+    # well-formed copy of the same report; agg_daily ends up as if only
+    # the good copy had been imported (multi-day spreading included, and
+    # another report's share of the same rollup rows kept).
+    begin = 1700006400 + 3600
+    ips = [f"192.0.2.{i}" for i in range(1, 6)]
+    goodx = report_xml("cli-rep", begin=begin, ips=ips, count=7)
+    goodx = goodx.replace(b"<end>%d</end>" % (begin + 86399),
+                          b"<end>%d</end>" % (begin + 3 * 86400 + 777))
+    brokenx = goodx.replace(b"<org_name>cli.example</org_name>",
+                            b"<org_name>cli.ex\xffample</org_name>")
+    otherx = report_xml("cli-other", begin=1700006400, ips=ips[:2], count=5)
+    for name, data in (("broken.xml", brokenx), ("goodcopy.xml", goodx),
+                       ("other.xml", otherx)):
+        open(os.path.join(tmp, name), "wb").write(data)
+    rdb = os.path.join(tmp, "replace.db")
+    p = run("import", "-d", rdb, "--json", os.path.join(tmp, "other.xml"),
+            os.path.join(tmp, "broken.xml"))
+    s = summary(p)
+    c = sqlite3.connect(rdb)
+    rec = c.execute("SELECT recovered, records FROM reports WHERE "
+                    "report_id = 'cli-rep'").fetchall()
+    c.close()
+    check("replace rule: the broken copy lands recovered, all records",
+          p.returncode == 0 and s.get("reports_new") == 2 and
+          rec == [(1, 5)], (p.returncode, s, rec))
+    p = run("import", "-d", rdb, "--json", os.path.join(tmp, "goodcopy.xml"))
+    s = summary(p)
+    check("replace rule: the well-formed copy replaces it",
+          p.returncode == 0 and s.get("reports_new") == 1 and
+          s.get("reports_replaced") == 1 and s.get("reports_known") == 0, s)
+    p = run("import", "-d", rdb, "--json", "-", stdin=brokenx + b"\n")
+    s = summary(p)
+    check("replace rule: a recovered copy never replaces a good one",
+          p.returncode == 0 and s.get("reports_known") == 1 and
+          s.get("reports_new") == 0 and s.get("reports_replaced") == 0, s)
+    fdb2 = os.path.join(tmp, "fresh.db")
+    run("import", "-d", fdb2, os.path.join(tmp, "other.xml"),
+        os.path.join(tmp, "goodcopy.xml"))
+
+    def state(path):
+        c = sqlite3.connect(path)
+        try:
+            return (c.execute("SELECT day, source_ip, header_from, reporter,"
+                              " policy_domain, messages, dmarc_pass,"
+                              " spf_aligned_pass, dkim_aligned_pass,"
+                              " quarantine, reject FROM agg_daily ORDER BY"
+                              " 1, 2, 3, 4, 5").fetchall(),
+                    c.execute("SELECT report_id, org_name, recovered,"
+                              " records, messages FROM reports ORDER BY 1"
+                              ).fetchall(),
+                    c.execute("SELECT count(*) FROM records").fetchone())
+        finally:
+            c.close()
+    got, want = state(rdb), state(fdb2)
+    check("replace rule: reports, records and agg_daily equal a fresh "
+          "import of the good copy", got == want and len(got[0]) > 5 and
+          ("cli-rep", "cli.example", 0, 5, 35) in got[1], (got, want))
+
+    # L5: a full re-import says the reports were known through their
+    # messages (their bytes are known, they are not parsed again).
+    p = run("import", "-d", rdb, os.path.join(tmp, "other.xml"),
+            os.path.join(tmp, "goodcopy.xml"))
+    out = p.stdout.decode()
+    check("re-import summary: reports known through their messages",
+          p.returncode == 0 and "2 messages (2 already known, 0 rejected)"
+          in out and "reports: 0 new, 2 already known (2 through their "
+          "already known messages), 0 rejected; 0 records" in out, out)
+    p = run("import", "-d", rdb, "--json", os.path.join(tmp, "other.xml"))
+    s = summary(p)
+    check("re-import --json: reports_known_by_message",
+          s.get("reports_known_by_message") == 1 and
+          s.get("reports_known") == 0 and s.get("messages_known") == 1, s)
+
+    # busy_timeout: a second writer holding the database for a second
+    # makes import wait, not fail (doc/schema.md: 10 s).
+    bdb2 = os.path.join(tmp, "busy.db")
+    run("import", "-d", bdb2, os.path.join(tmp, "other.xml"))
+    hold = sqlite3.connect(bdb2, isolation_level=None)
+    hold.execute("BEGIN IMMEDIATE")
+    hold.execute("INSERT INTO sender_ips (ip) VALUES ('198.51.100.1')")
+    t0 = time.monotonic()
+    proc = subprocess.Popen(DW + ["import", "-d", bdb2, "--json",
+                                  os.path.join(tmp, "goodcopy.xml")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(1.5)
+    waiting = proc.poll() is None
+    hold.execute("COMMIT")
+    hold.close()
+    out, err = proc.communicate(timeout=60)
+    s = json.loads(out or b"{}")
+    check("busy_timeout: import waits for another writer, then stores",
+          waiting and proc.returncode == 0 and s.get("reports_new") == 1 and
+          time.monotonic() - t0 >= 1.5, (waiting, proc.returncode, s, err))
 
 failed = results.count(False)
 print(f"{len(results) - failed} passed, {failed} failed")
