@@ -245,11 +245,13 @@ struct xp {
 	unsigned char tail[16];
 	size_t tail_len;
 
-	/* libxml2 diagnostics (first error kept) */
+	/* libxml2 diagnostics (first error kept), with the elements open
+	 * in libxml2 at that point ("feedback/record/row"; "" at the top) */
 	int xerr_code, xerr_line, xerr_col;
 	unsigned long n_xerr;
 	int xerr_utf8;
 	char xerr_msg[200];
+	char xerr_path[200];
 
 	/* SAX2 event queue (normal pass): evs[ev_head, ev_n) not yet read */
 	struct ev *evs;
@@ -395,9 +397,10 @@ path_str(const struct xp *x, int d, char *out, size_t cap)
 	out[0] = '\0';
 	if (d > LIM_XML_DEPTH)
 		d = LIM_XML_DEPTH;
-	for (int i = 0; i <= d && n + 1 < cap; i++) {
-		const char *s = x->path[i] != NULL ? x->path[i] : "?";
-		int w = snprintf(out + n, cap - n, "%s%s", i ? "/" : "", s);
+	/* a text node's depth has no element: the path ends at its parent */
+	for (int i = 0; i <= d && n + 1 < cap && x->path[i] != NULL; i++) {
+		int w = snprintf(out + n, cap - n, "%s%s", i ? "/" : "",
+		    x->path[i]);
 		if (w < 0)
 			break;
 		n += (size_t)w;
@@ -459,6 +462,25 @@ on_xml_error(void *ctx, xmlErrorPtr e)
 	x->xerr_code = e->code;
 	x->xerr_line = e->line;
 	x->xerr_col = e->int2;
+	x->xerr_path[0] = '\0';
+	if (x->pc != NULL && x->pc->nameTab != NULL) {
+		size_t k = 0;
+		for (int i = 0; i < x->pc->nameNr && k + 1 <
+		    sizeof x->xerr_path; i++) {
+			const char *nm = (const char *)x->pc->nameTab[i];
+			int w = snprintf(x->xerr_path + k,
+			    sizeof x->xerr_path - k, "%s%s", i ? "/" : "",
+			    nm != NULL ? nm : "");
+			if (w < 0)
+				break;
+			k += (size_t)w;
+		}
+		/* document text: keep it printable */
+		for (char *p = x->xerr_path; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 ||
+			    (unsigned char)*p >= 0x7f)
+				*p = '?';
+	}
 	snprintf(x->xerr_msg, sizeof x->xerr_msg, "%s",
 	    e->message != NULL ? e->message : "XML error");
 	n = strlen(x->xerr_msg);
@@ -518,7 +540,10 @@ fail_reader(struct xp *x)
 			    "reference to entity '%s'", x->sax_what);
 		return err_set(x->err, x->sax_rc, "out of memory");
 	}
-	path_str(x, x->depth, path, sizeof path);
+	/* the element libxml2 was in when it failed (the nodes read so far
+	 * may stop well before, a failing slice is dropped) */
+	snprintf(path, sizeof path, "%s", x->xerr_path[0] != '\0' ?
+	    x->xerr_path : "top level, outside any element");
 	if (x->n_xerr > 0 && is_entity_attack(x->xerr_code)) {
 		err_where(x->err, "line %d column %d", x->xerr_line,
 		    x->xerr_col);
@@ -3391,8 +3416,8 @@ check_records(struct xp *x)
 	why[0] = '\0';
 	if (x->lost_records > 0)
 		n += (size_t)snprintf(why + n, sizeof why - n, "%llu out of "
-		    "place (the first at %s)",
-		    (unsigned long long)x->lost_records, x->lost_at);
+		    "place (the first is where this error points)",
+		    (unsigned long long)x->lost_records);
 	if (x->after_records > 0 && n < sizeof why)
 		n += (size_t)snprintf(why + n, sizeof why - n, "%s%llu after "
 		    "</feedback>", n ? ", " : "",
