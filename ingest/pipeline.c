@@ -32,7 +32,15 @@ struct pipeline {
 	unsigned long long pending_seq;   /* provisional message hashes */
 	pipeline_commit_fn commit_fn;     /* the source's state, see .h */
 	void *commit_ctx;
+	/* progress while pipeline_run() runs, also inside one big message */
+	pipeline_progress_fn progress;
+	void *progress_ctx;
+	struct ingest_source *progress_src;
 };
+
+/* Records between two progress calls inside one report: the callback
+ * throttles itself; this keeps the calls (and their clock reads) rare. */
+#define PROGRESS_RECORDS 4096u
 
 /* Raw files at least this big are hashed in a second thread while they
  * are parsed: SHA-256 of 600 MB takes about a quarter of the parse time,
@@ -79,6 +87,7 @@ struct msg_ctx {
 	int transient;                /* a transient error: abort message */
 	struct err transient_err;
 	uint64_t records;
+	uint64_t records_inflight;    /* of the report being read */
 	int in_message;               /* MIME parts: ignore non-reports */
 	struct err payload_err;       /* a sink's own refusal, if any */
 	int payloads_seen;            /* against LIM_PAYLOADS_PER_MESSAGE */
@@ -226,6 +235,7 @@ sink_begin(void *ctx, const struct report *r)
 		return ERR_UNSUPPORTED;
 	}
 	c->kinds |= 1u << r->kind;
+	c->records_inflight = 0;
 	rc = store_report_begin(c->p->st, c->message_id, r, &c->report_id,
 	    &e);
 	if (rc == 1) {
@@ -249,6 +259,14 @@ sink_record(void *ctx, const struct report *r, const struct agg_record *rec)
 	rc = store_report_record(c->p->st, c->report_id, r, rec, &e);
 	if (rc < 0)
 		return sink_fail(c, rc, &e);
+	/* a 1M-record file is one message: show its records as they go
+	 * (not yet committed: what the summary says may be less) */
+	if (++c->records_inflight % PROGRESS_RECORDS == 0 &&
+	    c->p->progress != NULL) {
+		struct pipeline_stats now = c->p->stats;
+		now.records += c->records + c->records_inflight;
+		c->p->progress(c->p->progress_ctx, &now, c->p->progress_src);
+	}
 	return rc;
 }
 
@@ -260,6 +278,7 @@ sink_end(void *ctx, const struct report *r)
 	int rc;
 
 	rc = store_report_end(c->p->st, c->report_id, r, &e);
+	c->records_inflight = 0;
 	if (rc < 0)
 		return sink_fail(c, rc, &e);
 	/* A failure report is one record (one message) by definition. */
@@ -948,24 +967,31 @@ pipeline_run(struct pipeline *p, struct ingest_source *src,
 	struct ingest_msg m;
 	int rc, outcome;
 
+	p->progress = progress;
+	p->progress_ctx = progress_ctx;
+	p->progress_src = src;
 	for (;;) {
 		struct err me;
 
 		rc = src->ops->next(src, &m, err);
 		if (rc <= 0)
-			return rc;
+			break;
 		err_clear(&me);
 		rc = pipeline_message(p, &m, &outcome, &me);
 		if (rc < 0) {
 			log_error("%s: %s%s%s (will be retried)", m.origin,
 			    me.msg, me.where[0] ? " at " : "", me.where);
 			if ((rc = src->ops->done(src, &m, rc, err)) < 0)
-				return rc;
+				break;
 		} else if ((rc = src->ops->done(src, &m, outcome, err)) < 0)
-			return rc;
+			break;
 		if (progress != NULL)
 			progress(progress_ctx, &p->stats, src);
 	}
+	p->progress = NULL;
+	p->progress_ctx = NULL;
+	p->progress_src = NULL;
+	return rc;
 }
 
 void

@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -563,6 +564,37 @@ with tempfile.TemporaryDirectory() as tmp:
     check("busy_timeout: import waits for another writer, then stores",
           waiting and proc.returncode == 0 and s.get("reports_new") == 1 and
           time.monotonic() - t0 >= 1.5, (waiting, proc.returncode, s, err))
+
+    # L4: on a terminal the progress line advances inside one big file
+    # (records so far), not only after each message. stderr on a pty.
+    import pty
+    n_big = 20000
+    bigf = os.path.join(tmp, "progress.xml")
+    open(bigf, "wb").write(report_xml(
+        "cli-progress", ips=[f"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}"
+                             for i in range(n_big)]))
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(DW + ["import", "-d",
+                                  os.path.join(tmp, "progress.db"), bigf],
+                            stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    tty = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        tty += chunk
+    os.close(master)
+    out, _ = proc.communicate(timeout=120)
+    shown = [int(m) for m in re.findall(rb"new reports, (\d+) records",
+                                        tty)]
+    check("progress line: records shown while the one big file is read",
+          proc.returncode == 0 and any(0 < v < n_big for v in shown)
+          and tty.endswith(b"\r\x1b[K") and
+          b"%d records" % n_big in out, (proc.returncode, shown, tty[-200:]))
 
 failed = results.count(False)
 print(f"{len(results) - failed} passed, {failed} failed")
