@@ -159,6 +159,12 @@ sniff_content(const unsigned char *p, size_t n)
 	else if (n >= 2 && ((p[0] == 0xff && p[1] == 0xfe) ||
 	    (p[0] == 0xfe && p[1] == 0xff)))
 		return CONTENT_XML;   /* UTF-16 BOM: only XML is plausible */
+	else if (n >= 4 && ((p[0] == 0 && p[1] == '<' && p[2] == 0 &&
+	    p[3] == '?') || (p[0] == '<' && p[1] == 0 && p[2] == '?' &&
+	    p[3] == 0)))
+		/* UTF-16 without a BOM: the XML declaration tells (XML 1.0
+		 * appendix F, "00 3C 00 3F"), as libxml2 reads it */
+		return CONTENT_XML;
 	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
 	    p[i] == '\n'))
 		i++;
@@ -179,6 +185,19 @@ looks_like_feedback(const unsigned char *p, size_t n)
 {
 	static const char tag[] = "feedback";
 	const unsigned char *q = p, *end = p + n;
+	unsigned char narrow[SNIFF_BYTES / 2];
+
+	/* UTF-16 (a BOM, or NUL bytes beside the first '<'): look at every
+	 * other byte, the ASCII of the markup */
+	if (n >= 4 && ((p[0] == 0xff && p[1] == 0xfe) || (p[0] == 0xfe &&
+	    p[1] == 0xff) || (p[0] == 0 && p[1] == '<') || (p[0] == '<' &&
+	    p[1] == 0))) {
+		size_t odd = (p[0] == 0xfe || p[0] == 0) ? 1 : 0, k = 0;
+		for (size_t i = odd; i < n && k < sizeof narrow; i += 2)
+			narrow[k++] = p[i];
+		p = q = narrow;
+		end = narrow + k;
+	}
 
 	while ((q = memmem(q, (size_t)(end - q), tag, sizeof tag - 1)) !=
 	    NULL) {

@@ -843,6 +843,34 @@ def build_reports():
     expect(R + 'bom-blank-lines.xml', 'stored', [bm], warnings='bom',
            notes='UTF-8 BOM then two blank lines before <?xml')
 
+    # ---- UTF-16: big-endian without a BOM (XML 1.0 appendix F: the
+    # declaration's 00 3C 00 3F says it), and little-endian with a BOM as
+    # a base64 attachment
+    u16 = Rep(meta('utf16.example.net', 'dmarc@utf16.example.net',
+                   'u16-be-1', day(12), day(13) - 1), simple_pol(), [
+        std_rec('198.51.100.61', 4), std_rec('198.51.100.62', 1)],
+        decl='<?xml version="1.0" encoding="UTF-16"?>', expect=(2, 5, 5))
+    write(R + 'utf16be-no-bom.xml', u16.xml().decode().encode('utf-16-be'))
+    expect(R + 'utf16be-no-bom.xml', 'stored', [u16],
+           notes='UTF-16BE with no byte order mark: told by the'
+                 ' declaration\'s 00 3C 00 3F')
+    u16le = Rep(meta('utf16.example.net', 'dmarc@utf16.example.net',
+                     'u16-le-1', day(13), day(14) - 1), simple_pol(), [
+        std_rec('198.51.100.63', 3)],
+        decl='<?xml version="1.0" encoding="UTF-16"?>', expect=(1, 3, 3))
+    att = b'\xff\xfe' + u16le.xml().decode().encode('utf-16-le')
+    write(R + 'utf16-attachment.eml', simple_mail(
+        'dmarc@utf16.example.net', 'rua@example.net',
+        'Report Domain: example.com Submitter: utf16.example.net'
+        ' Report-ID: u16-le-1', 'Fri, 24 Nov 2023 06:00:00 +0000',
+        '<u16-le-1@utf16.example.net>', [
+            ('Content-Type: text/plain\n', 'UTF-16 report attached.\n'),
+            ('Content-Type: text/xml; name="report.xml"\n'
+             'Content-Transfer-Encoding: base64\n', b64(att))]))
+    expect(R + 'utf16-attachment.eml', 'stored', [u16le],
+           notes='text/xml attachment in UTF-16LE with a BOM: the'
+                 ' <feedback> test reads past the NUL bytes')
+
     # ---- mbox with 3 mails
     mbox_reps = build_mbox(R + 'mbox/dmarc.mbox')
     expect(R + 'mbox/dmarc.mbox', 'stored', mbox_reps, msgs=3,
