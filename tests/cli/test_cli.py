@@ -565,6 +565,27 @@ with tempfile.TemporaryDirectory() as tmp:
           waiting and proc.returncode == 0 and s.get("reports_new") == 1 and
           time.monotonic() - t0 >= 1.5, (waiting, proc.returncode, s, err))
 
+    # q5 (parsedmarc.md 3): a MIME type that lies. A zip labelled
+    # text/plain is recognised by its bytes.
+    import base64
+    import zipfile
+    zb = io.BytesIO()
+    with zipfile.ZipFile(zb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("google.com!example.com!1700006400!1700092799.xml",
+                   report_xml("cli-q5"))
+    q5 = ("From: noreply-dmarc-support@google.com\nTo: rua@example.com\n"
+          "Subject: Report domain: example.com\nMIME-Version: 1.0\n"
+          "Content-Type: text/plain; name=\"report.zip\"\n"
+          "Content-Transfer-Encoding: base64\n\n" +
+          base64.encodebytes(zb.getvalue()).decode()).encode()
+    open(os.path.join(tmp, "q5.eml"), "wb").write(q5)
+    p = run("import", "-d", os.path.join(tmp, "q5.db"), "--json",
+            os.path.join(tmp, "q5.eml"))
+    s = summary(p)
+    check("q5: a base64 zip labelled text/plain is read by its bytes",
+          p.returncode == 0 and s.get("reports_new") == 1 and
+          s.get("records") == 1, (p.returncode, s))
+
     # L4: on a terminal the progress line advances inside one big file
     # (records so far), not only after each message. stderr on a pty.
     import pty
