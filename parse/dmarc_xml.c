@@ -360,7 +360,21 @@ struct xp {
 
 	struct buf ext;          /* extension serialisation */
 	int ext_cut;             /* an append to ext was refused */
+	int oom;                 /* a copy failed: the report is incomplete
+	                          * (ERR_NOMEM at the end, never stored) */
 };
+
+/* arena_strdup that remembers a failure (x->oom) instead of letting a
+ * value or its raw copy vanish without a word */
+static char *
+xdup(struct xp *x, struct arena *a, const char *s)
+{
+	char *d = arena_strdup(a, s);
+
+	if (d == NULL)
+		x->oom = 1;
+	return d;
+}
 
 /* sp_is_space(), inlined for the loops that see every byte of text */
 static inline int
@@ -453,6 +467,15 @@ on_xml_error(void *ctx, xmlErrorPtr e)
 	 * match local names only. */
 	if (e->domain == XML_FROM_NAMESPACE)
 		return;
+	/* libxml2 out of memory: in recover mode it would go on without
+	 * the text or name it could not copy. Stop; the caller retries. */
+	if (e->code == XML_ERR_NO_MEMORY) {
+		if (x->sax_rc == 0)
+			x->sax_rc = ERR_NOMEM;
+		if (x->pc != NULL)
+			xmlStopParser(x->pc);
+		return;
+	}
 	if (e->code == XML_ERR_INVALID_CHAR ||
 	    e->code == XML_ERR_INVALID_ENCODING ||
 	    e->code == XML_I18N_CONV_FAILED)
@@ -1994,7 +2017,7 @@ norm_enum(struct xp *x, struct arena *a, char *v, const char *const *vocab,
 	if (v == NULL)
 		return NULL;
 	if (has_upper(v)) {
-		orig = arena_strdup(a, v);
+		orig = xdup(x, a, v);
 		sp_lower(v);
 		changed = 1;
 		warn(x, W_ENUM_CASE, "%s=%s", field, orig != NULL ? orig : v);
@@ -2023,7 +2046,7 @@ norm_enum(struct xp *x, struct arena *a, char *v, const char *const *vocab,
 			warn(x, W_ENUM_UNKNOWN, "%s=%s", field, out);
 	}
 	if (changed && orig != NULL && *n_raw < cap) {
-		raw[*n_raw].field = arena_strdup(a, field);
+		raw[*n_raw].field = xdup(x, a, field);
 		raw[*n_raw].raw = orig;
 		(*n_raw)++;
 	}
@@ -2049,7 +2072,7 @@ norm_domain(struct xp *x, char *v, const char *field, int in_record,
 	if (v == NULL)
 		return NULL;
 	if (has_upper(v))
-		orig = arena_strdup(in_record ? x->ca : x->ra, v);
+		orig = xdup(x, in_record ? x->ca : x->ra, v);
 	if (report_domain_lower(v))
 		warn(x, W_ULABEL_DOMAIN, "%s%s", field, idx >= 0 ? ".domain" :
 		    "");
@@ -2538,7 +2561,7 @@ idx_field(struct xp *x, const char *what, size_t i, const char *sub)
 	char tmp[64];
 
 	snprintf(tmp, sizeof tmp, "%s[%zu].%s", what, i, sub);
-	return arena_strdup(x->ca, tmp);
+	return xdup(x, x->ca, tmp);
 }
 
 static int
@@ -3256,7 +3279,7 @@ parse_feedback(struct xp *x)
 
 	x->feedback_depth = d;
 	if (ns != NULL && ns[0] != '\0') {
-		x->feedback_ns = arena_strdup(x->ra, ns);
+		x->feedback_ns = xdup(x, x->ra, ns);
 		x->rep.agg.xml_namespace = x->feedback_ns;
 		if (strcmp(ns, NS_9990) == 0)
 			x->rep.agg.flavour = AGG_RFC9990;
@@ -3456,6 +3479,9 @@ parse_document(struct xp *x)
 			if (x->rs.n_feedback > 1 || x->sax_feedbacks > 1)
 				warn(x, W_TRAILING_DATA, "another <feedback> "
 				    "follows the report: not read");
+			if (x->oom)
+				return err_set(x->err, ERR_NOMEM, "out of "
+				    "memory");
 			return check_records(x);
 		}
 		if (x->n_elems > LIM_FEEDBACK_SEEK ||
