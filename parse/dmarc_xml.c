@@ -920,6 +920,25 @@ io_read(void *ctx, char *buf, int len)
 	return (int)got;
 }
 
+/* The pull parser's read callback (recover pass): fills the whole buffer
+ * unless the input ends. libxml2 looks at the first bytes once (encoding,
+ * "<?xml"): a byte source that hands out a few bytes at a time must not
+ * make a declaration look like content. */
+static int
+io_read_full(void *ctx, char *buf, int len)
+{
+	int total = 0, got;
+
+	while (total < len) {
+		if ((got = io_read(ctx, buf + total, len - total)) < 0)
+			return total > 0 ? total : -1;
+		if (got == 0)
+			break;
+		total += got;
+	}
+	return total;
+}
+
 static int
 io_close(void *ctx)
 {
@@ -3579,8 +3598,8 @@ dmarc_xml_parse(struct reader *in, const struct dmarc_xml_opts *opts,
 		 * and hands its events over in bounded batches */
 		x->threaded = 1;
 		x->fb_v = -1;
-		x->pc = xmlCreateIOParserCtxt(&x->sax, x, io_read, io_close,
-		    x, XML_CHAR_ENCODING_NONE);
+		x->pc = xmlCreateIOParserCtxt(&x->sax, x, io_read_full,
+		    io_close, x, XML_CHAR_ENCODING_NONE);
 		if (x->pc == NULL) {
 			rc = err_set(err, ERR_NOMEM, "out of memory");
 			goto out;

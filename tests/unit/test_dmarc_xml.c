@@ -1063,6 +1063,80 @@ check_case(const struct tcase *t)
 	return bad;
 }
 
+/* A reader that hands out `step` bytes at a time. */
+struct trickle {
+	const unsigned char *p;
+	size_t len, pos, step;
+};
+
+static int
+trickle_read(void *ctx, unsigned char *out, size_t cap, size_t *got)
+{
+	struct trickle *t = ctx;
+	size_t n = t->len - t->pos;
+
+	if (n > t->step)
+		n = t->step;
+	if (n > cap)
+		n = cap;
+	memcpy(out, t->p + t->pos, n);
+	t->pos += n;
+	*got = n;
+	return 0;
+}
+
+/*
+ * Recover mode read in pieces of 1, 2, 3 and 7 bytes gives the same
+ * result as in one piece: the raw <record> count (tags, comments, CDATA
+ * cut between two reads) and the parser thread's batches do not depend
+ * on where the reads end.
+ */
+static int
+check_recover_seams(void)
+{
+	static const size_t steps[] = { 1, 2, 3, 7 };
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct tcase *t = &cases[i];
+		struct dump d0;
+		struct err e0;
+		int rc0;
+
+		if (!t->recover || t->xml == NULL)
+			continue;
+		memset(&d0, 0, sizeof d0);
+		rc0 = run(t->xml, strlen(t->xml), 1, &d0, &e0);
+		for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+			struct trickle tr = { (const unsigned char *)t->xml,
+			    strlen(t->xml), 0, steps[k] };
+			struct reader rd = { trickle_read, &tr };
+			struct dmarc_xml_opts o = { .recover = 1 };
+			struct dump d;
+			struct report_sink sink = { .begin = on_begin,
+			    .record = on_record, .end = on_end, .ctx = &d };
+			struct err e;
+			int rc;
+
+			memset(&d, 0, sizeof d);
+			buf_init(&d.out, 64u * 1024 * 1024);
+			err_clear(&e);
+			rc = dmarc_xml_parse(&rd, &o, &sink, &e);
+			if (rc != rc0 || (rc == 0 && (d.out.len != d0.out.len ||
+			    memcmp(d.out.data, d0.out.data, d.out.len) != 0)) ||
+			    (rc != 0 && strcmp(e.msg, e0.msg) != 0)) {
+				printf("case %d in %zu-byte reads: rc %d (%s), "
+				    "in one read rc %d (%s)\n", t->id, steps[k],
+				    rc, e.msg, rc0, e0.msg);
+				bad = 1;
+			}
+			buf_free(&d.out);
+		}
+		buf_free(&d0.out);
+	}
+	return bad;
+}
+
 /* Sinks that stop or fail: the parser returns their code at once. */
 static int
 check_stops(void)
@@ -1384,6 +1458,7 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++, n++)
 		failed += check_case(&cases[i]);
 	failed += check_stops();
+	failed += check_recover_seams();
 	failed += check_streaming(0);
 	/* recover mode streams too (no tree), in a fresh process image
 	 * as far as max RSS goes: run after the normal pass, whose peak
