@@ -73,6 +73,8 @@ cmd_fetch(const struct cli_globals *g, int argc, char **argv)
 		if (rc == 0) rc = jv_set_int(o, "messages_rejected", (int64_t)ps.messages_rejected);
 		if (rc == 0) rc = jv_set_int(o, "reports_new", (int64_t)ps.reports_new);
 		if (rc == 0) rc = jv_set_int(o, "reports_known", (int64_t)ps.reports_known);
+		if (rc == 0) rc = jv_set_int(o, "reports_known_by_message", (int64_t)ps.reports_known_by_message);
+		if (rc == 0) rc = jv_set_int(o, "reports_replaced", (int64_t)ps.reports_replaced);
 		if (rc == 0) rc = jv_set_int(o, "reports_rejected", (int64_t)ps.reports_rejected);
 		if (rc == 0) rc = jv_set_int(o, "records", (int64_t)ps.records);
 		if (rc == 0) rc = jv_set_int(o, "transient", (int64_t)ps.transient);

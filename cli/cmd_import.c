@@ -96,6 +96,8 @@ cmd_import(const struct cli_globals *g, int argc, char **argv)
 		if (rc == 0) rc = jv_set_int(o, "messages_rejected", (int64_t)ps->messages_rejected);
 		if (rc == 0) rc = jv_set_int(o, "reports_new", (int64_t)ps->reports_new);
 		if (rc == 0) rc = jv_set_int(o, "reports_known", (int64_t)ps->reports_known);
+		if (rc == 0) rc = jv_set_int(o, "reports_known_by_message", (int64_t)ps->reports_known_by_message);
+		if (rc == 0) rc = jv_set_int(o, "reports_replaced", (int64_t)ps->reports_replaced);
 		if (rc == 0) rc = jv_set_int(o, "reports_rejected", (int64_t)ps->reports_rejected);
 		if (rc == 0) rc = jv_set_int(o, "records", (int64_t)ps->records);
 		if (rc == 0) rc = jv_set_int(o, "transient", (int64_t)ps->transient);
@@ -105,9 +107,23 @@ cmd_import(const struct cli_globals *g, int argc, char **argv)
 		if (rc != 0)
 			goto out;
 	} else if (!quiet) {
+		char newx[96] = "", knownx[96] = "";
+
+		/* a re-import finds the messages known by their bytes and
+		 * reads none of their reports: say the reports were known
+		 * too (L5); a good copy may replace a recovered one */
+		if (ps->reports_replaced)
+			snprintf(newx, sizeof newx, " (%llu replacing a copy "
+			    "stored from broken XML)",
+			    (unsigned long long)ps->reports_replaced);
+		if (ps->reports_known_by_message)
+			snprintf(knownx, sizeof knownx, " (%llu through their "
+			    "already known message%s)",
+			    (unsigned long long)ps->reports_known_by_message,
+			    ps->reports_known_by_message == 1 ? "" : "s");
 		printf("%llu file%s, %llu message%s (%llu already known, "
 		    "%llu rejected)\n"
-		    "reports: %llu new, %llu already known, %llu rejected; "
+		    "reports: %llu new%s, %llu already known%s, %llu rejected; "
 		    "%llu records\n"
 		    "database: %s\n",
 		    (unsigned long long)ss.files, ss.files == 1 ? "" : "s",
@@ -115,8 +131,9 @@ cmd_import(const struct cli_globals *g, int argc, char **argv)
 		    ps->messages == 1 ? "" : "s",
 		    (unsigned long long)ps->messages_known,
 		    (unsigned long long)ps->messages_rejected,
-		    (unsigned long long)ps->reports_new,
-		    (unsigned long long)ps->reports_known,
+		    (unsigned long long)ps->reports_new, newx,
+		    (unsigned long long)(ps->reports_known +
+		    ps->reports_known_by_message), knownx,
 		    (unsigned long long)ps->reports_rejected,
 		    (unsigned long long)ps->records, db);
 		if (ps->transient)

@@ -328,9 +328,9 @@ jv_parse(struct reader *in, size_t max_bytes, int max_depth,
 				*near = '\0';
 			clean_msg(msg, sizeof msg, je.text);
 		}
+		/* the position goes in where only: said once (L3) */
 		err_where(err, "line %d column %d", je.line, je.column);
-		rc = err_set(err, ERR_FORMAT, "%s at line %d column %d", msg,
-		    je.line, je.column);
+		rc = err_set(err, ERR_FORMAT, "%s", msg);
 		goto out;
 	}
 	*out = V(root);

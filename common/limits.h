@@ -32,6 +32,11 @@
  * archives that carry a readme. Bounds work on a zip with 65k empty files. */
 #define LIM_ARCHIVE_ENTRIES     16
 
+/* Largest single read handed to zlib or libarchive: their length types
+ * are uInt / size_t, and a read this big keeps them well inside 32 bits
+ * (a caller's bigger buffer is simply filled in several reads). */
+#define LIM_UNPACK_READ_BYTES   ((size_t)1 << 30)
+
 /* Levels of compression around one payload: zip inside gzip inside... GMX
  * has sent gzip labelled zip and double gzip is seen; more is an attack. */
 #define LIM_UNPACK_DEPTH        3
@@ -53,6 +58,13 @@
  * RFC 9990 extensions may nest a little more. Stops deep-nesting attacks
  * before libxml2's own 256 limit. */
 #define LIM_XML_DEPTH           32
+
+/* How deep <feedback> may sit (D5: IKEA wraps it in an unclosed
+ * <xs:schema>, depth 1), and how many elements are looked at before a
+ * document without one is declared "not a report": another XML document
+ * (an invoice, an HTML body) is not walked to its end. */
+#define LIM_FEEDBACK_DEPTH      3
+#define LIM_FEEDBACK_SEEK       64
 
 /* Bytes of one text field (org_name, report_id, a domain, a comment...). No
  * legal value is near; a 10 kB org_name is an attack on the HTML and the DB. */
@@ -104,11 +116,6 @@
 /* Bytes of an origin string (file path + position, or mailbox/UID). */
 #define LIM_ORIGIN_BYTES        1024
 
-/* Bytes of a document parsed in XML recover mode (the second attempt for
- * a malformed report). libxml2 2.9's streaming reader stops at the first
- * error even when recovering, so that pass builds a tree (~5x the input):
- * this bounds its memory. Malformed reports seen in the wild are small. */
-#define LIM_RECOVER_BYTES       (32u * 1024 * 1024)
 
 /* IMAP folders read per account ([imap] folders): a DMARC mailbox has one
  * or two; 16 bounds the per-folder state kept in memory. */

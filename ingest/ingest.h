@@ -17,6 +17,10 @@ struct pipeline_stats {
 	uint64_t messages_rejected; /* messages with no usable report */
 	uint64_t reports_new;
 	uint64_t reports_known;     /* already known (dedup key) */
+	uint64_t reports_replaced;  /* of reports_new: a well-formed copy that
+	                             * replaced one stored from recover mode */
+	uint64_t reports_known_by_message; /* stored from messages seen again
+	                             * (known by their bytes, not parsed) */
 	uint64_t reports_rejected;  /* payloads rejected */
 	uint64_t records;           /* records stored (new reports only) */
 	uint64_t transient;         /* messages left for a retry */

@@ -34,7 +34,15 @@ struct pipeline {
 	void *commit_ctx;
 	int source_logs;                  /* pipeline_set_source_logs() */
 	struct pipeline_msg_summary last; /* pipeline_last() */
+	/* progress while pipeline_run() runs, also inside one big message */
+	pipeline_progress_fn progress;
+	void *progress_ctx;
+	struct ingest_source *progress_src;
 };
+
+/* Records between two progress calls inside one report: the callback
+ * throttles itself; this keeps the calls (and their clock reads) rare. */
+#define PROGRESS_RECORDS 4096u
 
 /* Raw files at least this big are hashed in a second thread while they
  * are parsed: SHA-256 of 600 MB takes about a quarter of the parse time,
@@ -75,9 +83,13 @@ struct msg_ctx {
 	int64_t report_id;            /* of the report being parsed */
 	int payloads;                 /* report-like payloads seen */
 	int reports_new, reports_known, rejected;
+	int reports_replaced;         /* of reports_new: took a recovered
+	                               * copy's place */
+	int begun_replaced;           /* the payload being parsed did */
 	int transient;                /* a transient error: abort message */
 	struct err transient_err;
 	uint64_t records;
+	uint64_t records_inflight;    /* of the report being read */
 	int in_message;               /* MIME parts: ignore non-reports */
 	struct err payload_err;       /* a sink's own refusal, if any */
 	int payloads_seen;            /* against LIM_PAYLOADS_PER_MESSAGE */
@@ -149,6 +161,12 @@ sniff_content(const unsigned char *p, size_t n)
 	else if (n >= 2 && ((p[0] == 0xff && p[1] == 0xfe) ||
 	    (p[0] == 0xfe && p[1] == 0xff)))
 		return CONTENT_XML;   /* UTF-16 BOM: only XML is plausible */
+	else if (n >= 4 && ((p[0] == 0 && p[1] == '<' && p[2] == 0 &&
+	    p[3] == '?') || (p[0] == '<' && p[1] == 0 && p[2] == '?' &&
+	    p[3] == 0)))
+		/* UTF-16 without a BOM: the XML declaration tells (XML 1.0
+		 * appendix F, "00 3C 00 3F"), as libxml2 reads it */
+		return CONTENT_XML;
 	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
 	    p[i] == '\n'))
 		i++;
@@ -169,6 +187,19 @@ looks_like_feedback(const unsigned char *p, size_t n)
 {
 	static const char tag[] = "feedback";
 	const unsigned char *q = p, *end = p + n;
+	unsigned char narrow[SNIFF_BYTES / 2];
+
+	/* UTF-16 (a BOM, or NUL bytes beside the first '<'): look at every
+	 * other byte, the ASCII of the markup */
+	if (n >= 4 && ((p[0] == 0xff && p[1] == 0xfe) || (p[0] == 0xfe &&
+	    p[1] == 0xff) || (p[0] == 0 && p[1] == '<') || (p[0] == '<' &&
+	    p[1] == 0))) {
+		size_t odd = (p[0] == 0xfe || p[0] == 0) ? 1 : 0, k = 0;
+		for (size_t i = odd; i < n && k < sizeof narrow; i += 2)
+			narrow[k++] = p[i];
+		p = q = narrow;
+		end = narrow + k;
+	}
 
 	while ((q = memmem(q, (size_t)(end - q), tag, sizeof tag - 1)) !=
 	    NULL) {
@@ -225,6 +256,7 @@ sink_begin(void *ctx, const struct report *r)
 		return ERR_UNSUPPORTED;
 	}
 	c->kinds |= 1u << r->kind;
+	c->records_inflight = 0;
 	rc = store_report_begin(c->p->st, c->message_id, r, &c->report_id,
 	    &e);
 	if (rc == 1) {
@@ -233,6 +265,8 @@ sink_begin(void *ctx, const struct report *r)
 	}
 	if (rc < 0)
 		return sink_fail(c, rc, &e);
+	/* counted once the payload's savepoint is kept */
+	c->begun_replaced = store_report_replaced(c->p->st);
 	return rc;
 }
 
@@ -246,6 +280,14 @@ sink_record(void *ctx, const struct report *r, const struct agg_record *rec)
 	rc = store_report_record(c->p->st, c->report_id, r, rec, &e);
 	if (rc < 0)
 		return sink_fail(c, rc, &e);
+	/* a 1M-record file is one message: show its records as they go
+	 * (not yet committed: what the summary says may be less) */
+	if (++c->records_inflight % PROGRESS_RECORDS == 0 &&
+	    c->p->progress != NULL) {
+		struct pipeline_stats now = c->p->stats;
+		now.records += c->records + c->records_inflight;
+		c->p->progress(c->p->progress_ctx, &now, c->p->progress_src);
+	}
 	return rc;
 }
 
@@ -257,6 +299,7 @@ sink_end(void *ctx, const struct report *r)
 	int rc;
 
 	rc = store_report_end(c->p->st, c->report_id, r, &e);
+	c->records_inflight = 0;
 	if (rc < 0)
 		return sink_fail(c, rc, &e);
 	/* A failure report is one record (one message) by definition. */
@@ -296,7 +339,7 @@ record_rejected(struct msg_ctx *c, const char *where, const struct err *e)
 	struct store_rejected rj;
 	struct err se;
 	char origin[LIM_ORIGIN_BYTES + 300];
-	int rc;
+	int rc, show_where;
 
 	snprintf(origin, sizeof origin, "%s%s%s", c->m->origin,
 	    where[0] ? ": " : "", where);
@@ -308,12 +351,15 @@ record_rejected(struct msg_ctx *c, const char *where, const struct err *e)
 	rj.error_where = e->where;
 	rj.error_msg = e->msg;
 	rj.at = (int64_t)time(NULL);
+	/* the origin may already name the place (a zip member): say it
+	 * once */
+	show_where = e->where[0] != '\0' && strstr(origin, e->where) == NULL;
 	if (c->p->source_logs)
 		log_debug("rejected %s: %s%s%s", origin, e->msg,
-		    e->where[0] ? " at " : "", e->where);
+		    show_where ? " at " : "", show_where ? e->where : "");
 	else
 		log_warnx("rejected %s: %s%s%s", origin, e->msg,
-		    e->where[0] ? " at " : "", e->where);
+		    show_where ? " at " : "", show_where ? e->where : "");
 	if (c->rejected == 0) {
 		/* where: msg at where, cut to fit (a log line's detail) */
 		char *fr = c->p->last.first_reject;
@@ -322,8 +368,8 @@ record_rejected(struct msg_ctx *c, const char *where, const struct err *e)
 		cat_cut(fr, cap, where);
 		cat_cut(fr, cap, where[0] ? ": " : "");
 		cat_cut(fr, cap, e->msg);
-		cat_cut(fr, cap, e->where[0] ? " at " : "");
-		cat_cut(fr, cap, e->where);
+		cat_cut(fr, cap, show_where ? " at " : "");
+		cat_cut(fr, cap, show_where ? e->where : "");
 	}
 	c->rejected++;
 	rc = store_rejected_add(c->p->st, &rj, &se);
@@ -368,6 +414,9 @@ finish_payload(struct msg_ctx *c, int rc, struct err *e, const char *where)
 	}
 	if (rc == 0) {
 		c->reports_new++;
+		if (c->begun_replaced)
+			c->reports_replaced++;
+		c->begun_replaced = 0;
 		if (store_savepoint_release(c->p->st, &c->transient_err) != 0) {
 			c->transient = 1;
 			return ERR_DB;
@@ -375,6 +424,7 @@ finish_payload(struct msg_ctx *c, int rc, struct err *e, const char *where)
 		return 0;
 	}
 	store_savepoint_rollback(c->p->st);
+	c->begun_replaced = 0;
 	if (rc == ERR_STOPPED)  /* already known */
 		return 0;
 	if (rc == ERR_NOREPORT && c->in_message) {
@@ -452,9 +502,12 @@ parse_xml(struct msg_ctx *c, const unsigned char *data, size_t len,
 	rc = relay_parse(xml_parse_fn, &pr->rd, &opts, &sink, &e);
 	if (c->transient)
 		goto transient_sp;
-	if (rc == ERR_FORMAT && unpack_error(u) != NULL &&
+	if (rc < 0 && rc != ERR_STOPPED && unpack_error(u) != NULL &&
 	    unpack_error(u)->code != 0)
-		e = *unpack_error(u);   /* the container broke, not the XML */
+		/* The container broke, not the XML (corrupt deflate data, a
+		 * bomb past LIM_INFLATED_BYTES): its error names the cap and
+		 * the byte or member, the parser's only says the read failed. */
+		e = *unpack_error(u);
 	else if (rc == ERR_FORMAT) {
 		/* Not well-formed: one more try in libxml2 recover mode
 		 * (standards.md 6.1), from the start of this payload. */
@@ -769,6 +822,7 @@ pipeline_message(struct pipeline *p, const struct ingest_msg *m,
 	char sha[DIGEST_HEX_LEN + 1];
 	int64_t id;
 	int known_outcome, rc, parallel = 0;
+	uint64_t nrep;
 
 	memset(&c, 0, sizeof c);
 	c.p = p;
@@ -840,9 +894,12 @@ pipeline_message(struct pipeline *p, const struct ingest_msg *m,
 		if (p->commit_fn != NULL && (rc = p->commit_fn(p->commit_ctx,
 		    m, sha, MSG_DUPLICATE, 0, err)) != 0)
 			goto fail_tx;
+		if ((rc = store_message_reports(p->st, id, &nrep, err)) != 0)
+			goto fail_tx;
 		if ((rc = store_tx_commit(p->st, err)) != 0)
 			goto fail;
 		p->stats.messages_known++;
+		p->stats.reports_known_by_message += nrep;
 		*outcome = MSG_DUPLICATE;
 		log_debug("%s: already known (%s)", m->origin, sha);
 		return 0;
@@ -942,6 +999,7 @@ pipeline_message(struct pipeline *p, const struct ingest_msg *m,
 		goto fail;
 	p->stats.reports_new += (uint64_t)c.reports_new;
 	p->stats.reports_known += (uint64_t)c.reports_known;
+	p->stats.reports_replaced += (uint64_t)c.reports_replaced;
 	p->stats.reports_rejected += (uint64_t)c.rejected;
 	p->stats.records += c.records;
 	if (*outcome == MSG_REJECTED)
@@ -980,12 +1038,15 @@ pipeline_run(struct pipeline *p, struct ingest_source *src,
 	struct ingest_msg m;
 	int rc, outcome;
 
+	p->progress = progress;
+	p->progress_ctx = progress_ctx;
+	p->progress_src = src;
 	for (;;) {
 		struct err me;
 
 		rc = src->ops->next(src, &m, err);
 		if (rc <= 0)
-			return rc;
+			break;
 		err_clear(&me);
 		rc = pipeline_message(p, &m, &outcome, &me);
 		if (rc < 0) {
@@ -994,12 +1055,16 @@ pipeline_run(struct pipeline *p, struct ingest_source *src,
 				    m.origin, me.msg, me.where[0] ? " at " : "",
 				    me.where);
 			if ((rc = src->ops->done(src, &m, rc, err)) < 0)
-				return rc;
+				break;
 		} else if ((rc = src->ops->done(src, &m, outcome, err)) < 0)
-			return rc;
+			break;
 		if (progress != NULL)
 			progress(progress_ctx, &p->stats, src);
 	}
+	p->progress = NULL;
+	p->progress_ctx = NULL;
+	p->progress_src = NULL;
+	return rc;
 }
 
 void

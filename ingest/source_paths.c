@@ -234,10 +234,11 @@ open_file(struct src_paths *s, const char *path, int from_walk,
 				return 1;
 			}
 			if (rc != 0)
-				return rc;
+				return err_set(err, rc, "out of memory reading "
+				    "stdin");
 		}
 		if ((s->file_path = strdup("stdin")) == NULL)
-			return ERR_NOMEM;
+			return err_set(err, ERR_NOMEM, "out of memory");
 		s->is_stdin = 1;
 		s->map = NULL;
 		s->st.bytes_total += s->stdin_buf.len;
@@ -263,7 +264,7 @@ open_file(struct src_paths *s, const char *path, int from_walk,
 		}
 		if ((s->file_path = strdup(path)) == NULL) {
 			close(fd);
-			return ERR_NOMEM;
+			return err_set(err, ERR_NOMEM, "out of memory");
 		}
 		s->st.bytes_total += (uint64_t)st.st_size;
 		if (st.st_size > 0 && st.st_size <= SMALL_FILE_BYTES) {
@@ -275,10 +276,20 @@ open_file(struct src_paths *s, const char *path, int from_walk,
 
 			buf_init(&s->stdin_buf, SMALL_FILE_BYTES);
 			while ((r = read(fd, chunk, sizeof chunk)) != 0) {
+				int arc;
+
 				if (r < 0 && errno == EINTR)
 					continue;
-				if (r < 0 || buf_append(&s->stdin_buf, chunk,
-				    (size_t)r) != 0) {
+				arc = r < 0 ? 0 : buf_append(&s->stdin_buf,
+				    chunk, (size_t)r);
+				if (arc == ERR_NOMEM) {
+					/* not the file's fault: never a
+					 * rejection for good */
+					close(fd);
+					return err_set(err, ERR_NOMEM, "out of "
+					    "memory reading %s", path);
+				}
+				if (r < 0 || arc != 0) {
 					close(fd);
 					fail_msg(m, path, r < 0 ? ERR_IO :
 					    ERR_TOO_LARGE, r < 0 ?

@@ -40,9 +40,6 @@
 #define MAX_GZ        LIM_UNPACK_DEPTH
 #define MAX_PK        (LIM_UNPACK_DEPTH + 1)
 
-/* Largest single read handed to zlib / libarchive (their counts are
- * uInt / size_t but keep them well inside 32 bits). */
-#define READ_MAX      ((size_t)1 << 30)
 
 struct unpack;
 
@@ -300,8 +297,8 @@ gz_read(void *ctx, unsigned char *buf, size_t cap, size_t *got)
 		return g->rc;
 	if (g->done || cap == 0)
 		return 0;
-	if (cap > READ_MAX)
-		cap = READ_MAX;
+	if (cap > LIM_UNPACK_READ_BYTES)
+		cap = LIM_UNPACK_READ_BYTES;
 	g->zs.next_out = buf;
 	g->zs.avail_out = (uInt)cap;
 	while (g->zs.avail_out > 0 && !g->done) {
@@ -433,8 +430,8 @@ arc_read(void *ctx, unsigned char *buf, size_t cap, size_t *got)
 	la_ssize_t n;
 
 	*got = 0;
-	if (cap > READ_MAX)
-		cap = READ_MAX;
+	if (cap > LIM_UNPACK_READ_BYTES)
+		cap = LIM_UNPACK_READ_BYTES;
 	n = archive_read_data(u->ar, buf, cap);
 	if (n < 0) {
 		if (n == ARCHIVE_FATAL)
@@ -449,7 +446,9 @@ arc_read(void *ctx, unsigned char *buf, size_t cap, size_t *got)
 		err_set(&u->rerr, ERR_TOO_LARGE,
 		    "inflated data exceeds LIM_INFLATED_BYTES (%u)",
 		    (unsigned)LIM_INFLATED_BYTES);
-		err_where(&u->rerr, "%s", u->desc);
+		/* the place: how far into the member's inflated bytes */
+		err_where(&u->rerr, "%s inflated byte %llu", u->desc,
+		    (unsigned long long)a->total);
 		a->total = (uint64_t)LIM_INFLATED_BYTES + 1;
 		return ERR_TOO_LARGE;
 	}
@@ -613,7 +612,8 @@ slurp(struct unpack *u, struct reader *src)
 			err_set(&u->rerr, ERR_TOO_LARGE,
 			    "inflated data exceeds LIM_INFLATED_BYTES (%u)",
 			    (unsigned)LIM_INFLATED_BYTES);
-			err_where(&u->rerr, "%s", u->desc);
+			err_where(&u->rerr, "%s inflated byte %zu", u->desc,
+			    u->zbuf.len);
 			break;
 		}
 		if (rc != 0) {

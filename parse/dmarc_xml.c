@@ -14,10 +14,47 @@
  * that raw_next() pops; the queue is refilled one slice of input at a time
  * and emptied before the next slice, so it holds a few KiB. SAX2 builds no
  * tree, which is where xmlTextReader spent most of its time (node
- * allocation, unlinking, buffer copies). The recover pass (rare, small
- * documents, bounded by LIM_RECOVER_BYTES) still walks a tree with
- * xmlReaderWalker(), because libxml2 2.9's push parser recovers less than
- * xmlCtxtReadIO() does; raw_next() hides which of the two is running.
+ * allocation, unlinking, buffer copies).
+ *
+ * The recover pass (a second attempt for a document that is not
+ * well-formed) never builds a tree either: the same SAX2 callbacks run
+ * under libxml2's pull parser (xmlParseDocument with XML_PARSE_RECOVER) on
+ * a thread of its own, which hands its events over in bounded batches
+ * (thr_handoff / thr_take), so memory stays flat whatever the number of
+ * records. Not the push parser: libxml2 2.9's push parser halts at errors
+ * the pull parser recovers from ("<<<" in a text, as in the corpus file
+ * dmarc-monitor__03-invalid.xml, whose four records would be lost).
+ *
+ * Recovery can move elements under the wrong parent: an unclosed
+ * <policy_published> takes in every <record> after it, an unclosed <row>
+ * takes in <identifiers> and the next record. renest() puts a known DMARC
+ * element back under its only possible parent when an ancestor is that
+ * parent (W_RENESTED). As a safety net, the <record> start tags are counted
+ * in the document (the raw bytes in recover mode, libxml2's events
+ * otherwise) and compared with the records read: a report missing records
+ * is never stored (ERR_FORMAT naming the cause), so that a complete copy
+ * arriving later is not discarded as "already known".
+ *
+ * Decisions (where we deliberately differ from parsedmarc, parsedmarc.md
+ * section 3a; doc/schema.md "Parser decisions" says the same for users):
+ *   report_id <...@host>       kept verbatim, not stripped: it is part of
+ *                              the dedup key, stripping could merge two
+ *                              reports (quirk 15)
+ *   envelope_from missing      NULL (W_ENVELOPE_FROM_MISSING), not
+ *                              back-filled from the SPF domain: that is a
+ *                              guess, and scripts can do it (quirk 27)
+ *   org_name missing           the email's domain (W_ORG_NAME_MISSING), not
+ *                              reduced to a base domain: no public suffix
+ *                              list in the parser (quirk 13)
+ *   dkim selector / result,    NULL when absent, not "none" / "mfrom": an
+ *   spf scope missing          absent value is not a result (quirk 31)
+ *   np missing                 NULL, not defaulted to sp or p (RFC 9990 has
+ *                              no default for a report; parsedmarc also
+ *                              leaves it null)
+ *   several reports' worth of  a document whose <record>s cannot all be
+ *   records lost to recovery   read is rejected, not stored in part
+ *   domains                    lower-cased; the value as sent kept in
+ *                              raw_values (W_DOMAIN_CASE)
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -40,15 +77,11 @@
 #define NS_7489 "http://dmarc.org/dmarc-xml/0.1"
 #define NS_9990 "urn:ietf:params:xml:ns:dmarc-2.0"
 
-/* D5 (IKEA) wraps <feedback> in an <xs:schema>; look a little deeper than
- * the root, but give up on documents that are clearly something else
- * instead of walking all of them. */
-#define FEEDBACK_MAX_DEPTH 3
-#define FEEDBACK_MAX_SEEK  64
 
 /* Raw values kept for one record: disposition, two aligned results,
- * source_ip, then one per reason type and per DKIM/SPF result/scope. */
-#define REC_RAW_MAX (8 + LIM_REASONS + 3 * LIM_AUTH_RESULTS)
+ * source_ip, count, header_from, envelope_from, envelope_to, then one per
+ * reason type and per DKIM/SPF domain, result and scope. */
+#define REC_RAW_MAX (8 + LIM_REASONS + 5 * LIM_AUTH_RESULTS)
 #define REP_RAW_MAX 16
 #define ELCACHE_BITS 8
 #define ELCACHE_SIZE (1u << ELCACHE_BITS)  /* > the names we know */
@@ -66,6 +99,19 @@
  * leaf fails past LIM_FIELD_BYTES and an extension is dropped past
  * LIM_EXTENSION_BYTES; the full length is still counted. */
 #define SAX_TEXT_KEEP   ((size_t)LIM_EXTENSION_BYTES + 1)
+
+/* Recover pass: events handed from the parser thread to the reader of the
+ * nodes at once. The thread stops at the next safe point past either
+ * bound and waits until the reader took the batch, so at most two batches
+ * exist (a few hundred KiB). */
+#define THR_BATCH_EVENTS 512u
+#define THR_BATCH_BYTES  (64u * 1024)
+
+/* Raw <record> scan (recover pass): bytes of an undecided tag carried
+ * from one read to the next; a tag name longer than RS_NAME_MAX is not
+ * "record" with any sane prefix. */
+#define RS_NAME_MAX      40
+#define RS_CARRY         64
 
 enum el {
 	EL_OTHER = 0,
@@ -155,9 +201,29 @@ enum prolog {
 	PR_TEXT, PR_LT, PR_BANG, PR_BANG_DASH, PR_COMMENT, PR_PI, PR_DONE
 };
 
+/* Recover pass: one element open as the reader of the nodes sees it
+ * (libxml2's open elements minus those renest() closed early). */
+struct vnode {
+	const char *name, *prefix, *uri;
+	enum el el;
+	int ld;                  /* libxml2's depth of the element */
+};
+
+/* Raw <record> start tag counter (recover pass): a small state machine
+ * over the bytes, skipping comments, CDATA sections and PIs. */
+enum { RS_TEXT, RS_COMMENT, RS_CDATA, RS_PI };
+struct recscan {
+	int state;
+	int off;                 /* UTF-16 input: not scanned */
+	unsigned char carry[RS_CARRY];
+	size_t ncarry;
+	uint64_t n;
+	unsigned n_feedback;     /* <feedback> start tags so far */
+};
+
 struct xp {
-	xmlTextReaderPtr rd;     /* recover pass: tree walker */
-	xmlParserCtxtPtr pc;     /* normal pass: SAX2 push parser */
+	/* SAX2 parser: push (normal pass) or pull on a thread (recover) */
+	xmlParserCtxtPtr pc;
 	const struct dmarc_xml_opts *opts;
 	const struct report_sink *sink;
 	struct err *err;
@@ -179,11 +245,13 @@ struct xp {
 	unsigned char tail[16];
 	size_t tail_len;
 
-	/* libxml2 diagnostics (first error kept) */
+	/* libxml2 diagnostics (first error kept), with the elements open
+	 * in libxml2 at that point ("feedback/record/row"; "" at the top) */
 	int xerr_code, xerr_line, xerr_col;
 	unsigned long n_xerr;
 	int xerr_utf8;
 	char xerr_msg[200];
+	char xerr_path[200];
 
 	/* SAX2 event queue (normal pass): evs[ev_head, ev_n) not yet read */
 	struct ev *evs;
@@ -205,6 +273,32 @@ struct xp {
 	char sax_what[64];       /* entity name; "" for a DOCTYPE */
 	xmlSAXHandler sax;
 	int options;
+	uint64_t sax_records;    /* <record> start events (normal pass) */
+	unsigned sax_feedbacks;  /* <feedback> start events */
+
+	/* recover pass: the parser thread (producer) fills evs/eb as above
+	 * and hands the batch over; the reader of the nodes reads c_evs */
+	int threaded;
+	int thr_sync;            /* mu and cv initialised */
+	int thr_started, thr_ready, thr_done, thr_cancel;
+	pthread_t thr;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct ev *c_evs;
+	size_t c_head, c_n, c_cap;
+	char *c_eb;
+	size_t c_eb_cap;
+	int c_final;
+	unsigned long c_nxerr;   /* n_xerr when the batch was taken */
+	struct recscan rs;
+
+	/* re-nesting (recover pass), see renest() */
+	struct vnode vs[LIM_XML_DEPTH + 2];
+	int nv, fb_v;
+	unsigned char lclosed[LIM_XML_DEPTH + 2];
+	int rn_close_to;         /* pop vs down to this, then rn_start */
+	int rn_held;
+	struct ev rn_start;
 
 	/* current node */
 	int type, depth, empty;
@@ -255,13 +349,40 @@ struct xp {
 	int rec_has_row, rec_has_ids, rec_has_auth, rec_has_pe;
 	uint64_t n_record_elems;
 
+	/* <record> elements the reader saw: all, inside kept extensions,
+	 * skipped because out of place, after </feedback> */
+	uint64_t seen_records, ext_records, lost_records, after_records;
+	char lost_at[160];
+
 	/* records that arrived before metadata/policy (held in ca) */
 	struct agg_record **held;
 	size_t n_held, a_held;
 
 	struct buf ext;          /* extension serialisation */
 	int ext_cut;             /* an append to ext was refused */
+	int oom;                 /* a copy failed: the report is incomplete
+	                          * (ERR_NOMEM at the end, never stored) */
 };
+
+/* arena_strdup that remembers a failure (x->oom) instead of letting a
+ * value or its raw copy vanish without a word */
+static char *
+xdup(struct xp *x, struct arena *a, const char *s)
+{
+	char *d = arena_strdup(a, s);
+
+	if (d == NULL)
+		x->oom = 1;
+	return d;
+}
+
+/* sp_is_space(), inlined for the loops that see every byte of text */
+static inline int
+is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+	    c == '\f';
+}
 
 /* ------------------------------------------------------------------ */
 /* warnings, errors */
@@ -290,9 +411,10 @@ path_str(const struct xp *x, int d, char *out, size_t cap)
 	out[0] = '\0';
 	if (d > LIM_XML_DEPTH)
 		d = LIM_XML_DEPTH;
-	for (int i = 0; i <= d && n + 1 < cap; i++) {
-		const char *s = x->path[i] != NULL ? x->path[i] : "?";
-		int w = snprintf(out + n, cap - n, "%s%s", i ? "/" : "", s);
+	/* a text node's depth has no element: the path ends at its parent */
+	for (int i = 0; i <= d && n + 1 < cap && x->path[i] != NULL; i++) {
+		int w = snprintf(out + n, cap - n, "%s%s", i ? "/" : "",
+		    x->path[i]);
 		if (w < 0)
 			break;
 		n += (size_t)w;
@@ -306,18 +428,10 @@ static void
 where_here(struct xp *x, int d)
 {
 	char path[256];
-	int line = 0, col = 0;
 
-	if (x->rd != NULL) {
-		line = xmlTextReaderGetParserLineNumber(x->rd);
-		col = xmlTextReaderGetParserColumnNumber(x->rd);
-	} else {
-		/* where the current node was (not how far libxml2 read) */
-		line = x->line;
-		col = x->col;
-	}
+	/* where the current node was (not how far libxml2 read) */
 	path_str(x, d, path, sizeof path);
-	err_where(x->err, "line %d column %d, %s", line, col, path);
+	err_where(x->err, "line %d column %d, %s", x->line, x->col, path);
 }
 
 static int fail(struct xp *x, int code, const char *fmt, ...)
@@ -353,6 +467,15 @@ on_xml_error(void *ctx, xmlErrorPtr e)
 	 * match local names only. */
 	if (e->domain == XML_FROM_NAMESPACE)
 		return;
+	/* libxml2 out of memory: in recover mode it would go on without
+	 * the text or name it could not copy. Stop; the caller retries. */
+	if (e->code == XML_ERR_NO_MEMORY) {
+		if (x->sax_rc == 0)
+			x->sax_rc = ERR_NOMEM;
+		if (x->pc != NULL)
+			xmlStopParser(x->pc);
+		return;
+	}
 	if (e->code == XML_ERR_INVALID_CHAR ||
 	    e->code == XML_ERR_INVALID_ENCODING ||
 	    e->code == XML_I18N_CONV_FAILED)
@@ -362,6 +485,25 @@ on_xml_error(void *ctx, xmlErrorPtr e)
 	x->xerr_code = e->code;
 	x->xerr_line = e->line;
 	x->xerr_col = e->int2;
+	x->xerr_path[0] = '\0';
+	if (x->pc != NULL && x->pc->nameTab != NULL) {
+		size_t k = 0;
+		for (int i = 0; i < x->pc->nameNr && k + 1 <
+		    sizeof x->xerr_path; i++) {
+			const char *nm = (const char *)x->pc->nameTab[i];
+			int w = snprintf(x->xerr_path + k,
+			    sizeof x->xerr_path - k, "%s%s", i ? "/" : "",
+			    nm != NULL ? nm : "");
+			if (w < 0)
+				break;
+			k += (size_t)w;
+		}
+		/* document text: keep it printable */
+		for (char *p = x->xerr_path; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 ||
+			    (unsigned char)*p >= 0x7f)
+				*p = '?';
+	}
 	snprintf(x->xerr_msg, sizeof x->xerr_msg, "%s",
 	    e->message != NULL ? e->message : "XML error");
 	n = strlen(x->xerr_msg);
@@ -373,22 +515,6 @@ on_xml_error(void *ctx, xmlErrorPtr e)
 		if ((unsigned char)x->xerr_msg[i] < 0x20 ||
 		    (unsigned char)x->xerr_msg[i] >= 0x7f)
 			x->xerr_msg[i] = '?';
-}
-
-/* The recover pass reports through the parser context, whose userData
- * is the context itself; our state hangs off _private. */
-#if LIBXML_VERSION >= 21200
-static void
-on_ctxt_error(void *ctx, const xmlError *e)
-#else
-static void
-on_ctxt_error(void *ctx, xmlErrorPtr e)
-#endif
-{
-	xmlParserCtxtPtr c = ctx;
-
-	if (c != NULL && c->_private != NULL)
-		on_xml_error(c->_private, e);
 }
 
 static int
@@ -416,13 +542,6 @@ fail_reader(struct xp *x)
 		return err_set(x->err, ERR_HOSTILE,
 		    "DOCTYPE refused: reports never need a DTD or entities");
 	}
-	if (x->in_rc == ERR_TOO_LARGE && x->rep.recovered) {
-		err_where(x->err, "byte %llu",
-		    (unsigned long long)x->in_bytes);
-		return err_set(x->err, ERR_TOO_LARGE, "malformed XML too big "
-		    "to recover: exceeds LIM_RECOVER_BYTES (%u)",
-		    (unsigned)LIM_RECOVER_BYTES);
-	}
 	if (x->in_rc < 0) {
 		if (x->err != NULL && x->err->msg[0] == '\0')
 			err_set(x->err, x->in_rc, "reading the report failed");
@@ -444,7 +563,10 @@ fail_reader(struct xp *x)
 			    "reference to entity '%s'", x->sax_what);
 		return err_set(x->err, x->sax_rc, "out of memory");
 	}
-	path_str(x, x->depth, path, sizeof path);
+	/* the element libxml2 was in when it failed (the nodes read so far
+	 * may stop well before, a failing slice is dropped) */
+	snprintf(path, sizeof path, "%s", x->xerr_path[0] != '\0' ?
+	    x->xerr_path : "top level, outside any element");
 	if (x->n_xerr > 0 && is_entity_attack(x->xerr_code)) {
 		err_where(x->err, "line %d column %d", x->xerr_line,
 		    x->xerr_col);
@@ -609,6 +731,130 @@ scan_end_tag(struct xp *x, const unsigned char *p, size_t n)
 	}
 }
 
+/* Decides the tag at p[0] == '<' (n bytes available, eof: no more will
+ * come): a <record> or <prefix:record> start tag, the start of a comment,
+ * CDATA section or PI, anything else, or -1 when more bytes are needed.
+ * *adv: bytes to step over. */
+enum {
+	RS_OTHER, RS_RECORD, RS_FEEDBACK, RS_OPEN_COMMENT, RS_OPEN_CDATA,
+	RS_OPEN_PI
+};
+
+static int
+rs_tag(const unsigned char *p, size_t n, int eof, size_t *adv)
+{
+	static const char cdata[] = "<![CDATA[";
+	size_t i, name = 1;
+
+	*adv = 1;
+	if (n < 2)
+		return eof ? RS_OTHER : -1;
+	if (p[1] == '?') {
+		*adv = 2;
+		return RS_OPEN_PI;
+	}
+	if (p[1] == '!') {
+		if (n >= 4 && memcmp(p, "<!--", 4) == 0) {
+			*adv = 4;
+			return RS_OPEN_COMMENT;
+		}
+		if (n >= 9 && memcmp(p, cdata, 9) == 0) {
+			*adv = 9;
+			return RS_OPEN_CDATA;
+		}
+		if (!eof && ((n < 4 && memcmp(p, "<!--", n) == 0) ||
+		    (n < 9 && memcmp(p, cdata, n) == 0)))
+			return -1;
+		return RS_OTHER;
+	}
+	for (i = 1; i < n && i < RS_NAME_MAX; i++) {
+		if (p[i] == ':')
+			name = i + 1;
+		else if (is_space(p[i]) || p[i] == '>' || p[i] == '/' ||
+		    p[i] == '<')
+			break;
+	}
+	if (i == n && !eof)
+		return -1;
+	if (i - name == 6 && memcmp(p + name, "record", 6) == 0)
+		return RS_RECORD;
+	if (i - name == 8 && memcmp(p + name, "feedback", 8) == 0)
+		return RS_FEEDBACK;
+	return RS_OTHER;
+}
+
+/*
+ * Counts <record> start tags (any prefix) in the raw bytes of a document
+ * being recovered, outside comments, CDATA sections and PIs: what the
+ * document holds, whatever libxml2 makes of it. A second <feedback> start
+ * tag begins another report (some tools concatenate reports in one file;
+ * only the first is read, W_TRAILING_DATA): its records are not this
+ * report's, counting stops there. Called with every chunk read and once
+ * with eof set. Returns 0 or ERR_NOMEM.
+ */
+static int
+rs_feed(struct recscan *s, const unsigned char *p, size_t n, int eof)
+{
+	static const char *const term[] = {
+		[RS_COMMENT] = "-->", [RS_CDATA] = "]]>", [RS_PI] = "?>",
+	};
+	unsigned char *b;
+	const unsigned char *q;
+	size_t len, i = 0, adv, tl;
+
+	if (s->off || s->n_feedback > 1)
+		return 0;
+	if ((len = s->ncarry + n) == 0)
+		return 0;
+	if ((b = malloc(len)) == NULL)
+		return ERR_NOMEM;
+	memcpy(b, s->carry, s->ncarry);
+	if (n > 0)
+		memcpy(b + s->ncarry, p, n);
+	s->ncarry = 0;
+	while (i < len) {
+		if (s->state == RS_TEXT) {
+			if ((q = memchr(b + i, '<', len - i)) == NULL)
+				break;
+			i = (size_t)(q - b);
+			switch (rs_tag(b + i, len - i, eof, &adv)) {
+			case -1:
+				/* a tag cut by the end of this read */
+				s->ncarry = len - i;
+				memcpy(s->carry, b + i, s->ncarry);
+				i = len;
+				continue;
+			case RS_RECORD: s->n++; break;
+			case RS_FEEDBACK:
+				if (++s->n_feedback > 1)
+					i = len;        /* another report */
+				break;
+			case RS_OPEN_COMMENT: s->state = RS_COMMENT; break;
+			case RS_OPEN_CDATA: s->state = RS_CDATA; break;
+			case RS_OPEN_PI: s->state = RS_PI; break;
+			default: break;
+			}
+			i += adv;
+			continue;
+		}
+		tl = strlen(term[s->state]);
+		q = memmem(b + i, len - i, term[s->state], tl);
+		if (q == NULL) {
+			/* keep what could begin the terminator */
+			if (!eof) {
+				s->ncarry = len - i < tl - 1 ? len - i : tl - 1;
+				memcpy(s->carry, b + len - s->ncarry,
+				    s->ncarry);
+			}
+			break;
+		}
+		i = (size_t)(q - b) + tl;
+		s->state = RS_TEXT;
+	}
+	free(b);
+	return 0;
+}
+
 static int
 io_read(void *ctx, char *buf, int len)
 {
@@ -652,14 +898,19 @@ io_read(void *ctx, char *buf, int len)
 			memmove(p, p + skip, got - skip);
 			got -= skip;
 			x->first_byte = p[0];
+			/* UTF-16 hides "<record" from a byte scan: the
+			 * recover pass then counts libxml2's events */
+			if (p[0] == 0 || p[0] == 0xfe || p[0] == 0xff ||
+			    (got > 1 && p[1] == 0))
+				x->rs.off = 1;
 			break;
 		}
 	}
 	x->in_bytes += got;
 	if (!x->saw_end_tag)
 		scan_end_tag(x, p, got);
-	if (x->rep.recovered && x->in_bytes > LIM_RECOVER_BYTES) {
-		x->in_rc = ERR_TOO_LARGE;
+	if (x->rep.recovered && rs_feed(&x->rs, p, got, 0) != 0) {
+		x->in_rc = ERR_NOMEM;
 		return -1;
 	}
 	if (x->prolog != PR_DONE && prolog_scan(x, p, got) < 0) {
@@ -667,6 +918,25 @@ io_read(void *ctx, char *buf, int len)
 		return -1;
 	}
 	return (int)got;
+}
+
+/* The pull parser's read callback (recover pass): fills the whole buffer
+ * unless the input ends. libxml2 looks at the first bytes once (encoding,
+ * "<?xml"): a byte source that hands out a few bytes at a time must not
+ * make a declaration look like content. */
+static int
+io_read_full(void *ctx, char *buf, int len)
+{
+	int total = 0, got;
+
+	while (total < len) {
+		if ((got = io_read(ctx, buf + total, len - total)) < 0)
+			return total > 0 ? total : -1;
+		if (got == 0)
+			break;
+		total += got;
+	}
+	return total;
 }
 
 static int
@@ -705,14 +975,6 @@ el_of(struct xp *x, const char *name)
 		x->elcache[h].id = el_lookup(name);
 	}
 	return x->elcache[h].id;
-}
-
-/* sp_is_space(), inlined for the loops that see every byte of text */
-static inline int
-is_space(unsigned char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
-	    c == '\f';
 }
 
 /* Room for one more event; NULL (and the parser stopped) when out of
@@ -889,6 +1151,18 @@ sax_drop_blank(struct xp *x, int d)
 	}
 }
 
+static void thr_handoff(struct xp *x);
+
+/* Recover pass: hands the batch over once it is big enough. Only called
+ * where the batch's last event is complete (see sax_start / sax_end). */
+static inline void
+thr_maybe_handoff(struct xp *x)
+{
+	if (x->threaded && (x->ev_n >= THR_BATCH_EVENTS ||
+	    x->eb_len >= THR_BATCH_BYTES))
+		thr_handoff(x);
+}
+
 static void
 sax_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
     const xmlChar *uri, int nb_ns, const xmlChar **nss, int nb_attr,
@@ -899,6 +1173,8 @@ sax_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 
 	(void)nb_defaulted;
 	sax_drop_blank(x, x->sax_depth - 1);
+	/* a text before this tag is over, as is a <x/> before it */
+	thr_maybe_handoff(x);
 	if ((e = ev_push(x, XML_READER_TYPE_ELEMENT)) == NULL)
 		return;
 	e->depth = x->sax_depth++;
@@ -906,6 +1182,11 @@ sax_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 	e->prefix = (const char *)prefix;
 	e->uri = (const char *)uri;
 	e->el = el_of(x, e->name);
+	/* the records of this report (see rs_feed()) */
+	if (e->el == EL_RECORD && x->sax_feedbacks <= 1)
+		x->sax_records++;
+	else if (e->el == EL_FEEDBACK)
+		x->sax_feedbacks++;
 	if (e->depth <= LIM_XML_DEPTH) {
 		int d = e->depth;
 		/* names and URIs are interned: pointers compare */
@@ -952,6 +1233,7 @@ sax_end(void *ctx, const xmlChar *local, const xmlChar *prefix,
 		    e->depth == x->sax_depth)
 			return;
 	}
+	thr_maybe_handoff(x);
 	if ((e = ev_push(x, XML_READER_TYPE_END_ELEMENT)) == NULL)
 		return;
 	e->depth = x->sax_depth;
@@ -1126,41 +1408,287 @@ sax_feed(struct xp *x)
 /* ------------------------------------------------------------------ */
 /* node stepping */
 
-/* One node forward from the tree walker (recover pass). */
-static int
-reader_next(struct xp *x)
+/* The current node from event e (its bytes in eb) at depth d. */
+static void
+set_node(struct xp *x, const struct ev *e, const char *eb, int d)
 {
-	int r = xmlTextReaderRead(x->rd);
+	x->type = e->type;
+	x->depth = d;
+	x->line = e->line;
+	x->col = e->col;
+	if (e->type == XML_READER_TYPE_ELEMENT) {
+		x->el = e->el;
+		x->name = e->name;
+		x->empty = e->empty;
+		x->ns = e->uri;
+		x->prefix = e->prefix;
+		x->attrs = eb + e->off;
+		x->attrs_len = e->len;
+		x->own_ns = e->own_ns;
+	} else if (e->type == XML_READER_TYPE_END_ELEMENT) {
+		x->ename = e->name;
+		x->eprefix = e->prefix;
+	} else {
+		x->val = eb + e->off;
+		x->vlen = e->len;
+		x->vfull = e->full;
+		x->vnonblank = e->nonblank;
+	}
+}
 
-	if (r != 1)
-		return r;
-	x->type = xmlTextReaderNodeType(x->rd);
-	x->depth = xmlTextReaderDepth(x->rd);
-	switch (x->type) {
-	case XML_READER_TYPE_ELEMENT:
-		x->name = (const char *)xmlTextReaderConstLocalName(x->rd);
-		if (x->name == NULL)
-			x->name = "";
-		x->empty = xmlTextReaderIsEmptyElement(x->rd) == 1;
-		x->ns = (const char *)xmlTextReaderConstNamespaceUri(x->rd);
-		x->prefix = (const char *)xmlTextReaderConstPrefix(x->rd);
-		break;
-	case XML_READER_TYPE_TEXT:
-	case XML_READER_TYPE_CDATA:
-	case XML_READER_TYPE_SIGNIFICANT_WHITESPACE:
-	case XML_READER_TYPE_WHITESPACE:
-		x->val = (const char *)xmlTextReaderConstValue(x->rd);
-		if (x->val == NULL)
-			x->val = "";
-		x->vlen = x->vfull = strlen(x->val);
-		x->vnonblank = 0;
-		for (size_t i = 0; i < x->vlen && !x->vnonblank; i++)
-			x->vnonblank = !sp_is_space((unsigned char)x->val[i]);
-		break;
+/* ------------------------------------------------------------------ */
+/* recover pass: the pull parser on a thread of its own */
+
+/* Parser thread: hands the filled batch (evs/eb) to the reader of the
+ * nodes and waits until it is taken; evs/eb are then the reader's old,
+ * empty batch. When the reader gave up (thr_cancel) the parser stops. */
+static void
+thr_handoff(struct xp *x)
+{
+	int cancel;
+
+	pthread_mutex_lock(&x->mu);
+	x->thr_ready = 1;
+	pthread_cond_broadcast(&x->cv);
+	while (x->thr_ready && !x->thr_cancel)
+		pthread_cond_wait(&x->cv, &x->mu);
+	cancel = x->thr_cancel;
+	pthread_mutex_unlock(&x->mu);
+	if (cancel)
+		xmlStopParser(x->pc);
+}
+
+static void *
+thr_main(void *arg)
+{
+	struct xp *x = arg;
+
+	xmlParseDocument(x->pc);
+	pthread_mutex_lock(&x->mu);
+	x->thr_done = 1;
+	x->thr_ready = 1;
+	pthread_cond_broadcast(&x->cv);
+	pthread_mutex_unlock(&x->mu);
+	return NULL;
+}
+
+/* Reader side: takes the next batch (waits for it). After the last one
+ * (c_final) everything the parser thread wrote is visible here. */
+static void
+thr_take(struct xp *x)
+{
+	struct ev *te;
+	char *tb;
+	size_t tc, tbc;
+
+	pthread_mutex_lock(&x->mu);
+	while (!x->thr_ready)
+		pthread_cond_wait(&x->cv, &x->mu);
+	te = x->c_evs;
+	tc = x->c_cap;
+	tb = x->c_eb;
+	tbc = x->c_eb_cap;
+	x->c_evs = x->evs;
+	x->c_cap = x->ev_cap;
+	x->c_n = x->ev_n;
+	x->c_eb = x->eb;
+	x->c_eb_cap = x->eb_cap;
+	x->c_head = 0;
+	x->evs = te;
+	x->ev_cap = tc;
+	x->ev_n = x->ev_head = 0;
+	x->eb = tb;
+	x->eb_cap = tbc;
+	x->eb_len = 0;
+	x->c_final = x->thr_done;
+	x->c_nxerr = x->n_xerr;
+	x->thr_ready = 0;
+	pthread_cond_broadcast(&x->cv);
+	pthread_mutex_unlock(&x->mu);
+}
+
+/* Stops the parser thread (if it still runs) and waits for it. */
+static void
+thr_stop(struct xp *x)
+{
+	if (!x->thr_started)
+		return;
+	pthread_mutex_lock(&x->mu);
+	x->thr_cancel = 1;
+	pthread_cond_broadcast(&x->cv);
+	pthread_mutex_unlock(&x->mu);
+	pthread_join(x->thr, NULL);
+	x->thr_started = 0;
+}
+
+/*
+ * Re-nesting. Each known DMARC element below has one possible parent (or
+ * two equivalent ones); the others (feedback, domain, dkim, spf,
+ * extension) occur in several places and are never moved.
+ */
+#define ELB(e) ((uint64_t)1 << (e))
+
+static uint64_t
+renest_parents(enum el el)
+{
+	switch (el) {
+	case EL_VERSION: case EL_REPORT_METADATA: case EL_POLICY_PUBLISHED:
+	case EL_RECORD:
+		return ELB(EL_FEEDBACK);
+	case EL_ORG_NAME: case EL_EMAIL: case EL_EXTRA_CONTACT_INFO:
+	case EL_REPORT_ID: case EL_DATE_RANGE: case EL_ERROR:
+	case EL_GENERATOR:
+		return ELB(EL_REPORT_METADATA);
+	case EL_BEGIN: case EL_END:
+		return ELB(EL_DATE_RANGE);
+	case EL_ADKIM: case EL_ASPF: case EL_P: case EL_SP: case EL_NP:
+	case EL_PCT: case EL_FO: case EL_TESTING: case EL_DISCOVERY_METHOD:
+		return ELB(EL_POLICY_PUBLISHED);
+	case EL_ROW: case EL_IDENTIFIERS: case EL_IDENTITIES:
+	case EL_AUTH_RESULTS:
+		return ELB(EL_RECORD);
+	case EL_SOURCE_IP: case EL_COUNT: case EL_POLICY_EVALUATED:
+		return ELB(EL_ROW);
+	case EL_DISPOSITION: case EL_REASON:
+		return ELB(EL_POLICY_EVALUATED);
+	case EL_TYPE: case EL_COMMENT:
+		return ELB(EL_REASON);
+	case EL_HEADER_FROM: case EL_ENVELOPE_FROM: case EL_ENVELOPE_TO:
+		return ELB(EL_IDENTIFIERS) | ELB(EL_IDENTITIES);
+	case EL_SELECTOR:
+		return ELB(EL_DKIM);
+	case EL_SCOPE:
+		return ELB(EL_SPF);
+	case EL_RESULT: case EL_HUMAN_RESULT:
+		return ELB(EL_DKIM) | ELB(EL_SPF);
 	default:
-		break;
+		return 0;
+	}
+}
+
+/* An element whose subtree is not ours to rearrange: unknown elements,
+ * extensions, anything in a foreign namespace. */
+static int
+renest_fence(const struct xp *x, const struct vnode *v)
+{
+	return v->el == EL_OTHER || v->el == EL_EXTENSION ||
+	    v->el == EL_EXTENSIONS || (v->uri != NULL && x->fb_v >= 0 &&
+	    v->uri != x->vs[x->fb_v].uri);
+}
+
+/*
+ * Recover pass: libxml2's events (e) -> the nodes the reader sees. A start
+ * tag of an element that cannot be a child of the open element, while an
+ * ancestor (up to <feedback>, not across a fence) is its parent, first
+ * closes the elements in between (their own end tags are dropped later):
+ * an unclosed <policy_published> ends at the first <record>. Returns 1
+ * with the node set, 0 when e produced no node (a dropped end tag).
+ */
+static int
+renest(struct xp *x, const struct ev *e, const char *eb)
+{
+	uint64_t parents;
+	int k, ld = e->depth;
+
+	if (ld < 0 || ld > LIM_XML_DEPTH) {
+		/* xp_next() refuses the depth */
+		set_node(x, e, eb, ld);
+		return 1;
+	}
+	if (e->type == XML_READER_TYPE_END_ELEMENT) {
+		if (x->lclosed[ld]) {
+			x->lclosed[ld] = 0;
+			return 0;
+		}
+		while (x->nv > 0 && x->vs[x->nv - 1].ld > ld)
+			x->nv--;        /* cannot happen; stay consistent */
+		if (x->nv > 0)
+			x->nv--;
+		set_node(x, e, eb, x->nv);
+		return 1;
+	}
+	if (e->type != XML_READER_TYPE_ELEMENT) {
+		set_node(x, e, eb, x->nv);
+		return 1;
+	}
+	parents = renest_parents(e->el);
+	if (parents != 0 && x->fb_v >= 0 && x->nv > x->fb_v + 1 &&
+	    !(parents & ELB(x->vs[x->nv - 1].el)) &&
+	    (e->uri == NULL || e->uri == x->vs[x->fb_v].uri)) {
+		for (k = x->nv - 1; k >= x->fb_v; k--) {
+			if (parents & ELB(x->vs[k].el))
+				break;
+			if (renest_fence(x, &x->vs[k]))
+				k = x->fb_v;    /* stop: not ours */
+		}
+		if (k >= x->fb_v && (parents & ELB(x->vs[k].el))) {
+			if (!warn_set_has(&x->ws, W_RENESTED)) {
+				char path[256];
+				size_t n = 0;
+				path[0] = '\0';
+				for (int i = x->fb_v; i < x->nv &&
+				    n < sizeof path - 1; i++)
+					n += (size_t)snprintf(path + n,
+					    sizeof path - n, "%s/",
+					    x->vs[i].name);
+				if (n < sizeof path - 1)
+					snprintf(path + n, sizeof path - n,
+					    "%s", e->name);
+				warn(x, W_RENESTED, "%s", path);
+			} else
+				warn(x, W_RENESTED, NULL);
+			x->rn_close_to = k + 1;
+			x->rn_start = *e;
+			x->rn_held = 1;
+			return 0;
+		}
+	}
+	if (e->el == EL_FEEDBACK && x->fb_v < 0)
+		x->fb_v = x->nv;
+	set_node(x, e, eb, x->nv);
+	if (!e->empty) {
+		x->vs[x->nv] = (struct vnode){ e->name, e->prefix, e->uri,
+		    e->el, ld };
+		x->lclosed[ld] = 0;
+		x->nv++;
 	}
 	return 1;
+}
+
+/* Recover pass: one node forward (as raw_next()). */
+static int
+raw_next_thr(struct xp *x)
+{
+	for (;;) {
+		if (x->rn_held && x->nv > x->rn_close_to) {
+			/* close the elements in between, innermost first */
+			const struct vnode *v = &x->vs[--x->nv];
+			x->lclosed[v->ld] = 1;
+			x->type = XML_READER_TYPE_END_ELEMENT;
+			x->depth = x->nv;
+			x->ename = v->name;
+			x->eprefix = v->prefix;
+			x->line = x->rn_start.line;
+			x->col = x->rn_start.col;
+			return 1;
+		}
+		if (x->rn_held) {
+			/* then the start tag, in its place; its bytes
+			 * (attributes) are still in the current batch */
+			x->rn_held = 0;
+			if (renest(x, &x->rn_start, x->c_eb))
+				return 1;
+			continue;
+		}
+		if (x->c_head == x->c_n) {
+			if (x->c_final)
+				return x->sax_rc < 0 || x->in_rc < 0 ? -1 : 0;
+			thr_take(x);
+			continue;
+		}
+		if (renest(x, &x->c_evs[x->c_head++], x->c_eb))
+			return 1;
+	}
 }
 
 /* One node forward, no checks: 1 on a node, 0 at the end of the
@@ -1170,8 +1698,8 @@ raw_next(struct xp *x)
 {
 	const struct ev *e;
 
-	if (x->rd != NULL)
-		return reader_next(x);
+	if (x->threaded)
+		return raw_next_thr(x);
 	for (;;) {
 		if (x->ev_head == x->ev_n) {
 			if (x->sax_failed)
@@ -1190,28 +1718,7 @@ raw_next(struct xp *x)
 			continue;
 		}
 		x->ev_head++;
-		x->type = e->type;
-		x->depth = e->depth;
-		x->line = e->line;
-		x->col = e->col;
-		if (e->type == XML_READER_TYPE_ELEMENT) {
-			x->el = e->el;
-			x->name = e->name;
-			x->empty = e->empty;
-			x->ns = e->uri;
-			x->prefix = e->prefix;
-			x->attrs = x->eb + e->off;
-			x->attrs_len = e->len;
-			x->own_ns = e->own_ns;
-		} else if (e->type == XML_READER_TYPE_END_ELEMENT) {
-			x->ename = e->name;
-			x->eprefix = e->prefix;
-		} else {
-			x->val = x->eb + e->off;
-			x->vlen = e->len;
-			x->vfull = e->full;
-			x->vnonblank = e->nonblank;
-		}
+		set_node(x, e, x->eb, e->depth);
 		return 1;
 	}
 }
@@ -1237,8 +1744,8 @@ xp_next(struct xp *x)
 			    LIM_XML_DEPTH);
 		x->path[x->depth] = x->name;
 		x->path[x->depth + 1] = NULL;
-		if (x->rd != NULL)
-			x->el = el_of(x, x->name);
+		if (x->el == EL_RECORD)
+			x->seen_records++;
 		break;
 	case XML_READER_TYPE_DOCUMENT_TYPE:
 		return fail(x, ERR_HOSTILE, "DOCTYPE refused: reports never "
@@ -1285,12 +1792,29 @@ xp_child(struct xp *x, int d)
 	}
 }
 
+/* A <record> element that is skipped, not read (inside an unknown
+ * element, a duplicate container, out of place): its records are lost,
+ * which check_records() refuses. Remembers where the first one was. */
+static void
+lost_record(struct xp *x)
+{
+	char path[128];
+
+	if (x->lost_records++ > 0)
+		return;
+	path_str(x, x->depth, path, sizeof path);
+	snprintf(x->lost_at, sizeof x->lost_at, "line %d column %d, %s",
+	    x->line, x->col, path);
+}
+
 /* Skips the subtree of the element just read. */
 static int
 xp_skip(struct xp *x)
 {
 	int d = x->depth, rc;
 
+	if (x->el == EL_RECORD)
+		lost_record(x);
 	if (x->empty)
 		return 0;
 	while ((rc = xp_child(x, d)) > 0)
@@ -1324,13 +1848,47 @@ stray(struct xp *x)
 		warn(x, W_STRAY_TEXT, NULL);
 }
 
+/*
+ * D6 (kddi.com): "<report_id>202504210000000/report_id>" lost the '<' of
+ * its close tag, so the tag became text and the element ran on until
+ * renest() ended it. Recover mode only: the tag's text is cut off the
+ * value again (W_RENESTED), so the report_id is the reporter's.
+ */
+static void
+cut_close_tag(struct xp *x, const char *name, const char *pfx)
+{
+	size_t nl = strlen(name), t = x->tlen;
+
+	while (t > 0 && is_space((unsigned char)x->text[t - 1]))
+		t--;
+	if (t < nl + 2 || x->text[t - 1] != '>')
+		return;
+	t--;
+	if (memcmp(x->text + t - nl, name, nl) != 0)
+		return;
+	t -= nl;
+	if (pfx != NULL && t > 0 && x->text[t - 1] == ':') {
+		size_t pl = strlen(pfx);
+		if (t < pl + 1 || memcmp(x->text + t - 1 - pl, pfx, pl) != 0)
+			return;
+		t -= pl + 1;
+	}
+	if (t == 0 || x->text[t - 1] != '/')
+		return;
+	t--;
+	warn(x, W_RENESTED, "%s: broken close tag '/%s>' cut from the text",
+	    name, name);
+	x->tlen = t;
+	x->text[t] = '\0';
+}
+
 /* Collects the text of the leaf element just read into x->text. Child
  * elements inside a leaf are skipped with a warning. */
 static int
 xp_text(struct xp *x)
 {
 	int d = x->depth, rc;
-	const char *ename = x->name;
+	const char *ename = x->name, *epfx = x->prefix;
 
 	x->tlen = 0;
 	x->text[0] = '\0';
@@ -1369,6 +1927,8 @@ xp_text(struct xp *x)
 			x->text[x->tlen] = '\0';
 		}
 	}
+	if (x->rep.recovered)
+		cut_close_tag(x, ename, epfx);
 	return 0;
 }
 
@@ -1476,7 +2036,7 @@ norm_enum(struct xp *x, struct arena *a, char *v, const char *const *vocab,
 	if (v == NULL)
 		return NULL;
 	if (has_upper(v)) {
-		orig = arena_strdup(a, v);
+		orig = xdup(x, a, v);
 		sp_lower(v);
 		changed = 1;
 		warn(x, W_ENUM_CASE, "%s=%s", field, orig != NULL ? orig : v);
@@ -1505,21 +2065,45 @@ norm_enum(struct xp *x, struct arena *a, char *v, const char *const *vocab,
 			warn(x, W_ENUM_UNKNOWN, "%s=%s", field, out);
 	}
 	if (changed && orig != NULL && *n_raw < cap) {
-		raw[*n_raw].field = arena_strdup(a, field);
+		raw[*n_raw].field = xdup(x, a, field);
 		raw[*n_raw].raw = orig;
 		(*n_raw)++;
 	}
 	return out;
 }
 
-/* Domains: ASCII lower-cased; non-ASCII (U-labels) kept with a warning. */
+static void rep_raw(struct xp *x, const char *field, const char *raw);
+static void rec_raw(struct xp *x, const char *field, const char *raw);
+static const char *idx_field(struct xp *x, const char *what, size_t i,
+    const char *sub);
+
+/* Domains: ASCII lower-cased, the value as sent kept as a raw value
+ * (W_DOMAIN_CASE); non-ASCII (U-labels) kept with a warning. field names
+ * the value; for a DKIM / SPF result (idx >= 0) the raw value's field is
+ * "<field>[idx].domain". in_record: the raw value belongs to the record
+ * being read, else to the report. */
 static char *
-norm_domain(struct xp *x, char *v, const char *field)
+norm_domain(struct xp *x, char *v, const char *field, int in_record,
+    long idx)
 {
+	const char *orig = NULL, *f = field;
+
 	if (v == NULL)
 		return NULL;
+	if (has_upper(v))
+		orig = xdup(x, in_record ? x->ca : x->ra, v);
 	if (report_domain_lower(v))
-		warn(x, W_ULABEL_DOMAIN, "%s", field);
+		warn(x, W_ULABEL_DOMAIN, "%s%s", field, idx >= 0 ? ".domain" :
+		    "");
+	if (orig != NULL) {
+		if (idx >= 0)
+			f = idx_field(x, field, (size_t)idx, "domain");
+		warn(x, W_DOMAIN_CASE, "%s=%s", f != NULL ? f : field, orig);
+		if (f != NULL && in_record)
+			rec_raw(x, f, orig);
+		else if (f != NULL)
+			rep_raw(x, f, orig);
+	}
 	return v;
 }
 
@@ -1663,31 +2247,9 @@ ext_start_tag(struct xp *x, int outer)
 
 	ext_puts(x, "<");
 	ext_qname(x, pfx, x->name);
-	if (x->rd == NULL) {
-		/* SAX: serialised (and escaped) when the tag was parsed */
-		ext_put(x, x->attrs, x->attrs_len);
-		declared = x->own_ns;
-	}
-	while (x->rd != NULL &&
-	    xmlTextReaderMoveToNextAttribute(x->rd) == 1) {
-		const char *an = (const char *)xmlTextReaderConstName(x->rd);
-		const char *av = (const char *)xmlTextReaderConstValue(x->rd);
-		if (an == NULL)
-			continue;
-		if (pfx != NULL && strncmp(an, "xmlns:", 6) == 0 &&
-		    strcmp(an + 6, pfx) == 0)
-			declared = 1;
-		if (pfx == NULL && strcmp(an, "xmlns") == 0)
-			declared = 1;
-		ext_puts(x, " ");
-		ext_puts(x, an);
-		ext_puts(x, "=\"");
-		ext_escape(x, av != NULL ? av : "", av != NULL ?
-		    strlen(av) : 0, 1);
-		ext_puts(x, "\"");
-	}
-	if (x->rd != NULL)
-		xmlTextReaderMoveToElement(x->rd);
+	/* serialised (and escaped) when the tag was parsed */
+	ext_put(x, x->attrs, x->attrs_len);
+	declared = x->own_ns;
 	/* the outermost element carries the namespace it was declared with
 	 * higher up, so the kept fragment stands on its own */
 	if (outer && ns != NULL && !declared) {
@@ -1707,6 +2269,8 @@ ext_capture(struct xp *x)
 {
 	int d = x->depth, rc;
 
+	if (x->el == EL_RECORD)
+		x->ext_records++;
 	ext_start_tag(x, 1);
 	if (x->empty)
 		return 0;
@@ -1719,16 +2283,14 @@ ext_capture(struct xp *x)
 			    "unexpected element structure");
 		switch (x->type) {
 		case XML_READER_TYPE_ELEMENT:
+			/* kept as part of the extension, not lost */
+			if (x->el == EL_RECORD)
+				x->ext_records++;
 			ext_start_tag(x, 0);
 			break;
 		case XML_READER_TYPE_END_ELEMENT:
 			ext_puts(x, "</");
-			if (x->rd != NULL) {
-				const char *qn = (const char *)
-				    xmlTextReaderConstName(x->rd);
-				ext_puts(x, qn != NULL ? qn : "?");
-			} else
-				ext_qname(x, x->eprefix, x->ename);
+			ext_qname(x, x->eprefix, x->ename);
 			ext_puts(x, ">");
 			if (x->depth == d)
 				return 0;
@@ -1920,7 +2482,7 @@ parse_policy(struct xp *x)
 		case EL_DOMAIN:
 			v = leaf(x, x->ra, "policy_published.domain", &rc);
 			set_once(x, &p->domain, norm_domain(x, v,
-			    "policy_published.domain"),
+			    "policy_published.domain", 0, -1),
 			    "policy_published.domain");
 			break;
 		case EL_ADKIM: slot = &p->adkim; vocab = V_ALIGN;
@@ -2018,7 +2580,7 @@ idx_field(struct xp *x, const char *what, size_t i, const char *sub)
 	char tmp[64];
 
 	snprintf(tmp, sizeof tmp, "%s[%zu].%s", what, i, sub);
-	return arena_strdup(x->ca, tmp);
+	return xdup(x, x->ca, tmp);
 }
 
 static int
@@ -2229,7 +2791,7 @@ parse_identifiers(struct xp *x)
 			rc = xp_unknown(x);
 		else {
 			v = leaf(x, x->ca, f, &rc);
-			set_once(x, slot, norm_domain(x, v, f), f);
+			set_once(x, slot, norm_domain(x, v, f, 1, -1), f);
 		}
 		if (rc < 0)
 			return rc;
@@ -2256,7 +2818,7 @@ parse_auth_dkim(struct xp *x)
 			case EL_DOMAIN:
 				v = leaf(x, x->ca, "dkim.domain", &rc);
 				set_once(x, &k.domain, norm_domain(x, v,
-				    "dkim.domain"), "dkim.domain");
+				    "dkim", 1, (long)i), "dkim.domain");
 				break;
 			case EL_SELECTOR:
 				v = leaf(x, x->ca, "dkim.selector", &rc);
@@ -2333,7 +2895,7 @@ parse_auth_spf(struct xp *x)
 			case EL_DOMAIN:
 				v = leaf(x, x->ca, "spf.domain", &rc);
 				set_once(x, &s.domain, norm_domain(x, v,
-				    "spf.domain"), "spf.domain");
+				    "spf", 1, (long)i), "spf.domain");
 				break;
 			case EL_SCOPE:
 				v = leaf(x, x->ca, "spf.scope", &rc);
@@ -2736,7 +3298,7 @@ parse_feedback(struct xp *x)
 
 	x->feedback_depth = d;
 	if (ns != NULL && ns[0] != '\0') {
-		x->feedback_ns = arena_strdup(x->ra, ns);
+		x->feedback_ns = xdup(x, x->ra, ns);
 		x->rep.agg.xml_namespace = x->feedback_ns;
 		if (strcmp(ns, NS_9990) == 0)
 			x->rep.agg.flavour = AGG_RFC9990;
@@ -2820,18 +3382,99 @@ parse_feedback(struct xp *x)
 static void
 drain(struct xp *x)
 {
-	unsigned long before = x->n_xerr;
-	int r;
+	unsigned long before = x->threaded ? x->c_nxerr : x->n_xerr;
+	int r, warned = 0, another = 0;
 
-	while ((r = raw_next(x)) == 1)
-		if (x->type == XML_READER_TYPE_ELEMENT &&
-		    x->depth <= x->feedback_depth) {
+	/* read to the end: <record>s after </feedback> are counted (lost,
+	 * see check_records) */
+	while ((r = raw_next(x)) == 1) {
+		if (x->type != XML_READER_TYPE_ELEMENT)
+			continue;
+		if (x->el == EL_FEEDBACK)
+			another = 1;    /* another report: not ours */
+		if (x->el == EL_RECORD && !another)
+			x->after_records++;
+		if (!warned && x->depth <= x->feedback_depth) {
 			warn(x, W_TRAILING_DATA, "element after feedback");
-			return;
+			warned = 1;
 		}
-	if (r < 0 || x->n_xerr > before)
+	}
+	if (!warned && (r < 0 || x->n_xerr > before))
 		warn(x, W_TRAILING_DATA, "line %d: %s", x->xerr_line,
 		    x->xerr_msg);
+}
+
+/* Recover pass: the parser thread is done; reads what libxml2 left
+ * unread (it may stop early on a broken document) through the raw
+ * <record> counter, so the count covers the whole input. */
+static int
+scan_rest(struct xp *x)
+{
+	unsigned char *b;
+	size_t got;
+	int rc = 0;
+
+	thr_stop(x);
+	if (x->in_rc < 0 || x->sax_rc < 0)
+		return 0;
+	if ((b = malloc(SAX_READ_BYTES)) == NULL)
+		return err_set(x->err, ERR_NOMEM, "out of memory");
+	for (;;) {
+		rc = x->in->read(x->in->ctx, b, SAX_READ_BYTES, &got);
+		if (rc < 0 || got == 0)
+			break;
+		if ((rc = rs_feed(&x->rs, b, got, 0)) != 0)
+			break;
+	}
+	free(b);
+	if (rc == 0)
+		rc = rs_feed(&x->rs, NULL, 0, 1);
+	if (rc < 0) {
+		x->in_rc = rc;
+		return fail_reader(x);
+	}
+	return 0;
+}
+
+/*
+ * Every <record> of the document must have been read (stored or skipped
+ * with a warning) or kept inside an extension. A report missing records
+ * is refused: stored, it would make a complete copy "already known".
+ * The document's count: the raw bytes in the recover pass (libxml2 may
+ * drop or swallow content there), libxml2's events otherwise.
+ */
+static int
+check_records(struct xp *x)
+{
+	uint64_t doc = x->rep.recovered && !x->rs.off ? x->rs.n :
+	    x->sax_records;
+	uint64_t read = x->n_record_elems + x->ext_records, gone, unseen;
+	char why[400];
+	size_t n = 0;
+
+	if (doc <= read)
+		return 0;
+	gone = doc - read;
+	why[0] = '\0';
+	if (x->lost_records > 0)
+		n += (size_t)snprintf(why + n, sizeof why - n, "%llu out of "
+		    "place (the first is where this error points)",
+		    (unsigned long long)x->lost_records);
+	if (x->after_records > 0 && n < sizeof why)
+		n += (size_t)snprintf(why + n, sizeof why - n, "%s%llu after "
+		    "</feedback>", n ? ", " : "",
+		    (unsigned long long)x->after_records);
+	unseen = x->lost_records + x->after_records < gone ?
+	    gone - x->lost_records - x->after_records : 0;
+	if (unseen > 0 && n < sizeof why)
+		snprintf(why + n, sizeof why - n, "%s%llu lost where the XML "
+		    "is broken", n ? ", " : "", (unsigned long long)unseen);
+	err_where(x->err, "%s", x->lost_records > 0 ? x->lost_at :
+	    "feedback");
+	return err_set(x->err, ERR_FORMAT, "%llu of the document's %llu "
+	    "<record> elements cannot be read: %s; the report is not stored "
+	    "without them", (unsigned long long)gone,
+	    (unsigned long long)doc, why);
 }
 
 static int
@@ -2846,25 +3489,32 @@ parse_document(struct xp *x)
 			break;
 		if (x->type != XML_READER_TYPE_ELEMENT)
 			continue;
-		if (x->el == EL_FEEDBACK && x->depth <= FEEDBACK_MAX_DEPTH) {
+		if (x->el == EL_FEEDBACK && x->depth <= LIM_FEEDBACK_DEPTH) {
 			if ((rc = parse_feedback(x)) < 0)
 				return rc;
 			drain(x);
-			return 0;
+			if (x->threaded && (rc = scan_rest(x)) < 0)
+				return rc;
+			if (x->rs.n_feedback > 1 || x->sax_feedbacks > 1)
+				warn(x, W_TRAILING_DATA, "another <feedback> "
+				    "follows the report: not read");
+			if (x->oom)
+				return err_set(x->err, ERR_NOMEM, "out of "
+				    "memory");
+			return check_records(x);
 		}
-		if (x->n_elems > FEEDBACK_MAX_SEEK ||
-		    x->depth >= FEEDBACK_MAX_DEPTH) {
-			if (x->n_elems > FEEDBACK_MAX_SEEK)
+		if (x->n_elems > LIM_FEEDBACK_SEEK ||
+		    x->depth >= LIM_FEEDBACK_DEPTH) {
+			if (x->n_elems > LIM_FEEDBACK_SEEK)
 				break;
 			if ((rc = xp_skip(x)) < 0)
 				return rc;
 		}
 	}
-	err_where(x->err, "line %d", x->rd != NULL ?
-	    xmlTextReaderGetParserLineNumber(x->rd) : x->line);
+	err_where(x->err, "line %d", x->line);
 	return err_set(x->err, ERR_NOREPORT, x->n_elems ?
-	    "XML but not a DMARC <feedback> document" :
-	    "no XML element found");
+	    "XML but not a DMARC <feedback> document" : x->in_bytes == 0 ?
+	    "empty input" : "no XML element found");
 }
 
 static xmlParserInputPtr
@@ -2891,8 +3541,6 @@ dmarc_xml_parse(struct reader *in, const struct dmarc_xml_opts *opts,
     const struct report_sink *sink, struct err *err)
 {
 	struct xp *x = NULL;
-	xmlParserCtxtPtr pctx = NULL;
-	xmlDocPtr doc = NULL;
 	int rc, options;
 
 	if (in == NULL || in->read == NULL || sink == NULL)
@@ -2928,46 +3576,53 @@ dmarc_xml_parse(struct reader *in, const struct dmarc_xml_opts *opts,
 	if (x->rep.recovered)
 		options |= XML_PARSE_RECOVER;
 	x->first_byte = -1;
+	/* SAX2 with only what we need: no internal/external subset,
+	 * entity, notation or CDATA handlers, so nothing can declare or
+	 * expand anything; a DOCTYPE or an entity reference stops the
+	 * parser (ERR_HOSTILE). White space goes to the text handler like
+	 * other text. Errors come to this parse's own handler: no global
+	 * state. */
+	x->sax.initialized = XML_SAX2_MAGIC;
+	x->sax.startElementNs = sax_start;
+	x->sax.endElementNs = sax_end;
+	x->sax.characters = sax_text;
+	x->sax.ignorableWhitespace = sax_text;
+	x->sax.internalSubset = sax_subset;
+	x->sax.getEntity = sax_get_entity;
+	x->sax.reference = sax_reference;
+	x->sax.serror = on_xml_error;
+	x->options = options;
 	if (x->rep.recovered) {
-		/* libxml2 2.9's xmlTextReader returns -1 at the first error
-		 * even with XML_PARSE_RECOVER, so recover mode parses into a
-		 * tree (bounded by LIM_RECOVER_BYTES) and walks it with the
-		 * same reader API: the code below does not know the
-		 * difference. */
-		if ((pctx = xmlNewParserCtxt()) == NULL) {
+		/* the pull parser recovers from more than the push parser
+		 * (see the top of this file); it runs on a thread of its own
+		 * and hands its events over in bounded batches */
+		x->threaded = 1;
+		x->fb_v = -1;
+		x->pc = xmlCreateIOParserCtxt(&x->sax, x, io_read_full,
+		    io_close, x, XML_CHAR_ENCODING_NONE);
+		if (x->pc == NULL) {
 			rc = err_set(err, ERR_NOMEM, "out of memory");
 			goto out;
 		}
-		pctx->_private = x;
-		pctx->sax->serror = on_ctxt_error;
-		doc = xmlCtxtReadIO(pctx, io_read, io_close, x, NULL, NULL,
-		    options);
-		if (doc != NULL && x->in_rc == 0)
-			x->rd = xmlReaderWalker(doc);
-		if (x->rd == NULL) {
-			if (x->in_rc < 0 || x->n_xerr > 0)
-				rc = fail_reader(x);
-			else
-				rc = err_set(err, ERR_NOREPORT, "empty input");
+		xmlCtxtUseOptions(x->pc, options);
+		if (pthread_mutex_init(&x->mu, NULL) != 0) {
+			rc = err_set(err, ERR_NOMEM, "cannot create a mutex");
 			goto out;
 		}
+		if (pthread_cond_init(&x->cv, NULL) != 0) {
+			pthread_mutex_destroy(&x->mu);
+			rc = err_set(err, ERR_NOMEM, "cannot create a "
+			    "condition variable");
+			goto out;
+		}
+		x->thr_sync = 1;
+		if (pthread_create(&x->thr, NULL, thr_main, x) != 0) {
+			rc = err_set(err, ERR_NOMEM, "cannot start the "
+			    "recover thread");
+			goto out;
+		}
+		x->thr_started = 1;
 	} else {
-		/* SAX2 with only what we need: no internal/external subset,
-		 * entity, notation or CDATA handlers, so nothing can declare
-		 * or expand anything; a DOCTYPE or an entity reference stops
-		 * the parser (ERR_HOSTILE). White space goes to the text
-		 * handler like other text (the reader kept it too). Errors
-		 * come to this parse's own handler: no global state. */
-		x->sax.initialized = XML_SAX2_MAGIC;
-		x->sax.startElementNs = sax_start;
-		x->sax.endElementNs = sax_end;
-		x->sax.characters = sax_text;
-		x->sax.ignorableWhitespace = sax_text;
-		x->sax.internalSubset = sax_subset;
-		x->sax.getEntity = sax_get_entity;
-		x->sax.reference = sax_reference;
-		x->sax.serror = on_xml_error;
-		x->options = options;
 		if ((x->inbuf = malloc(SAX_READ_BYTES)) == NULL) {
 			rc = err_set(err, ERR_NOMEM, "out of memory");
 			goto out;
@@ -2993,17 +3648,18 @@ dmarc_xml_parse(struct reader *in, const struct dmarc_xml_opts *opts,
 	}
 	rc = 0;
 out:
-	if (x->rd != NULL)
-		xmlFreeTextReader(x->rd);
-	if (doc != NULL)
-		xmlFreeDoc(doc);
-	if (pctx != NULL)
-		xmlFreeParserCtxt(pctx);
+	thr_stop(x);
+	if (x->thr_sync) {
+		pthread_cond_destroy(&x->cv);
+		pthread_mutex_destroy(&x->mu);
+	}
 	if (x->pc != NULL)
 		xmlFreeParserCtxt(x->pc);
 	free(x->inbuf);
 	free(x->evs);
 	free(x->eb);
+	free(x->c_evs);
+	free(x->c_eb);
 	buf_free(&x->ext);
 	arena_free(x->ca);
 	arena_free(x->ra);

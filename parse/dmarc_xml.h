@@ -1,6 +1,7 @@
 /*
  * parse/dmarc_xml.h - DMARC aggregate report XML (RFC 7489 App. C and
- * RFC 9990) with libxml2's streaming reader. The only file that includes
+ * RFC 9990) with libxml2's SAX2 parser, streaming in both passes (memory
+ * does not grow with the number of records). The only file that includes
  * libxml2.
  *
  * Safety: XML_PARSE_NONET, no entity substitution, no DTD loading, no
@@ -23,7 +24,9 @@
 
 struct dmarc_xml_opts {
 	/* Second attempt for a document that was not well-formed: libxml2
-	 * recover mode; the report carries W_XML_RECOVERED. */
+	 * recover mode (its pull parser, on a thread of its own for the
+	 * duration of the call); the report carries W_XML_RECOVERED, and
+	 * W_RENESTED where known elements were put back under their parent. */
 	int recover;
 };
 
@@ -35,7 +38,10 @@ struct dmarc_xml_opts {
  * ERR_NOREPORT when the bytes are not a DMARC <feedback> document (e.g.
  *   Yahoo's literal "unused", or another XML document);
  * ERR_FORMAT when not well-formed or a required part is unusable
- *   (no report_metadata / date_range / policy domain);
+ *   (no report_metadata / date_range / policy domain), or when fewer
+ *   <record> elements were read than the document holds (out of place,
+ *   after </feedback>, lost to a broken structure): such a report is
+ *   never handed to sink->end(), so a caller rolls back what it stored;
  * ERR_HOSTILE for DOCTYPE / entity declarations;
  * ERR_TOO_LARGE when a LIM_* cap is hit (the message names the cap);
  * or any negative code a sink callback returned.

@@ -52,6 +52,8 @@ static const char *const warn_tokens[W__COUNT] = {
 	[W_FIELD_MISSING] = "field_missing",
 	[W_TOTALS_MISMATCH] = "totals_mismatch",
 	[W_TIMEZONE_MISSING] = "timezone_missing",
+	[W_RENESTED] = "renested",
+	[W_DOMAIN_CASE] = "domain_case",
 };
 
 const char *

@@ -90,6 +90,10 @@ enum warn_code {
 	W_FIELD_MISSING,           /* required field absent, report kept */
 	W_TOTALS_MISMATCH,         /* TLS-RPT: totals vs details */
 	W_TIMEZONE_MISSING,        /* TLS-RPT: date without zone (Microsoft) */
+	W_RENESTED,                /* recover mode: an element found under the
+	                            * wrong parent (an unclosed tag took it in)
+	                            * read where it belongs */
+	W_DOMAIN_CASE,             /* domain lower-cased; raw value kept */
 	W__COUNT
 };
 

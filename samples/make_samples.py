@@ -843,6 +843,34 @@ def build_reports():
     expect(R + 'bom-blank-lines.xml', 'stored', [bm], warnings='bom',
            notes='UTF-8 BOM then two blank lines before <?xml')
 
+    # ---- UTF-16: big-endian without a BOM (XML 1.0 appendix F: the
+    # declaration's 00 3C 00 3F says it), and little-endian with a BOM as
+    # a base64 attachment
+    u16 = Rep(meta('utf16.example.net', 'dmarc@utf16.example.net',
+                   'u16-be-1', day(12), day(13) - 1), simple_pol(), [
+        std_rec('198.51.100.61', 4), std_rec('198.51.100.62', 1)],
+        decl='<?xml version="1.0" encoding="UTF-16"?>', expect=(2, 5, 5))
+    write(R + 'utf16be-no-bom.xml', u16.xml().decode().encode('utf-16-be'))
+    expect(R + 'utf16be-no-bom.xml', 'stored', [u16],
+           notes='UTF-16BE with no byte order mark: told by the'
+                 ' declaration\'s 00 3C 00 3F')
+    u16le = Rep(meta('utf16.example.net', 'dmarc@utf16.example.net',
+                     'u16-le-1', day(13), day(14) - 1), simple_pol(), [
+        std_rec('198.51.100.63', 3)],
+        decl='<?xml version="1.0" encoding="UTF-16"?>', expect=(1, 3, 3))
+    att = b'\xff\xfe' + u16le.xml().decode().encode('utf-16-le')
+    write(R + 'utf16-attachment.eml', simple_mail(
+        'dmarc@utf16.example.net', 'rua@example.net',
+        'Report Domain: example.com Submitter: utf16.example.net'
+        ' Report-ID: u16-le-1', 'Fri, 24 Nov 2023 06:00:00 +0000',
+        '<u16-le-1@utf16.example.net>', [
+            ('Content-Type: text/plain\n', 'UTF-16 report attached.\n'),
+            ('Content-Type: text/xml; name="report.xml"\n'
+             'Content-Transfer-Encoding: base64\n', b64(att))]))
+    expect(R + 'utf16-attachment.eml', 'stored', [u16le],
+           notes='text/xml attachment in UTF-16LE with a BOM: the'
+                 ' <feedback> test reads past the NUL bytes')
+
     # ---- mbox with 3 mails
     mbox_reps = build_mbox(R + 'mbox/dmarc.mbox')
     expect(R + 'mbox/dmarc.mbox', 'stored', mbox_reps, msgs=3,
@@ -1032,17 +1060,17 @@ def build_hostile():
     write(H + 'billion-laughs.xml', (decl + '<!DOCTYPE feedback [\n' + ents +
           ']>\n' + skel('&lol9;', 'lol', [('192.0.2.1', 1)])).encode())
     expect(H + 'billion-laughs.xml', 'rejected', [], error='hostile',
-           notes='nested entities in the internal subset (DOCTYPE)')
+           notes='msg=DOCTYPE where=line nested entities in the internal subset (DOCTYPE)')
     write(H + 'xxe-file.xml', (decl + '<!DOCTYPE feedback [\n<!ENTITY xxe'
           ' SYSTEM "file:///etc/passwd">\n]>\n' +
           skel('&xxe;', 'xxe', [('192.0.2.1', 1)])).encode())
     expect(H + 'xxe-file.xml', 'rejected', [], error='hostile',
-           notes='external entity SYSTEM "file:///etc/passwd" in org_name')
+           notes='msg=DOCTYPE where=line external entity SYSTEM "file:///etc/passwd" in org_name')
     write(H + 'external-dtd.xml', (decl + '<!DOCTYPE feedback SYSTEM'
           ' "http://attacker.example/dmarc.dtd">\n' +
           skel('Ext DTD', 'dtd', [('192.0.2.1', 1)])).encode())
     expect(H + 'external-dtd.xml', 'rejected', [], error='hostile',
-           notes='external DTD; must not be fetched')
+           notes='msg=DOCTYPE where=line external DTD; must not be fetched')
 
     # zip bomb: one member of 300 MiB (XML head then spaces)
     bio = io.BytesIO()
@@ -1065,7 +1093,7 @@ def build_hostile():
     assert len(data) < 1 << 20, len(data)
     write(H + 'zip-bomb.zip', data)
     expect(H + 'zip-bomb.zip', 'rejected', [], error='too_large',
-           notes='one member inflating to 300 MiB (> LIM_INFLATED_BYTES)')
+           notes='msg=LIM_INFLATED_BYTES where=inflated one member inflating to 300 MiB (> LIM_INFLATED_BYTES)')
 
     # gzip bomb: an XML head, then 300 MiB of well-formed padding
     bio = io.BytesIO()
@@ -1079,7 +1107,7 @@ def build_hostile():
     assert len(data) < 1 << 20, len(data)
     write(H + 'gzip-bomb.xml.gz', data)
     expect(H + 'gzip-bomb.xml.gz', 'rejected', [], error='too_large',
-           notes='XML head + 300 MiB of comment padding (> LIM_INFLATED_BYTES)')
+           notes='msg=LIM_INFLATED_BYTES where=byte XML head + 300 MiB of comment padding (> LIM_INFLATED_BYTES)')
 
     # deep nesting inside a record
     deep = '<x>' * 10000 + '</x>' * 10000
@@ -1087,14 +1115,14 @@ def build_hostile():
     s = s.replace('<record><row>', '<record>' + deep + '<row>', 1)
     write(H + 'deep-nesting.xml', (decl + s).encode())
     expect(H + 'deep-nesting.xml', 'rejected', [], error='too_large',
-           notes='10,000 nested <x> inside a record (> LIM_XML_DEPTH)')
+           notes='msg=LIM_XML_DEPTH where=line 10,000 nested <x> inside a record (> LIM_XML_DEPTH)')
 
     # truncated gzip
     full = gz((decl + skel('Truncated', 'trunc', [
         ('192.0.2.%d' % i, i) for i in range(1, 60)])).encode())
     write(H + 'truncated.xml.gz', full[:len(full) * 6 // 10])
     expect(H + 'truncated.xml.gz', 'rejected', [], error='format',
-           notes='gzip stream cut at 60%: no CRC/length trailer')
+           notes='msg=truncated where=byte gzip stream cut at 60%: no CRC/length trailer')
 
     # invalid UTF-8 in org_name: lands after recovery
     s = (decl + skel('Caf\x00 Mail \x01', 'utf8-bad', [('192.0.2.1', 3),
@@ -1102,10 +1130,46 @@ def build_hostile():
     b = s.encode().replace(b'\x00', b'\xe9').replace(b'\x01', b'\xff\xfe')
     write(H + 'invalid-utf8-org.xml', b)
     expect(H + 'invalid-utf8-org.xml', 'stored',
-           [Fake((None, 'dmarc@attacker.example', 'utf8-bad', day(21),
-                  day(22) - 1, 'example.com'), (2, 4, 4))],
-           warnings='invalid_utf8|xml_recovered',
-           notes='bytes e9 and ff fe inside org_name; lands with a warning')
+           [Fake(('Caf\ufffd Mail \ufffd\ufffd', 'dmarc@attacker.example',
+                  'utf8-bad', day(21), day(22) - 1, 'example.com'),
+                 (2, 4, 4))],
+           warnings='invalid_utf8,xml_recovered',
+           notes='bytes e9 and ff fe inside org_name: each stored as U+FFFD;'
+                 ' lands with both warnings')
+
+    # H1: an unclosed tag makes libxml2's recovery re-nest elements; every
+    # record must still land (or the report be refused), never fewer
+    s = decl + skel('Unclosed Policy', 'unclosed-policy', [
+        ('192.0.2.1', 3), ('192.0.2.2', 2), ('192.0.2.3', 1)], n=10)
+    s = s.replace('</policy_published>', '', 1)
+    write(H + 'unclosed-policy-published.xml', s.encode())
+    expect(H + 'unclosed-policy-published.xml', 'stored',
+           [Fake((None, 'dmarc@attacker.example', 'unclosed-policy', day(30),
+                  day(31) - 1, 'example.com'), (3, 6, 6))],
+           warnings='xml_recovered,renested',
+           notes='</policy_published> missing: recovery puts the records'
+                 ' inside policy_published; all three are read where they'
+                 ' belong')
+    s = decl + skel('Unclosed Row', 'unclosed-row', [
+        ('192.0.2.1', 3), ('192.0.2.2', 2)], n=11)
+    s = s.replace('</row>', '', 1)
+    write(H + 'unclosed-row.xml', s.encode())
+    expect(H + 'unclosed-row.xml', 'stored',
+           [Fake((None, 'dmarc@attacker.example', 'unclosed-row', day(31),
+                  day(32) - 1, 'example.com'), (2, 5, 5))],
+           warnings='xml_recovered,renested',
+           notes='first </row> missing: recovery puts identifiers,'
+                 ' auth_results and the second record inside the first row;'
+                 ' both records land whole')
+    s = decl + skel('Hidden Record', 'hidden-record', [
+        ('192.0.2.1', 3), ('192.0.2.2', 2)], n=12)
+    s = s.replace('  <record>', '  <batch><record>', 1).replace(
+        '</record>\n', '</record></batch>\n', 1)
+    write(H + 'record-out-of-place.xml', s.encode())
+    expect(H + 'record-out-of-place.xml', 'rejected', [], error='format',
+           notes='msg=cannot where=batch well-formed, but one of the two'
+                 ' records sits in an unknown <batch> element: refused'
+                 ' rather than stored with one record')
 
     # huge counts
     s = decl + skel('Count Overflow', 'count-overflow', [
@@ -1132,7 +1196,7 @@ def build_hostile():
     s = decl + skel('A' * 10000, 'long-org', [('192.0.2.1', 1)], n=4)
     write(H + 'long-org-name.xml', s.encode())
     expect(H + 'long-org-name.xml', 'rejected', [], error='too_large',
-           notes='10,000-character org_name (> LIM_FIELD_BYTES)')
+           notes='msg=LIM_FIELD_BYTES where=org_name 10,000-character org_name (> LIM_FIELD_BYTES)')
 
     write(H + 'yahoo-unused.eml', mail([
         ('From', 'noreply@dmarc.yahoo.com'),
@@ -1155,7 +1219,7 @@ def build_hostile():
         ('../evil.xml', (decl + skel('Slip', 'slip', [('192.0.2.1', 1)],
                                      n=5)).encode())]))
     expect(H + 'zip-slip.zip', 'rejected', [], error='hostile',
-           notes='only member is named ../evil.xml')
+           notes='msg=refused where=member only member is named ../evil.xml')
 
     hdrs = [('X-Filler-%05d' % i, 'x') for i in range(10000)]
     rep = (decl + skel('Headers', 'many-headers', [('192.0.2.1', 1)],
@@ -1167,7 +1231,7 @@ def build_hostile():
         ('Content-Type', 'application/gzip'),
         ('Content-Transfer-Encoding', 'base64')], b64(gz(rep))))
     expect(H + 'many-headers.eml', 'rejected', [], error='too_large',
-           notes='10,000 header lines (> LIM_HEADER_FIELDS) before a valid'
+           notes='msg=LIM_HEADER_FIELDS where=line 10,000 header lines (> LIM_HEADER_FIELDS) before a valid'
                  ' gzip report body')
 
     pdf = (b'%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n'
@@ -1201,7 +1265,7 @@ def build_hostile():
              'Content-Disposition: attachment; filename="bad.xml"\n'
              'Content-Transfer-Encoding: base64\n', b64(bad))]))
     expect(H + 'partial-good-and-bad.eml', 'partial', [good], error='hostile',
-           notes='two payloads: a good gzip report lands, an XML with a'
+           notes='msg=DOCTYPE where=line two payloads: a good gzip report lands, an XML with a'
                  ' DOCTYPE is rejected')
 
 
@@ -1672,7 +1736,7 @@ def build_hostile_tlsrpt_arf():
             + '[' * 10000 + ']' * 10000 + '}\n')
     write(H + 'tlsrpt-deep.json', deep.encode())
     expect(H + 'tlsrpt-deep.json', 'rejected', [], error='too_large',
-           notes='JSON object holding 10,000 nested arrays'
+           notes='msg=LIM_JSON_DEPTH where=line JSON object holding 10,000 nested arrays'
                  ' (> LIM_JSON_DEPTH)')
 
     bio = io.BytesIO()
@@ -1688,7 +1752,7 @@ def build_hostile_tlsrpt_arf():
     write(H + 'tlsrpt-whitespace-bomb.json.gz', data)
     expect(H + 'tlsrpt-whitespace-bomb.json.gz', 'rejected', [],
            error='too_large',
-           notes='"{" + 100 MiB of spaces + "}" gzipped (> LIM_JSON_BYTES)')
+           notes='msg=LIM_JSON_BYTES where=byte "{" + 100 MiB of spaces + "}" gzipped (> LIM_JSON_BYTES)')
 
     s = tls_skel('dup-keys').replace('"report-id": "dup-keys"',
                                      '"report-id": "dup-keys", "report-id":'
@@ -1710,7 +1774,7 @@ def build_hostile_tlsrpt_arf():
     assert '1e30' in s
     write(H + 'tlsrpt-count-1e30.json', s.encode())
     expect(H + 'tlsrpt-count-1e30.json', 'rejected', [], error='too_large',
-           notes='failed-session-count 1e30: a real above 2^53 (jansson'
+           notes='msg=LIM_RECORD_COUNT where=failed-session-count failed-session-count 1e30: a real above 2^53 (jansson'
                  ' reads it as a double), > LIM_RECORD_COUNT')
 
     s = tls_skel('nul', n=23, org='Evil\\u0000Corp')
@@ -1736,7 +1800,7 @@ def build_hostile_tlsrpt_arf():
         '<flood-1@attacker.example>', fb,
         'From: someone@example.com\nMessage-ID: <flood@example.com>\n'))
     expect(H + 'arf-many-fields.eml', 'rejected', [], error='too_large',
-           notes='10,000 header lines in the message/feedback-report part'
+           notes='msg=LIM_HEADER_FIELDS where=line 10,000 header lines in the message/feedback-report part'
                  ' (> LIM_HEADER_FIELDS)')
 
     # A directory: good and bad TLS-RPT and ARF side by side. The bad ones

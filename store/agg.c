@@ -390,9 +390,20 @@ store_report_insert(struct store *s, int64_t message_id,
 	if ((rc = store_step_done(s, st, "add report", err)) < 0)
 		return rc;
 	if (sqlite3_changes(s->db) == 0) {
-		/* ON CONFLICT DO NOTHING: the dedup key is known. */
+		/* ON CONFLICT DO NOTHING: the dedup key is known. A
+		 * well-formed copy takes the place of a recovered one
+		 * (replace.c); the insert then goes through. */
 		if ((rc = find_existing(s, k, id, err)) < 0)
 			return rc;
+		if (r->kind == REPORT_AGGREGATE && !r->recovered &&
+		    (rc = store_replace_recovered(s, *id, err)) != 0) {
+			if (rc < 0 || (rc = store_report_insert(s, message_id,
+			    r, k, org_name, email, id, err)) != 0)
+				return rc < 0 ? rc : err_set(err, ERR_DB,
+				    "replaced report still conflicts");
+			s->cur_replaced = 1;
+			return 0;
+		}
 		return 1;
 	}
 	*id = sqlite3_last_insert_rowid(s->db);
@@ -432,6 +443,7 @@ store_report_begin(struct store *s, int64_t message_id,
 	if (s == NULL || r == NULL || report_id == NULL)
 		return err_set(err, ERR_INVAL, "report_begin: bad arguments");
 	s->cur_report = 0;
+	s->cur_replaced = 0;
 	switch (r->kind) {
 	case REPORT_AGGREGATE:
 		return aggregate_begin(s, message_id, r, report_id, err);
@@ -685,6 +697,12 @@ store_report_add_warning(struct store *s, int64_t report_id,
 	sqlite3_bind_int64(st, 1, report_id);
 	sqlite3_bind_int64(st, 2, 1);
 	return store_step_done(s, st, "count warning", err);
+}
+
+int
+store_report_replaced(const struct store *s)
+{
+	return s != NULL && s->cur_replaced;
 }
 
 int

@@ -315,3 +315,23 @@ out:
 	free(row);
 	return rc;
 }
+
+int
+store_message_reports(struct store *s, int64_t message_id, uint64_t *n,
+    struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, src;
+
+	*n = 0;
+	if ((rc = store_prepare(s, "SELECT count(*) FROM reports"
+	    " WHERE message_id = ?1", &st, err)) < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, message_id);
+	if ((src = sqlite3_step(st)) == SQLITE_ROW)
+		*n = store_col_u64(st, 0);
+	else
+		rc = store_db_error(s, src, "count a message's reports", err);
+	sqlite3_finalize(st);
+	return rc;
+}

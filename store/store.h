@@ -91,6 +91,11 @@ int store_message_set_outcome(struct store *s, int64_t id, int outcome,
 int store_message_set_sha256(struct store *s, int64_t id,
     const char *sha256, struct err *err);
 
+/* The number of reports stored from message id (a known message's
+ * reports are not parsed again; the import summary counts them). */
+int store_message_reports(struct store *s, int64_t message_id, uint64_t *n,
+    struct err *err);
+
 /* Adds an origin to a known message (the same bytes seen elsewhere). */
 int store_message_add_origin(struct store *s, int64_t id,
     const char *origin, int64_t seen, struct err *err);
@@ -100,7 +105,10 @@ int store_message_add_origin(struct store *s, int64_t id,
  *
  * store_report_begin: returns 0 and *report_id for a new report;
  *   1 when the dedup key is already stored (*report_id = existing id;
- *   the caller stops the parse and counts "already known").
+ *   the caller stops the parse and counts "already known"). An aggregate
+ *   report parsed without recovery replaces a stored copy of the same key
+ *   that was parsed in XML recover mode (returns 0; see
+ *   store_report_replaced()).
  * store_report_record: inserts one record with its dkim, spf, reason and
  *   raw rows.
  * store_report_end: writes warnings and report-level raw values, the
@@ -114,6 +122,9 @@ int store_report_record(struct store *s, int64_t report_id,
     const struct report *r, const struct agg_record *rec, struct err *err);
 int store_report_end(struct store *s, int64_t report_id,
     const struct report *r, struct err *err);
+/* 1 when the report begun last (store_report_begin returned 0) took the
+ * place of a stored copy parsed in recover mode, else 0. */
+int store_report_replaced(const struct store *s);
 
 /*
  * Other kinds (doc/schema.md "Report kinds"): store_report_begin()

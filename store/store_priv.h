@@ -74,6 +74,7 @@ struct store {
 	/* Rollup of a one-day report summed while its records stream past
 	 * (agg.c), bounded; NULL until the first report. */
 	struct rollup_acc *acc;
+	int cur_replaced;        /* see store_report_replaced() */
 };
 
 void store_rollup_acc_free(struct rollup_acc *a);   /* agg.c */
@@ -90,6 +91,11 @@ struct store_report_key {
 /* agg.c: shared by the report kinds. */
 const char *store_kind_name(enum report_kind k);
 int store_rollup_range(int64_t begin, int64_t end, int64_t *b, int64_t *e);
+
+/* replace.c: when report id was stored from XML recover mode, takes back
+ * its daily rollup and deletes it, returning 1; 0 when it was not (kept);
+ * <0 on error. */
+int store_replace_recovered(struct store *s, int64_t id, struct err *err);
 int store_report_insert(struct store *s, int64_t message_id,
     const struct report *r, const struct store_report_key *k,
     const char *org_name, const char *email, int64_t *id, struct err *err);

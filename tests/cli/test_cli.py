@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -119,12 +120,15 @@ with tempfile.TemporaryDirectory() as tmp:
     check("same report gzipped on stdin: already known", p.returncode == 0
           and s.get("reports_known") == 1 and s.get("reports_new") == 0, s)
 
-    # Text listing: tab-separated, 11 columns, ISO dates.
+    # Text listing: tab-separated, 11 columns in the order doc/cli.md
+    # gives, ISO 8601 UTC dates, '-' for absent values.
     p = run("reports", "-d", db)
     lines = p.stdout.decode().splitlines()
-    check("text listing: one line, 11 tab-separated columns",
-          len(lines) == 1 and len(lines[0].split("\t")) == 11 and
-          lines[0].split("\t")[0] == "aggregate", lines)
+    check("text listing: one line, the 11 documented columns",
+          p.returncode == 0 and len(lines) == 1 and lines[0].split("\t") ==
+          ["aggregate", "cli.example", "d@cli.example", "cli-1",
+           "example.com", "2023-11-15T00:00:00Z", "2023-11-15T23:59:59Z",
+           "1", "3", "3", "3"], lines)
 
     # A directory with good, bad and missing inputs: the rest still lands.
     d = os.path.join(tmp, "dir")
@@ -371,19 +375,41 @@ with tempfile.TemporaryDirectory() as tmp:
     os.chmod(os.path.join(ud, "b"), 0o755)
 
     # A big document broken early (the parse stops long before the end)
-    # still has its </feedback>: malformed, not truncated.
+    # still has its </feedback>: malformed, not truncated. The break is
+    # one recovery cannot get past either ("</>" halts libxml2's parser
+    # even in recover mode), so the 600 records after it would be lost:
+    # rejected as 'format', and nothing stored.
     big = report_xml("cli-broken", ips=[f"10.8.{i >> 8}.{i & 255}"
                                        for i in range(600)])
-    big = big.replace(b"</report_id>", b"/report_id>", 1)
+    big = big.replace(b"<policy_published>", b"</><policy_published>", 1)
     assert len(big) > 128 * 1024
     open(tr, "wb").write(big)
     bdb = os.path.join(tmp, "broken.db")
-    run("import", "-d", bdb, tr)
+    p = run("import", "-d", bdb, tr)
     c = sqlite3.connect(bdb)
     codes = [r[0] for r in c.execute("SELECT error_code FROM rejected")]
+    nrep = c.execute("SELECT count(*) FROM reports").fetchone()[0]
     c.close()
     check("a large document broken early is 'format', not 'truncated'",
-          codes == ["format"], codes)
+          p.returncode == 3 and codes == ["format"] and nrep == 0,
+          (p.returncode, codes, nrep))
+
+    # D6 (kddi.com): the broken close tag "<report_id>N/report_id>" is
+    # recovered and the report kept whole, report_id without the tag.
+    big = report_xml("cli-kddi", ips=[f"10.9.{i >> 8}.{i & 255}"
+                                     for i in range(600)])
+    big = big.replace(b"</report_id>", b"/report_id>", 1)
+    open(tr, "wb").write(big)
+    kdb = os.path.join(tmp, "kddi.db")
+    p = run("import", "-d", kdb, tr)
+    c = sqlite3.connect(kdb)
+    got = c.execute("SELECT report_id, records, recovered FROM reports"
+                    ).fetchall()
+    w = {r[0] for r in c.execute("SELECT code FROM report_warnings")}
+    c.close()
+    check("D6 broken close tag: recovered and kept with all 600 records",
+          p.returncode == 0 and got == [("cli-kddi", 600, 1)]
+          and {"renested", "xml_recovered"} <= w, (p.returncode, got, w))
 
     # Configuration: every error as file:line, exit 1; a good file, 0.
     bad = os.path.join(tmp, "bad.conf")
@@ -481,6 +507,153 @@ with tempfile.TemporaryDirectory() as tmp:
     p = run("reports", "-d", fdb, "--json", "--kind", "tlsrpt")
     check("--kind tlsrpt on a database without TLS-RPT: empty",
           p.returncode == 0 and json.loads(p.stdout) == [])
+
+    # H1 replace rule: a copy stored from broken XML is replaced by the
+    # well-formed copy of the same report; agg_daily ends up as if only
+    # the good copy had been imported (multi-day spreading included, and
+    # another report's share of the same rollup rows kept).
+    begin = 1700006400 + 3600
+    ips = [f"192.0.2.{i}" for i in range(1, 6)]
+    goodx = report_xml("cli-rep", begin=begin, ips=ips, count=7)
+    goodx = goodx.replace(b"<end>%d</end>" % (begin + 86399),
+                          b"<end>%d</end>" % (begin + 3 * 86400 + 777))
+    brokenx = goodx.replace(b"<org_name>cli.example</org_name>",
+                            b"<org_name>cli.ex\xffample</org_name>")
+    otherx = report_xml("cli-other", begin=1700006400, ips=ips[:2], count=5)
+    for name, data in (("broken.xml", brokenx), ("goodcopy.xml", goodx),
+                       ("other.xml", otherx)):
+        open(os.path.join(tmp, name), "wb").write(data)
+    rdb = os.path.join(tmp, "replace.db")
+    p = run("import", "-d", rdb, "--json", os.path.join(tmp, "other.xml"),
+            os.path.join(tmp, "broken.xml"))
+    s = summary(p)
+    c = sqlite3.connect(rdb)
+    rec = c.execute("SELECT recovered, records FROM reports WHERE "
+                    "report_id = 'cli-rep'").fetchall()
+    c.close()
+    check("replace rule: the broken copy lands recovered, all records",
+          p.returncode == 0 and s.get("reports_new") == 2 and
+          rec == [(1, 5)], (p.returncode, s, rec))
+    p = run("import", "-d", rdb, "--json", os.path.join(tmp, "goodcopy.xml"))
+    s = summary(p)
+    check("replace rule: the well-formed copy replaces it",
+          p.returncode == 0 and s.get("reports_new") == 1 and
+          s.get("reports_replaced") == 1 and s.get("reports_known") == 0, s)
+    p = run("import", "-d", rdb, "--json", "-", stdin=brokenx + b"\n")
+    s = summary(p)
+    check("replace rule: a recovered copy never replaces a good one",
+          p.returncode == 0 and s.get("reports_known") == 1 and
+          s.get("reports_new") == 0 and s.get("reports_replaced") == 0, s)
+    fdb2 = os.path.join(tmp, "fresh.db")
+    run("import", "-d", fdb2, os.path.join(tmp, "other.xml"),
+        os.path.join(tmp, "goodcopy.xml"))
+
+    def state(path):
+        c = sqlite3.connect(path)
+        try:
+            return (c.execute("SELECT day, source_ip, header_from, reporter,"
+                              " policy_domain, messages, dmarc_pass,"
+                              " spf_aligned_pass, dkim_aligned_pass,"
+                              " quarantine, reject FROM agg_daily ORDER BY"
+                              " 1, 2, 3, 4, 5").fetchall(),
+                    c.execute("SELECT report_id, org_name, recovered,"
+                              " records, messages FROM reports ORDER BY 1"
+                              ).fetchall(),
+                    c.execute("SELECT count(*) FROM records").fetchone())
+        finally:
+            c.close()
+    got, want = state(rdb), state(fdb2)
+    check("replace rule: reports, records and agg_daily equal a fresh "
+          "import of the good copy", got == want and len(got[0]) > 5 and
+          ("cli-rep", "cli.example", 0, 5, 35) in got[1], (got, want))
+
+    # L5: a full re-import says the reports were known through their
+    # messages (their bytes are known, they are not parsed again).
+    p = run("import", "-d", rdb, os.path.join(tmp, "other.xml"),
+            os.path.join(tmp, "goodcopy.xml"))
+    out = p.stdout.decode()
+    check("re-import summary: reports known through their messages",
+          p.returncode == 0 and "2 messages (2 already known, 0 rejected)"
+          in out and "reports: 0 new, 2 already known (2 through their "
+          "already known messages), 0 rejected; 0 records" in out, out)
+    p = run("import", "-d", rdb, "--json", os.path.join(tmp, "other.xml"))
+    s = summary(p)
+    check("re-import --json: reports_known_by_message",
+          s.get("reports_known_by_message") == 1 and
+          s.get("reports_known") == 0 and s.get("messages_known") == 1, s)
+
+    # busy_timeout: a second writer holding the database for a second
+    # makes import wait, not fail (doc/schema.md: 10 s).
+    bdb2 = os.path.join(tmp, "busy.db")
+    run("import", "-d", bdb2, os.path.join(tmp, "other.xml"))
+    hold = sqlite3.connect(bdb2, isolation_level=None)
+    hold.execute("BEGIN IMMEDIATE")
+    hold.execute("INSERT INTO sender_ips (ip) VALUES ('198.51.100.1')")
+    t0 = time.monotonic()
+    proc = subprocess.Popen(DW + ["import", "-d", bdb2, "--json",
+                                  os.path.join(tmp, "goodcopy.xml")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(1.5)
+    waiting = proc.poll() is None
+    hold.execute("COMMIT")
+    hold.close()
+    out, err = proc.communicate(timeout=60)
+    s = json.loads(out or b"{}")
+    check("busy_timeout: import waits for another writer, then stores",
+          waiting and proc.returncode == 0 and s.get("reports_new") == 1 and
+          time.monotonic() - t0 >= 1.5, (waiting, proc.returncode, s, err))
+
+    # q5 (parsedmarc.md 3): a MIME type that lies. A zip labelled
+    # text/plain is recognised by its bytes.
+    import base64
+    import zipfile
+    zb = io.BytesIO()
+    with zipfile.ZipFile(zb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("google.com!example.com!1700006400!1700092799.xml",
+                   report_xml("cli-q5"))
+    q5 = ("From: noreply-dmarc-support@google.com\nTo: rua@example.com\n"
+          "Subject: Report domain: example.com\nMIME-Version: 1.0\n"
+          "Content-Type: text/plain; name=\"report.zip\"\n"
+          "Content-Transfer-Encoding: base64\n\n" +
+          base64.encodebytes(zb.getvalue()).decode()).encode()
+    open(os.path.join(tmp, "q5.eml"), "wb").write(q5)
+    p = run("import", "-d", os.path.join(tmp, "q5.db"), "--json",
+            os.path.join(tmp, "q5.eml"))
+    s = summary(p)
+    check("q5: a base64 zip labelled text/plain is read by its bytes",
+          p.returncode == 0 and s.get("reports_new") == 1 and
+          s.get("records") == 1, (p.returncode, s))
+
+    # L4: on a terminal the progress line advances inside one big file
+    # (records so far), not only after each message. stderr on a pty.
+    import pty
+    n_big = 20000
+    bigf = os.path.join(tmp, "progress.xml")
+    open(bigf, "wb").write(report_xml(
+        "cli-progress", ips=[f"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}"
+                             for i in range(n_big)]))
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(DW + ["import", "-d",
+                                  os.path.join(tmp, "progress.db"), bigf],
+                            stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    tty = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        tty += chunk
+    os.close(master)
+    out, _ = proc.communicate(timeout=120)
+    shown = [int(m) for m in re.findall(rb"new reports, (\d+) records",
+                                        tty)]
+    check("progress line: records shown while the one big file is read",
+          proc.returncode == 0 and any(0 < v < n_big for v in shown)
+          and tty.endswith(b"\r\x1b[K") and
+          b"%d records" % n_big in out, (proc.returncode, shown, tty[-200:]))
 
 failed = results.count(False)
 print(f"{len(results) - failed} passed, {failed} failed")

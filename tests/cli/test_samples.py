@@ -16,7 +16,12 @@ EXPECTED.tsv conventions (see samples/README.md):
   notes:    leading key=value tokens: msgs=N (input messages in a
             container, default 1), dup-of=PATH (same report as PATH),
             flavour=rfc9990, msgs_rejected=N (partial directory batch:
-            N whole input files rejected).
+            N whole input files rejected), msg=TEXT / where=TEXT (a
+            rejected row with the expected error_code has TEXT in
+            error_msg / error_where: the message names the cap or the
+            cause, the where the place).
+  Every rejected row must carry a specific message: not empty and not a
+  placeholder such as "reading the report failed".
 EXPECTED-reports.tsv: one row per report that must land; "-" = do not
   compare, "null" = reports --json prints null (flavour of TLS-RPT and
   failure reports, org_name/email of failure reports); kind = aggregate,
@@ -39,6 +44,10 @@ EXE = None
 SAMPLES = None
 N = [0, 0]          # passed, failed
 TIMEOUT = 180
+# Messages that say a read failed without saying why or where: never
+# acceptable for a rejected input (issue 2 item 5, "what and where").
+GENERIC_MESSAGES = ('reading the report failed', 'cannot read payload',
+                    'XML reader failed')
 
 
 def check(cond, desc, detail=None):
@@ -121,7 +130,8 @@ def note_tokens(notes):
     toks = {}
     for t in notes.split():
         if '=' in t and t.split('=', 1)[0] in ('msgs', 'dup-of', 'flavour',
-                                               'msgs_rejected'):
+                                               'msgs_rejected', 'msg',
+                                               'where'):
             k, v = t.split('=', 1)
             toks[k] = v
         else:
@@ -222,12 +232,23 @@ def check_row(row, per_report, tmp):
 
     nrej_before = None
     if row['error'] != '-':
-        rows, e = db_query(db, 'SELECT error_code FROM rejected')
+        rows, e = db_query(db, 'SELECT error_code, error_msg, error_where'
+                           ' FROM rejected')
         if check(rows is not None, t + 'rejected readable', e):
             codes = [r[0] for r in rows]
             nrej_before = len(codes)
             check(row['error'] in codes, t + 'rejected.error_code '
                   + row['error'], 'have: %r' % codes)
+            vague = [r for r in rows if not (r[1] or '').strip()
+                     or r[1] in GENERIC_MESSAGES]
+            check(not vague, t + 'rejected.error_msg is specific',
+                  'have: %r' % rows)
+            mine = [r for r in rows if r[0] == row['error']]
+            for key, col in (('msg', 1), ('where', 2)):
+                if key in toks:
+                    check(any(toks[key] in (r[col] or '') for r in mine),
+                          t + 'rejected.error_%s names %s' % (key, toks[key]),
+                          'have: %r' % mine)
     else:
         rows, e = db_query(db, 'SELECT error_code FROM rejected')
         if rows is not None:

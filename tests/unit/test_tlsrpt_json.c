@@ -531,7 +531,7 @@ static const struct tcase cases[] = {
   { "n=0", "W:field_missing#1(policies[0].failure-details[0]."
   "failed-session-count)", "W:totals_mismatch" }, { 0 } },
 { 27, "duplicate key", "{\"report-id\":\"a\",\n\"report-id\":\"b\"}", -4,
-  { "duplicate key 'report-id' at line 2", "[line 2 column" }, { 0 } },
+  { "duplicate key 'report-id' [line 2 column" }, { "at line" } },
 { 28, "\\u0000 in a string",
   "{\"organization-name\":\"Or\\u0000g\",\"report-id\":\"x\"," RANGE "}",
   -4, { "line 1 column" }, { 0 } },
