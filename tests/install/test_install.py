@@ -67,6 +67,39 @@ help_cmds = re.findall(r"^  ([a-z-]+) {2,}\S",
                        h.stdout.partition("Commands:\n")[2], re.M)
 check("--help lists exactly the dispatch table", help_cmds == commands,
       f"help={help_cmds} table={commands}")
+# Each command's usage line in --help: "           NAME USAGE".
+help_usage = {m.group(1): m.group(2) for m in
+              re.finditer(r"^ {11}([a-z-]+) (.*)$", h.stdout, re.M)}
+
+
+def option_parser(src, where):
+    """(long names, short letters) accepted by the getopt_long call in
+    src, and the pairs: a long option whose value is also a short letter
+    is one option with two spellings."""
+    longs = dict(re.findall(
+        r'\{\s*"([a-z][a-z0-9-]*)",\s*(?:no|required|optional)_argument,'
+        r'\s*NULL,\s*\'(.)\'', src))
+    m = re.search(r'getopt_long\(argc, argv, "([^"]*)"', src)
+    check(f"{where}: getopt_long call parsed", m, where)
+    shorts = set(re.sub(r"[:+]", "", m.group(1))) if m else set()
+    return longs, shorts
+
+
+def man_flags(block):
+    """Every option named in an mdoc block: 'Fl -json' -> '--json',
+    'Fl d' -> '-d' (also several on one line: 'Fl v | q')."""
+    found = set()
+    for line in block.splitlines():
+        if not line.startswith("."):
+            continue
+        for m in re.finditer(r"\bFl ((?:-?[A-Za-z][A-Za-z0-9-]*)"
+                             r"(?: \| -?[A-Za-z][A-Za-z0-9-]*)*)", line):
+            for f in m.group(1).split(" | "):
+                if len(set(f)) == 1 and len(f) > 1:
+                    f = f[0]    # "Fl vv": -v given twice
+                found.add("-" + f)
+    return found
+
 
 man1 = read("doc", "dmarcwatch.1.in")
 # Each command is an ".It Xo / .Cm NAME" item of the COMMANDS list; its
@@ -78,6 +111,14 @@ for it in items:
     m = re.match(r"\.Cm (\S+)", it)
     if m:
         blocks[m.group(1)] = it
+check("dmarcwatch.1 documents exactly the dispatch table",
+      sorted(blocks) == sorted(commands), (sorted(blocks), commands))
+
+gsrc = main_c[main_c.index("int\nmain("):]
+glongs, gshorts = option_parser(gsrc, "cli/main.c")
+check("global options parsed", "syslog" in glongs and "v" in gshorts,
+      (glongs, gshorts))
+gflags = {"--" + o for o in glongs} | {"-" + s for s in gshorts}
 for c in commands:
     check(f"dmarcwatch.1 documents command '{c}'", c in blocks,
           sorted(blocks))
@@ -86,26 +127,57 @@ for c in commands:
         check(f"cli/cmd_{c}.c exists", False)
         continue
     src = open(f, encoding="utf-8").read()
-    longopts = re.findall(r'\{\s*"([a-z][a-z0-9-]*)",\s*(?:no|required|optional)_argument,\s*NULL,\s*\'(.)\'', src)
-    m = re.search(r'getopt_long\(argc, argv, "([^"]*)"', src)
-    shorts = set(m.group(1).replace(":", "").replace("+", "")) if m else set()
-    check(f"cli/cmd_{c}.c option table parsed", longopts or c == "config")
-    for o, v in longopts:
-        b = blocks.get(c, "")
-        check(f"dmarcwatch.1: {c} --{o}",
-              re.search(rf"Fl -{re.escape(o)}\b", b) or
-              (v in shorts and re.search(rf"Fl {re.escape(v)}\b", b)),
-              f"neither 'Fl -{o}' nor 'Fl {v}' in the item of {c}")
-gopts = re.findall(r'\{\s*"([a-z][a-z0-9-]*)",\s*(?:no|required)_argument',
-                   main_c[main_c.index("int\nmain("):])
-check("global long options parsed", "syslog" in gopts, gopts)
+    b = blocks.get(c, "")
+    u = help_usage.get(c, "")
+    if "getopt_long" not in src:
+        # config takes no option: nothing in its item or usage either
+        check(f"{c}: no option parser, no option documented",
+              not man_flags(b) and not re.search(r"(^|[\[ ])-", u),
+              (man_flags(b), u))
+        continue
+    longs, shorts = option_parser(src, f"cli/cmd_{c}.c")
+    accepted = {"--" + o for o in longs} | {"-" + s for s in shorts}
+    documented = man_flags(b)
+    check(f"cli/cmd_{c}.c option table parsed", longs, src[:200])
+    # parser -> man page and --help: every spelling in dmarcwatch.1;
+    # each option in its usage line under one of its spellings
+    for o, v in longs.items():
+        spell = {f"--{o}"} | ({f"-{v}"} if v in shorts else set())
+        check(f"dmarcwatch.1: {c} --{o}", spell & documented,
+              f"none of {sorted(spell)} in the item of {c}")
+        check(f"--help: {c} --{o}",
+              re.search(rf"--{re.escape(o)}\b", u) or
+              (v in shorts and re.search(rf"(^|[\[ ])-{v}\b", u)),
+              f"usage of {c}: {u!r}")
+    # every spelling somewhere: in the item, or with the global options
+    # ("-d db, --db=db ... Most commands also accept -d after the command")
+    for fl in sorted(accepted):
+        check(f"dmarcwatch.1: {c} {fl}", fl in documented or
+              (fl in gflags and fl in man_flags(man1)),
+              f"'{fl}' is accepted but named nowhere in dmarcwatch.1")
+    # man page and --help -> parser: nothing documented that the command
+    # (or the global options before it) does not accept
+    for fl in sorted(documented):
+        check(f"dmarcwatch.1: {c} {fl} is accepted by cli/cmd_{c}.c",
+              fl in accepted or fl in gflags, sorted(accepted))
+    for fl in sorted(set(re.findall(r"(?:^|[\[ ])(--?[a-z][a-z0-9-]*)", u))):
+        check(f"--help: {c} {fl} is accepted by cli/cmd_{c}.c",
+              fl in accepted, sorted(accepted))
 desc = man1[man1.index(".Sh DESCRIPTION"):man1.index(".Sh COMMANDS")]
-for o in gopts:
-    check(f"dmarcwatch.1 documents --{o}", re.search(rf"Fl -{o}\b", desc))
-    check(f"--help mentions --{o}", f"--{o}" in h.stdout or o in ("db", "config"),
-          h.stdout)
-for o in "cdvqhV":
-    check(f"dmarcwatch.1 documents -{o}", re.search(rf"\.It Fl {o}\b", desc))
+gdoc = man_flags(desc)
+for fl in sorted(gflags):
+    check(f"dmarcwatch.1 documents global {fl}", fl in gdoc, sorted(gdoc))
+for fl in sorted(gdoc):
+    check(f"dmarcwatch.1: global {fl} is accepted by cli/main.c",
+          fl in gflags, sorted(gflags))
+gusage = h.stdout.split("\n\n")[0] + h.stdout.partition("Options:\n")[2] \
+    .partition("Commands:")[0]
+for o, v in glongs.items():
+    check(f"--help mentions global --{o}",
+          f"--{o}" in gusage or (v in gshorts and f"-{v}" in gusage), gusage)
+for fl in sorted(set(re.findall(r"(?:^|[\[ |])(--?[a-zA-Z][a-z0-9-]*)", gusage))):
+    check(f"--help: global {fl} is accepted by cli/main.c", fl in gflags,
+          sorted(gflags))
 for sh in ("NAME", "SYNOPSIS", "DESCRIPTION", "ENVIRONMENT", "FILES",
            "EXIT STATUS", "EXAMPLES", "SEE ALSO"):
     check(f"dmarcwatch.1 has section {sh}", f"\n.Sh {sh}\n" in man1)
@@ -115,21 +187,75 @@ for c in codes:
     check(f"dmarcwatch.1 EXIT STATUS has {c}", f"\n.It {c}\n" in es)
 
 # ---- configuration keys ---------------------------------------------------
+# Both directions, decided by the binary itself: a (section, key) is
+# accepted when `config check` on a one-key file does not call it unknown.
+# Candidates: every word-like string literal in cli/settings.c (so a key
+# taken from a table is found too) and every key the documents name.
 settings_c = read("cli", "settings.c")
-sections = sorted(set(re.findall(r'strcmp\(section, "([a-z_]+)"\)', settings_c)))
-keys = sorted(set(re.findall(r'strcmp\(key, "([a-z_]+)"\)', settings_c)))
-check("sections parsed", {"general", "imap", "sender", "hints", "failure"} <= set(sections), sections)
-accepted = []
+man5 = read("doc", "dmarcwatch.conf.5.in")
+config_md = read("doc", "config.md")
+sample = read("dist", "dmarcwatch.conf.sample")
+
+
+def man5_sections():
+    return {m.group(1): m.group(2) for m in re.finditer(
+        r"^\.Ss \[([a-z_]+)\](?:\\&)?\n(.*?)(?=^\.Ss |^\.Sh )", man5,
+        re.M | re.S)}
+
+
+def man5_keys():
+    return {(s, k) for s, body in man5_sections().items()
+            for k in re.findall(r"^\.It Cm ([a-z_]+) No = ", body, re.M)}
+
+
+def md_keys():
+    # the table "| section | key | default | meaning |", to its end
+    m = re.search(r"^\| section \| key \|.*?\n((?:\|.*\n)+)", config_md, re.M)
+    out = set(re.findall(r"^\|\s*`([a-z_]+)`\s*\|\s*`([a-z_]+)`\s*\|",
+                         m.group(1) if m else "", re.M))
+    for m in re.finditer(r"^#+ [^\n]*`\[([a-z_]+)\]`[^\n]*\n(.*?)(?=^## |\Z)",
+                         config_md, re.M | re.S):
+        out |= {(m.group(1), k) for k in
+                re.findall(r"^\|\s*`([a-z_]+)`\s*\|", m.group(2), re.M)}
+    return out
+
+
+def sample_keys():
+    out, sec = set(), None
+    for line in sample.splitlines():
+        m = re.match(r"^#?\[([a-z_]+)\]\s*$", line)
+        if m:
+            sec = m.group(1)
+            continue
+        m = re.match(r"^#?([a-z_]+) = ", line)
+        if m and sec:
+            out.add((sec, m.group(1)))
+    return out
+
+
+documented = {"dmarcwatch.conf.5": man5_keys(), "doc/config.md": md_keys(),
+              "dist/dmarcwatch.conf.sample": sample_keys()}
+check("man5 keys parsed", len(documented["dmarcwatch.conf.5"]) >= 30,
+      documented["dmarcwatch.conf.5"])
+literals = set(re.findall(r'"([a-z][a-z0-9_]*)"', settings_c))
+sections = sorted(set(re.findall(r'strcmp\(section, "([a-z_]+)"\)',
+                                 settings_c)) |
+                  {s for d in documented.values() for s, _ in d})
+keys = sorted(literals | {k for d in documented.values() for _, k in d})
+check("sections parsed", {"general", "imap", "sender", "hints", "failure"}
+      <= set(sections), sections)
+accepted = set()
 with tempfile.TemporaryDirectory() as tmp:
     conf = os.path.join(tmp, "k.conf")
     for s in sections:
-        for k in keys:
-            with open(conf, "w") as f:
-                f.write(f"[{s}]\n{k} = x\n")
-            p = run(DW + ["-c", conf, "config", "check"])
-            out = p.stdout + p.stderr
-            if f"unknown key '{k}' in [{s}]" not in out:
-                accepted.append((s, k))
+        with open(conf, "w") as f:
+            f.write(f"[{s}]\n" + "".join(f"{k} = x\n" for k in keys))
+        p = run(DW + ["-c", conf, "config", "check"])
+        unknown = set(re.findall(rf"unknown key '([a-z0-9_]+)' in \[{s}\]",
+                                 p.stdout + p.stderr))
+        check(f"[{s}]: config check ran", p.returncode in (0, 1) and
+              f"{conf}:" in p.stdout + p.stderr, p.stdout + p.stderr)
+        accepted |= {(s, k) for k in keys if k not in unknown}
     # The probe can fail: a key nobody accepts is reported as unknown.
     with open(conf, "w") as f:
         f.write("[general]\nno_such_key = x\n")
@@ -137,32 +263,18 @@ with tempfile.TemporaryDirectory() as tmp:
     check("an unknown key is an error", p.returncode == 1 and
           "unknown key 'no_such_key' in [general]" in p.stdout + p.stderr,
           p.stdout + p.stderr)
-check("accepted keys found", len(accepted) >= 30, accepted)
+check("accepted keys found", len(accepted) >= 30, sorted(accepted))
 
-man5 = read("doc", "dmarcwatch.conf.5.in")
-config_md = read("doc", "config.md")
-sample = read("dist", "dmarcwatch.conf.sample")
-
-
-def man5_section(s):
-    m = re.search(rf"^\.Ss \[{s}\]\n(.*?)(?=^\.Ss |^\.Sh )", man5, re.M | re.S)
-    return m.group(1) if m else ""
-
-
-def md_has(s, k):
-    if re.search(rf"\|\s*`{s}`\s*\|\s*`{k}`\s*\|", config_md):
-        return True
-    m = re.search(rf"^#+ [^\n]*`\[{s}\]`[^\n]*\n(.*?)(?=^## |\Z)", config_md, re.M | re.S)
-    return bool(m and re.search(rf"^\|\s*`{k}`\s*\|", m.group(1), re.M))
-
-
-for s, k in accepted:
-    check(f"dmarcwatch.conf.5 [{s}] {k}",
-          re.search(rf"^\.It Cm {k} No = ", man5_section(s), re.M))
-    check(f"doc/config.md [{s}] {k}", md_has(s, k))
-    sm = re.search(rf"^#?\[{s}\]\n(.*?)(?=^#?\[|\Z)", sample, re.M | re.S)
-    check(f"dist/dmarcwatch.conf.sample [{s}] {k}",
-          sm and re.search(rf"^#?{k} = ", sm.group(1), re.M))
+for s, k in sorted(accepted):
+    for doc, have in documented.items():
+        check(f"{doc} documents [{s}] {k}", (s, k) in have)
+for doc, have in documented.items():
+    for s, k in sorted(have):
+        check(f"{doc}: [{s}] {k} is accepted by config check",
+              (s, k) in accepted)
+check("dmarcwatch.conf.5 has a section per accepted section",
+      set(man5_sections()) == {s for s, _ in accepted},
+      (sorted(man5_sections()), sorted({s for s, _ in accepted})))
 
 # ---- meson install --destdir ----------------------------------------------
 intro = run(["meson", "introspect", BUILD, "--buildoptions"])
