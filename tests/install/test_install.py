@@ -354,11 +354,13 @@ with tempfile.TemporaryDirectory() as dest:
         ran = False
         if shutil.which("mandoc"):
             ran = True
-            q = run(["mandoc", "-Tlint", "-W", "warning", page])
+            # Down to style messages; a page not installed yet is not
+            # found by name (our two pages refer to each other).
+            q = run(["mandoc", "-Tlint", "-W", "style", page])
             msgs = [l for l in (q.stdout + q.stderr).splitlines()
-                    if "outdated mandoc.db" not in l]
-            check(f"{m}: mandoc -Tlint -W warning", q.returncode == 0 and
-                  not msgs, "\n".join(msgs))
+                    if "outdated mandoc.db" not in l and
+                    "referenced manual not found" not in l]
+            check(f"{m}: mandoc -Tlint -W style", not msgs, "\n".join(msgs))
         if shutil.which("groff"):
             ran = True
             q = run(["groff", "-mandoc", "-ww", "-z", page])
