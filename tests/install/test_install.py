@@ -3,17 +3,23 @@
 reference, the installed files, the systemd units and the sample config.
 
 - every subcommand of the dispatch table (cli/main.c cli_commands[]) is in
-  `dmarcwatch --help` and in dmarcwatch.1, with every long option of its
-  cmd_*.c option table; the global options too;
+  `dmarcwatch --help` and in dmarcwatch.1; both directions between each
+  cmd_*.c option parser (getopt string and long options) and its man page
+  item and --help usage line; the global options too;
 - every (section, key) accepted by cli/settings.c (found by asking the
-  binary: `config check` on a one-key file) is in dmarcwatch.conf.5 under
-  its section, in doc/config.md and in dist/dmarcwatch.conf.sample;
-- the man pages pass mandoc -Tlint, groff -ww and man --warnings
+  binary: `config check` on files holding every candidate key) is in
+  dmarcwatch.conf.5 under its section, in doc/config.md and in
+  dist/dmarcwatch.conf.sample, and every key those name is accepted;
+- the man pages pass mandoc -Tlint -W style, groff -ww and man --warnings
   (each when installed) without a message;
 - `meson install --destdir TMP` puts every file in place;
 - systemd-analyze verify passes on the installed units (ExecStart pointed
   at the destdir binary; skipped when systemd-analyze is missing), and the
   units carry the user, the hardening and ExecStartPre config check;
+  systemd-analyze security --offline scores them no worse than measured;
+- the HTML drop-in of doc/operations.md verifies, keeps the unit's
+  commands, and (as root) gives pages the web server's group can read
+  and others cannot;
 - the sample config passes `config check` as shipped, and with every
   commented line enabled (placeholder secret and CA files).
 Usage: test_install.py DW_EXE BUILD_DIR
@@ -442,6 +448,104 @@ with tempfile.TemporaryDirectory() as dest:
                       q.stdout[-1500:] + q.stderr)
     else:
         skip("systemd-analyze verify", "systemd-analyze not installed")
+
+    # Serving the HTML pages (doc/operations.md): the drop-in given there
+    # is a valid unit with the unit's own commands, and the directory and
+    # umask it names make pages the web server's group can read, and
+    # nobody else. As root only (ownership, set-group-ID, other users).
+    ops = read("doc", "operations.md")
+    sec = ops[ops.index("## Serving the HTML pages"):]
+    sec = sec[:sec.index("\n## ", 5)]
+    mk = re.search(r"install -d -o dmarcwatch -g (\S+) -m (\d+) (\S+)", sec)
+    dropin = re.findall(r"^# (\S.*)$", sec, re.M)
+    check("operations.md: html directory and drop-in parsed",
+          mk and dropin[:1] == ["[Service]"], (mk, dropin))
+    umask = next((int(d.split("=")[1], 8) for d in dropin
+                  if d.startswith("UMask=")), None)
+    html_dir = mk.group(3) if mk else "?"
+    check("drop-in: ReadWritePaths= of that directory",
+          f"ReadWritePaths={html_dir}" in dropin, dropin)
+    unit_starts = [l.split("=", 1)[1].split()
+                   for l in open(inst["hints.service"]).read().splitlines()
+                   if l.startswith("ExecStart=")]
+    want = [a[1:] for a in unit_starts]
+    want = [w[:-1] + [html_dir] if w[:2] == ["report", "html"] else w
+            for w in want]
+    got = [d.split("=", 1)[1].split()[1:] for d in dropin
+           if d.startswith("ExecStart=") and d != "ExecStart="]
+    check("drop-in: the unit's ExecStart= lines, --out moved",
+          "ExecStart=" in dropin and got == want, (got, want))
+    if shutil.which("systemd-analyze"):
+        with tempfile.TemporaryDirectory() as ud:
+            u = open(inst["hints.service"]).read().replace(
+                bin_path, inst["binary"]) + "\n" + "\n".join(
+                d.replace("/usr/bin/dmarcwatch", inst["binary"])
+                for d in dropin) + "\n"
+            n = os.path.join(ud, "dmarcwatch-hints.service")
+            open(n, "w").write(u)
+            q = run(["systemd-analyze", "verify", "--man=no", n])
+            check("systemd-analyze verify: hints unit + the html drop-in",
+                  q.returncode == 0 and not (q.stdout + q.stderr).strip(),
+                  q.stdout + q.stderr)
+    if os.geteuid() != 0:
+        skip("html directory readable by the web server's group", "not root")
+    else:
+        import grp
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        web = grp.getgrnam(mk.group(1)) if mk else None
+        with tempfile.TemporaryDirectory() as tmp:
+            os.chmod(tmp, 0o755)
+            state = os.path.join(tmp, "state")
+            os.mkdir(state, 0o700)
+            db = os.path.join(state, "t.db")
+            p = run(DW + ["-d", db, "import",
+                          os.path.join(SRC, "samples", "reports")])
+            for f in os.listdir(state):
+                os.chown(os.path.join(state, f), nobody.pw_uid, nobody.pw_gid)
+            os.chown(state, nobody.pw_uid, nobody.pw_gid)
+
+            def as_user(uid, gid, groups, mask):
+                def f():
+                    os.setgroups(groups)
+                    os.setgid(gid)
+                    os.setuid(uid)
+                    os.umask(mask)
+                return f
+
+            reader = 4242   # not the owner, not in nobody's group
+            for mask, readable in ((umask, True), (0o077, False)):
+                out = os.path.join(tmp, f"html-{mask:03o}")
+                os.mkdir(out)
+                os.chown(out, nobody.pw_uid, web.gr_gid)
+                os.chmod(out, int(mk.group(2), 8))
+                p = subprocess.run(DW + ["-d", db, "report", "html", "--out",
+                                         out], capture_output=True, text=True,
+                                   preexec_fn=as_user(nobody.pw_uid,
+                                                      nobody.pw_gid, [], mask))
+                check(f"report html as nobody, umask {mask:03o}",
+                      p.returncode == 0, p.stderr)
+                files = [os.path.join(out, f) for f in os.listdir(out)]
+                st = [os.stat(f) for f in files]
+                check(f"umask {mask:03o}: pages have the group "
+                      f"{mk.group(1)}, nothing for others",
+                      len(files) >= 5 and
+                      all(s.st_gid == web.gr_gid and not s.st_mode & 0o007
+                          for s in st), [(f, oct(s.st_mode), s.st_gid)
+                                         for f, s in zip(files, st)][:5])
+                q = subprocess.run(["cat", os.path.join(out, "index.html")],
+                                   capture_output=True,
+                                   preexec_fn=as_user(reader, web.gr_gid,
+                                                      [web.gr_gid], 0o022))
+                check(f"umask {mask:03o}: a member of {mk.group(1)} "
+                      f"{'can' if readable else 'cannot'} read index.html",
+                      (q.returncode == 0 and b"<html" in q.stdout) == readable,
+                      q.stderr)
+                q = subprocess.run(["cat", os.path.join(out, "index.html")],
+                                   capture_output=True,
+                                   preexec_fn=as_user(reader, 4242, [], 0o022))
+                check(f"umask {mask:03o}: anyone else cannot",
+                      q.returncode != 0, q.stdout[:100])
 
     # The sample config, as installed.
     with tempfile.TemporaryDirectory() as tmp:
