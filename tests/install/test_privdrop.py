@@ -8,7 +8,10 @@ As root only (else those checks are reported skipped): fetch and watch
 with [general] user = nobody against an unreachable 127.0.0.1 port drop to
 nobody (debug line; /proc/PID/status of the running watch: every uid and
 gid is nobody's, no supplementary groups), and refuse to run when the user
-does not exist (and keep root with a warning for user = root), before any connection.
+does not exist (and keep root with a warning for user = root), before any connection;
+a database or directory the dropped user cannot write is refused with
+its owner and mode (and a read-only file system named),
+before any connection.
 Usage: test_privdrop.py DW_EXE
 """
 import os
@@ -96,7 +99,8 @@ with tempfile.TemporaryDirectory() as tmp:
     # ---- privilege drop ----
     if os.geteuid() != 0:
         for n in ("fetch drops to nobody", "watch runs as nobody (/proc)",
-                  "unknown user refused", "user = root warns"):
+                  "unknown user refused", "user = root warns",
+                  "database of root's refused"):
             print(f"ok - {n} # SKIP not root")
     else:
         nobody = pwd.getpwnam("nobody")
@@ -172,6 +176,69 @@ with tempfile.TemporaryDirectory() as tmp:
               p.returncode == 1 and "running as root because [general] "
               "user = root" in p.stderr and
               "refusing" not in p.stderr, p.stderr)
+
+        # ---- a database the dropped user cannot write ----
+        # Made by root (an import as root before): after the switch the
+        # open fails with the owner and mode named, not SQLite's "attempt
+        # to write a readonly database", and before any connection.
+        sample = os.path.join(os.environ.get("DW_SAMPLES", os.path.join(
+            os.path.dirname(__file__), "..", "..", "samples")), "reports",
+            "gmx.net!example.com!1700265600!1700351999.xml")
+        rdb = f"{work}/root.db"
+        p = run("-d", rdb, "import", sample)
+        check("root's import makes a root-owned database",
+              p.returncode == 0 and os.stat(rdb).st_uid == 0, p.stderr)
+        write_conf("nobody")
+        text = open(conf).read()
+        open(conf, "w").write(text.replace(f"{work}/t.db", rdb))
+        for cmd in ("fetch", "watch"):
+            try:
+                p = run("-c", conf, cmd)
+            except subprocess.TimeoutExpired as e:
+                p = subprocess.CompletedProcess(e.cmd, -1, "", str(e.stderr))
+            check(f"{cmd}: root's database refused with owner and mode",
+                  p.returncode == 1 and
+                  f"cannot write the database as nobody (uid "
+                  f"{nobody.pw_uid}): it belongs to root (uid 0), mode 0644"
+                  in p.stderr and "connect" not in p.stderr,
+                  (p.returncode, p.stderr))
+        # (SQLite itself gives root's -wal and -shm files the database's
+        # owner, so chowning the database is enough.)
+        os.chown(rdb, nobody.pw_uid, nobody.pw_gid)
+        p = run("-c", conf, "fetch")
+        check("fetch: once chowned, the database opens (then: no server)",
+              p.returncode == 1 and "cannot connect" in p.stderr and
+              "cannot write" not in p.stderr, p.stderr)
+        # A directory of root's where the database is to be made.
+        rootdir = os.path.join(tmp, "rootdir")
+        os.mkdir(rootdir, 0o755)
+        text = open(conf).read()
+        open(conf, "w").write(text.replace(rdb, f"{rootdir}/new.db"))
+        p = run("-c", conf, "fetch")
+        check("fetch: root's directory refused with owner and mode",
+              p.returncode == 1 and f"cannot create the database files in "
+              f"{rootdir} as nobody (uid {nobody.pw_uid}): the directory "
+              "belongs to root (uid 0), mode 0755" in p.stderr and
+              not os.path.exists(f"{rootdir}/new.db"), p.stderr)
+        # A read-only file system (what ProtectSystem=strict makes of a
+        # path outside ReadWritePaths): a private mount namespace with
+        # the directory bound read-only.
+        rodir = os.path.join(tmp, "ro")
+        os.mkdir(rodir, 0o755)
+        q = subprocess.run(
+            ["unshare", "-m", "sh", "-c",
+             'mount --make-rprivate / && mount --bind "$1" "$1" && '
+             'mount -o remount,bind,ro "$1" && shift && exec "$@"', "sh",
+             rodir] + DW + ["-d", f"{rodir}/ro.db", "import", sample],
+            capture_output=True, text=True, timeout=60)
+        if "unshare failed" in q.stderr or "mount:" in q.stderr:
+            print("ok - read-only file system named # SKIP no mount "
+                  "namespace: " + q.stderr.strip()[:200])
+        else:
+            check("import: a read-only file system named",
+                  q.returncode == 1 and "cannot create the database files "
+                  f"in {rodir}: read-only file system" in q.stderr,
+                  (q.returncode, q.stderr))
 
 failed = results.count(False)
 print(f"{len(results) - failed} passed, {failed} failed")
