@@ -4,8 +4,9 @@
  *
  * Levels: error (always, also with -q), warning (default), info (-v; the
  * default of watch), debug (-vv). Never log report contents above
- * LOG_LVL_DEBUG: origins, counts and error messages are fine, report
- * bodies are not. Messages are one line; control characters are replaced
+ * LOG_LVL_DEBUG: origins, counts and error messages (struct err, which
+ * quotes no report bytes) are fine, names and values from a report are
+ * not (tests/cli/test_log_contents.py). Messages are one line; control characters are replaced
  * so hostile strings cannot forge log lines.
  */
 #ifndef DW_COMMON_LOG_H
