@@ -4,6 +4,9 @@
 Always: the log levels (-q, default, -v, -vv) and that --syslog and
 [general] log = syslog take the log lines off stderr; config check
 accepts [general] user / log and refuses bad values.
+As root with unshare: the syslog lines as received on a /dev/log of the
+test's own (an overlay on /dev in a private mount namespace): facility
+mail, the level's severity, ident dmarcwatch[pid], -q filtering.
 As root only (else those checks are reported skipped): fetch and watch
 with [general] user = nobody against an unreachable 127.0.0.1 port drop to
 nobody (debug line; /proc/PID/status of the running watch: every uid and
@@ -16,6 +19,8 @@ Usage: test_privdrop.py DW_EXE
 """
 import os
 import pwd
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -83,6 +88,93 @@ with tempfile.TemporaryDirectory() as tmp:
     p = run("-c", conf, "import", fresh_bad())
     check("log = stderr: warnings on stderr",
           "dmarcwatch: warning: rejected" in p.stderr, p.stderr)
+
+    # ---- syslog, received (as root: /dev/log in a private mount
+    # namespace, an overlay on /dev, so the machine's is not touched) ----
+    SYSLOG_HELPER = r"""
+import json, os, socket, subprocess, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+try:
+    os.unlink("/dev/log")
+except OSError:
+    pass
+s.bind("/dev/log")
+p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+s.settimeout(0.5)
+got = []
+try:
+    while True:
+        got.append(s.recv(65536).decode("utf-8", "replace"))
+except socket.timeout:
+    pass
+print(json.dumps({"rc": p.returncode, "stderr": p.stderr, "lines": got}))
+"""
+
+    def syslog_run(*args):
+        """(exit, stderr, datagrams) of dmarcwatch ARGS with a /dev/log
+        of our own; None when no mount namespace can be made."""
+        up = tempfile.mkdtemp(dir=tmp)
+        os.mkdir(os.path.join(up, "u"))
+        os.mkdir(os.path.join(up, "w"))
+        q = subprocess.run(
+            ["unshare", "-m", "sh", "-c",
+             'mount --make-rprivate / && mount -t overlay overlay -o '
+             f'lowerdir=/dev,upperdir={up}/u,workdir={up}/w /dev && '
+             'exec "$@"', "sh", sys.executable, "-c", SYSLOG_HELPER] +
+            DW + list(args), capture_output=True, text=True, timeout=120)
+        try:
+            r = __import__("json").loads(q.stdout)
+        except ValueError:
+            print(f"# no syslog namespace: {q.stderr.strip()[:300]}")
+            return None
+        return r["rc"], r["stderr"], r["lines"]
+
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        print("ok - syslog lines received # SKIP not root or no unshare")
+    else:
+        good = os.path.join(tmp, "good.xml")
+        open(good, "w").write(
+            '<?xml version="1.0"?><feedback><report_metadata><org_name>'
+            'o.example</org_name><email>e@o.example</email><report_id>sl1'
+            '</report_id><date_range><begin>1700697600</begin><end>'
+            '1700783999</end></date_range></report_metadata>'
+            '<policy_published><domain>example.com</domain><p>none</p>'
+            '</policy_published><record><row><source_ip>192.0.2.1'
+            '</source_ip><count>1</count><policy_evaluated><disposition>'
+            'none</disposition><dkim>pass</dkim><spf>pass</spf>'
+            '</policy_evaluated></row><identifiers><header_from>'
+            'example.com</header_from></identifiers><auth_results><spf>'
+            '<domain>example.com</domain><result>pass</result></spf>'
+            '</auth_results></record></feedback>\n')
+        r = syslog_run("--syslog", "-v", "-d", db, "import", fresh_bad(),
+                       good)
+        if r is None:
+            print("ok - syslog lines received # SKIP no overlay on /dev")
+        else:
+            rc, err, lines = r
+            # <PRI> = facility mail (2) * 8 + severity: 4 warning, 6 info
+            warn = [l for l in lines if re.match(
+                r"<20>.*dmarcwatch\[\d+\]: warning: rejected ", l)]
+            check("--syslog: the warning reaches syslog as mail.warning, "
+                  "ident dmarcwatch[pid]", rc == 3 and len(warn) == 1 and
+                  "dmarcwatch: warning" not in err, (rc, lines, err))
+            check("--syslog -v: information lines are mail.info",
+                  any(re.match(r"<22>.*dmarcwatch\[\d+\]: \S+good.xml: "
+                               r"stored 1 report", l) for l in lines) and
+                  all(re.match(r"<2[0-3]>", l) for l in lines), lines)
+            r = syslog_run("--syslog", "-q", "-d", db, "import", fresh_bad())
+            check("--syslog -q: no warning sent", r and r[0] == 3 and
+                  not r[2], r)
+            open(conf, "w").write(f"[general]\ndatabase = {db}\n"
+                                  "log = syslog\n")
+            r = syslog_run("-c", conf, "-vv", "import", again)
+            check("log = syslog -vv: debug lines are mail.debug",
+                  r and any(re.match(r"<23>.*dmarcwatch\[\d+\]: debug: ",
+                                     l) for l in r[2]) and
+                  "debug" not in r[1], r)
+            r = syslog_run("-d", db, "import", fresh_bad())
+            check("without --syslog nothing is sent", r and not r[2] and
+                  "dmarcwatch: warning: rejected" in r[1], r)
 
     # ---- config check of the new keys ----
     for body, ok in (("user = nobody\nlog = syslog\n", True),
