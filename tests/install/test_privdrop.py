@@ -269,6 +269,57 @@ print(json.dumps({"rc": p.returncode, "stderr": p.stderr, "lines": got}))
               "user = root" in p.stderr and
               "refusing" not in p.stderr, p.stderr)
 
+        # ---- the environment after the switch ----
+        # A token_command runs as nobody with nobody's HOME, USER and
+        # LOGNAME (it had root's HOME). A server that greets and refuses
+        # everything else is enough: the token is read before the login.
+        import socket
+        import threading
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(2)
+
+        def greet():
+            for _ in range(2):
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                f = c.makefile("rb")
+                c.sendall(b"* OK [CAPABILITY IMAP4rev1 AUTH=XOAUTH2] hi\r\n")
+                for line in f:
+                    tag = line.split(b" ", 1)[0]
+                    if line.startswith(b"+") or not tag:
+                        continue
+                    c.sendall(tag + b" NO refused\r\n")
+                    if b"AUTHENTICATE" in line.upper():
+                        break
+                f.close()   # the file object holds the socket open too
+                c.shutdown(socket.SHUT_RDWR)
+                c.close()
+        th = threading.Thread(target=greet, daemon=True)
+        th.start()
+        envf = os.path.join(work, "env")
+        open(conf, "w").write(
+            f"[general]\ndatabase = {work}/t.db\nuser = nobody\n"
+            f"[imap]\nhost = 127.0.0.1\nport = {srv.getsockname()[1]}\n"
+            f"tls = none\nuser = x\nauth = xoauth2\n"
+            f"token_command = env > {envf}; id -u >> {envf}; echo tok\n")
+        os.chmod(conf, 0o644)
+        env = dict(os.environ, HOME="/root", USER="root", LOGNAME="root")
+        p = run("-c", conf, "fetch", env=env)
+        srv.close()
+        got = dict(l.split("=", 1) for l in open(envf).read().splitlines()
+                   if "=" in l) if os.path.exists(envf) else {}
+        ids = [l for l in open(envf).read().splitlines() if l.isdigit()] \
+            if os.path.exists(envf) else []
+        check("token_command runs as nobody with nobody's HOME/USER/LOGNAME",
+              ids == [str(nobody.pw_uid)] and
+              got.get("HOME") == nobody.pw_dir and
+              got.get("USER") == "nobody" and got.get("LOGNAME") == "nobody",
+              (p.returncode, p.stderr[-500:], ids,
+               {k: got.get(k) for k in ("HOME", "USER", "LOGNAME")}))
+
         # ---- a database the dropped user cannot write ----
         # Made by root (an import as root before): after the switch the
         # open fails with the owner and mode named, not SQLite's "attempt
