@@ -278,6 +278,16 @@ print(json.dumps({"rc": p.returncode, "stderr": p.stderr, "lines": got}))
         srv = socket.socket()
         srv.bind(("127.0.0.1", 0))
         srv.listen(2)
+        sock_uids = []
+
+        def sock_uid(port):
+            """Owner of the client socket of port (/proc/net/tcp): who
+            made the connection."""
+            for line in open("/proc/net/tcp").read().splitlines()[1:]:
+                f = line.split()
+                if int(f[1].split(":")[1], 16) == port:
+                    return int(f[7])
+            return None
 
         def greet():
             for _ in range(2):
@@ -285,6 +295,7 @@ print(json.dumps({"rc": p.returncode, "stderr": p.stderr, "lines": got}))
                     c, _ = srv.accept()
                 except OSError:
                     return
+                sock_uids.append(sock_uid(c.getpeername()[1]))
                 f = c.makefile("rb")
                 c.sendall(b"* OK [CAPABILITY IMAP4rev1 AUTH=XOAUTH2] hi\r\n")
                 for line in f:
@@ -313,6 +324,8 @@ print(json.dumps({"rc": p.returncode, "stderr": p.stderr, "lines": got}))
                    if "=" in l) if os.path.exists(envf) else {}
         ids = [l for l in open(envf).read().splitlines() if l.isdigit()] \
             if os.path.exists(envf) else []
+        check("fetch: the connection is made by nobody (after the drop)",
+              sock_uids == [nobody.pw_uid], sock_uids)
         check("token_command runs as nobody with nobody's HOME/USER/LOGNAME",
               ids == [str(nobody.pw_uid)] and
               got.get("HOME") == nobody.pw_dir and
