@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Privilege drop of fetch / watch (cli/privdrop.c) and the log targets.
 
-Always: the log levels (-q, default, -v, -vv) and that --syslog and
+Always: the log levels (-q, default, -v, -vv), the journal priority
+prefixes when JOURNAL_STREAM names stderr, and that --syslog and
 [general] log = syslog take the log lines off stderr; config check
 accepts [general] user / log and refuses bad values.
 As root with unshare: the syslog lines as received on a /dev/log of the
@@ -74,6 +75,36 @@ with tempfile.TemporaryDirectory() as tmp:
           "dmarcwatch: debug: " in p.stderr, p.stderr)
     p = run("-v", "-d", db, "import", again)
     check("-v: no debug lines", "debug" not in p.stderr, p.stderr)
+
+    # ---- the journal: stderr named by JOURNAL_STREAM gets "<N>" ----
+    def journal_run(args, name_it=True):
+        r, w = os.pipe()
+        st = os.fstat(w)
+        env = dict(os.environ)
+        env["JOURNAL_STREAM"] = (f"{st.st_dev}:{st.st_ino}" if name_it
+                                 else f"{st.st_dev}:{st.st_ino + 1}")
+        p = subprocess.Popen(DW + args, stdout=subprocess.DEVNULL,
+                             stderr=w, env=env)
+        os.close(w)
+        with os.fdopen(r, errors="replace") as f:
+            err = f.read()
+        p.wait(timeout=60)
+        return p.returncode, err
+
+    rc, err = journal_run(["-vv", "-d", db, "import", fresh_bad(), again])
+    lines = err.splitlines()
+    check("journal: every line has its priority (<4> warning, <7> debug)",
+          rc == 3 and lines and
+          all(re.match(r"<[3467]>dmarcwatch: ", l) for l in lines) and
+          any(l.startswith("<4>dmarcwatch: warning: rejected ")
+              for l in lines) and
+          any(l.startswith("<7>dmarcwatch: debug: ") for l in lines), err)
+    rc, err = journal_run(["-d", "/nonexistent/dir/x.db", "reports"])
+    check("journal: an error is <3>", rc == 1 and
+          err.startswith("<3>dmarcwatch: error: "), (rc, err))
+    rc, err = journal_run(["-d", db, "import", fresh_bad()], name_it=False)
+    check("journal: stderr redirected elsewhere gets no prefix",
+          rc == 3 and err.startswith("dmarcwatch: warning: rejected "), err)
 
     # ---- syslog ----
     p = run("--syslog", "-vv", "-d", db, "import", fresh_bad(), again)
