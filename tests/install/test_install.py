@@ -556,6 +556,14 @@ with tempfile.TemporaryDirectory() as dest:
         pw = os.path.join(tmp, "imap-password")
         open(pw, "w").write("secret\n")
         os.chmod(pw, 0o600)
+        if os.geteuid() == 0:
+            # as root, config check wants it owned by [general] user
+            import pwd
+            try:
+                u = pwd.getpwnam("dmarcwatch")
+                os.chown(pw, u.pw_uid, u.pw_gid)
+            except KeyError:
+                pass
         ca = os.path.join(tmp, "ca.pem")
         open(ca, "w").write("placeholder\n")
         text = []

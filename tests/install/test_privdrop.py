@@ -248,6 +248,26 @@ print(json.dumps({"rc": p.returncode, "stderr": p.stderr, "lines": got}))
                 f"user = x\npassword_file = {pw}\npoll_interval = 1\n")
             os.chmod(conf, 0o644)
 
+        # config check as root reads the secret file as fetch will:
+        # as [general] user. Owned by root it passes root's eye but
+        # fails after the drop; config check says so.
+        write_conf("nobody")
+        os.chown(pw, 0, 0)
+        p = run("-c", conf, "config", "check")
+        check("config check as root: a secret file the user does not own",
+              p.returncode == 1 and f"password_file {pw} belongs to uid 0, "
+              f"but fetch and watch read it as nobody (uid {nobody.pw_uid})"
+              in p.stdout, p.stdout + p.stderr)
+        os.chown(pw, nobody.pw_uid, nobody.pw_gid)
+        p = run("-c", conf, "config", "check")
+        check("config check as root: owned by the user, ok",
+              p.returncode == 0, p.stdout + p.stderr)
+        write_conf("no-such-user-dw")
+        p = run("-c", conf, "config", "check")
+        check("config check as root: a user not on this machine is a note",
+              p.returncode == 0 and "note: [general] user 'no-such-user-dw' "
+              "does not exist here" in p.stdout, p.stdout + p.stderr)
+
         write_conf("nobody")
         p = run("-c", conf, "-vv", "fetch")
         check("fetch drops to nobody", p.returncode == 1 and
