@@ -4,8 +4,11 @@
  * Prints every problem as file:line: message and exits 1, or prints
  * "FILE: ok" and exits 0. Used as ExecStartPre= of the service units.
  */
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../ingest/sendlog.h"
 #include "cli.h"
@@ -69,6 +72,49 @@ check_profiles(const struct cli_globals *g, const struct settings *s)
 	return pe.n;
 }
 
+/*
+ * Run as root, config check sees files the way root does, but fetch and
+ * watch started as root read the [imap] secret file as [general] user,
+ * after the switch (cli/privdrop.c): one owned by someone else passes
+ * here and fails at the first connect. Checked when the user exists on
+ * this machine; a user that does not is a note (the check may run on
+ * another machine). Returns the number of problems.
+ */
+static int
+check_run_user(const struct cli_globals *g, const struct settings *s)
+{
+	const struct imap_config *ic = &s->imap;
+	const char *secret, *key;
+	struct passwd *pw;
+	struct stat sb;
+
+	if (geteuid() != 0 || !ic->present)
+		return 0;
+	if ((pw = getpwnam(s->run_user)) == NULL) {
+		printf("%s: note: [general] user '%s' does not exist here: "
+		    "fetch and watch refuse to start as root without it\n",
+		    g->config_path, s->run_user);
+		return 0;
+	}
+	if (pw->pw_uid == 0)
+		return 0;
+	if (ic->auth == IMAP_AUTH_PASSWORD) {
+		secret = ic->password_file;
+		key = "password_file";
+	} else {
+		secret = ic->token_file;
+		key = "token_file";
+	}
+	if (secret[0] == '\0' || lstat(secret, &sb) != 0 ||
+	    sb.st_uid == pw->pw_uid)
+		return 0;   /* missing: reported by settings_load already */
+	printf("%s:%d: %s %s belongs to uid %u, but fetch and watch read it "
+	    "as %s (uid %u) after leaving root: chown %s %s\n",
+	    g->config_path, s->secret_line, key, secret, (unsigned)sb.st_uid,
+	    pw->pw_name, (unsigned)pw->pw_uid, pw->pw_name, secret);
+	return 1;
+}
+
 int
 cmd_config(const struct cli_globals *g, int argc, char **argv)
 {
@@ -80,7 +126,7 @@ cmd_config(const struct cli_globals *g, int argc, char **argv)
 	settings_defaults(&s);
 	problems = settings_load(&s, g->config_path, 0, stdout);
 	if (problems >= 0)
-		problems += check_profiles(g, &s);
+		problems += check_profiles(g, &s) + check_run_user(g, &s);
 	if (problems != 0) {
 		if (problems > 0)
 			printf("%s: %d error%s\n", g->config_path, problems,

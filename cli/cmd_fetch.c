@@ -31,7 +31,7 @@ cmd_fetch(const struct cli_globals *g, int argc, char **argv)
 	struct err err;
 	int json = 0, quiet = g->quiet, ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "jd:q", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:q", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'j': json = 1; break;
 		case 'd': db = optarg; break;

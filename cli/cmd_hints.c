@@ -47,7 +47,7 @@ cmd_hints(const struct cli_globals *g, int argc, char **argv)
 	int64_t now = (int64_t)time(NULL);
 	int ch, rc, status = EXIT_OK, db_flag = 0;
 
-	while ((ch = getopt_long(argc, argv, "d:c:o:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:c:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': db = optarg; db_flag = 1; break;
 		case 'c': conf = optarg; break;

@@ -36,7 +36,7 @@ cmd_report(const struct cli_globals *g, int argc, char **argv)
 		return cli_usage("report");
 	argc--;
 	argv++;
-	while ((ch = getopt_long(argc, argv, "d:o:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': db = optarg; break;
 		case 'o': o.out_dir = optarg; break;

@@ -25,7 +25,7 @@ cmd_reports(const struct cli_globals *g, int argc, char **argv)
 	int json = 0, ch, rc;
 
 	memset(&f, 0, sizeof f);
-	while ((ch = getopt_long(argc, argv, "jd:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'j': json = 1; break;
 		case 'd': db = optarg; break;

@@ -128,7 +128,7 @@ sendlog_import(const struct cli_globals *g, int argc, char **argv)
 
 	memset(&o, 0, sizeof o);
 	memset(&sum, 0, sizeof sum);
-	while ((ch = getopt_long(argc, argv, "d:j", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			if ((o.format = ingest_sendlog_format_parse(optarg)) < 0) {

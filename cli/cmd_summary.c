@@ -29,7 +29,7 @@ cmd_summary(const struct cli_globals *g, int argc, char **argv)
 	int ch, rc;
 
 	memset(&o, 0, sizeof o);
-	while ((ch = getopt_long(argc, argv, "jd:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'j': o.json = 1; break;
 		case 'd': db = optarg; break;

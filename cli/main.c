@@ -20,7 +20,8 @@ const struct cli_command cli_commands[] = {
 	  "stay connected to [imap] (IDLE or polling); SIGHUP re-reads "
 	  "the config" },
 	{ "sendlog", cmd_sendlog, "import [--format postfix|kumomta|csv] "
-	  "[--year Y] [--follow] [--providers FILE] [-d DB] [--json] FILE|-",
+	  "[--year Y] [--follow] [--poll-ms MS] [--providers FILE] [-d DB] "
+	  "[--json] FILE|-",
 	  "roll a delivery log up per hour, source IP and provider" },
 	{ "summary", cmd_summary,
 	  "[-d DB] [--json] [--since DATE] [--until DATE] [--domain D]",

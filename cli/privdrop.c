@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -69,6 +70,15 @@ privdrop(const char *user)
 	if (setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0) {
 		log_error("privilege drop to '%s': root could be regained", user);
 		rc = ERR_IO;
+		goto out;
+	}
+	/* The environment said root's: a token_command run later as this
+	 * user would look for its files in /root. As su and runuser do. */
+	if (setenv("HOME", pw->pw_dir, 1) != 0 ||
+	    setenv("USER", pw->pw_name, 1) != 0 ||
+	    setenv("LOGNAME", pw->pw_name, 1) != 0) {
+		log_warn("setenv");
+		rc = ERR_NOMEM;
 		goto out;
 	}
 	log_debug("dropped privileges to user %s (uid %u, gid %u)", user,

@@ -12,6 +12,8 @@
  * (logs why and returns a negative ERR_*) when the user does not exist or
  * a step fails. A configured user with uid 0 (an explicit
  * `[general] user = root`) keeps root with a warning on every start.
+ * After the switch HOME, USER and LOGNAME are the user's (pw_dir,
+ * pw_name), as su sets them: a token_command inherits them.
  * Does nothing (returns 0) when not root. One debug line says what
  * happened.
  */

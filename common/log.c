@@ -1,14 +1,58 @@
 /* common/log.c - see log.h */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static enum log_level level = LOG_LVL_INFO;
 static int to_syslog;
+static int to_journal;   /* stderr is the journal: "<N>" line prefixes */
+
+/* Parses the decimal number at *p up to stop; 0 when there is none. */
+static int
+dec(const char **p, char stop, uintmax_t *out)
+{
+	const char *s = *p;
+
+	*out = 0;
+	if (*s < '0' || *s > '9')
+		return 0;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (*out > (UINTMAX_MAX - 9) / 10)
+			return 0;
+		*out = *out * 10 + (uintmax_t)(*s - '0');
+	}
+	if (*s != stop)
+		return 0;
+	*p = s + (stop != '\0');
+	return 1;
+}
+
+/*
+ * systemd sets JOURNAL_STREAM=DEV:INODE when it connects stdout/stderr
+ * to the journal (systemd.exec(5)). Only when stderr is that very stream
+ * (not redirected to a file by hand) do lines get the "<N>" prefix that
+ * gives the journal their priority (sd-daemon(3)).
+ */
+static int
+stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	uintmax_t dev, ino;
+	struct stat sb;
+
+	if (e == NULL || !dec(&e, ':', &dev) || !dec(&e, '\0', &ino) ||
+	    fstat(STDERR_FILENO, &sb) != 0)
+		return 0;
+	return (uintmax_t)sb.st_dev == dev && (uintmax_t)sb.st_ino == ino;
+}
 
 void
 log_use_syslog(void)
@@ -40,6 +84,9 @@ void
 log_set_level(enum log_level lvl)
 {
 	level = lvl;
+	/* main() sets the level first thing, before any thread exists:
+	 * the place to look at the environment once. */
+	to_journal = stderr_is_journal();
 }
 
 enum log_level
@@ -69,11 +116,18 @@ vlog(enum log_level lvl, const char *prefix, int with_errno, const char *fmt,
 		    strerror(saved));
 	else if (to_syslog)
 		syslog(syslog_priority(lvl), "%s%s", prefix, line);
-	else if (with_errno)
-		fprintf(stderr, "dmarcwatch: %s%s: %s\n", prefix, line,
-		    strerror(saved));
-	else
-		fprintf(stderr, "dmarcwatch: %s%s\n", prefix, line);
+	else {
+		char pri[8] = "";
+
+		if (to_journal)
+			snprintf(pri, sizeof pri, "<%d>", syslog_priority(lvl));
+		if (with_errno)
+			fprintf(stderr, "%sdmarcwatch: %s%s: %s\n", pri, prefix,
+			    line, strerror(saved));
+		else
+			fprintf(stderr, "%sdmarcwatch: %s%s\n", pri, prefix,
+			    line);
+	}
 	errno = saved;
 }
 

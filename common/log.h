@@ -4,9 +4,14 @@
  *
  * Levels: error (always, also with -q), warning (default), info (-v; the
  * default of watch), debug (-vv). Never log report contents above
- * LOG_LVL_DEBUG: origins, counts and error messages are fine, report
- * bodies are not. Messages are one line; control characters are replaced
- * so hostile strings cannot forge log lines.
+ * LOG_LVL_DEBUG: origins, counts and error messages (struct err, which
+ * quotes no report bytes) are fine, names and values from a report are
+ * not (tests/cli/test_log_contents.py). Messages are one line; control
+ * characters are replaced so hostile strings cannot forge log lines.
+ * When stderr is the journal (JOURNAL_STREAM names it; looked at by
+ * log_set_level(), which main() calls first), each line starts with its
+ * syslog priority "<3>" to "<7>" (sd-daemon(3)), so the journal files it
+ * under that priority.
  */
 #ifndef DW_COMMON_LOG_H
 #define DW_COMMON_LOG_H

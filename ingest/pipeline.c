@@ -250,9 +250,17 @@ sink_begin(void *ctx, const struct report *r)
 	 * feedback: only auth-failure reports are DMARC failure reports. */
 	if (r->kind == REPORT_FAILURE && r->fail.feedback_type != NULL &&
 	    sp_casecmp(r->fail.feedback_type, "auth-failure") != 0) {
+		/* Named when registered (RFC 5965, 6650); any other word is
+		 * the sender's and stays out of the message. */
+		static const char *const reg[] = { "abuse", "fraud", "virus",
+		    "other", "not-spam" };
+		const char *ft = NULL;
+		for (size_t i = 0; i < sizeof reg / sizeof reg[0]; i++)
+			if (sp_casecmp(r->fail.feedback_type, reg[i]) == 0)
+				ft = reg[i];
 		err_set(&c->payload_err, ERR_UNSUPPORTED, "ARF feedback type "
-		    "'%.64s' is not a DMARC failure report (auth-failure)",
-		    r->fail.feedback_type);
+		    "%s%s%s is not a DMARC failure report (auth-failure)",
+		    ft ? "'" : "", ft ? ft : "(unregistered)", ft ? "'" : "");
 		return ERR_UNSUPPORTED;
 	}
 	c->kinds |= 1u << r->kind;

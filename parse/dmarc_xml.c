@@ -450,6 +450,47 @@ fail(struct xp *x, int code, const char *fmt, ...)
 	return err_set(x->err, code, "%s", msg);
 }
 
+static enum el el_lookup(const char *s);
+
+static int
+name_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
+	    c >= 0x80;
+}
+
+/* Replaces each whole-word occurrence of name in msg by "[name]", unless
+ * name is a DMARC element's (ours to quote). */
+static void
+redact_name(char *msg, size_t cap, const char *name)
+{
+	static const char repl[] = "[name]";
+	size_t nl, rl = sizeof repl - 1, ml;
+	char *p;
+
+	if (name == NULL || (nl = strlen(name)) == 0 ||
+	    el_lookup(name) != EL_OTHER)
+		return;
+	for (p = msg; (p = strstr(p, name)) != NULL; ) {
+		ml = strlen(msg);
+		if ((p > msg && name_char((unsigned char)p[-1])) ||
+		    name_char((unsigned char)p[nl])) {
+			p += nl;
+			continue;
+		}
+		if (ml - nl + rl >= cap)   /* no room: drop the rest */
+			*p = '\0';
+		else {
+			memmove(p + rl, p + nl, ml - (size_t)(p - msg) - nl + 1);
+			memcpy(p, repl, rl);
+		}
+		p += rl;
+		if ((size_t)(p - msg) >= strlen(msg))
+			break;
+	}
+}
+
 #if LIBXML_VERSION >= 21200
 static void
 on_xml_error(void *ctx, const xmlError *e)
@@ -506,9 +547,16 @@ on_xml_error(void *ctx, xmlErrorPtr e)
 	}
 	snprintf(x->xerr_msg, sizeof x->xerr_msg, "%s",
 	    e->message != NULL ? e->message : "XML error");
+	/* The first line only: later ones quote bytes ("Bytes: 0xE9 ..."). */
+	x->xerr_msg[strcspn(x->xerr_msg, "\r\n")] = '\0';
+	/* libxml2 puts the document's names into its messages (element,
+	 * attribute, entity, encoding): str1..str3 of the error. Names of
+	 * DMARC elements stay, any other becomes "[name]". */
+	redact_name(x->xerr_msg, sizeof x->xerr_msg, e->str1);
+	redact_name(x->xerr_msg, sizeof x->xerr_msg, e->str2);
+	redact_name(x->xerr_msg, sizeof x->xerr_msg, e->str3);
 	n = strlen(x->xerr_msg);
-	while (n > 0 && (x->xerr_msg[n - 1] == '\n' ||
-	    x->xerr_msg[n - 1] == '\r' || x->xerr_msg[n - 1] == ' '))
+	while (n > 0 && x->xerr_msg[n - 1] == ' ')
 		x->xerr_msg[--n] = '\0';
 	/* the message may quote document bytes: keep it printable */
 	for (size_t i = 0; i < n; i++)
@@ -558,9 +606,9 @@ fail_reader(struct xp *x)
 		if (x->sax_rc == ERR_HOSTILE && x->sax_what[0] == '\0')
 			return err_set(x->err, ERR_HOSTILE, "DOCTYPE "
 			    "refused: reports never need a DTD or entities");
-		if (x->sax_rc == ERR_HOSTILE)
+		if (x->sax_rc == ERR_HOSTILE)   /* its name is the sender's */
 			return err_set(x->err, ERR_HOSTILE, "entity refused: "
-			    "reference to entity '%s'", x->sax_what);
+			    "a reference to an undeclared entity");
 		return err_set(x->err, x->sax_rc, "out of memory");
 	}
 	/* the element libxml2 was in when it failed (the nodes read so far

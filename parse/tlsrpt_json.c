@@ -97,6 +97,40 @@ static const char *const K_FAILURE[] = {
 	"failure-reason-code", NULL
 };
 
+/* Every member name of RFC 8460 (the tables above). */
+static int
+is_schema_key(const char *k, size_t n)
+{
+	static const char *const *const all[] = {
+		K_TOP, K_RANGE, K_POLICY_ITEM, K_POLICY, K_SUMMARY, K_FAILURE,
+	};
+
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		for (const char *const *p = all[i]; *p != NULL; p++)
+			if (strlen(*p) == n && memcmp(*p, k, n) == 0)
+				return 1;
+	return 0;
+}
+
+/*
+ * jv_parse() names a duplicated key ("duplicate key 'x'..."). The name
+ * is the sender's: keep it when it is one of ours, else drop it (err
+ * carries no report contents; where still gives line and column).
+ */
+static void
+unquote_dup_key(struct err *err)
+{
+	static const char pre[] = "duplicate key '";
+	const char *k, *q;
+
+	if (err == NULL || strncmp(err->msg, pre, sizeof pre - 1) != 0)
+		return;
+	k = err->msg + sizeof pre - 1;
+	if ((q = strchr(k, '\'')) != NULL && is_schema_key(k, (size_t)(q - k)))
+		return;
+	err_set(err, err->code, "duplicate key");
+}
+
 struct tp {
 	const struct report_sink *sink;
 	struct err *err;
@@ -728,8 +762,10 @@ tlsrpt_json_parse(struct reader *in, const struct report_sink *sink,
 	t.rep.warnings = t.ws.warns;
 
 	if ((rc = jv_parse(in, LIM_JSON_BYTES, LIM_JSON_DEPTH, &root,
-	    err)) != 0)
+	    err)) != 0) {
+		unquote_dup_key(err);
 		goto out;
+	}
 	if (!jv_is_object(root) || (jv_get(root, "policies") == NULL &&
 	    jv_get(root, "report-id") == NULL &&
 	    jv_get(root, "organization-name") == NULL)) {

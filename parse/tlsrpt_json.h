@@ -56,7 +56,9 @@
  *   returned.
  * On failure err says what, and where: "line L column C" for JSON
  * errors, the member path (e.g. "policies[0].failure-details[2].
- * failed-session-count") for report errors.
+ * failed-session-count") for report errors. err quotes no byte of the
+ * report: a duplicated member is named only when it is one of RFC 8460's
+ * (else "duplicate key" and its line and column).
  * No global state: safe to call from several threads on different inputs.
  */
 int tlsrpt_json_parse(struct reader *in, const struct report_sink *sink,

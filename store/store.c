@@ -5,12 +5,15 @@
  * doc/schema.md for the tables.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "store_priv.h"
 
@@ -395,6 +398,98 @@ sqlite_global_init(void)
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* "nobody (uid 65534)", or "uid 65534" for an id without a name. */
+static void
+uid_name(uid_t uid, char *out, size_t cap)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL)
+		snprintf(out, cap, "%.64s (uid %u)", pw->pw_name,
+		    (unsigned)uid);
+	else
+		snprintf(out, cap, "uid %u", (unsigned)uid);
+}
+
+/*
+ * Why a read-write open failed, when the reason is the file system rather
+ * than SQLite: SQLite only says "attempt to write a readonly database" or
+ * "unable to open database file". The usual cause is a database (or its
+ * directory) made by another user, e.g. by root before fetch and watch
+ * drop privileges, or a path outside the systemd units' ReadWritePaths.
+ * Checks the file, its -wal and -shm files and the directory, with the
+ * effective ids. Returns 1 with err replaced when it found the cause,
+ * else 0 with err left alone.
+ */
+static int
+explain_access(const char *path, struct err *err)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	char f[PATH_MAX], me[96], owner[96];
+	const char *slash;
+	struct stat sb;
+
+	uid_name(geteuid(), me, sizeof me);
+	for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+		if ((size_t)snprintf(f, sizeof f, "%s%s", path, sfx[i]) >=
+		    sizeof f || stat(f, &sb) != 0)
+			continue;
+		if (faccessat(AT_FDCWD, f, R_OK | W_OK, AT_EACCESS) == 0)
+			continue;
+		if (errno == EROFS) {
+			err_where(err, "%s", f);
+			err_set(err, ERR_INVAL, "cannot write the database: "
+			    "read-only file system (under the systemd units, "
+			    "only /var/lib/dmarcwatch is writable; see "
+			    "ReadWritePaths= in doc/operations.md)");
+			return 1;
+		}
+		if (errno != EACCES && errno != EPERM)
+			return 0;
+		uid_name(sb.st_uid, owner, sizeof owner);
+		err_where(err, "%s", f);
+		err_set(err, ERR_INVAL, "cannot write the database as %s: "
+		    "%s belongs to %s, mode %04o; chown the database and "
+		    "its -wal and -shm files to that user "
+		    "(doc/operations.md)", me, i == 0 ? "it" : i == 1 ?
+		    "its -wal file" : "its -shm file",
+		    owner, (unsigned)(sb.st_mode & 07777));
+		return 1;
+	}
+	/* The directory: SQLite creates the file and the -wal and -shm
+	 * files beside it. */
+	slash = strrchr(path, '/');
+	if (slash == NULL)
+		snprintf(f, sizeof f, ".");
+	else if (slash == path)
+		snprintf(f, sizeof f, "/");
+	else if ((size_t)(slash - path) < sizeof f)
+		snprintf(f, sizeof f, "%.*s", (int)(slash - path), path);
+	else
+		return 0;
+	if (stat(f, &sb) != 0 ||
+	    faccessat(AT_FDCWD, f, W_OK | X_OK, AT_EACCESS) == 0)
+		return 0;
+	if (errno == EROFS) {
+		err_where(err, "%s", f);
+		err_set(err, ERR_INVAL, "cannot create the database files in "
+		    "%.200s: read-only file system (under the systemd units, "
+		    "only /var/lib/dmarcwatch is writable; see "
+		    "ReadWritePaths= in doc/operations.md)", f);
+		return 1;
+	}
+	if (errno != EACCES && errno != EPERM)
+		return 0;
+	uid_name(sb.st_uid, owner, sizeof owner);
+	err_where(err, "%s", f);
+	err_set(err, ERR_INVAL, "cannot create the database files in %.200s "
+	    "as %s: the directory belongs to %s, mode %04o; SQLite "
+	    "creates the database and its -wal and -shm files there "
+	    "(doc/operations.md)", f, me, owner,
+	    (unsigned)(sb.st_mode & 07777));
+	return 1;
+}
+
 int
 store_open(const char *path, int flags, struct store **out, struct err *err)
 {
@@ -428,6 +523,15 @@ store_open(const char *path, int flags, struct store **out, struct err *err)
 		err_where(err, "%s", path);
 		goto out;
 	}
+	/* SQLite falls back to read-only, silently, on a file it cannot
+	 * write; every later write would fail one message at a time (as a
+	 * transient error, retried for ever). Refuse here, once. */
+	if (!s->readonly && sqlite3_db_readonly(s->db, "main") == 1) {
+		err_where(err, "%s", path);
+		rc = err_set(err, ERR_INVAL, "cannot write the database "
+		    "(SQLite opened it read-only)");
+		goto out;
+	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
 	if ((rc = configure(s, err)) < 0) {
@@ -440,6 +544,8 @@ store_open(const char *path, int flags, struct store **out, struct err *err)
 	s = NULL;
 	rc = 0;
 out:
+	if (rc < 0 && s != NULL && !s->readonly && explain_access(path, err))
+		rc = ERR_INVAL;
 	store_free(s);
 	return rc;
 }

@@ -37,6 +37,13 @@ enum store_open_flags {
 	STORE_READONLY = 1 << 0,   /* readers: reports, summary, html */
 };
 
+/*
+ * Opens (read-write: creates and migrates) the database at path. When a
+ * read-write open fails because the file, its -wal/-shm files or its
+ * directory cannot be written by the effective user (another user's
+ * files, a read-only file system), err says so with the owner and mode
+ * and the code is ERR_INVAL (permanent), instead of SQLite's message.
+ */
 int store_open(const char *path, int flags, struct store **out,
     struct err *err);
 void store_free(struct store *s);   /* NULL ok; rolls back an open tx */
