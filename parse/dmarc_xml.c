@@ -402,9 +402,32 @@ warn(struct xp *x, enum warn_code c, const char *fmt, ...)
 	x->rep.n_warnings = x->ws.n;
 }
 
-/* "feedback/record/row/count" for the node at depth d. */
+static enum el el_lookup(const char *s);
+
+/*
+ * An element name as an error's path shows it: a DMARC element's local
+ * name, any other as "[name]". Errors reach the log and the rejected
+ * table, and the document's own names are report contents (doc/cli.md
+ * "Logging").
+ */
+static const char *
+path_name(const char *nm)
+{
+	const char *local;
+
+	if (nm == NULL)
+		return "";
+	local = strrchr(nm, ':');
+	local = local != NULL ? local + 1 : nm;
+	return el_lookup(local) != EL_OTHER ? local : "[name]";
+}
+
+/* "feedback/record/row/count" for the node at depth d. An error's path
+ * (redact) shows other names as "[name]": it is logged. A warning's
+ * path keeps them: warnings are stored with the report, never logged
+ * above debug, and the unknown element's name is what the admin wants. */
 static void
-path_str(const struct xp *x, int d, char *out, size_t cap)
+path_str(const struct xp *x, int d, int redact, char *out, size_t cap)
 {
 	size_t n = 0;
 
@@ -414,7 +437,7 @@ path_str(const struct xp *x, int d, char *out, size_t cap)
 	/* a text node's depth has no element: the path ends at its parent */
 	for (int i = 0; i <= d && n + 1 < cap && x->path[i] != NULL; i++) {
 		int w = snprintf(out + n, cap - n, "%s%s", i ? "/" : "",
-		    x->path[i]);
+		    redact ? path_name(x->path[i]) : x->path[i]);
 		if (w < 0)
 			break;
 		n += (size_t)w;
@@ -430,7 +453,7 @@ where_here(struct xp *x, int d)
 	char path[256];
 
 	/* where the current node was (not how far libxml2 read) */
-	path_str(x, d, path, sizeof path);
+	path_str(x, d, 1, path, sizeof path);
 	err_where(x->err, "line %d column %d, %s", x->line, x->col, path);
 }
 
@@ -449,8 +472,6 @@ fail(struct xp *x, int code, const char *fmt, ...)
 	where_here(x, x->depth);
 	return err_set(x->err, code, "%s", msg);
 }
-
-static enum el el_lookup(const char *s);
 
 static int
 name_char(unsigned char c)
@@ -534,7 +555,7 @@ on_xml_error(void *ctx, xmlErrorPtr e)
 			const char *nm = (const char *)x->pc->nameTab[i];
 			int w = snprintf(x->xerr_path + k,
 			    sizeof x->xerr_path - k, "%s%s", i ? "/" : "",
-			    nm != NULL ? nm : "");
+			    path_name(nm));
 			if (w < 0)
 				break;
 			k += (size_t)w;
@@ -1850,7 +1871,7 @@ lost_record(struct xp *x)
 
 	if (x->lost_records++ > 0)
 		return;
-	path_str(x, x->depth, path, sizeof path);
+	path_str(x, x->depth, 1, path, sizeof path);
 	snprintf(x->lost_at, sizeof x->lost_at, "line %d column %d, %s",
 	    x->line, x->col, path);
 }
@@ -1877,7 +1898,7 @@ xp_unknown(struct xp *x)
 	char path[256];
 
 	if (!warn_set_has(&x->ws, W_UNKNOWN_ELEMENT)) {
-		path_str(x, x->depth, path, sizeof path);
+		path_str(x, x->depth, 0, path, sizeof path);
 		warn(x, W_UNKNOWN_ELEMENT, "%s", path);
 	} else
 		warn(x, W_UNKNOWN_ELEMENT, NULL);
@@ -1890,7 +1911,7 @@ stray(struct xp *x)
 	char path[256];
 
 	if (!warn_set_has(&x->ws, W_STRAY_TEXT)) {
-		path_str(x, x->depth - 1, path, sizeof path);
+		path_str(x, x->depth - 1, 0, path, sizeof path);
 		warn(x, W_STRAY_TEXT, "%s", path);
 	} else
 		warn(x, W_STRAY_TEXT, NULL);

@@ -1167,7 +1167,7 @@ def build_hostile():
         '</record>\n', '</record></batch>\n', 1)
     write(H + 'record-out-of-place.xml', s.encode())
     expect(H + 'record-out-of-place.xml', 'rejected', [], error='format',
-           notes='msg=cannot where=batch well-formed, but one of the two'
+           notes='msg=cannot where=[name]/record well-formed, but one of the two'
                  ' records sits in an unknown <batch> element: refused'
                  ' rather than stored with one record')
 

@@ -837,8 +837,8 @@ static const struct {
 	{ 95, "not well-formed" },
 	{ 99, "1 of the document's 2 <record> elements cannot be read: 1 "
 	    "out of place (the first is where this error points)" },
-	{ 99, "line 1 column 360, feedback/wrapper/record" },
-	{ 100, "feedback/wrapper/record" },
+	{ 99, "line 1 column 360, feedback/[name]/record" },
+	{ 100, "feedback/[name]/record" },
 	{ 101, "1 after </feedback>" },
 	{ 102, "2 lost where the XML is broken" },
 	{ 116, "1 of the document's 2 <record> elements cannot be read: 1 "
