@@ -318,6 +318,11 @@ if sysusersdir in ("", None):
     pc = run(["pkg-config", "--variable=sysusersdir", "systemd"])
     sysusersdir = pc.stdout.strip() if pc.returncode == 0 and pc.stdout.strip() \
         else os.path.join(prefix, "lib/sysusers.d")
+tmpfilesdir = opts.get("tmpfilesdir", "")
+if tmpfilesdir in ("", None):
+    pc = run(["pkg-config", "--variable=tmpfilesdir", "systemd"])
+    tmpfilesdir = pc.stdout.strip() if pc.returncode == 0 and pc.stdout.strip() \
+        else os.path.join(prefix, "lib/tmpfiles.d")
 docdir = os.path.join(datadir, "doc", "dmarcwatch")
 expected = {
     "binary": os.path.join(bindir, "dmarcwatch"),
@@ -331,6 +336,7 @@ expected = {
     "hints.service": os.path.join(unitdir, "dmarcwatch-hints.service"),
     "hints.timer": os.path.join(unitdir, "dmarcwatch-hints.timer"),
     "sysusers": os.path.join(sysusersdir, "dmarcwatch.conf"),
+    "tmpfiles": os.path.join(tmpfilesdir, "dmarcwatch.conf"),
 }
 
 with tempfile.TemporaryDirectory() as dest:
@@ -408,6 +414,19 @@ with tempfile.TemporaryDirectory() as dest:
     check("hints.timer: every 15 minutes", "OnCalendar=*:0/15" in tl)
     su = open(inst["sysusers"]).read() if os.path.isfile(inst["sysusers"]) else ""
     check("sysusers.d: user dmarcwatch", re.search(r"^u dmarcwatch ", su, re.M))
+    # The sample's [hints] json directory: made by tmpfiles.d, writable
+    # by the hints unit, so the sample configuration works as installed.
+    tf = open(inst["tmpfiles"]).read() if os.path.isfile(inst["tmpfiles"]) else ""
+    sample_json = re.search(r"^json\s*=\s*(\S+)",
+                            open(inst["sample"]).read(), re.M)
+    hints_dir = os.path.dirname(sample_json.group(1)) if sample_json else "?"
+    check("tmpfiles.d: the sample's hints directory, 0755, owner dmarcwatch",
+          re.search(r"^d %s 0755 dmarcwatch dmarcwatch " % re.escape(hints_dir),
+                    tf, re.M), (hints_dir, tf))
+    hs = open(inst["hints.service"]).read() if os.path.isfile(inst["hints.service"]) else ""
+    check("hints unit may write the sample's hints directory",
+          re.search(r"^ReadWritePaths=-?%s$" % re.escape(hints_dir), hs, re.M),
+          hints_dir)
 
     if shutil.which("systemd-analyze"):
         with tempfile.TemporaryDirectory() as ud:
