@@ -248,6 +248,20 @@ sink_record(void *ctx, const struct report *r, const struct agg_record *rec)
 }
 
 static int
+sink_records(void *ctx, const struct report *r, const struct agg_record *recs,
+    size_t n)
+{
+	struct msg_ctx *c = ctx;
+	struct err e;
+	int rc;
+
+	rc = store_report_records(c->p->st, c->report_id, r, recs, n, &e);
+	if (rc < 0)
+		return sink_fail(c, rc, &e);
+	return rc;
+}
+
+static int
 sink_end(void *ctx, const struct report *r)
 {
 	struct msg_ctx *c = ctx;
@@ -371,6 +385,7 @@ pipeline_sink(struct msg_ctx *c, struct report_sink *sink)
 	memset(sink, 0, sizeof *sink);
 	sink->begin = sink_begin;
 	sink->record = sink_record;
+	sink->records = sink_records;
 	sink->end = sink_end;
 	sink->tlsrpt_policy = sink_policy;
 	sink->ctx = c;

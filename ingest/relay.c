@@ -313,10 +313,16 @@ relay_parse(relay_parse_fn fn, struct reader *in, const void *opts,
 			/* After a failed parse the report behind cur_r is
 			 * gone and its savepoint is rolled back: the records
 			 * still queued are dropped unread. */
-			for (size_t i = 0; i < b->n && rc == 0 && !drop; i++)
-				if (rl.sink_error == 0 && sink->record != NULL)
-					rc = sink->record(sink->ctx, rl.cur_r,
-					    &b->recs[i]);
+			if (drop || rl.sink_error != 0)
+				;
+			else if (sink->records != NULL)
+				rc = sink->records(sink->ctx, rl.cur_r,
+				    b->recs, b->n);
+			else
+				for (size_t i = 0; i < b->n && rc == 0; i++)
+					if (sink->record != NULL)
+						rc = sink->record(sink->ctx,
+						    rl.cur_r, &b->recs[i]);
 			if (rc != 0)
 				set_sink_error(&rl, rc);
 			pthread_mutex_lock(&rl.mu);

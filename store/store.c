@@ -44,7 +44,7 @@
 
 /* The three ways rows get into agg_daily share its column list and the
  * upsert that adds a report's counts to what the day already has. */
-#define AGG_DAILY_INSERT "INSERT INTO agg_daily (day, source_ip," \
+#define AGG_DAILY_INSERT "INSERT OR FAIL INTO agg_daily (day, source_ip," \
 	" header_from, reporter, policy_domain, messages, dmarc_pass," \
 	" spf_aligned_pass, dkim_aligned_pass, quarantine, reject)"
 #define AGG_DAILY_UPSERT \
@@ -56,6 +56,34 @@
 	" + excluded.dkim_aligned_pass," \
 	" quarantine = quarantine + excluded.quarantine," \
 	" reject = reject + excluded.reject"
+
+/*
+ * Multi-row inserts: one statement runs the VDBE program, opens the
+ * cursors and seeks the b-tree edge once for STORE_MULTI_ROWS rows
+ * instead of once per row (a third fewer instructions per record than one
+ * row per statement). Parameters are anonymous: row j, column c is
+ * parameter j * columns + c + 1.
+ */
+#define ROWS2(r) r "," r
+#define ROWS4(r) ROWS2(r) "," ROWS2(r)
+#define ROWS8(r) ROWS4(r) "," ROWS4(r)
+#define ROWS16(r) ROWS8(r) "," ROWS8(r)
+#define ROWS32(r) ROWS16(r) "," ROWS16(r)
+#define ROWS_N(r) ROWS32(r)
+_Static_assert(STORE_MULTI_ROWS == 32, "ROWS_N must repeat a row "
+    "STORE_MULTI_ROWS times");
+
+#define RECORD_INSERT "INSERT OR FAIL INTO records (id, report_id, seq, source_ip," \
+	" source_ip_bin, ip_family, count, disposition, dkim_aligned," \
+	" spf_aligned, dmarc_pass, header_from, envelope_from, envelope_to," \
+	" extensions_xml) VALUES "
+#define RECORD_ROW "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+#define DKIM_INSERT "INSERT OR FAIL INTO record_dkim (record_id, seq, domain," \
+	" selector, result, human_result) VALUES "
+#define SPF_INSERT "INSERT OR FAIL INTO record_spf (record_id, seq, domain, scope," \
+	" result, human_result) VALUES "
+#define AUTH_ROW "(?,?,?,?,?,?)"
+#define AGG_ROW "(?,?,?,?,?,?,?,?,?,?,?)"
 
 static const char *const stmt_sql[ST__COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -101,15 +129,17 @@ static const char *const stmt_sql[ST__COUNT] = {
 	    " recovered = ?7 WHERE id = ?1",
 	[ST_RAW] = "INSERT INTO raw_values (report_id, seq, record_id, field,"
 	    " raw) VALUES (?1, ?5, ?2, ?3, ?4)",
-	[ST_RECORD] = "INSERT INTO records (report_id, seq, source_ip,"
-	    " source_ip_bin, ip_family, count, disposition, dkim_aligned,"
-	    " spf_aligned, dmarc_pass, header_from, envelope_from, envelope_to,"
-	    " extensions_xml) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-	    " ?11, ?12, ?13, ?14)",
-	[ST_DKIM] = "INSERT INTO record_dkim (record_id, seq, domain, selector,"
-	    " result, human_result) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[ST_SPF] = "INSERT INTO record_spf (record_id, seq, domain, scope,"
-	    " result, human_result) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	/* Records and their DKIM / SPF rows go in STORE_MULTI_ROWS rows per
+	 * statement (agg.c); the one-row forms take what is left of a batch.
+	 * The record id is the writer's own (agg.c next_record_id), so the
+	 * child rows of a whole batch can be bound before anything runs. */
+	[ST_RECORD] = RECORD_INSERT RECORD_ROW,
+	[ST_RECORD_N] = RECORD_INSERT ROWS_N(RECORD_ROW),
+	[ST_RECORD_MAX_ID] = "SELECT ifnull(max(id), 0) FROM records",
+	[ST_DKIM] = DKIM_INSERT AUTH_ROW,
+	[ST_DKIM_N] = DKIM_INSERT ROWS_N(AUTH_ROW),
+	[ST_SPF] = SPF_INSERT AUTH_ROW,
+	[ST_SPF_N] = SPF_INSERT ROWS_N(AUTH_ROW),
 	[ST_REASON] = "INSERT INTO record_reasons (record_id, seq, type,"
 	    " comment) VALUES (?1, ?2, ?3, ?4)",
 	/*
@@ -164,10 +194,22 @@ static const char *const stmt_sql[ST__COUNT] = {
 	    " FROM records WHERE id BETWEEN ?1 AND ?2 AND +report_id = ?6"
 	    " GROUP BY source_ip, hf HAVING sum(count) > 0"
 	    AGG_DAILY_UPSERT,
-	/* One pre-summed rollup row (agg.c, one-day reports). */
-	[ST_ROLLUP_ROW] = AGG_DAILY_INSERT " VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
-	    " ?7, ?8, ?9, ?10, ?11)"
-	    AGG_DAILY_UPSERT,
+	/*
+	 * Pre-summed rollup rows (agg.c, one-day reports), in key order.
+	 * A multi-row upsert would need a statement journal (its DO UPDATE
+	 * may abort half-way), which writes every b-tree page it touches
+	 * once more to a temporary file: 1.5 KiB per row. So a run of
+	 * STORE_MULTI_ROWS rows whose keys the day does not hold yet (the
+	 * probe: any row of the same reporter and policy domain in the
+	 * run's key range) is a plain multi-row insert; otherwise each row
+	 * is its own upsert.
+	 */
+	[ST_ROLLUP_ROW] = AGG_DAILY_INSERT " VALUES " AGG_ROW AGG_DAILY_UPSERT,
+	[ST_ROLLUP_ROW_N] = AGG_DAILY_INSERT " VALUES " ROWS_N(AGG_ROW),
+	[ST_ROLLUP_PROBE] = "SELECT 1 FROM agg_daily WHERE day = ?1"
+	    " AND (source_ip, header_from) >= (?2, ?3)"
+	    " AND (source_ip, header_from) <= (?4, ?5)"
+	    " AND reporter = ?6 AND policy_domain = ?7 LIMIT 1",
 	/* TLS-RPT dedup (tlsrpt.c): the policy domain is not known at
 	 * begin, and RFC 8460 makes report-id unique per reporter, so the
 	 * key prefix decides. Same expressions as reports_key. */

@@ -103,6 +103,9 @@ int store_message_add_origin(struct store *s, int64_t id,
  *   the caller stops the parse and counts "already known").
  * store_report_record: inserts one record with its dkim, spf, reason and
  *   raw rows.
+ * store_report_records: the same for recs[0..n) in document order, with
+ *   multi-row statements (the import relay hands over its batches); the
+ *   strings need only live until it returns.
  * store_report_end: writes warnings and report-level raw values, the
  *   totals (records, messages, DMARC-pass messages), and the daily rollup
  *   rows for this report (spreading multi-day reports over UTC days, see
@@ -112,6 +115,9 @@ int store_report_begin(struct store *s, int64_t message_id,
     const struct report *r, int64_t *report_id, struct err *err);
 int store_report_record(struct store *s, int64_t report_id,
     const struct report *r, const struct agg_record *rec, struct err *err);
+int store_report_records(struct store *s, int64_t report_id,
+    const struct report *r, const struct agg_record *recs, size_t n,
+    struct err *err);
 int store_report_end(struct store *s, int64_t report_id,
     const struct report *r, struct err *err);
 
