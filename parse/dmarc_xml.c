@@ -198,6 +198,7 @@ struct xp {
 	 * to the code reading the nodes (see sax_quiet()), and its URI */
 	unsigned char sax_quiet[LIM_XML_DEPTH + 1];
 	unsigned char sax_terr[LIM_XML_DEPTH + 1];
+	unsigned char sax_el[LIM_XML_DEPTH + 1];      /* enum el */
 	const char *sax_uri[LIM_XML_DEPTH + 1];
 	int sax_done, sax_failed;
 	int sax_rc;              /* negative: a callback refused the input */
@@ -853,9 +854,11 @@ sax_attrs(struct xp *x, struct ev *e, int nb_ns, const xmlChar **nss,
  * Blank text (indentation) directly inside a DMARC container element is
  * skipped by every reader of the nodes (xp_child() only reports text with
  * something in it), so it need not become an event; in a pretty-printed
- * report that is every other event. It is kept everywhere its bytes may
- * count: in leaves (text is concatenated), in dkim/spf (also leaves under
- * policy_evaluated), and anywhere under an unknown, extension or
+ * report that is every other event. sax_text() drops it as it comes
+ * (sax_quiet[] of the parent). It is kept everywhere its bytes may count:
+ * in leaves (text is concatenated), in dkim/spf under policy_evaluated
+ * (leaves there; under auth_results they are containers, see
+ * sax_start()), and anywhere under an unknown, extension or
  * foreign-namespace element (extensions are kept as raw XML).
  */
 static int
@@ -872,23 +875,6 @@ el_container(enum el el)
 	}
 }
 
-/* Drops the last event when it is a finished blank text node inside a
- * quiet element at depth d (its parent). */
-static void
-sax_drop_blank(struct xp *x, int d)
-{
-	const struct ev *e;
-
-	if (x->ev_n == x->ev_head || d < 0 || d > LIM_XML_DEPTH)
-		return;
-	e = &x->evs[x->ev_n - 1];
-	if (e->type == XML_READER_TYPE_TEXT && !e->nonblank &&
-	    e->depth == d + 1 && x->sax_quiet[d]) {
-		x->eb_len = e->off;
-		x->ev_n--;
-	}
-}
-
 static void
 sax_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
     const xmlChar *uri, int nb_ns, const xmlChar **nss, int nb_attr,
@@ -898,7 +884,6 @@ sax_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 	struct ev *e;
 
 	(void)nb_defaulted;
-	sax_drop_blank(x, x->sax_depth - 1);
 	if ((e = ev_push(x, XML_READER_TYPE_ELEMENT)) == NULL)
 		return;
 	e->depth = x->sax_depth++;
@@ -914,8 +899,11 @@ sax_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 		    e->el == EL_EXTENSION || e->el == EL_EXTENSIONS;
 		x->sax_terr[d] = (unsigned char)terr;
 		x->sax_quiet[d] = (unsigned char)(!terr &&
-		    el_container(e->el));
+		    (el_container(e->el) || ((e->el == EL_DKIM ||
+		    e->el == EL_SPF) && d > 0 &&
+		    x->sax_el[d - 1] == EL_AUTH_RESULTS)));
 		x->sax_uri[d] = e->uri;
+		x->sax_el[d] = (unsigned char)e->el;
 	}
 	/* libxml2 calls us with the input at the end of the start tag,
 	 * before it looks for "/>" itself; the reader told <x/> from
@@ -942,7 +930,6 @@ sax_end(void *ctx, const xmlChar *local, const xmlChar *prefix,
 
 	(void)uri;
 	x->sax_depth--;
-	sax_drop_blank(x, x->sax_depth);
 	/* <x/>: the reader gave no end node for it, and the code reading
 	 * the nodes relies on that (x->empty); its start event is still the
 	 * last one, as nothing is consumed while libxml2 runs */
@@ -975,6 +962,17 @@ sax_text(void *ctx, const xmlChar *s, int len)
 	    x->evs[x->ev_n - 1].type == XML_READER_TYPE_TEXT)
 		e = &x->evs[x->ev_n - 1];
 	else {
+		int d = x->sax_depth - 1;
+		if (d >= 0 && d <= LIM_XML_DEPTH && x->sax_quiet[d]) {
+			/* blank text in a quiet element is no event (see
+			 * el_container()); a piece with something in it
+			 * starts one: stray text, reported by its path */
+			size_t i = 0;
+			while (i < n && is_space(s[i]))
+				i++;
+			if (i == n)
+				return;
+		}
 		if ((e = ev_push(x, XML_READER_TYPE_TEXT)) == NULL)
 			return;
 		e->depth = x->sax_depth;
