@@ -24,10 +24,12 @@
  * is stored but left out of the rollup (doc/schema.md "Days"). */
 #define ROLLUP_MAX_TIME ((int64_t)253402300799)
 
+/* v is "pass". Several times per record: no strcmp call for it. */
 static int
 is_pass(const char *v)
 {
-	return v != NULL && strcmp(v, "pass") == 0;
+	return v != NULL && v[0] == 'p' && v[1] == 'a' && v[2] == 's' &&
+	    v[3] == 's' && v[4] == '\0';
 }
 
 const char *
@@ -180,12 +182,13 @@ store_rollup_range(int64_t begin, int64_t end, int64_t *b, int64_t *e)
 
 enum { ACC_MSGS, ACC_PASS, ACC_SPF, ACC_DKIM, ACC_QUAR, ACC_REJ, ACC__N };
 
+/* 64 bytes: one cache line (the table is reached at random). */
 struct acc_entry {
-	uint64_t hash;
+	uint64_t hash;            /* while summing; the sort prefix after */
 	uint32_t ip, hf;          /* offsets into keys */
-	uint32_t slot;
 	uint64_t n[ACC__N];
 };
+_Static_assert(sizeof(struct acc_entry) == 64, "acc_entry: one cache line");
 
 /* A run in the temporary file: n entries from byte off, each a header
  * (ip length, header_from length: uint32; the sums: uint64 x ACC__N,
@@ -261,12 +264,12 @@ store_rollup_acc_free(struct rollup_acc *a)
 	free(a);
 }
 
-/* Empties the table (only the used slots are cleared). */
+/* Empties the table. */
 static void
 acc_empty(struct rollup_acc *a)
 {
-	for (uint32_t i = 0; i < a->n; i++)
-		a->slots[a->e[i].slot] = 0;
+	if (a->n > 0)
+		memset(a->slots, 0, ACC_SLOTS * sizeof *a->slots);
 	a->n = 0;
 	a->keys_len = 0;
 }
@@ -293,7 +296,7 @@ acc_start(struct store *s, const struct report *r)
 		if ((a = calloc(1, sizeof *a)) == NULL)
 			return;
 		a->slots = calloc(ACC_SLOTS, sizeof *a->slots);
-		a->e = malloc(ACC_MAX_KEYS * sizeof *a->e);
+		a->e = aligned_alloc(64, ACC_MAX_KEYS * sizeof *a->e);
 		a->keys = malloc(ACC_MAX_KEY_BYTES);
 		a->order = malloc(ACC_MAX_KEYS * sizeof *a->order);
 		a->out = malloc(sizeof *a->out);
@@ -324,24 +327,45 @@ fnv1a(uint64_t h, const char *p)
 }
 
 /* Key order: source_ip, then header_from, bytewise: the order of
- * agg_daily's primary key (BINARY collation) for one day. */
+ * agg_daily's primary key (BINARY collation) for one day. The hash
+ * field holds the first 8 bytes of source_ip by now (acc_sort), which
+ * decides most comparisons without a strcmp. */
 static int
 acc_cmp(const void *x, const void *y, void *ctx)
 {
 	const struct rollup_acc *a = ctx;
 	const struct acc_entry *p = &a->e[*(const uint32_t *)x];
 	const struct acc_entry *q = &a->e[*(const uint32_t *)y];
-	int c = strcmp(a->keys + p->ip, a->keys + q->ip);
+	int c;
 
+	if (p->hash != q->hash)
+		return p->hash < q->hash ? -1 : 1;
+	c = strcmp(a->keys + p->ip, a->keys + q->ip);
 	return c != 0 ? c : strcmp(a->keys + p->hf, a->keys + q->hf);
 }
 
-/* a->order = the table's entries in key order. */
+/* a->order = the table's entries in key order. The hashes are not
+ * needed any more (the table is emptied or written next): each becomes
+ * its source_ip's first 8 bytes, big-endian, zero-padded, so that
+ * comparing two of them as integers orders like strcmp() (a NUL
+ * terminator sorts before every byte). */
 static void
 acc_sort(struct rollup_acc *a)
 {
-	for (uint32_t i = 0; i < a->n; i++)
+	for (uint32_t i = 0; i < a->n; i++) {
+		const unsigned char *ip =
+		    (const unsigned char *)a->keys + a->e[i].ip;
+		uint64_t v = 0;
+		int end = 0;
+
+		for (int k = 0; k < 8; k++) {
+			unsigned char c = end ? 0 : ip[k];
+			end = c == '\0';
+			v = v << 8 | c;
+		}
+		a->e[i].hash = v;
 		a->order[i] = i;
+	}
 	qsort_r(a->order, a->n, sizeof *a->order, acc_cmp, a);
 }
 
@@ -475,7 +499,6 @@ acc_add(struct store *s, struct rollup_acc *a, const struct agg_record *rec,
 	en = &a->e[a->n];
 	memset(en, 0, sizeof *en);
 	en->hash = h;
-	en->slot = i;
 	en->ip = (uint32_t)a->keys_len;
 	memcpy(a->keys + a->keys_len, ip, lip);
 	a->keys_len += lip;
