@@ -553,6 +553,52 @@ store_tx_rollback(struct store *s)
 	s->sp_depth = 0;
 }
 
+/* fsync of one of the connection's files (SQLITE_FCNTL_*_POINTER op);
+ * nothing when it has none open. */
+static int
+sync_file(struct store *s, int op, const char *what, struct err *err)
+{
+	sqlite3_file *f = NULL;
+	int src;
+
+	src = sqlite3_file_control(s->db, "main", op, &f);
+	if (src != SQLITE_OK)
+		return store_db_error(s, src, what, err);
+	if (f == NULL || f->pMethods == NULL)
+		return 0;
+	src = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+	if (src != SQLITE_OK)
+		return store_db_error(s, src, what, err);
+	return 0;
+}
+
+/*
+ * A committed WAL transaction is in the WAL file (written, not synced,
+ * with synchronous = NORMAL) or, after a complete checkpoint, in the
+ * database file, which the checkpoint synced before the WAL could be
+ * reused. Syncing the WAL therefore makes every commit durable; the
+ * database file is synced too, which costs nothing when it is clean and
+ * covers a connection that is not in WAL mode.
+ */
+int
+store_sync(struct store *s, struct err *err)
+{
+	int rc;
+
+	if (s == NULL)
+		return err_set(err, ERR_INVAL, "store_sync: no store");
+	if (s->readonly)
+		return 0;
+	if (s->in_tx)
+		return err_set(err, ERR_INVAL, "store_sync inside a "
+		    "transaction: commit first");
+	if ((rc = sync_file(s, SQLITE_FCNTL_JOURNAL_POINTER,
+	    "sync of the write-ahead log", err)) < 0)
+		return rc;
+	return sync_file(s, SQLITE_FCNTL_FILE_POINTER,
+	    "sync of the database file", err);
+}
+
 int
 store_savepoint(struct store *s, struct err *err)
 {

@@ -49,6 +49,15 @@ int store_schema_version(void);
 int store_tx_begin(struct store *s, struct err *err);
 int store_tx_commit(struct store *s, struct err *err);
 void store_tx_rollback(struct store *s);
+/*
+ * Makes every transaction committed so far durable against power loss or
+ * an OS crash (fsync of the WAL, then of the database file). Commits run
+ * with synchronous = NORMAL: they survive a crash of the process but not
+ * of the machine (doc/schema.md "Connection settings"). A source that
+ * deletes or moves the original once it is stored (IMAP) calls this
+ * first. Not inside a transaction (ERR_INVAL); 0 on a read-only handle.
+ */
+int store_sync(struct store *s, struct err *err);
 /* Named savepoint inside the open transaction, one per payload. */
 int store_savepoint(struct store *s, struct err *err);
 int store_savepoint_release(struct store *s, struct err *err);

@@ -5,7 +5,9 @@ send malformed responses. One connection at a time, in a thread.
 mode: 'huge-literal' - RFC822.SIZE says 100 bytes, the FETCH announces a
       3 GB literal and streams until the client hangs up (or 200 MB);
       'garbage' - the FETCH response is not IMAP;
-      'bye' - the server hangs up in the middle of the FETCH.
+      'bye' - the server hangs up in the middle of the FETCH;
+      'store' - one good message (FakeImap(mode, message=bytes)) and a
+      server with MOVE: the UID MOVE commands received are in .moves.
 """
 import socket
 import threading
@@ -14,8 +16,10 @@ SEND_CAP = 200 * 1024 * 1024
 
 
 class FakeImap:
-    def __init__(self, mode):
+    def __init__(self, mode, message=b""):
         self.mode = mode
+        self.message = message
+        self.moves = []          # 'store': UID MOVE argument lines
         self.sent = 0            # literal bytes sent
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -51,7 +55,14 @@ class FakeImap:
             if cmd == "LOGIN":
                 out = f"{tag} OK LOGIN done\r\n"
             elif cmd == "CAPABILITY":
-                out = f"* CAPABILITY IMAP4rev1 UIDPLUS\r\n{tag} OK done\r\n"
+                caps = "IMAP4rev1 UIDPLUS" + (
+                    " MOVE" if self.mode == "store" else "")
+                out = f"* CAPABILITY {caps}\r\n{tag} OK done\r\n"
+            elif cmd == "CREATE":
+                out = f"{tag} OK done\r\n"
+            elif cmd == "UID" and rest.upper().startswith("MOVE"):
+                self.moves.append(rest.strip())
+                out = f"{tag} OK moved\r\n"
             elif cmd == "LIST":
                 out = f'* LIST (\\Noselect) "/" ""\r\n{tag} OK done\r\n'
             elif cmd == "SELECT":
@@ -60,7 +71,9 @@ class FakeImap:
             elif cmd == "LOGOUT":
                 out = f"* BYE bye\r\n{tag} OK done\r\n"
             elif cmd == "UID" and "RFC822.SIZE" in rest.upper():
-                out = f"* 1 FETCH (UID 1 RFC822.SIZE 100)\r\n{tag} OK done\r\n"
+                size = len(self.message) if self.mode == "store" else 100
+                out = (f"* 1 FETCH (UID 1 RFC822.SIZE {size})\r\n"
+                       f"{tag} OK done\r\n")
             elif cmd == "UID" and "BODY" in rest.upper():
                 self.fetch_body(conn, tag)
                 if self.mode == "bye":
@@ -71,6 +84,11 @@ class FakeImap:
             conn.sendall(out.encode())
 
     def fetch_body(self, conn, tag):
+        if self.mode == "store":
+            conn.sendall(f"* 1 FETCH (UID 1 BODY[] {{{len(self.message)}}}"
+                         "\r\n".encode() + self.message +
+                         f")\r\n{tag} OK done\r\n".encode())
+            return
         if self.mode == "garbage":
             conn.sendall(b"* 1 FETCH (UID 1 BODY[] \x00\x01{{{ nonsense\r\n"
                          + f"{tag} OK done\r\n".encode())

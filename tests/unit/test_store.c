@@ -1804,6 +1804,34 @@ case_rollup_runs(void)
 	return 0;
 }
 
+/* 20: store_sync() after commits (the IMAP source calls it before it
+ * moves messages away): refused inside a transaction, fine outside and
+ * on a read-only handle, and what it synced is there. */
+static int
+case_sync(void)
+{
+	const char *p = new_path();
+	struct store_message m = { "cc", 3, "z", "xml", 9 };
+	struct store *s = NULL;
+	struct err e = { 0 };
+	int64_t mid = 0;
+
+	CHECK(store_open(p, 0, &s, &e) == 0);
+	CHECK(store_sync(s, &e) == 0);               /* nothing written yet */
+	CHECK(store_tx_begin(s, &e) == 0);
+	CHECK(store_message_add(s, &m, &mid, &e) == 0);
+	CHECK(store_sync(s, &e) == ERR_INVAL);
+	CHECK(store_tx_commit(s, &e) == 0);
+	CHECK(store_sync(s, &e) == 0);
+	CHECK(q_int(p, "SELECT count(*) FROM messages") == 1);
+	store_free(s);
+	s = NULL;
+	CHECK(store_open(p, STORE_READONLY, &s, &e) == 0);
+	CHECK(store_sync(s, &e) == 0);
+	store_free(s);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void);
@@ -1827,6 +1855,7 @@ static const struct {
 	{ "IMAP state", case_imap },
 	{ "record batches, multi-row inserts", case_record_batches },
 	{ "rollup runs spilled and merged", case_rollup_runs },
+	{ "sync after commit", case_sync },
 };
 
 int
