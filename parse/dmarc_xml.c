@@ -569,6 +569,25 @@ is_end_tag(const unsigned char *b, size_t i)
 	return k >= 2 && b[k - 1] == '/' && b[k - 2] == '<';
 }
 
+/* Whether b[0..n) holds a feedback end tag: each "feedback>" found by
+ * its 'k' (a rare letter in a report: memchr skips most bytes, where
+ * memmem() cost 3% of the parser's time on a big report). */
+static int
+has_end_tag(const unsigned char *b, size_t n)
+{
+	const unsigned char *q = b, *end = b + n;
+
+	while ((q = memchr(q, 'k', (size_t)(end - q))) != NULL) {
+		size_t i = (size_t)(q - b);
+		if (i >= 7 && i + 1 < n && b[i + 1] == '>' &&
+		    memcmp(b + i - 7, "feedbac", 7) == 0 &&
+		    is_end_tag(b, i - 7))
+			return 1;
+		q++;
+	}
+	return 0;
+}
+
 /* Looks for a feedback end tag in the raw bytes (see saw_end_tag). A
  * document that fails to parse and never had one was cut short: it must
  * not be "recovered" into a report missing its last records, because the
@@ -576,27 +595,18 @@ is_end_tag(const unsigned char *b, size_t i)
 static void
 scan_end_tag(struct xp *x, const unsigned char *p, size_t n)
 {
-	static const char tag[] = "feedback>";
 	unsigned char win[sizeof x->tail + 64];
 	size_t w = 0, head = n < 64 ? n : 64;
-	const unsigned char *q, *end = p + n;
+	const unsigned char *end = p + n;
 
 	/* the seam between the previous chunk and this one */
 	memcpy(win, x->tail, x->tail_len);
 	memcpy(win + x->tail_len, p, head);
 	w = x->tail_len + head;
-	for (q = win; (q = memmem(q, (size_t)(win + w - q), tag,
-	    sizeof tag - 1)) != NULL; q++)
-		if (is_end_tag(win, (size_t)(q - win))) {
-			x->saw_end_tag = 1;
-			return;
-		}
-	for (q = p; (q = memmem(q, (size_t)(end - q), tag, sizeof tag - 1)) !=
-	    NULL; q++)
-		if (is_end_tag(p, (size_t)(q - p))) {
-			x->saw_end_tag = 1;
-			return;
-		}
+	if (has_end_tag(win, w) || has_end_tag(p, n)) {
+		x->saw_end_tag = 1;
+		return;
+	}
 	/* the new tail: the last bytes of (old tail + this chunk) */
 	if (n >= sizeof x->tail) {
 		memcpy(x->tail, end - sizeof x->tail, sizeof x->tail);
@@ -1482,11 +1492,12 @@ norm_enum(struct xp *x, struct arena *a, char *v, const char *const *vocab,
 	out = v;
 	if (aliases) {
 		const char *to = NULL;
-		if (strcmp(v, "hardfail") == 0)
+		/* first letters first: this runs for every result */
+		if (v[0] == 'h' && strcmp(v, "hardfail") == 0)
 			to = "fail";
-		else if (strcmp(v, "unknown") == 0)
+		else if (v[0] == 'u' && strcmp(v, "unknown") == 0)
 			to = "temperror";
-		else if (strcmp(v, "error") == 0)
+		else if (v[0] == 'e' && strcmp(v, "error") == 0)
 			to = "permerror";
 		if (to != NULL) {
 			warn(x, W_ENUM_ALIAS, "%s=%s", field, v);
@@ -1497,7 +1508,7 @@ norm_enum(struct xp *x, struct arena *a, char *v, const char *const *vocab,
 	if (vocab != NULL) {
 		size_t i;
 		for (i = 0; vocab[i] != NULL; i++)
-			if (strcmp(vocab[i], out) == 0)
+			if (vocab[i][0] == out[0] && strcmp(vocab[i], out) == 0)
 				break;
 		if (vocab[i] == NULL)
 			warn(x, W_ENUM_UNKNOWN, "%s=%s", field, out);
