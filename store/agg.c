@@ -174,8 +174,8 @@ store_rollup_range(int64_t begin, int64_t end, int64_t *b, int64_t *e)
 #define ACC_MAX_KEY_BYTES ((size_t)1024 * 1024)
 #define ACC_SLOTS         (2 * ACC_MAX_KEYS)    /* power of 2, load <= 1/2 */
 #define ACC_WBUF_BYTES    ((size_t)64 * 1024)   /* run writes */
-/* Read buffer per run while merging: LIM_RECORDS distinct senders make
- * 611 runs, 2.4 MiB of buffers. */
+/* Read buffer per run while merging (with the run's current key, 8 KiB
+ * per run): LIM_RECORDS distinct senders make 611 runs, 5 MiB. */
 #define ACC_RBUF_BYTES    ((size_t)4 * 1024)
 /* Longest source_ip or header_from the table takes (the parser's cap). */
 #define ACC_FIELD_MAX     ((size_t)LIM_FIELD_BYTES)
@@ -198,8 +198,6 @@ struct acc_run {
 	int64_t off;
 	uint64_t n;
 };
-
-#define ACC_HDR_BYTES (2 * sizeof(uint32_t) + ACC__N * sizeof(uint64_t))
 
 /* Rows on their way to agg_daily, STORE_MULTI_ROWS per statement. */
 struct acc_out {
@@ -450,7 +448,8 @@ acc_spill(struct store *s, struct rollup_acc *a, struct err *err)
 	for (uint32_t i = 0; i < a->n; i++) {
 		const struct acc_entry *en = &a->e[a->order[i]];
 		const char *ip = a->keys + en->ip, *hf = a->keys + en->hf;
-		uint32_t len[2] = { (uint32_t)strlen(ip), (uint32_t)strlen(hf) };
+		uint32_t len[2] = { (uint32_t)strlen(ip),
+		    (uint32_t)strlen(hf) };
 
 		if ((rc = acc_tmp_put(s, a, len, sizeof len, err)) < 0 ||
 		    (rc = acc_tmp_put(s, a, en->n, sizeof en->n, err)) < 0 ||

@@ -73,15 +73,15 @@
 _Static_assert(STORE_MULTI_ROWS == 32, "ROWS_N must repeat a row "
     "STORE_MULTI_ROWS times");
 
-#define RECORD_INSERT "INSERT OR FAIL INTO records (id, report_id, seq, source_ip," \
-	" source_ip_bin, ip_family, count, disposition, dkim_aligned," \
-	" spf_aligned, dmarc_pass, header_from, envelope_from, envelope_to," \
-	" extensions_xml) VALUES "
+#define RECORD_INSERT "INSERT OR FAIL INTO records (id, report_id, seq," \
+	" source_ip, source_ip_bin, ip_family, count, disposition," \
+	" dkim_aligned, spf_aligned, dmarc_pass, header_from," \
+	" envelope_from, envelope_to, extensions_xml) VALUES "
 #define RECORD_ROW "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 #define DKIM_INSERT "INSERT OR FAIL INTO record_dkim (record_id, seq, domain," \
 	" selector, result, human_result) VALUES "
-#define SPF_INSERT "INSERT OR FAIL INTO record_spf (record_id, seq, domain, scope," \
-	" result, human_result) VALUES "
+#define SPF_INSERT "INSERT OR FAIL INTO record_spf (record_id, seq, domain," \
+	" scope, result, human_result) VALUES "
 #define AUTH_ROW "(?,?,?,?,?,?)"
 #define AGG_ROW "(?,?,?,?,?,?,?,?,?,?,?)"
 
@@ -409,12 +409,14 @@ configure(struct store *s, struct err *err)
 	/*
 	 * Foreign keys OFF (doc/schema.md "Write path"). This handle is the
 	 * only writer inside its transaction and every child row it
-	 * inserts takes its parent id from the insert just before
-	 * (sqlite3_last_insert_rowid) or from the caller's open report, so
-	 * the per-row parent probes SQLite would make prove nothing and
-	 * cost ~20% of a big import. Cascading deletes are triggers
-	 * (schema.c); the REFERENCES clauses stay, and the tests run PRAGMA
-	 * foreign_key_check.
+	 * inserts takes its parent id from a row it has just written (the
+	 * record ids are its own, agg.c) or from the caller's open report,
+	 * so the per-row parent probes SQLite would make prove nothing. ON
+	 * would cost 15% more instructions in the writing thread at best
+	 * (deferred constraints; immediate ones, as declared, make the
+	 * multi-row inserts keep a statement journal). Cascading deletes
+	 * are triggers (schema.c); the REFERENCES clauses stay, and the
+	 * tests run PRAGMA foreign_key_check.
 	 */
 	if ((rc = pragma(s, "PRAGMA foreign_keys = OFF", NULL, 0, err)) < 0)
 		return rc;
