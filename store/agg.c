@@ -213,6 +213,14 @@ struct acc_out {
 
 struct rollup_acc {
 	int active;               /* summing; 0 = SQL rollup at the end */
+	/* Append mode: the report's senders barely repeat (the first time
+	 * the table filled, fewer than 1 record in 4 had found its pair
+	 * already), so records are appended without hashing and equal pairs
+	 * are summed when a run is written; hashing a million distinct
+	 * senders into a table that is flushed every 16384 of them only
+	 * cost cache misses. */
+	int append;
+	uint64_t added;           /* records summed since the table emptied */
 	char day[16];
 	uint32_t *slots;          /* entry index + 1; 0 = empty */
 	struct acc_entry *e;
@@ -262,14 +270,15 @@ store_rollup_acc_free(struct rollup_acc *a)
 	free(a);
 }
 
-/* Empties the table. */
+/* Empties the table (no slot is in use in append mode). */
 static void
 acc_empty(struct rollup_acc *a)
 {
-	if (a->n > 0)
+	if (a->n > 0 && !a->append)
 		memset(a->slots, 0, ACC_SLOTS * sizeof *a->slots);
 	a->n = 0;
 	a->keys_len = 0;
+	a->added = 0;
 }
 
 /* Clears everything for the next report; the SQL rollup runs unless
@@ -280,6 +289,7 @@ acc_clear(struct rollup_acc *a)
 	acc_empty(a);
 	acc_tmp_close(a);
 	a->active = 0;
+	a->append = 0;
 }
 
 /* Prepares the table for report r: active only for one-day reports and
@@ -347,21 +357,26 @@ acc_cmp(const void *x, const void *y, void *ctx)
  * its source_ip's first 8 bytes, big-endian, zero-padded, so that
  * comparing two of them as integers orders like strcmp() (a NUL
  * terminator sorts before every byte). */
+static uint64_t
+ip_prefix(const char *s)
+{
+	const unsigned char *ip = (const unsigned char *)s;
+	uint64_t v = 0;
+	int end = 0;
+
+	for (int k = 0; k < 8; k++) {
+		unsigned char c = end ? 0 : ip[k];
+		end = c == '\0';
+		v = v << 8 | c;
+	}
+	return v;
+}
+
 static void
 acc_sort(struct rollup_acc *a)
 {
 	for (uint32_t i = 0; i < a->n; i++) {
-		const unsigned char *ip =
-		    (const unsigned char *)a->keys + a->e[i].ip;
-		uint64_t v = 0;
-		int end = 0;
-
-		for (int k = 0; k < 8; k++) {
-			unsigned char c = end ? 0 : ip[k];
-			end = c == '\0';
-			v = v << 8 | c;
-		}
-		a->e[i].hash = v;
+		a->e[i].hash = ip_prefix(a->keys + a->e[i].ip);
 		a->order[i] = i;
 	}
 	qsort_r(a->order, a->n, sizeof *a->order, acc_cmp, a);
@@ -443,19 +458,33 @@ acc_spill(struct store *s, struct rollup_acc *a, struct err *err)
 	}
 	run = &a->runs[a->n_runs++];
 	run->off = a->tmp_len;
-	run->n = a->n;
+	run->n = 0;
 	acc_sort(a);
-	for (uint32_t i = 0; i < a->n; i++) {
+	/* In append mode equal pairs sit next to each other now: one
+	 * entry each, summed. */
+	for (uint32_t i = 0; i < a->n; ) {
 		const struct acc_entry *en = &a->e[a->order[i]];
 		const char *ip = a->keys + en->ip, *hf = a->keys + en->hf;
 		uint32_t len[2] = { (uint32_t)strlen(ip),
 		    (uint32_t)strlen(hf) };
+		uint64_t sum[ACC__N];
 
+		memcpy(sum, en->n, sizeof sum);
+		for (i++; i < a->n; i++) {
+			const struct acc_entry *nx = &a->e[a->order[i]];
+			if (nx->hash != en->hash ||
+			    strcmp(a->keys + nx->ip, ip) != 0 ||
+			    strcmp(a->keys + nx->hf, hf) != 0)
+				break;
+			for (int k = 0; k < ACC__N; k++)
+				sum[k] += nx->n[k];
+		}
 		if ((rc = acc_tmp_put(s, a, len, sizeof len, err)) < 0 ||
-		    (rc = acc_tmp_put(s, a, en->n, sizeof en->n, err)) < 0 ||
+		    (rc = acc_tmp_put(s, a, sum, sizeof sum, err)) < 0 ||
 		    (rc = acc_tmp_put(s, a, ip, len[0], err)) < 0 ||
 		    (rc = acc_tmp_put(s, a, hf, len[1], err)) < 0)
 			return rc;
+		run->n++;
 	}
 	acc_empty(a);
 	return 0;
@@ -467,17 +496,21 @@ acc_add(struct store *s, struct rollup_acc *a, const struct agg_record *rec,
 {
 	const char *ip = rec->source_ip;
 	const char *hf = rec->header_from != NULL ? rec->header_from : "";
-	uint64_t h = fnv1a(fnv1a(0xcbf29ce484222325ull, ip) ^ 0xff, hf);
-	uint32_t i = (uint32_t)h & (ACC_SLOTS - 1);
+	uint64_t h = 0;
+	uint32_t i = 0;
 	struct acc_entry *en;
 	struct err e;
 
-	while (a->slots[i] != 0) {
-		en = &a->e[a->slots[i] - 1];
-		if (en->hash == h && strcmp(a->keys + en->ip, ip) == 0 &&
-		    strcmp(a->keys + en->hf, hf) == 0)
-			goto add;
-		i = (i + 1) & (ACC_SLOTS - 1);
+	if (!a->append) {
+		h = fnv1a(fnv1a(0xcbf29ce484222325ull, ip) ^ 0xff, hf);
+		i = (uint32_t)h & (ACC_SLOTS - 1);
+		while (a->slots[i] != 0) {
+			en = &a->e[a->slots[i] - 1];
+			if (en->hash == h && strcmp(a->keys + en->ip, ip) == 0 &&
+			    strcmp(a->keys + en->hf, hf) == 0)
+				goto add;
+			i = (i + 1) & (ACC_SLOTS - 1);
+		}
 	}
 	size_t lip = strlen(ip) + 1, lhf = strlen(hf) + 1;
 	if (lip > ACC_FIELD_MAX + 1 || lhf > ACC_FIELD_MAX + 1) {
@@ -488,11 +521,15 @@ acc_add(struct store *s, struct rollup_acc *a, const struct agg_record *rec,
 	    lip + lhf > ACC_MAX_KEY_BYTES - a->keys_len) {
 		/* Table full: out to a sorted run. If that fails, the SQL
 		 * rollup still can (it needs no more than the records). */
+		int distinct = a->added < (uint64_t)a->n + a->n / 4;
+
 		err_clear(&e);
 		if (acc_spill(s, a, &e) < 0) {
 			acc_clear(a);
 			return;
 		}
+		if (distinct)
+			a->append = 1;
 		i = (uint32_t)h & (ACC_SLOTS - 1);
 	}
 	en = &a->e[a->n];
@@ -504,8 +541,11 @@ acc_add(struct store *s, struct rollup_acc *a, const struct agg_record *rec,
 	en->hf = (uint32_t)a->keys_len;
 	memcpy(a->keys + a->keys_len, hf, lhf);
 	a->keys_len += lhf;
-	a->slots[i] = ++a->n;
+	a->n++;
+	if (!a->append)
+		a->slots[i] = a->n;
 add:
+	a->added++;
 	en->n[ACC_MSGS] += rec->count;
 	if (pass)
 		en->n[ACC_PASS] += rec->count;
@@ -632,6 +672,7 @@ struct acc_rd {
 	/* the current entry */
 	char key[2 * (ACC_FIELD_MAX + 1)];
 	uint32_t lip, lhf;        /* header_from at key + lip + 1 */
+	uint64_t pfx;             /* source_ip's sort prefix (ip_prefix) */
 	uint64_t n[ACC__N];
 };
 
@@ -694,14 +735,18 @@ acc_rd_next(struct store *s, struct rollup_acc *a, struct acc_rd *r,
 	    err)) < 0)
 		return rc;
 	r->key[r->lip + 1 + r->lhf] = '\0';
+	r->pfx = ip_prefix(r->key);
 	return 1;
 }
 
 static int
 acc_rd_cmp(const struct acc_rd *p, const struct acc_rd *q)
 {
-	int c = strcmp(p->key, q->key);
+	int c;
 
+	if (p->pfx != q->pfx)
+		return p->pfx < q->pfx ? -1 : 1;
+	c = strcmp(p->key, q->key);
 	return c != 0 ? c : strcmp(p->key + p->lip + 1, q->key + q->lip + 1);
 }
 

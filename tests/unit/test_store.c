@@ -1734,7 +1734,8 @@ case_record_batches(void)
  * them: pairs that recur across runs are summed, and agg_daily equals an
  * SQL GROUP BY over the records exactly, also where the day already had
  * rows of the same reporter (one upsert per row there) and of another
- * reporter (left alone). */
+ * reporter (left alone), and where the table went to append mode and
+ * one run holds a pair many times. */
 static int
 case_rollup_runs(void)
 {
@@ -1785,9 +1786,30 @@ case_rollup_runs(void)
 		CHECK(store_report_record(s, rid, &f.r, &f.rec, &e) == 0);
 	}
 	CHECK(store_report_end(s, rid, &f.r, &e) == 0);
+	/* D, the next day: 20000 distinct senders (the table fills with no
+	 * repeats and turns to append mode), then 30000 records from 50 of
+	 * them, which pile up in the appended runs and are summed there */
+	fx_init(&f, "a@x", "D", d + 86400, d + 2 * 86400 - 1, "example.com");
+	CHECK(store_report_begin(s, 0, &f.r, &rid, &e) == 0);
+	for (size_t i = 0; i < 50000; i++) {
+		size_t key = i < 20000 ? i : (i * 13) % 50;
+		snprintf(ip, sizeof ip, "10.%zu.%zu.2", key / 256, key % 256);
+		fx_record(&f, i, ip, 1 + i % 3, disp[i % 3],
+		    i % 2 ? "pass" : "fail", i % 7 ? "pass" : "fail");
+		f.rec.source_ip = ip;
+		f.rec.header_from = hfs[key % 3];
+		CHECK(store_report_record(s, rid, &f.r, &f.rec, &e) == 0);
+	}
+	CHECK(store_report_end(s, rid, &f.r, &e) == 0);
 	CHECK(store_tx_commit(s, &e) == 0);
 	store_free(s);
-	CHECK(q_int(p, "SELECT count(*) FROM agg_daily") == 25000 + 3000);
+	CHECK(q_int(p, "SELECT count(*) FROM agg_daily") ==
+	    25000 + 3000 + 20000);
+	CHECK(q_int(p, "SELECT messages FROM agg_daily WHERE source_ip ="
+	    " '10.0.7.2'") == q_int(p, "SELECT sum(count) FROM records"
+	    " WHERE source_ip = '10.0.7.2'"));
+	CHECK(q_int(p, "SELECT count(*) FROM records WHERE source_ip ="
+	    " '10.0.7.2'") == 601);
 	CHECK(q_int(p, "SELECT count(*) FROM (SELECT day, source_ip,"
 	    " header_from, reporter, policy_domain, messages, dmarc_pass,"
 	    " spf_aligned_pass, dkim_aligned_pass, quarantine, reject FROM"
