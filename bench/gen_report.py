@@ -72,9 +72,13 @@ SPFD = ['example.com', 'bounce.example.net', 'mail.example.org',
 def record(i, ips=0):
     # ips > 0: only that many distinct senders (real reports: a few
     # thousand); 0: every record its own IP (worst case for the rollup)
-    h = ((i % ips if ips else i) * 2654435761) & 0xffffffff
-    if i % 8 == 7:
-        ip = '2001:db8:%x:%x::%x' % (h >> 16, h & 0xffff, i & 0xfff or 1)
+    # The address depends on the sender number k alone: with --ips the
+    # IPv6 senders used to take i into the address, so "5,000 senders"
+    # were 16,875 at 100k records and 130,000 at 1M.
+    k = i % ips if ips else i
+    h = (k * 2654435761) & 0xffffffff
+    if k % 8 == 7:
+        ip = '2001:db8:%x:%x::%x' % (h >> 16, h & 0xffff, k & 0xfff or 1)
     else:
         ip = '%d.%d.%d.%d' % (1 + (h >> 24) % 223, (h >> 16) & 255,
                               (h >> 8) & 255, 1 + (h & 255) % 254)

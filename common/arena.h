@@ -15,7 +15,7 @@ struct arena;
 
 struct arena *arena_new(void);
 void arena_free(struct arena *a);
-/* Releases every allocation but keeps the first block for reuse. */
+/* Releases every allocation; keeps up to 512 KiB of blocks for reuse. */
 void arena_reset(struct arena *a);
 
 void *arena_alloc(struct arena *a, size_t size);       /* uninitialised */

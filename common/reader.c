@@ -11,14 +11,16 @@
 #define DROP_STEP (1u * 1024 * 1024)
 
 void
-mem_drop_behind(const void *data, size_t upto)
+mem_drop_behind(const void *data, size_t from, size_t upto)
 {
 	long pg = sysconf(_SC_PAGESIZE);
-	uintptr_t start = (uintptr_t)data, end;
+	uintptr_t base = (uintptr_t)data, mask, start, end;
 
-	if (pg <= 0 || start % (uintptr_t)pg != 0)
+	if (pg <= 0 || base % (uintptr_t)pg != 0 || upto <= from)
 		return;
-	end = (start + upto) & ~((uintptr_t)pg - 1);
+	mask = ~((uintptr_t)pg - 1);
+	start = (base + from) & mask;
+	end = (base + upto) & mask;
 	if (end > start)
 		(void)madvise((void *)start, end - start, MADV_DONTNEED);
 }
@@ -35,7 +37,7 @@ mem_read(void *ctx, unsigned char *buf, size_t cap, size_t *got)
 	m->pos += n;
 	*got = n;
 	if (m->drop_behind && m->pos - m->dropped >= DROP_STEP) {
-		mem_drop_behind(m->data, m->pos);
+		mem_drop_behind(m->data, m->dropped, m->pos);
 		m->dropped = m->pos;
 	}
 	return 0;

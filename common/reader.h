@@ -33,8 +33,12 @@ struct reader_mem {
 void reader_mem_init(struct reader_mem *m, const void *data, size_t len,
     int drop_behind, struct reader *out);
 
-/* Releases consumed pages of a read-only file mapping [data, data+upto).
- * No-op for memory that is not page aligned. */
-void mem_drop_behind(const void *data, size_t upto);
+/* Releases the consumed pages of a read-only file mapping that lie in
+ * [data + from, data + upto), from and upto rounded down to pages: a
+ * caller that drops every MiB passes where the last drop ended, so each
+ * page is released once (dropping from data every time walked the whole
+ * consumed range again: quadratic in the file size). No-op for memory
+ * that is not page aligned. */
+void mem_drop_behind(const void *data, size_t from, size_t upto);
 
 #endif

@@ -25,9 +25,9 @@ digest_sha256_hex(const void *data, size_t len, int drop_behind, char *out)
 			gnutls_hash_deinit(h, NULL);
 			return ERR_NOMEM;
 		}
-		off += n;
 		if (drop_behind)
-			mem_drop_behind(data, off);
+			mem_drop_behind(data, off, off + n);
+		off += n;
 	}
 	gnutls_hash_deinit(h, md);
 	for (int i = 0; i < 32; i++)

@@ -278,6 +278,23 @@ sink_begin(void *ctx, const struct report *r)
 	return rc;
 }
 
+/* A 1M-record file is one message: show its records as they go (not yet
+ * committed: what the summary says may be less), every PROGRESS_RECORDS
+ * records whether they come one by one or in batches. */
+static void
+progress_records(struct msg_ctx *c, uint64_t n)
+{
+	uint64_t before = c->records_inflight;
+
+	c->records_inflight += n;
+	if (c->p->progress != NULL && c->records_inflight / PROGRESS_RECORDS !=
+	    before / PROGRESS_RECORDS) {
+		struct pipeline_stats now = c->p->stats;
+		now.records += c->records + c->records_inflight;
+		c->p->progress(c->p->progress_ctx, &now, c->p->progress_src);
+	}
+}
+
 static int
 sink_record(void *ctx, const struct report *r, const struct agg_record *rec)
 {
@@ -288,14 +305,22 @@ sink_record(void *ctx, const struct report *r, const struct agg_record *rec)
 	rc = store_report_record(c->p->st, c->report_id, r, rec, &e);
 	if (rc < 0)
 		return sink_fail(c, rc, &e);
-	/* a 1M-record file is one message: show its records as they go
-	 * (not yet committed: what the summary says may be less) */
-	if (++c->records_inflight % PROGRESS_RECORDS == 0 &&
-	    c->p->progress != NULL) {
-		struct pipeline_stats now = c->p->stats;
-		now.records += c->records + c->records_inflight;
-		c->p->progress(c->p->progress_ctx, &now, c->p->progress_src);
-	}
+	progress_records(c, 1);
+	return rc;
+}
+
+static int
+sink_records(void *ctx, const struct report *r, const struct agg_record *recs,
+    size_t n)
+{
+	struct msg_ctx *c = ctx;
+	struct err e;
+	int rc;
+
+	rc = store_report_records(c->p->st, c->report_id, r, recs, n, &e);
+	if (rc < 0)
+		return sink_fail(c, rc, &e);
+	progress_records(c, n);
 	return rc;
 }
 
@@ -459,6 +484,7 @@ pipeline_sink(struct msg_ctx *c, struct report_sink *sink)
 	memset(sink, 0, sizeof *sink);
 	sink->begin = sink_begin;
 	sink->record = sink_record;
+	sink->records = sink_records;
 	sink->end = sink_end;
 	sink->tlsrpt_policy = sink_policy;
 	sink->ctx = c;

@@ -267,6 +267,21 @@ parser_main(void *arg)
 
 /* ---- store side (calling thread) ---- */
 
+/* Hands a batch to the real sink: whole when it takes batches. */
+static int
+deliver(const struct report_sink *sink, const struct report *r,
+    const struct batch *b)
+{
+	int rc = 0;
+
+	if (sink->records != NULL)
+		return sink->records(sink->ctx, r, b->recs, b->n);
+	for (size_t i = 0; i < b->n && rc == 0; i++)
+		if (sink->record != NULL)
+			rc = sink->record(sink->ctx, r, &b->recs[i]);
+	return rc;
+}
+
 static void
 set_sink_error(struct relay *rl, int rc)
 {
@@ -313,10 +328,8 @@ relay_parse(relay_parse_fn fn, struct reader *in, const void *opts,
 			/* After a failed parse the report behind cur_r is
 			 * gone and its savepoint is rolled back: the records
 			 * still queued are dropped unread. */
-			for (size_t i = 0; i < b->n && rc == 0 && !drop; i++)
-				if (rl.sink_error == 0 && sink->record != NULL)
-					rc = sink->record(sink->ctx, rl.cur_r,
-					    &b->recs[i]);
+			if (!drop && rl.sink_error == 0)
+				rc = deliver(sink, rl.cur_r, b);
 			if (rc != 0)
 				set_sink_error(&rl, rc);
 			pthread_mutex_lock(&rl.mu);

@@ -8,7 +8,10 @@
  * batch, and calls the real sink's callbacks in the calling thread, which
  * owns the database connection. begin(), end() and tlsrpt_policy() are
  * synchronous round trips (their return codes steer the parser: "already
- * known" stops it); record() is batched. Memory stays bounded: at most
+ * known" stops it); records are batched and each batch goes to the real
+ * sink's records() when it has one (the store writes a batch with
+ * multi-row statements), else to record() one by one. Memory stays
+ * bounded: at most
  * RELAY_BATCHES batches of about RELAY_BATCH_BYTES each are in flight, and
  * the parser waits when they are all full.
  *

@@ -766,6 +766,16 @@ mark_archived(struct imap_src *s, const uint32_t *uids, size_t n)
 		    s->folder ? s->folder : "?", n, n == 1 ? "" : "s", e.msg);
 }
 
+static size_t
+moves_queued(const struct imap_src *s)
+{
+	size_t n = s->q_expunge.n;
+
+	for (int t = 0; t < T__COUNT; t++)
+		n += s->q[t].n;
+	return n;
+}
+
 /*
  * Moves (or deletes) the queued UIDs and marks them archived. Without
  * MOVE: COPY, then the rows are marked archived, then \Deleted and
@@ -778,6 +788,13 @@ flush_moves(struct imap_src *s, struct err *err)
 {
 	int rc = 0;
 
+	/* Their commits must survive a power loss before the originals
+	 * leave the folder (or the server): the store commits with
+	 * synchronous = NORMAL, so sync once for the whole batch. On
+	 * failure nothing moves; the rows stay "stored" and the next pass
+	 * archives them. */
+	if (moves_queued(s) > 0 && (rc = store_sync(s->st, err)) != 0)
+		return rc;
 	for (int t = 0; t < T__COUNT; t++) {
 		struct uidq *q = &s->q[t];
 		struct mailimap_set *set;
@@ -851,15 +868,6 @@ flush_moves(struct imap_src *s, struct err *err)
 	return 0;
 }
 
-static size_t
-moves_queued(const struct imap_src *s)
-{
-	size_t n = s->q_expunge.n;
-
-	for (int t = 0; t < T__COUNT; t++)
-		n += s->q[t].n;
-	return n;
-}
 
 static void
 batch_free(struct imap_src *s)

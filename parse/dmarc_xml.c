@@ -266,6 +266,7 @@ struct xp {
 	 * to the code reading the nodes (see sax_quiet()), and its URI */
 	unsigned char sax_quiet[LIM_XML_DEPTH + 1];
 	unsigned char sax_terr[LIM_XML_DEPTH + 1];
+	unsigned char sax_el[LIM_XML_DEPTH + 1];      /* enum el */
 	const char *sax_uri[LIM_XML_DEPTH + 1];
 	int sax_done, sax_failed;
 	int sax_rc;              /* negative: a callback refused the input */
@@ -759,6 +760,25 @@ is_end_tag(const unsigned char *b, size_t i)
 	return k >= 2 && b[k - 1] == '/' && b[k - 2] == '<';
 }
 
+/* Whether b[0..n) holds a feedback end tag: each "feedback>" found by
+ * its 'k' (a rare letter in a report: memchr skips most bytes, where
+ * memmem() cost 3% of the parser's time on a big report). */
+static int
+has_end_tag(const unsigned char *b, size_t n)
+{
+	const unsigned char *q = b, *end = b + n;
+
+	while ((q = memchr(q, 'k', (size_t)(end - q))) != NULL) {
+		size_t i = (size_t)(q - b);
+		if (i >= 7 && i + 1 < n && b[i + 1] == '>' &&
+		    memcmp(b + i - 7, "feedbac", 7) == 0 &&
+		    is_end_tag(b, i - 7))
+			return 1;
+		q++;
+	}
+	return 0;
+}
+
 /* Looks for a feedback end tag in the raw bytes (see saw_end_tag). A
  * document that fails to parse and never had one was cut short: it must
  * not be "recovered" into a report missing its last records, because the
@@ -766,27 +786,18 @@ is_end_tag(const unsigned char *b, size_t i)
 static void
 scan_end_tag(struct xp *x, const unsigned char *p, size_t n)
 {
-	static const char tag[] = "feedback>";
 	unsigned char win[sizeof x->tail + 64];
 	size_t w = 0, head = n < 64 ? n : 64;
-	const unsigned char *q, *end = p + n;
+	const unsigned char *end = p + n;
 
 	/* the seam between the previous chunk and this one */
 	memcpy(win, x->tail, x->tail_len);
 	memcpy(win + x->tail_len, p, head);
 	w = x->tail_len + head;
-	for (q = win; (q = memmem(q, (size_t)(win + w - q), tag,
-	    sizeof tag - 1)) != NULL; q++)
-		if (is_end_tag(win, (size_t)(q - win))) {
-			x->saw_end_tag = 1;
-			return;
-		}
-	for (q = p; (q = memmem(q, (size_t)(end - q), tag, sizeof tag - 1)) !=
-	    NULL; q++)
-		if (is_end_tag(p, (size_t)(q - p))) {
-			x->saw_end_tag = 1;
-			return;
-		}
+	if (has_end_tag(win, w) || has_end_tag(p, n)) {
+		x->saw_end_tag = 1;
+		return;
+	}
 	/* the new tail: the last bytes of (old tail + this chunk) */
 	if (n >= sizeof x->tail) {
 		memcpy(x->tail, end - sizeof x->tail, sizeof x->tail);
@@ -1184,9 +1195,11 @@ sax_attrs(struct xp *x, struct ev *e, int nb_ns, const xmlChar **nss,
  * Blank text (indentation) directly inside a DMARC container element is
  * skipped by every reader of the nodes (xp_child() only reports text with
  * something in it), so it need not become an event; in a pretty-printed
- * report that is every other event. It is kept everywhere its bytes may
- * count: in leaves (text is concatenated), in dkim/spf (also leaves under
- * policy_evaluated), and anywhere under an unknown, extension or
+ * report that is every other event. sax_text() drops it as it comes
+ * (sax_quiet[] of the parent). It is kept everywhere its bytes may count:
+ * in leaves (text is concatenated), in dkim/spf under policy_evaluated
+ * (leaves there; under auth_results they are containers, see
+ * sax_start()), and anywhere under an unknown, extension or
  * foreign-namespace element (extensions are kept as raw XML).
  */
 static int
@@ -1200,23 +1213,6 @@ el_container(enum el el)
 		return 1;
 	default:
 		return 0;
-	}
-}
-
-/* Drops the last event when it is a finished blank text node inside a
- * quiet element at depth d (its parent). */
-static void
-sax_drop_blank(struct xp *x, int d)
-{
-	const struct ev *e;
-
-	if (x->ev_n == x->ev_head || d < 0 || d > LIM_XML_DEPTH)
-		return;
-	e = &x->evs[x->ev_n - 1];
-	if (e->type == XML_READER_TYPE_TEXT && !e->nonblank &&
-	    e->depth == d + 1 && x->sax_quiet[d]) {
-		x->eb_len = e->off;
-		x->ev_n--;
 	}
 }
 
@@ -1241,7 +1237,6 @@ sax_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 	struct ev *e;
 
 	(void)nb_defaulted;
-	sax_drop_blank(x, x->sax_depth - 1);
 	/* a text before this tag is over, as is a <x/> before it */
 	thr_maybe_handoff(x);
 	if ((e = ev_push(x, XML_READER_TYPE_ELEMENT)) == NULL)
@@ -1264,8 +1259,11 @@ sax_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 		    e->el == EL_EXTENSION || e->el == EL_EXTENSIONS;
 		x->sax_terr[d] = (unsigned char)terr;
 		x->sax_quiet[d] = (unsigned char)(!terr &&
-		    el_container(e->el));
+		    (el_container(e->el) || ((e->el == EL_DKIM ||
+		    e->el == EL_SPF) && d > 0 &&
+		    x->sax_el[d - 1] == EL_AUTH_RESULTS)));
 		x->sax_uri[d] = e->uri;
+		x->sax_el[d] = (unsigned char)e->el;
 	}
 	/* libxml2 calls us with the input at the end of the start tag,
 	 * before it looks for "/>" itself; the reader told <x/> from
@@ -1292,7 +1290,6 @@ sax_end(void *ctx, const xmlChar *local, const xmlChar *prefix,
 
 	(void)uri;
 	x->sax_depth--;
-	sax_drop_blank(x, x->sax_depth);
 	/* <x/>: the reader gave no end node for it, and the code reading
 	 * the nodes relies on that (x->empty); its start event is still the
 	 * last one, as nothing is consumed while libxml2 runs */
@@ -1326,6 +1323,17 @@ sax_text(void *ctx, const xmlChar *s, int len)
 	    x->evs[x->ev_n - 1].type == XML_READER_TYPE_TEXT)
 		e = &x->evs[x->ev_n - 1];
 	else {
+		int d = x->sax_depth - 1;
+		if (d >= 0 && d <= LIM_XML_DEPTH && x->sax_quiet[d]) {
+			/* blank text in a quiet element is no event (see
+			 * el_container()); a piece with something in it
+			 * starts one: stray text, reported by its path */
+			size_t i = 0;
+			while (i < n && is_space(s[i]))
+				i++;
+			if (i == n)
+				return;
+		}
 		if ((e = ev_push(x, XML_READER_TYPE_TEXT)) == NULL)
 			return;
 		e->depth = x->sax_depth;
@@ -2113,11 +2121,12 @@ norm_enum(struct xp *x, struct arena *a, char *v, const char *const *vocab,
 	out = v;
 	if (aliases) {
 		const char *to = NULL;
-		if (strcmp(v, "hardfail") == 0)
+		/* first letters first: this runs for every result */
+		if (v[0] == 'h' && strcmp(v, "hardfail") == 0)
 			to = "fail";
-		else if (strcmp(v, "unknown") == 0)
+		else if (v[0] == 'u' && strcmp(v, "unknown") == 0)
 			to = "temperror";
-		else if (strcmp(v, "error") == 0)
+		else if (v[0] == 'e' && strcmp(v, "error") == 0)
 			to = "permerror";
 		if (to != NULL) {
 			warn(x, W_ENUM_ALIAS, "%s=%s", field, v);
@@ -2128,7 +2137,7 @@ norm_enum(struct xp *x, struct arena *a, char *v, const char *const *vocab,
 	if (vocab != NULL) {
 		size_t i;
 		for (i = 0; vocab[i] != NULL; i++)
-			if (strcmp(vocab[i], out) == 0)
+			if (vocab[i][0] == out[0] && strcmp(vocab[i], out) == 0)
 				break;
 		if (vocab[i] == NULL)
 			warn(x, W_ENUM_UNKNOWN, "%s=%s", field, out);

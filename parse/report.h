@@ -324,6 +324,12 @@ struct report_sink {
 	 * per-item callback: begin() and end() carry everything. */
 	int (*tlsrpt_policy)(void *ctx, const struct report *r,
 	    const struct tlsrpt_policy *p);
+	/* Optional, for whoever holds several records at once (the import
+	 * relay, ingest/relay.h; parsers call record()): recs[0..n) in
+	 * document order, as n calls of record() would hand them. NULL:
+	 * record() is called for each. */
+	int (*records)(void *ctx, const struct report *r,
+	    const struct agg_record *recs, size_t n);
 };
 
 #endif

@@ -3,9 +3,10 @@
  * key, records with their auth results, warnings, raw values, totals and
  * the daily rollup. Called from the parser's sink inside a savepoint.
  *
- * Hot path: store_report_record() runs once per record (a million times
- * for the biggest reports), so it only binds and steps cached statements
- * with SQLITE_STATIC strings: no SELECT, no allocation, no formatting.
+ * Hot path: store_report_records() runs for every batch of records (a
+ * million records for the biggest reports), so it only binds and steps
+ * cached multi-row statements with SQLITE_STATIC strings: one SELECT per
+ * report (the next record id), no allocation, no formatting.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +24,12 @@
  * is stored but left out of the rollup (doc/schema.md "Days"). */
 #define ROLLUP_MAX_TIME ((int64_t)253402300799)
 
+/* v is "pass". Several times per record: no strcmp call for it. */
 static int
 is_pass(const char *v)
 {
-	return v != NULL && strcmp(v, "pass") == 0;
+	return v != NULL && v[0] == 'p' && v[1] == 'a' && v[2] == 's' &&
+	    v[3] == 's' && v[4] == '\0';
 }
 
 const char *
@@ -150,58 +153,143 @@ store_rollup_range(int64_t begin, int64_t end, int64_t *b, int64_t *e)
 
 
 /*
- * In-memory rollup of a one-day report. The SQL rollup sorts all the
- * report's records (GROUP BY); real big reports (one record per message,
- * D35) repeat a few senders thousands of times, so summing the pairs
- * (source_ip, header_from) in a hash table while the records stream past
- * is far cheaper. Only for reports that land on one day: there a record's
- * whole count goes to that day, so per-pair sums equal the per-record SQL
- * result exactly. Past the caps below the table gives up and the SQL
- * rollup runs instead, so memory stays bounded whatever the input.
+ * Rollup of a one-day report, summed here while the records stream past
+ * instead of by an SQL GROUP BY over them at the end. On a one-day report
+ * a record's whole count goes to that day, so the sums per (source_ip,
+ * header_from) equal the per-record SQL rollup exactly.
+ *
+ * Real big reports (one record per message, D35) repeat a few thousand
+ * senders: a hash table of ACC_MAX_KEYS pairs sums them in place. A
+ * report with more distinct pairs than that spills the table, sorted, as
+ * a run to a temporary file each time it fills; at the report's end the
+ * runs are merged (equal pairs summed) and written in key order. Memory
+ * stays bounded whatever the input, the work is one sort per table and
+ * one upsert per distinct pair, and agg_daily grows at its b-tree's edge
+ * (its key is the day, then the pair). Multi-day reports are rolled up by
+ * SQL (ST_ROLLUP: each record's count is spread over the days), and so is
+ * a one-day report whose table could not be had or could not spill
+ * (ST_ROLLUP_1DAY, over its records).
  */
 #define ACC_MAX_KEYS      16384u                /* distinct pairs */
 #define ACC_MAX_KEY_BYTES ((size_t)1024 * 1024)
 #define ACC_SLOTS         (2 * ACC_MAX_KEYS)    /* power of 2, load <= 1/2 */
+#define ACC_WBUF_BYTES    ((size_t)64 * 1024)   /* run writes */
+/* Read buffer per run while merging (with the run's current key, 8 KiB
+ * per run): LIM_RECORDS distinct senders make 611 runs, 5 MiB. */
+#define ACC_RBUF_BYTES    ((size_t)4 * 1024)
+/* Longest source_ip or header_from the table takes (the parser's cap). */
+#define ACC_FIELD_MAX     ((size_t)LIM_FIELD_BYTES)
 
 enum { ACC_MSGS, ACC_PASS, ACC_SPF, ACC_DKIM, ACC_QUAR, ACC_REJ, ACC__N };
 
+/* 64 bytes: one cache line (the table is reached at random). */
 struct acc_entry {
-	uint64_t hash;
+	uint64_t hash;            /* while summing; the sort prefix after */
 	uint32_t ip, hf;          /* offsets into keys */
-	uint32_t slot;
 	uint64_t n[ACC__N];
+};
+_Static_assert(sizeof(struct acc_entry) == 64, "acc_entry: one cache line");
+
+/* A run in the temporary file: n entries from byte off, each a header
+ * (ip length, header_from length: uint32; the sums: uint64 x ACC__N,
+ * native byte order: the file never outlives the process) followed by
+ * the two strings without terminators. */
+struct acc_run {
+	int64_t off;
+	uint64_t n;
+};
+
+/* Rows on their way to agg_daily, STORE_MULTI_ROWS per statement. */
+struct acc_out {
+	const char *reporter, *domain;
+	size_t n;
+	size_t klen;
+	struct {
+		size_t ip, hf;        /* offsets into keys */
+		uint64_t n[ACC__N];
+	} row[STORE_MULTI_ROWS];
+	char keys[STORE_MULTI_ROWS * 2 * (ACC_FIELD_MAX + 1)];
 };
 
 struct rollup_acc {
 	int active;               /* summing; 0 = SQL rollup at the end */
+	/* Append mode: the report's senders barely repeat (the first time
+	 * the table filled, fewer than 1 record in 4 had found its pair
+	 * already), so records are appended without hashing and equal pairs
+	 * are summed when a run is written; hashing a million distinct
+	 * senders into a table that is flushed every 16384 of them only
+	 * cost cache misses. */
+	int append;
+	uint64_t added;           /* records summed since the table emptied */
 	char day[16];
 	uint32_t *slots;          /* entry index + 1; 0 = empty */
 	struct acc_entry *e;
 	uint32_t n;
 	char *keys;
 	size_t keys_len;
+	uint32_t *order;          /* sort scratch, ACC_MAX_KEYS */
+
+	/* spilled runs (the temporary file is SQLite's: its temp directory,
+	 * deleted on close) */
+	sqlite3_file *tmp;
+	int64_t tmp_len;          /* bytes written, wbuf included */
+	unsigned char *wbuf;
+	size_t wlen;
+	struct acc_run *runs;
+	size_t n_runs, cap_runs;
+	struct acc_out *out;
 };
+
+static void
+acc_tmp_close(struct rollup_acc *a)
+{
+	if (a->tmp != NULL) {
+		if (a->tmp->pMethods != NULL)
+			a->tmp->pMethods->xClose(a->tmp);
+		free(a->tmp);
+		a->tmp = NULL;
+	}
+	a->tmp_len = 0;
+	a->wlen = 0;
+	a->n_runs = 0;
+}
 
 void
 store_rollup_acc_free(struct rollup_acc *a)
 {
 	if (a == NULL)
 		return;
+	acc_tmp_close(a);
 	free(a->slots);
 	free(a->e);
 	free(a->keys);
+	free(a->order);
+	free(a->wbuf);
+	free(a->runs);
+	free(a->out);
 	free(a);
 }
 
-/* Clears the table for the next report: only the used slots. */
+/* Empties the table (no slot is in use in append mode). */
+static void
+acc_empty(struct rollup_acc *a)
+{
+	if (a->n > 0 && !a->append)
+		memset(a->slots, 0, ACC_SLOTS * sizeof *a->slots);
+	a->n = 0;
+	a->keys_len = 0;
+	a->added = 0;
+}
+
+/* Clears everything for the next report; the SQL rollup runs unless
+ * acc_start() activates the table again. */
 static void
 acc_clear(struct rollup_acc *a)
 {
-	for (uint32_t i = 0; i < a->n; i++)
-		a->slots[a->e[i].slot] = 0;
-	a->n = 0;
-	a->keys_len = 0;
+	acc_empty(a);
+	acc_tmp_close(a);
 	a->active = 0;
+	a->append = 0;
 }
 
 /* Prepares the table for report r: active only for one-day reports and
@@ -216,9 +304,12 @@ acc_start(struct store *s, const struct report *r)
 		if ((a = calloc(1, sizeof *a)) == NULL)
 			return;
 		a->slots = calloc(ACC_SLOTS, sizeof *a->slots);
-		a->e = malloc(ACC_MAX_KEYS * sizeof *a->e);
+		a->e = aligned_alloc(64, ACC_MAX_KEYS * sizeof *a->e);
 		a->keys = malloc(ACC_MAX_KEY_BYTES);
-		if (a->slots == NULL || a->e == NULL || a->keys == NULL) {
+		a->order = malloc(ACC_MAX_KEYS * sizeof *a->order);
+		a->out = malloc(sizeof *a->out);
+		if (a->slots == NULL || a->e == NULL || a->keys == NULL ||
+		    a->order == NULL || a->out == NULL) {
 			store_rollup_acc_free(a);
 			return;
 		}
@@ -243,40 +334,218 @@ fnv1a(uint64_t h, const char *p)
 	return h;
 }
 
+/* Key order: source_ip, then header_from, bytewise: the order of
+ * agg_daily's primary key (BINARY collation) for one day. The hash
+ * field holds the first 8 bytes of source_ip by now (acc_sort), which
+ * decides most comparisons without a strcmp. */
+static int
+acc_cmp(const void *x, const void *y, void *ctx)
+{
+	const struct rollup_acc *a = ctx;
+	const struct acc_entry *p = &a->e[*(const uint32_t *)x];
+	const struct acc_entry *q = &a->e[*(const uint32_t *)y];
+	int c;
+
+	if (p->hash != q->hash)
+		return p->hash < q->hash ? -1 : 1;
+	c = strcmp(a->keys + p->ip, a->keys + q->ip);
+	return c != 0 ? c : strcmp(a->keys + p->hf, a->keys + q->hf);
+}
+
+/* a->order = the table's entries in key order. The hashes are not
+ * needed any more (the table is emptied or written next): each becomes
+ * its source_ip's first 8 bytes, big-endian, zero-padded, so that
+ * comparing two of them as integers orders like strcmp() (a NUL
+ * terminator sorts before every byte). */
+static uint64_t
+ip_prefix(const char *s)
+{
+	const unsigned char *ip = (const unsigned char *)s;
+	uint64_t v = 0;
+	int end = 0;
+
+	for (int k = 0; k < 8; k++) {
+		unsigned char c = end ? 0 : ip[k];
+		end = c == '\0';
+		v = v << 8 | c;
+	}
+	return v;
+}
+
 static void
-acc_add(struct rollup_acc *a, const struct agg_record *rec, int pass)
+acc_sort(struct rollup_acc *a)
+{
+	for (uint32_t i = 0; i < a->n; i++) {
+		a->e[i].hash = ip_prefix(a->keys + a->e[i].ip);
+		a->order[i] = i;
+	}
+	qsort_r(a->order, a->n, sizeof *a->order, acc_cmp, a);
+}
+
+static int
+acc_tmp_flush(struct store *s, struct rollup_acc *a, struct err *err)
+{
+	int src;
+
+	if (a->wlen == 0)
+		return 0;
+	src = a->tmp->pMethods->xWrite(a->tmp, a->wbuf, (int)a->wlen,
+	    a->tmp_len - (int64_t)a->wlen);
+	a->wlen = 0;
+	if (src != SQLITE_OK)
+		return store_db_error(s, src, "rollup: write temporary file",
+		    err);
+	return 0;
+}
+
+static int
+acc_tmp_put(struct store *s, struct rollup_acc *a, const void *p, size_t n,
+    struct err *err)
+{
+	const unsigned char *b = p;
+	int rc;
+
+	while (n > 0) {
+		size_t k = ACC_WBUF_BYTES - a->wlen;
+		if (k > n)
+			k = n;
+		memcpy(a->wbuf + a->wlen, b, k);
+		a->wlen += k;
+		a->tmp_len += (int64_t)k;
+		b += k;
+		n -= k;
+		if (a->wlen == ACC_WBUF_BYTES &&
+		    (rc = acc_tmp_flush(s, a, err)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Writes the table as one sorted run and empties it. */
+static int
+acc_spill(struct store *s, struct rollup_acc *a, struct err *err)
+{
+	sqlite3_vfs *vfs;
+	struct acc_run *run;
+	int src, rc, outflags = 0;
+
+	if (a->tmp == NULL) {
+		if ((vfs = sqlite3_vfs_find(NULL)) == NULL)
+			return err_set(err, ERR_DB, "rollup: no SQLite VFS");
+		if (a->wbuf == NULL &&
+		    (a->wbuf = malloc(ACC_WBUF_BYTES)) == NULL)
+			return err_set(err, ERR_NOMEM, "out of memory");
+		if ((a->tmp = calloc(1, (size_t)vfs->szOsFile)) == NULL)
+			return err_set(err, ERR_NOMEM, "out of memory");
+		src = vfs->xOpen(vfs, NULL, a->tmp, SQLITE_OPEN_READWRITE |
+		    SQLITE_OPEN_CREATE | SQLITE_OPEN_EXCLUSIVE |
+		    SQLITE_OPEN_DELETEONCLOSE | SQLITE_OPEN_TEMP_JOURNAL,
+		    &outflags);
+		if (src != SQLITE_OK) {
+			/* xOpen may leave pMethods set on failure */
+			acc_tmp_close(a);
+			return store_db_error(s, src,
+			    "rollup: open temporary file", err);
+		}
+	}
+	if (a->n_runs == a->cap_runs) {
+		size_t cap = a->cap_runs ? 2 * a->cap_runs : 16;
+		struct acc_run *p = realloc(a->runs, cap * sizeof *p);
+		if (p == NULL)
+			return err_set(err, ERR_NOMEM, "out of memory");
+		a->runs = p;
+		a->cap_runs = cap;
+	}
+	run = &a->runs[a->n_runs++];
+	run->off = a->tmp_len;
+	run->n = 0;
+	acc_sort(a);
+	/* In append mode equal pairs sit next to each other now: one
+	 * entry each, summed. */
+	for (uint32_t i = 0; i < a->n; ) {
+		const struct acc_entry *en = &a->e[a->order[i]];
+		const char *ip = a->keys + en->ip, *hf = a->keys + en->hf;
+		uint32_t len[2] = { (uint32_t)strlen(ip),
+		    (uint32_t)strlen(hf) };
+		uint64_t sum[ACC__N];
+
+		memcpy(sum, en->n, sizeof sum);
+		for (i++; i < a->n; i++) {
+			const struct acc_entry *nx = &a->e[a->order[i]];
+			if (nx->hash != en->hash ||
+			    strcmp(a->keys + nx->ip, ip) != 0 ||
+			    strcmp(a->keys + nx->hf, hf) != 0)
+				break;
+			for (int k = 0; k < ACC__N; k++)
+				sum[k] += nx->n[k];
+		}
+		if ((rc = acc_tmp_put(s, a, len, sizeof len, err)) < 0 ||
+		    (rc = acc_tmp_put(s, a, sum, sizeof sum, err)) < 0 ||
+		    (rc = acc_tmp_put(s, a, ip, len[0], err)) < 0 ||
+		    (rc = acc_tmp_put(s, a, hf, len[1], err)) < 0)
+			return rc;
+		run->n++;
+	}
+	acc_empty(a);
+	return 0;
+}
+
+static void
+acc_add(struct store *s, struct rollup_acc *a, const struct agg_record *rec,
+    int pass)
 {
 	const char *ip = rec->source_ip;
 	const char *hf = rec->header_from != NULL ? rec->header_from : "";
-	uint64_t h = fnv1a(fnv1a(0xcbf29ce484222325ull, ip) ^ 0xff, hf);
-	uint32_t i = (uint32_t)h & (ACC_SLOTS - 1);
+	uint64_t h = 0;
+	uint32_t i = 0;
 	struct acc_entry *en;
+	struct err e;
 
-	while (a->slots[i] != 0) {
-		en = &a->e[a->slots[i] - 1];
-		if (en->hash == h && strcmp(a->keys + en->ip, ip) == 0 &&
-		    strcmp(a->keys + en->hf, hf) == 0)
-			goto add;
-		i = (i + 1) & (ACC_SLOTS - 1);
+	if (!a->append) {
+		h = fnv1a(fnv1a(0xcbf29ce484222325ull, ip) ^ 0xff, hf);
+		i = (uint32_t)h & (ACC_SLOTS - 1);
+		while (a->slots[i] != 0) {
+			en = &a->e[a->slots[i] - 1];
+			if (en->hash == h && strcmp(a->keys + en->ip, ip) == 0 &&
+			    strcmp(a->keys + en->hf, hf) == 0)
+				goto add;
+			i = (i + 1) & (ACC_SLOTS - 1);
+		}
 	}
 	size_t lip = strlen(ip) + 1, lhf = strlen(hf) + 1;
+	if (lip > ACC_FIELD_MAX + 1 || lhf > ACC_FIELD_MAX + 1) {
+		acc_clear(a);     /* longer than any field: SQL rollup */
+		return;
+	}
 	if (a->n == ACC_MAX_KEYS ||
 	    lip + lhf > ACC_MAX_KEY_BYTES - a->keys_len) {
-		acc_clear(a);     /* too many senders: SQL rollup */
-		return;
+		/* Table full: out to a sorted run. If that fails, the SQL
+		 * rollup still can (it needs no more than the records). */
+		int distinct = a->added < (uint64_t)a->n + a->n / 4;
+
+		err_clear(&e);
+		if (acc_spill(s, a, &e) < 0) {
+			acc_clear(a);
+			return;
+		}
+		if (distinct)
+			a->append = 1;
+		i = (uint32_t)h & (ACC_SLOTS - 1);
 	}
 	en = &a->e[a->n];
 	memset(en, 0, sizeof *en);
 	en->hash = h;
-	en->slot = i;
 	en->ip = (uint32_t)a->keys_len;
 	memcpy(a->keys + a->keys_len, ip, lip);
 	a->keys_len += lip;
 	en->hf = (uint32_t)a->keys_len;
 	memcpy(a->keys + a->keys_len, hf, lhf);
 	a->keys_len += lhf;
-	a->slots[i] = ++a->n;
+	a->n++;
+	if (!a->append)
+		a->slots[i] = a->n;
 add:
+	a->added++;
 	en->n[ACC_MSGS] += rec->count;
 	if (pass)
 		en->n[ACC_PASS] += rec->count;
@@ -291,34 +560,312 @@ add:
 		en->n[ACC_REJ] += rec->count;
 }
 
-/* Writes the summed pairs of a one-day report. */
+/* Binds row j of the pending rows at parameter base b. */
+static void
+acc_out_bind(sqlite3_stmt *st, int b, const struct rollup_acc *a,
+    const struct acc_out *o, size_t j)
+{
+	store_bind_text(st, b + 1, a->day);
+	sqlite3_bind_text(st, b + 2, o->keys + o->row[j].ip, -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, b + 3, o->keys + o->row[j].hf, -1,
+	    SQLITE_STATIC);
+	store_bind_text(st, b + 4, o->reporter);
+	store_bind_text(st, b + 5, o->domain);
+	for (int k = 0; k < ACC__N; k++)
+		sqlite3_bind_int64(st, b + 6 + k,
+		    (sqlite3_int64)o->row[j].n[k]);
+}
+
+/* Whether agg_daily may hold a key of the pending rows already (they are
+ * in key order): 1 yes (or cannot tell), 0 no, <0 error. */
+static int
+acc_out_probe(struct store *s, const struct rollup_acc *a, struct err *err)
+{
+	const struct acc_out *o = a->out;
+	sqlite3_stmt *st = NULL;
+	int rc, src;
+
+	if ((rc = store_stmt(s, ST_ROLLUP_PROBE, &st, err)) < 0)
+		return rc;
+	store_bind_text(st, 1, a->day);
+	sqlite3_bind_text(st, 2, o->keys + o->row[0].ip, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, o->keys + o->row[0].hf, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, o->keys + o->row[o->n - 1].ip, -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, o->keys + o->row[o->n - 1].hf, -1,
+	    SQLITE_STATIC);
+	store_bind_text(st, 6, o->reporter);
+	store_bind_text(st, 7, o->domain);
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		rc = 1;
+	else if (src == SQLITE_DONE)
+		rc = 0;
+	else
+		rc = store_db_error(s, src, "daily rollup", err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Writes the pending rows: STORE_MULTI_ROWS new keys in one statement,
+ * else one upsert per row (see ST_ROLLUP_ROW in store.c). */
+static int
+acc_out_flush(struct store *s, struct rollup_acc *a, struct err *err)
+{
+	struct acc_out *o = a->out;
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	if (o->n == STORE_MULTI_ROWS &&
+	    (rc = acc_out_probe(s, a, err)) == 0) {
+		if ((rc = store_stmt(s, ST_ROLLUP_ROW_N, &st, err)) < 0)
+			return rc;
+		for (size_t j = 0; j < o->n; j++)
+			acc_out_bind(st, (int)j * 11, a, o, j);
+		rc = store_step_done(s, st, "daily rollup", err);
+	} else if (rc >= 0 && o->n > 0) {
+		if ((rc = store_stmt(s, ST_ROLLUP_ROW, &st, err)) < 0)
+			return rc;
+		rc = 0;
+		for (size_t j = 0; j < o->n && rc == 0; j++) {
+			acc_out_bind(st, 0, a, o, j);
+			rc = store_step_done(s, st, "daily rollup", err);
+		}
+	}
+	o->n = 0;
+	o->klen = 0;
+	return rc;
+}
+
+/* Queues one summed pair for agg_daily (none when it has no messages,
+ * like the SQL rollup's HAVING sum(count) > 0). */
+static int
+acc_out_row(struct store *s, struct rollup_acc *a, const char *ip,
+    size_t lip, const char *hf, size_t lhf, const uint64_t *n,
+    struct err *err)
+{
+	struct acc_out *o = a->out;
+
+	if (n[ACC_MSGS] == 0)
+		return 0;
+	o->row[o->n].ip = o->klen;
+	memcpy(o->keys + o->klen, ip, lip);
+	o->klen += lip;
+	o->keys[o->klen++] = '\0';
+	o->row[o->n].hf = o->klen;
+	memcpy(o->keys + o->klen, hf, lhf);
+	o->klen += lhf;
+	o->keys[o->klen++] = '\0';
+	memcpy(o->row[o->n].n, n, sizeof o->row[o->n].n);
+	if (++o->n == STORE_MULTI_ROWS)
+		return acc_out_flush(s, a, err);
+	return 0;
+}
+
+/* One run being read back while merging. */
+struct acc_rd {
+	int64_t off;              /* next byte of the file to read */
+	uint64_t left;            /* entries not yet decoded */
+	unsigned char *buf;
+	size_t pos, len;
+	/* the current entry */
+	char key[2 * (ACC_FIELD_MAX + 1)];
+	uint32_t lip, lhf;        /* header_from at key + lip + 1 */
+	uint64_t pfx;             /* source_ip's sort prefix (ip_prefix) */
+	uint64_t n[ACC__N];
+};
+
+static int
+acc_rd_take(struct store *s, struct rollup_acc *a, struct acc_rd *r,
+    void *dst, size_t n, struct err *err)
+{
+	unsigned char *d = dst;
+	int src;
+
+	while (n > 0) {
+		if (r->pos == r->len) {
+			int64_t avail = a->tmp_len - r->off;
+			size_t k = avail < (int64_t)ACC_RBUF_BYTES ?
+			    (size_t)avail : ACC_RBUF_BYTES;
+			if (k == 0)
+				return err_set(err, ERR_DB, "rollup: run "
+				    "ends early in the temporary file");
+			src = a->tmp->pMethods->xRead(a->tmp, r->buf, (int)k,
+			    r->off);
+			if (src != SQLITE_OK)
+				return store_db_error(s, src,
+				    "rollup: read temporary file", err);
+			r->off += (int64_t)k;
+			r->pos = 0;
+			r->len = k;
+		}
+		size_t k = r->len - r->pos < n ? r->len - r->pos : n;
+		memcpy(d, r->buf + r->pos, k);
+		r->pos += k;
+		d += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* Decodes the run's next entry: 1, 0 when the run is over, <0 error. */
+static int
+acc_rd_next(struct store *s, struct rollup_acc *a, struct acc_rd *r,
+    struct err *err)
+{
+	uint32_t len[2];
+	int rc;
+
+	if (r->left == 0)
+		return 0;
+	r->left--;
+	if ((rc = acc_rd_take(s, a, r, len, sizeof len, err)) < 0 ||
+	    (rc = acc_rd_take(s, a, r, r->n, sizeof r->n, err)) < 0)
+		return rc;
+	if (len[0] > ACC_FIELD_MAX || len[1] > ACC_FIELD_MAX)
+		return err_set(err, ERR_DB, "rollup: bad entry in the "
+		    "temporary file");
+	r->lip = len[0];
+	r->lhf = len[1];
+	if ((rc = acc_rd_take(s, a, r, r->key, r->lip, err)) < 0)
+		return rc;
+	r->key[r->lip] = '\0';
+	if ((rc = acc_rd_take(s, a, r, r->key + r->lip + 1, r->lhf,
+	    err)) < 0)
+		return rc;
+	r->key[r->lip + 1 + r->lhf] = '\0';
+	r->pfx = ip_prefix(r->key);
+	return 1;
+}
+
+static int
+acc_rd_cmp(const struct acc_rd *p, const struct acc_rd *q)
+{
+	int c;
+
+	if (p->pfx != q->pfx)
+		return p->pfx < q->pfx ? -1 : 1;
+	c = strcmp(p->key, q->key);
+	return c != 0 ? c : strcmp(p->key + p->lip + 1, q->key + q->lip + 1);
+}
+
+/* Restores the min-heap below slot i. */
+static void
+acc_heap_down(struct acc_rd **h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < n && acc_rd_cmp(h[l], h[m]) < 0)
+			m = l;
+		if (l + 1 < n && acc_rd_cmp(h[l + 1], h[m]) < 0)
+			m = l + 1;
+		if (m == i)
+			return;
+		struct acc_rd *t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+/* Merges the runs, summing equal pairs, into agg_daily in key order. */
+static int
+acc_merge(struct store *s, struct rollup_acc *a, struct err *err)
+{
+	struct acc_rd *rd = NULL, **heap = NULL;
+	size_t nh = 0;
+	uint64_t sum[ACC__N];
+	char cur[2 * (ACC_FIELD_MAX + 1)];
+	uint32_t clip, clhf;
+	int rc;
+
+	rd = calloc(a->n_runs, sizeof *rd);
+	heap = calloc(a->n_runs, sizeof *heap);
+	if (rd == NULL || heap == NULL) {
+		rc = err_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < a->n_runs; i++) {
+		rd[i].off = a->runs[i].off;
+		rd[i].left = a->runs[i].n;
+		if ((rd[i].buf = malloc(ACC_RBUF_BYTES)) == NULL) {
+			rc = err_set(err, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		if ((rc = acc_rd_next(s, a, &rd[i], err)) < 0)
+			goto out;
+		if (rc == 1)
+			heap[nh++] = &rd[i];
+	}
+	for (size_t i = nh; i-- > 0; )
+		acc_heap_down(heap, nh, i);
+	while (nh > 0) {
+		struct acc_rd *top = heap[0];
+
+		clip = top->lip;
+		clhf = top->lhf;
+		memcpy(cur, top->key, (size_t)clip + clhf + 2);
+		memcpy(sum, top->n, sizeof sum);
+		for (;;) {
+			if ((rc = acc_rd_next(s, a, top, err)) < 0)
+				goto out;
+			if (rc == 0)
+				heap[0] = heap[--nh];
+			acc_heap_down(heap, nh, 0);
+			if (nh == 0)
+				break;
+			top = heap[0];
+			if (top->lip != clip || top->lhf != clhf ||
+			    memcmp(top->key, cur, (size_t)clip + clhf + 2) != 0)
+				break;
+			for (int k = 0; k < ACC__N; k++)
+				sum[k] += top->n[k];
+		}
+		rc = acc_out_row(s, a, cur, clip, cur + clip + 1, clhf, sum,
+		    err);
+		if (rc < 0)
+			goto out;
+	}
+	rc = acc_out_flush(s, a, err);
+out:
+	if (rd != NULL)
+		for (size_t i = 0; i < a->n_runs; i++)
+			free(rd[i].buf);
+	free(rd);
+	free(heap);
+	return rc;
+}
+
+/* Writes the summed pairs of a one-day report, in key order. */
 static int
 acc_write(struct store *s, const struct report *r, struct err *err)
 {
 	struct rollup_acc *a = s->acc;
-	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = store_stmt(s, ST_ROLLUP_ROW, &st, err)) < 0)
-		return rc;
+	a->out->reporter = r->agg.org_name != NULL ? r->agg.org_name : "";
+	a->out->domain = r->policy.domain != NULL ? r->policy.domain : "";
+	a->out->n = 0;
+	a->out->klen = 0;
+	if (a->n_runs > 0) {
+		if (a->n > 0 && (rc = acc_spill(s, a, err)) < 0)
+			return rc;
+		if ((rc = acc_tmp_flush(s, a, err)) < 0)
+			return rc;
+		return acc_merge(s, a, err);
+	}
+	acc_sort(a);
 	for (uint32_t i = 0; i < a->n; i++) {
-		const struct acc_entry *en = &a->e[i];
-		if (en->n[ACC_MSGS] == 0)
-			continue;
-		store_bind_text(st, 1, a->day);
-		store_bind_text(st, 2, a->keys + en->ip);
-		store_bind_text(st, 3, a->keys + en->hf);
-		store_bind_text(st, 4, r->agg.org_name != NULL ?
-		    r->agg.org_name : "");
-		store_bind_text(st, 5, r->policy.domain != NULL ?
-		    r->policy.domain : "");
-		for (int k = 0; k < ACC__N; k++)
-			sqlite3_bind_int64(st, 6 + k,
-			    (sqlite3_int64)en->n[k]);
-		if ((rc = store_step_done(s, st, "daily rollup", err)) < 0)
+		const struct acc_entry *en = &a->e[a->order[i]];
+		const char *ip = a->keys + en->ip, *hf = a->keys + en->hf;
+
+		rc = acc_out_row(s, a, ip, strlen(ip), hf, strlen(hf), en->n,
+		    err);
+		if (rc < 0)
 			return rc;
 	}
-	return 0;
+	return acc_out_flush(s, a, err);
 }
 
 /* Resets the per-report state once a new reports row is in. */
@@ -333,6 +880,7 @@ store_report_started(struct store *s, int64_t id)
 	s->cur_messages = 0;
 	s->cur_pass = 0;
 	s->cur_raw_seq = 0;
+	s->next_record_id = 0;
 	s->cur_domain_set = 0;
 }
 
@@ -484,15 +1032,157 @@ add_raw(struct store *s, int64_t rid, int64_t record_id,
 	return 0;
 }
 
-int
-store_report_record(struct store *s, int64_t report_id,
-    const struct report *r, const struct agg_record *rec, struct err *err)
+/* Binds rec, with record id id, as the row at parameter base b. */
+static void
+bind_record(sqlite3_stmt *st, int b, int64_t report_id, int64_t id,
+    const struct agg_record *rec, int pass)
+{
+	sqlite3_bind_int64(st, b + 1, id);
+	sqlite3_bind_int64(st, b + 2, report_id);
+	sqlite3_bind_int64(st, b + 3, (sqlite3_int64)rec->index);
+	store_bind_text(st, b + 4, rec->source_ip);
+	if (rec->ip_family == 4 || rec->ip_family == 6) {
+		sqlite3_bind_blob(st, b + 5, rec->ip_bin, sizeof rec->ip_bin,
+		    SQLITE_STATIC);
+		sqlite3_bind_int(st, b + 6, rec->ip_family);
+	} else {
+		sqlite3_bind_null(st, b + 5);
+		sqlite3_bind_null(st, b + 6);
+	}
+	sqlite3_bind_int64(st, b + 7, (sqlite3_int64)rec->count);
+	store_bind_text(st, b + 8, rec->disposition);
+	store_bind_text(st, b + 9, rec->dkim_aligned);
+	store_bind_text(st, b + 10, rec->spf_aligned);
+	sqlite3_bind_int(st, b + 11, pass);
+	store_bind_text(st, b + 12, rec->header_from);
+	store_bind_text(st, b + 13, rec->envelope_from);
+	store_bind_text(st, b + 14, rec->envelope_to);
+	store_bind_text(st, b + 15, rec->extensions_xml);
+}
+
+#define RECORD_COLS 15
+#define AUTH_COLS 6
+
+static int
+rec_pass(const struct agg_record *rec)
+{
+	return is_pass(rec->dkim_aligned) || is_pass(rec->spf_aligned);
+}
+
+/* The records rows of recs[0..n), ids first_id.. in order. */
+static int
+insert_records(struct store *s, int64_t report_id,
+    const struct agg_record *recs, size_t n, int64_t first_id,
+    struct err *err)
 {
 	sqlite3_stmt *st = NULL;
-	int64_t id;
-	int rc, pass;
+	size_t i = 0, k;
+	int rc;
 
-	if (s == NULL || rec == NULL)
+	for (; i < n; i += k) {
+		k = n - i >= STORE_MULTI_ROWS ? STORE_MULTI_ROWS : 1;
+		if ((rc = store_stmt(s, k > 1 ? ST_RECORD_N : ST_RECORD, &st,
+		    err)) < 0)
+			return rc;
+		for (size_t j = 0; j < k; j++)
+			bind_record(st, (int)j * RECORD_COLS, report_id,
+			    first_id + (int64_t)(i + j), &recs[i + j],
+			    rec_pass(&recs[i + j]));
+		if ((rc = store_step_done(s, st, "add record", err)) < 0) {
+			if (k == 1)
+				err_where(err, "record %zu", recs[i].index);
+			else
+				err_where(err, "records %zu-%zu",
+				    recs[i].index, recs[i + k - 1].index);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The record_dkim (spf = 0) or record_spf (spf = 1) rows of recs[0..n).
+ * agg_dkim and agg_spf are both four strings (relay.c asserts it), in
+ * the column order of the two tables.
+ */
+static int
+insert_auth(struct store *s, int spf, const struct agg_record *recs,
+    size_t n, int64_t first_id, struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t total = 0, done = 0, ri = 0, ai = 0, k;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		total += spf ? recs[i].n_spf : recs[i].n_dkim;
+	for (; done < total; done += k) {
+		k = total - done >= STORE_MULTI_ROWS ? STORE_MULTI_ROWS : 1;
+		rc = store_stmt(s, spf ? (k > 1 ? ST_SPF_N : ST_SPF) :
+		    (k > 1 ? ST_DKIM_N : ST_DKIM), &st, err);
+		if (rc < 0)
+			return rc;
+		for (size_t j = 0; j < k; j++) {
+			int b = (int)j * AUTH_COLS;
+			const char *const *v;
+
+			/* the next record with results left */
+			while ((spf ? recs[ri].n_spf : recs[ri].n_dkim) == ai) {
+				ri++;
+				ai = 0;
+			}
+			v = spf ? (const char *const *)&recs[ri].spf[ai] :
+			    (const char *const *)&recs[ri].dkim[ai];
+			sqlite3_bind_int64(st, b + 1, first_id + (int64_t)ri);
+			sqlite3_bind_int64(st, b + 2, (sqlite3_int64)ai);
+			for (int c = 0; c < 4; c++)
+				store_bind_text(st, b + 3 + c, v[c]);
+			ai++;
+		}
+		rc = store_step_done(s, st, spf ? "add spf result" :
+		    "add dkim result", err);
+		if (rc < 0) {
+			err_where(err, "record %zu", recs[ri].index);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+_Static_assert(sizeof(struct agg_dkim) == 4 * sizeof(const char *) &&
+    sizeof(struct agg_spf) == 4 * sizeof(const char *),
+    "insert_auth binds agg_dkim / agg_spf as four strings");
+
+static int
+insert_reasons(struct store *s, const struct agg_record *rec, int64_t id,
+    struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = store_stmt(s, ST_REASON, &st, err)) < 0)
+		return rc;
+	for (size_t i = 0; i < rec->n_reasons; i++) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+		store_bind_text(st, 3, rec->reasons[i].type);
+		store_bind_text(st, 4, rec->reasons[i].comment);
+		if ((rc = store_step_done(s, st, "add reason", err)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+store_report_records(struct store *s, int64_t report_id,
+    const struct report *r, const struct agg_record *recs, size_t n,
+    struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t first;
+	int rc, src;
+
+	(void)r;
+	if (s == NULL || (recs == NULL && n > 0))
 		return err_set(err, ERR_INVAL, "report_record: bad arguments");
 	if (report_id <= 0 || report_id != s->cur_report)
 		return err_set(err, ERR_INVAL, "record for report %lld outside "
@@ -500,105 +1190,69 @@ store_report_record(struct store *s, int64_t report_id,
 	if (s->cur_kind != REPORT_AGGREGATE)
 		return err_set(err, ERR_INVAL, "record for a %s report",
 		    store_kind_name(s->cur_kind));
-	if (rec->source_ip == NULL)
-		return err_set(err, ERR_INVAL, "record %zu has no source_ip",
-		    rec->index);
-	/* The parser enforces this too; here it keeps count * span in 64
-	 * bits for the rollup and the sums exact. */
-	if (rec->count > LIM_RECORD_COUNT)
-		return err_set(err, ERR_TOO_LARGE, "record %zu count exceeds "
-		    "LIM_RECORD_COUNT (%llu)", rec->index,
-		    (unsigned long long)LIM_RECORD_COUNT);
-	pass = is_pass(rec->dkim_aligned) || is_pass(rec->spf_aligned);
-
-	if ((rc = store_stmt(s, ST_RECORD, &st, err)) < 0)
+	for (size_t i = 0; i < n; i++) {
+		if (recs[i].source_ip == NULL)
+			return err_set(err, ERR_INVAL, "record %zu has no "
+			    "source_ip", recs[i].index);
+		/* The parser enforces this too; here it keeps count * span
+		 * in 64 bits for the rollup and the sums exact. */
+		if (recs[i].count > LIM_RECORD_COUNT)
+			return err_set(err, ERR_TOO_LARGE, "record %zu count "
+			    "exceeds LIM_RECORD_COUNT (%llu)", recs[i].index,
+			    (unsigned long long)LIM_RECORD_COUNT);
+	}
+	if (n == 0)
+		return 0;
+	if (s->next_record_id == 0) {
+		if ((rc = store_stmt(s, ST_RECORD_MAX_ID, &st, err)) < 0)
+			return rc;
+		src = sqlite3_step(st);
+		if (src == SQLITE_ROW)
+			s->next_record_id = sqlite3_column_int64(st, 0) + 1;
+		else
+			rc = store_db_error(s, src, "next record id", err);
+		sqlite3_reset(st);
+		if (rc < 0)
+			return rc;
+	}
+	first = s->next_record_id;
+	if ((rc = insert_records(s, report_id, recs, n, first, err)) < 0 ||
+	    (rc = insert_auth(s, 0, recs, n, first, err)) < 0 ||
+	    (rc = insert_auth(s, 1, recs, n, first, err)) < 0)
 		return rc;
-	sqlite3_bind_int64(st, 1, report_id);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)rec->index);
-	store_bind_text(st, 3, rec->source_ip);
-	if (rec->ip_family == 4 || rec->ip_family == 6) {
-		sqlite3_bind_blob(st, 4, rec->ip_bin, sizeof rec->ip_bin,
-		    SQLITE_STATIC);
-		sqlite3_bind_int(st, 5, rec->ip_family);
-	} else {
-		sqlite3_bind_null(st, 4);
-		sqlite3_bind_null(st, 5);
-	}
-	sqlite3_bind_int64(st, 6, (sqlite3_int64)rec->count);
-	store_bind_text(st, 7, rec->disposition);
-	store_bind_text(st, 8, rec->dkim_aligned);
-	store_bind_text(st, 9, rec->spf_aligned);
-	sqlite3_bind_int(st, 10, pass);
-	store_bind_text(st, 11, rec->header_from);
-	store_bind_text(st, 12, rec->envelope_from);
-	store_bind_text(st, 13, rec->envelope_to);
-	store_bind_text(st, 14, rec->extensions_xml);
-	if ((rc = store_step_done(s, st, "add record", err)) < 0)
-		goto out;
-	id = sqlite3_last_insert_rowid(s->db);
+	for (size_t i = 0; i < n; i++) {
+		const struct agg_record *rec = &recs[i];
+		int64_t id = first + (int64_t)i;
+		int pass = rec_pass(rec);
 
-	if (rec->n_dkim > 0) {
-		if ((rc = store_stmt(s, ST_DKIM, &st, err)) < 0)
-			goto out;
-		for (size_t i = 0; i < rec->n_dkim; i++) {
-			const struct agg_dkim *d = &rec->dkim[i];
-			sqlite3_bind_int64(st, 1, id);
-			sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
-			store_bind_text(st, 3, d->domain);
-			store_bind_text(st, 4, d->selector);
-			store_bind_text(st, 5, d->result);
-			store_bind_text(st, 6, d->human_result);
-			rc = store_step_done(s, st, "add dkim result", err);
-			if (rc < 0)
-				goto out;
+		if ((rec->n_reasons > 0 &&
+		    (rc = insert_reasons(s, rec, id, err)) < 0) ||
+		    (rc = add_raw(s, report_id, id, rec->raw, rec->n_raw,
+		    err)) < 0) {
+			err_where(err, "record %zu", rec->index);
+			return rc;
 		}
+		s->cur_records++;
+		s->cur_messages += rec->count;
+		if (pass)
+			s->cur_pass += rec->count;
+		if (s->acc != NULL && s->acc->active)
+			acc_add(s, s->acc, rec, pass);
 	}
-	if (rec->n_spf > 0) {
-		if ((rc = store_stmt(s, ST_SPF, &st, err)) < 0)
-			goto out;
-		for (size_t i = 0; i < rec->n_spf; i++) {
-			const struct agg_spf *p = &rec->spf[i];
-			sqlite3_bind_int64(st, 1, id);
-			sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
-			store_bind_text(st, 3, p->domain);
-			store_bind_text(st, 4, p->scope);
-			store_bind_text(st, 5, p->result);
-			store_bind_text(st, 6, p->human_result);
-			rc = store_step_done(s, st, "add spf result", err);
-			if (rc < 0)
-				goto out;
-		}
-	}
-	if (rec->n_reasons > 0) {
-		if ((rc = store_stmt(s, ST_REASON, &st, err)) < 0)
-			goto out;
-		for (size_t i = 0; i < rec->n_reasons; i++) {
-			sqlite3_bind_int64(st, 1, id);
-			sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
-			store_bind_text(st, 3, rec->reasons[i].type);
-			store_bind_text(st, 4, rec->reasons[i].comment);
-			rc = store_step_done(s, st, "add reason", err);
-			if (rc < 0)
-				goto out;
-		}
-	}
-	if ((rc = add_raw(s, report_id, id, rec->raw, rec->n_raw, err)) < 0)
-		goto out;
-
+	s->next_record_id = first + (int64_t)n;
 	if (s->cur_first_record == 0)
-		s->cur_first_record = id;
-	s->cur_last_record = id;
-	s->cur_records++;
-	s->cur_messages += rec->count;
-	if (pass)
-		s->cur_pass += rec->count;
-	if (s->acc != NULL && s->acc->active)
-		acc_add(s->acc, rec, pass);
-	rc = 0;
-out:
-	if (rc < 0)
-		err_where(err, "record %zu", rec->index);
-	return rc;
+		s->cur_first_record = first;
+	s->cur_last_record = s->next_record_id - 1;
+	return 0;
+}
+
+int
+store_report_record(struct store *s, int64_t report_id,
+    const struct report *r, const struct agg_record *rec, struct err *err)
+{
+	if (rec == NULL)
+		return err_set(err, ERR_INVAL, "report_record: bad arguments");
+	return store_report_records(s, report_id, r, rec, 1, err);
 }
 
 static int

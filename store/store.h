@@ -56,6 +56,15 @@ int store_schema_version(void);
 int store_tx_begin(struct store *s, struct err *err);
 int store_tx_commit(struct store *s, struct err *err);
 void store_tx_rollback(struct store *s);
+/*
+ * Makes every transaction committed so far durable against power loss or
+ * an OS crash (fsync of the WAL, then of the database file). Commits run
+ * with synchronous = NORMAL: they survive a crash of the process but not
+ * of the machine (doc/schema.md "Connection settings"). A source that
+ * deletes or moves the original once it is stored (IMAP) calls this
+ * first. Not inside a transaction (ERR_INVAL); 0 on a read-only handle.
+ */
+int store_sync(struct store *s, struct err *err);
 /* Named savepoint inside the open transaction, one per payload. */
 int store_savepoint(struct store *s, struct err *err);
 int store_savepoint_release(struct store *s, struct err *err);
@@ -118,6 +127,9 @@ int store_message_add_origin(struct store *s, int64_t id,
  *   store_report_replaced()).
  * store_report_record: inserts one record with its dkim, spf, reason and
  *   raw rows.
+ * store_report_records: the same for recs[0..n) in document order, with
+ *   multi-row statements (the import relay hands over its batches); the
+ *   strings need only live until it returns.
  * store_report_end: writes warnings and report-level raw values, the
  *   totals (records, messages, DMARC-pass messages), and the daily rollup
  *   rows for this report (spreading multi-day reports over UTC days, see
@@ -127,6 +139,9 @@ int store_report_begin(struct store *s, int64_t message_id,
     const struct report *r, int64_t *report_id, struct err *err);
 int store_report_record(struct store *s, int64_t report_id,
     const struct report *r, const struct agg_record *rec, struct err *err);
+int store_report_records(struct store *s, int64_t report_id,
+    const struct report *r, const struct agg_record *recs, size_t n,
+    struct err *err);
 int store_report_end(struct store *s, int64_t report_id,
     const struct report *r, struct err *err);
 /* 1 when the report begun last (store_report_begin returned 0) took the

@@ -257,9 +257,9 @@ with tempfile.TemporaryDirectory() as tmp:
           s.get("reports_new") == 0 and pending == 0, (s, pending))
 
     # The in-memory rollup of a one-day report holds 16384 pairs; with
-    # more, it writes partial sums and starts again. Pairs seen on both
-    # sides of a flush must add up: agg_daily equals the sums over the
-    # records themselves.
+    # more, it spills them as a sorted run to a temporary file and starts
+    # again, and merges the runs at the end. Pairs seen on both sides of
+    # a spill must add up: agg_daily equals the sums over the records.
     many = [f"10.{i // 65536}.{i // 256 % 256}.{i % 256}" for i in range(20000)]
     many += many[:300] + many[16380:16400]
     fdb = os.path.join(tmp, "flush.db")

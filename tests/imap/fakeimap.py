@@ -12,7 +12,9 @@ mode: 'huge-literal' - RFC822.SIZE says 100 bytes, the FETCH announces a
       then the first UID STORE \\Deleted hangs up (a crash between COPY
       and EXPUNGE, seen from the server); .copies counts the COPYs;
       'nostarttls' - (any mode, in fact) STARTTLS is not announced and
-      answered NO; .starttls counts the attempts.
+      answered NO; .starttls counts the attempts;
+      'store' - one good message (FakeImap(mode, message=bytes)) and a
+      server with MOVE: the UID MOVE commands received are in .moves.
 .logins counts the LOGIN commands (one per connection of dmarcwatch).
 """
 import socket
@@ -24,6 +26,8 @@ SEND_CAP = 200 * 1024 * 1024
 class FakeImap:
     def __init__(self, mode, message=b""):
         self.mode = mode
+        self.message = message
+        self.moves = []          # 'store': UID MOVE argument lines
         self.sent = 0            # literal bytes sent
         self.logins = 0
         self.starttls = 0
@@ -68,7 +72,8 @@ class FakeImap:
                 out = f"{tag} OK LOGIN done\r\n"
             elif cmd == "CAPABILITY":
                 caps = {"idle-fail": "IMAP4rev1 UIDPLUS IDLE",
-                        "nomove": "IMAP4rev1"}.get(self.mode,
+                        "nomove": "IMAP4rev1",
+                        "store": "IMAP4rev1 UIDPLUS MOVE"}.get(self.mode,
                                                    "IMAP4rev1 UIDPLUS")
                 out = f"* CAPABILITY {caps}\r\n{tag} OK done\r\n"
             elif cmd == "SELECT" and self.mode == "idle-fail":
@@ -84,6 +89,11 @@ class FakeImap:
                 out = f"{tag} NO STARTTLS not here (fake)\r\n"
             elif cmd == "IDLE":
                 out = f"{tag} NO IDLE refused (fake)\r\n"
+            elif cmd == "CREATE":
+                out = f"{tag} OK done\r\n"
+            elif cmd == "UID" and rest.upper().startswith("MOVE"):
+                self.moves.append(rest.strip())
+                out = f"{tag} OK moved\r\n"
             elif cmd == "LIST":
                 out = f'* LIST (\\Noselect) "/" ""\r\n{tag} OK done\r\n'
             elif cmd == "SELECT":
@@ -92,7 +102,9 @@ class FakeImap:
             elif cmd == "LOGOUT":
                 out = f"* BYE bye\r\n{tag} OK done\r\n"
             elif cmd == "UID" and "RFC822.SIZE" in rest.upper():
-                out = f"* 1 FETCH (UID 1 RFC822.SIZE 100)\r\n{tag} OK done\r\n"
+                size = len(self.message) if self.mode == "store" else 100
+                out = (f"* 1 FETCH (UID 1 RFC822.SIZE {size})\r\n"
+                       f"{tag} OK done\r\n")
             elif cmd == "UID" and "BODY" in rest.upper():
                 self.fetch_body(conn, tag)
                 if self.mode == "bye":
@@ -137,6 +149,11 @@ class FakeImap:
         return f"{tag} NO not here\r\n"
 
     def fetch_body(self, conn, tag):
+        if self.mode == "store":
+            conn.sendall(f"* 1 FETCH (UID 1 BODY[] {{{len(self.message)}}}"
+                         "\r\n".encode() + self.message +
+                         f")\r\n{tag} OK done\r\n".encode())
+            return
         if self.mode == "garbage":
             conn.sendall(b"* 1 FETCH (UID 1 BODY[] \x00\x01{{{ nonsense\r\n"
                          + f"{tag} OK done\r\n".encode())

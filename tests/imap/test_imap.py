@@ -10,6 +10,7 @@ Usage: test_imap.py DW_EXE
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -103,6 +104,26 @@ def stored_count(db):
         return n
     except sqlite3.Error:
         return 0
+
+
+def sync_before_move(lines):
+    """(ok, why) for an strace -y log: every UID MOVE comes after an
+    fsync/fdatasync of the -wal file that follows the last write to it."""
+    dirty = False
+    wrote = moves = 0
+    for ln in lines:
+        if "-wal>" in ln and ("pwrite" in ln or " write(" in ln):
+            dirty = True
+            wrote += 1
+        elif "-wal>" in ln and ("fdatasync(" in ln or "fsync(" in ln):
+            dirty = False
+        elif "UID MOVE" in ln and ("write" in ln or "send" in ln):
+            moves += 1
+            if dirty:
+                return False, "MOVE sent with unsynced WAL writes: " + ln
+    if moves == 0 or wrote == 0:
+        return False, f"{moves} MOVE(s), {wrote} WAL write(s) seen"
+    return True, ""
 
 
 def main(tmp):
@@ -400,6 +421,37 @@ def bulk_cases(tmp, dv):
                   fk.sent < 100 * 1024 * 1024,
                   (p.returncode, p.stderr[-400:], n, fk.sent,
                    time.time() - t0))
+        finally:
+            fk.close()
+
+    # Exactly-once across a power loss: the store commits with
+    # synchronous = NORMAL (durable against a crash of the process, not
+    # of the machine), so the message's commit must be synced before the
+    # server is told to move it away. Under strace: after the last write
+    # to the -wal file and before each UID MOVE, an fsync/fdatasync of the
+    # -wal file.
+    if shutil.which("strace") is None or os.environ.get("DW_EXEC_WRAPPER"):
+        print("# strace missing (or a wrapper set): sync-before-MOVE "
+              "not checked")
+    else:
+        fk = fakeimap.FakeImap("store", message=gen.message(0))
+        try:
+            sconf = write_conf(tmp, "fake-store.conf", dv.config(
+                host="127.0.0.1", tls="none", port=str(fk.port),
+                ca_file=None))
+            sdb = os.path.join(tmp, "fake-store.db")
+            trace = os.path.join(tmp, "fake-store.trace")
+            p = subprocess.run(
+                ["strace", "-f", "-y", "-s", "64", "-o", trace, "-e",
+                 "trace=pwrite64,pwritev,write,sendto,sendmsg,fsync,"
+                 "fdatasync", EXE, "-c", sconf, "fetch", "-d", sdb,
+                 "--json"], capture_output=True, text=True, timeout=120)
+            s = summary(p)
+            ok, why = sync_before_move(open(trace).read().split("\n"))
+            check("a commit is synced to disk before its UID MOVE",
+                  p.returncode == 0 and s.get("reports_new") == 1 and
+                  len(fk.moves) == 1 and ok,
+                  (p.returncode, s, fk.moves, why, p.stderr[-300:]))
         finally:
             fk.close()
 

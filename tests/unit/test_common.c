@@ -126,6 +126,40 @@ main(void)
 		CHECK("a06", s != NULL && strcmp(s, "again") == 0);
 		arena_free(a);
 	}
+	/* arena reuse: after a reset the same blocks serve again (a relay
+	 * batch resets its arena every 1024 records; fresh blocks each time
+	 * made glibc trim and re-fault its heap), up to 512 KiB of them */
+	{
+		enum { N = 100, SZ = 4000 };   /* two per 8 KiB block */
+		static char *old[N];
+		struct arena *a = arena_new();
+		int reused = 0, ok = a != NULL;
+
+		for (int i = 0; ok && i < N; i++)
+			ok = (old[i] = arena_alloc(a, SZ)) != NULL;
+		if (ok)
+			arena_reset(a);
+		for (int i = 0; ok && i < N; i++) {
+			char *p = arena_alloc(a, SZ);
+			ok = p != NULL;
+			for (int k = 0; ok && k < N; k++)
+				if (p == old[k]) {
+					reused++;
+					break;
+				}
+			if (ok)
+				memset(p, 'x', SZ);
+		}
+		CHECK("a07", ok && reused == N);
+		/* past the kept 64 blocks (128 allocations) memory goes back:
+		 * still usable */
+		for (int i = 0; ok && i < 300; i++)
+			ok = arena_alloc(a, SZ) != NULL;
+		if (ok)
+			arena_reset(a);
+		CHECK("a08", ok && arena_strdup(a, "after") != NULL);
+		arena_free(a);
+	}
 	/* timefmt */
 	for (size_t i = 0; i < sizeof time_cases / sizeof time_cases[0];
 	    i++) {

@@ -123,6 +123,37 @@ q_exec(const char *path, const char *sql)
 	return rc;
 }
 
+/* One integer from sql after running first (e.g. an ATTACH) on the
+ * same read-write connection; -999 when there is no row. */
+static int64_t
+q_attached(const char *path, const char *first, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v = -999;
+
+	if (sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_exec(db, first, NULL, NULL, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* agg_daily of one-day reports, as the SQL GROUP BY over their records
+ * computes it (doc/schema.md "Days"). */
+#define ROLLUP_SQL "SELECT date(r.begin, 'unixepoch'), c.source_ip," \
+	" ifnull(c.header_from, ''), r.org_name, r.policy_domain," \
+	" sum(c.count), sum(CASE WHEN c.dmarc_pass THEN c.count ELSE 0 END)," \
+	" sum(CASE WHEN c.spf_aligned = 'pass' THEN c.count ELSE 0 END)," \
+	" sum(CASE WHEN c.dkim_aligned = 'pass' THEN c.count ELSE 0 END)," \
+	" sum(CASE WHEN c.disposition = 'quarantine' THEN c.count ELSE 0" \
+	" END), sum(CASE WHEN c.disposition = 'reject' THEN c.count ELSE 0" \
+	" END) FROM records c JOIN reports r ON r.id = c.report_id" \
+	" GROUP BY 1, 2, 3, 4, 5"
+
 /* ---- building reports by hand ---- */
 
 struct fixture {
@@ -721,8 +752,9 @@ case_spread(void)
 }
 
 /* 8: one-day reports are summed in memory while records stream past,
- * up to a cap of distinct (source_ip, header_from) pairs; past it the SQL
- * rollup runs. Both must give the same rows. */
+ * up to a cap of distinct (source_ip, header_from) pairs; past it the
+ * table spills sorted runs that are merged at the end (case 19 has more
+ * of that). Both must give the rows the SQL rollup gives. */
 static int
 case_rollup_paths(void)
 {
@@ -751,7 +783,7 @@ case_rollup_paths(void)
 	}
 	CHECK(store_report_end(s, rid, &f.r, &e) == 0);
 	/* B: the same records again as a one-day report of 40000 distinct
-	 * pairs (SQL path): the first 300 land on A's rows */
+	 * pairs (spilled runs): the first 300 land on A's rows */
 	fx_init(&f, "b@x", "B", d, d + 86399, "example.com");
 	CHECK(store_report_begin(s, 0, &f.r, &rid, &e) == 0);
 	for (size_t i = 0; i < many; i++) {
@@ -1521,7 +1553,7 @@ case_migrate_v1(void)
 	return 0;
 }
 
-/* 18: a version 5 database (engine state, providers) migrates to 6: the
+/* 19: a version 5 database (engine state, providers) migrates to the current version: the
  * rows stay, the new columns take their defaults. */
 static int
 case_migrate_v5(void)
@@ -1753,6 +1785,259 @@ case_ptr(void)
 	return 0;
 }
 
+/* 20: store_report_records() writes a batch with multi-row statements
+ * (STORE_MULTI_ROWS rows each, the rest one by one): every record gets
+ * the next id in order, its DKIM and SPF rows (none, one or two) point
+ * at it with their seq, reasons and raw values follow, and the result is
+ * the same as one store_report_record() call per record. A bad record
+ * anywhere in a batch refuses the batch before anything is written. */
+static int
+case_record_batches(void)
+{
+	static char p1[4200];
+	const char *p2;
+	static const size_t nb = 3 * 32 + 5;     /* 3 full statements + 5 */
+	static struct agg_record recs[3 * 32 + 5];
+	static char ips[3 * 32 + 5][32];
+	int64_t d = utc(2024, 5, 6, 0, 0, 0);
+	struct store *s = NULL;
+	struct fixture f;
+	struct err e = { 0 };
+	int64_t rid = 0;
+	char sql[4300];
+
+	snprintf(p1, sizeof p1, "%s", new_path());
+	fx_init(&f, "batch@x", "b1", d, d + 86399, "example.com");
+	fx_record(&f, 0, "192.0.2.1", 1, "none", "pass", "pass");
+	f.reasons[0] = (struct agg_reason){ "forwarded", "via list" };
+	f.rec_raw[0] = (struct raw_value){ "row.source_ip", " 192.0.2.1 " };
+	for (size_t i = 0; i < nb; i++) {
+		recs[i] = f.rec;
+		recs[i].index = i;
+		snprintf(ips[i], sizeof ips[i], "192.0.2.%zu", i % 7);
+		recs[i].source_ip = ips[i];
+		recs[i].count = 1 + i;
+		recs[i].n_dkim = i % 3;          /* 0, 1 or 2 */
+		recs[i].n_spf = i % 4 != 0;      /* 0 or 1 */
+		recs[i].n_reasons = i % 10 == 9;
+		recs[i].reasons = f.reasons;
+		recs[i].n_raw = i % 25 == 0;
+		recs[i].raw = f.rec_raw;
+	}
+	/* the batch, after one record on its own (ids continue) */
+	CHECK(store_open(p1, 0, &s, &e) == 0);
+	CHECK(store_tx_begin(s, &e) == 0);
+	CHECK(store_report_begin(s, 0, &f.r, &rid, &e) == 0);
+	CHECK(store_report_records(s, rid, &f.r, recs, 1, &e) == 0);
+	/* a record without source_ip in the middle: nothing of it lands */
+	recs[50].source_ip = NULL;
+	CHECK(store_report_records(s, rid, &f.r, recs + 1, nb - 1, &e) ==
+	    ERR_INVAL);
+	recs[50].source_ip = ips[50];
+	CHECK(store_report_records(s, rid, &f.r, recs + 1, nb - 1, &e) == 0);
+	CHECK(store_report_records(s, rid, &f.r, recs, 0, &e) == 0);
+	f.r.n_records = nb;
+	CHECK(store_report_end(s, rid, &f.r, &e) == 0);
+	CHECK(store_tx_commit(s, &e) == 0);
+	store_free(s);
+	s = NULL;
+	CHECK(q_int(p1, "SELECT count(*) FROM records") == (int64_t)nb);
+	CHECK(q_int(p1, "SELECT max(id) - min(id) + 1 FROM records") ==
+	    (int64_t)nb);
+	CHECK(q_int(p1, "SELECT count(*) FROM records WHERE id - seq <>"
+	    " (SELECT min(id) FROM records)") == 0);
+	CHECK(q_int(p1, "SELECT count(*) FROM records WHERE count <> seq + 1")
+	    == 0);
+	/* DKIM rows: seq % 3 of them per record, numbered from 0 */
+	CHECK(q_int(p1, "SELECT count(*) FROM record_dkim") ==
+	    q_int(p1, "SELECT sum(seq % 3) FROM records"));
+	CHECK(q_int(p1, "SELECT count(*) FROM records r WHERE seq % 3 <>"
+	    " (SELECT count(*) FROM record_dkim d WHERE d.record_id = r.id)")
+	    == 0);
+	CHECK(q_int(p1, "SELECT count(*) FROM record_dkim d JOIN records r"
+	    " ON r.id = d.record_id WHERE (d.seq = 0 AND d.domain ="
+	    " 'example.com' AND d.result = 'pass') OR (d.seq = 1 AND"
+	    " d.domain = 'esp.net' AND d.human_result = 'bad sig')") ==
+	    q_int(p1, "SELECT count(*) FROM record_dkim"));
+	CHECK(q_int(p1, "SELECT count(*) FROM record_spf s JOIN records r"
+	    " ON r.id = s.record_id WHERE r.seq % 4 <> 0 AND s.seq = 0 AND"
+	    " s.scope = 'mfrom'") == q_int(p1, "SELECT count(*) FROM"
+	    " record_spf"));
+	CHECK(q_int(p1, "SELECT count(*) FROM record_spf") ==
+	    q_int(p1, "SELECT count(*) FROM records WHERE seq % 4 <> 0"));
+	CHECK(q_int(p1, "SELECT count(*) FROM record_reasons x JOIN records r"
+	    " ON r.id = x.record_id WHERE r.seq % 10 = 9") == (int64_t)nb / 10);
+	CHECK(q_int(p1, "SELECT count(*) FROM raw_values v JOIN records r"
+	    " ON r.id = v.record_id WHERE r.seq % 25 = 0 AND v.raw ="
+	    " ' 192.0.2.1 '") == 5);
+	/* raw seq numbers the values in record order */
+	CHECK(q_int(p1, "SELECT count(*) FROM raw_values a JOIN raw_values b"
+	    " ON b.seq = a.seq + 1 JOIN records ra ON ra.id = a.record_id"
+	    " JOIN records rb ON rb.id = b.record_id WHERE rb.seq <= ra.seq")
+	    == 0);
+	CHECK(q_int(p1, "SELECT count(*) FROM pragma_foreign_key_check")
+	    == 0);
+	CHECK(strcmp(q_text(p1, "SELECT records || '|' || messages FROM"
+	    " reports"), "101|5151") == 0);
+
+	/* one call per record gives the same rows */
+	p2 = new_path();
+	CHECK(store_open(p2, 0, &s, &e) == 0);
+	CHECK(store_tx_begin(s, &e) == 0);
+	CHECK(store_report_begin(s, 0, &f.r, &rid, &e) == 0);
+	for (size_t i = 0; i < nb; i++)
+		CHECK(store_report_record(s, rid, &f.r, &recs[i], &e) == 0);
+	CHECK(store_report_end(s, rid, &f.r, &e) == 0);
+	CHECK(store_tx_commit(s, &e) == 0);
+	store_free(s);
+	snprintf(sql, sizeof sql, "ATTACH '%s' AS o", p1);
+	{
+		static const char *const q[] = {
+			"SELECT count(*) FROM (SELECT * FROM records EXCEPT"
+			" SELECT * FROM o.records)",
+			"SELECT count(*) FROM (SELECT * FROM record_dkim EXCEPT"
+			" SELECT * FROM o.record_dkim)",
+			"SELECT count(*) FROM (SELECT * FROM record_spf EXCEPT"
+			" SELECT * FROM o.record_spf)",
+			"SELECT count(*) FROM (SELECT * FROM record_reasons"
+			" EXCEPT SELECT * FROM o.record_reasons)",
+			"SELECT count(*) FROM (SELECT * FROM raw_values EXCEPT"
+			" SELECT * FROM o.raw_values)",
+			"SELECT count(*) FROM (SELECT * FROM agg_daily EXCEPT"
+			" SELECT * FROM o.agg_daily)",
+		};
+		for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
+			CHECK(q_attached(p2, sql, q[i]) == 0);
+	}
+	CHECK(q_int(p2, "SELECT count(*) FROM agg_daily") == 7);
+	return 0;
+}
+
+/* 21: a one-day report with more distinct (source_ip, header_from)
+ * pairs than the in-memory table holds spills sorted runs and merges
+ * them: pairs that recur across runs are summed, and agg_daily equals an
+ * SQL GROUP BY over the records exactly, also where the day already had
+ * rows of the same reporter (one upsert per row there) and of another
+ * reporter (left alone), and where the table went to append mode and
+ * one run holds a pair many times. */
+static int
+case_rollup_runs(void)
+{
+	const char *p = new_path();
+	int64_t d = utc(2024, 6, 1, 0, 0, 0);
+	static const char *const disp[] = { "none", "quarantine", "reject" };
+	static const char *const hfs[] = { "example.com", NULL, "b.example" };
+	struct store *s = NULL;
+	struct fixture f;
+	struct err e = { 0 };
+	int64_t rid = 0;
+	char ip[32];
+
+	CHECK(store_open(p, 0, &s, &e) == 0);
+	CHECK(store_tx_begin(s, &e) == 0);
+	/* A (org "Example Org") and C (org "Other") first: 3000 pairs each
+	 * that B meets again, in scattered places of its key range */
+	for (int k = 0; k < 2; k++) {
+		fx_init(&f, k ? "c@x" : "a@x", k ? "C" : "A", d, d + 86399,
+		    "example.com");
+		if (k)
+			f.r.agg.org_name = "Other";
+		CHECK(store_report_begin(s, 0, &f.r, &rid, &e) == 0);
+		for (size_t i = 0; i < 3000; i++) {
+			size_t key = i * 7;
+			snprintf(ip, sizeof ip, "10.%zu.%zu.1", key / 256,
+			    key % 256);
+			fx_record(&f, i, ip, 1 + i % 5, disp[i % 3],
+			    i % 2 ? "pass" : "fail", "fail");
+			f.rec.source_ip = ip;
+			f.rec.header_from = hfs[key % 3];
+			CHECK(store_report_record(s, rid, &f.r, &f.rec, &e)
+			    == 0);
+		}
+		CHECK(store_report_end(s, rid, &f.r, &e) == 0);
+	}
+	/* B: 70000 records over 25000 pairs, each pair 2-3 times spread
+	 * over the whole report (so over several runs) */
+	fx_init(&f, "a@x", "B", d, d + 86399, "example.com");
+	CHECK(store_report_begin(s, 0, &f.r, &rid, &e) == 0);
+	for (size_t i = 0; i < 70000; i++) {
+		size_t key = (i * 7919) % 25000;
+		snprintf(ip, sizeof ip, "10.%zu.%zu.1", key / 256, key % 256);
+		fx_record(&f, i, ip, 1 + i % 4, disp[i % 3],
+		    i % 3 ? "fail" : "pass", i % 5 ? "pass" : "fail");
+		f.rec.source_ip = ip;
+		f.rec.header_from = hfs[key % 3];
+		CHECK(store_report_record(s, rid, &f.r, &f.rec, &e) == 0);
+	}
+	CHECK(store_report_end(s, rid, &f.r, &e) == 0);
+	/* D, the next day: 20000 distinct senders (the table fills with no
+	 * repeats and turns to append mode), then 30000 records from 50 of
+	 * them, which pile up in the appended runs and are summed there */
+	fx_init(&f, "a@x", "D", d + 86400, d + 2 * 86400 - 1, "example.com");
+	CHECK(store_report_begin(s, 0, &f.r, &rid, &e) == 0);
+	for (size_t i = 0; i < 50000; i++) {
+		size_t key = i < 20000 ? i : (i * 13) % 50;
+		snprintf(ip, sizeof ip, "10.%zu.%zu.2", key / 256, key % 256);
+		fx_record(&f, i, ip, 1 + i % 3, disp[i % 3],
+		    i % 2 ? "pass" : "fail", i % 7 ? "pass" : "fail");
+		f.rec.source_ip = ip;
+		f.rec.header_from = hfs[key % 3];
+		CHECK(store_report_record(s, rid, &f.r, &f.rec, &e) == 0);
+	}
+	CHECK(store_report_end(s, rid, &f.r, &e) == 0);
+	CHECK(store_tx_commit(s, &e) == 0);
+	store_free(s);
+	CHECK(q_int(p, "SELECT count(*) FROM agg_daily") ==
+	    25000 + 3000 + 20000);
+	CHECK(q_int(p, "SELECT messages FROM agg_daily WHERE source_ip ="
+	    " '10.0.7.2'") == q_int(p, "SELECT sum(count) FROM records"
+	    " WHERE source_ip = '10.0.7.2'"));
+	CHECK(q_int(p, "SELECT count(*) FROM records WHERE source_ip ="
+	    " '10.0.7.2'") == 601);
+	CHECK(q_int(p, "SELECT count(*) FROM (SELECT day, source_ip,"
+	    " header_from, reporter, policy_domain, messages, dmarc_pass,"
+	    " spf_aligned_pass, dkim_aligned_pass, quarantine, reject FROM"
+	    " agg_daily EXCEPT " ROLLUP_SQL ")") == 0);
+	CHECK(q_int(p, "SELECT count(*) FROM (" ROLLUP_SQL " EXCEPT SELECT"
+	    " * FROM agg_daily)") == 0);
+	/* the pairs A and B share: both reports' counts */
+	CHECK(q_int(p, "SELECT count(*) FROM agg_daily a JOIN (SELECT"
+	    " c.source_ip AS ip, ifnull(c.header_from, '') AS hf,"
+	    " sum(c.count) AS n FROM records c JOIN reports r ON r.id ="
+	    " c.report_id WHERE r.report_id = 'B' GROUP BY 1, 2) b ON b.ip ="
+	    " a.source_ip AND b.hf = a.header_from WHERE a.reporter ="
+	    " 'Example Org' AND a.messages > b.n") == 3000);
+	return 0;
+}
+
+/* 22: store_sync() after commits (the IMAP source calls it before it
+ * moves messages away): refused inside a transaction, fine outside and
+ * on a read-only handle, and what it synced is there. */
+static int
+case_sync(void)
+{
+	const char *p = new_path();
+	struct store_message m = { "cc", 3, "z", "xml", 9 };
+	struct store *s = NULL;
+	struct err e = { 0 };
+	int64_t mid = 0;
+
+	CHECK(store_open(p, 0, &s, &e) == 0);
+	CHECK(store_sync(s, &e) == 0);               /* nothing written yet */
+	CHECK(store_tx_begin(s, &e) == 0);
+	CHECK(store_message_add(s, &m, &mid, &e) == 0);
+	CHECK(store_sync(s, &e) == ERR_INVAL);
+	CHECK(store_tx_commit(s, &e) == 0);
+	CHECK(store_sync(s, &e) == 0);
+	CHECK(q_int(p, "SELECT count(*) FROM messages") == 1);
+	store_free(s);
+	s = NULL;
+	CHECK(store_open(p, STORE_READONLY, &s, &e) == 0);
+	CHECK(store_sync(s, &e) == 0);
+	store_free(s);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void);
@@ -1776,6 +2061,9 @@ static const struct {
 	{ "IMAP state", case_imap },
 	{ "reverse DNS cache", case_ptr },
 	{ "migration from version 5", case_migrate_v5 },
+	{ "record batches, multi-row inserts", case_record_batches },
+	{ "rollup runs spilled and merged", case_rollup_runs },
+	{ "sync after commit", case_sync },
 };
 
 int
