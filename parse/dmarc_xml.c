@@ -1499,14 +1499,16 @@ set_node(struct xp *x, const struct ev *e, const char *eb, int d)
 		x->empty = e->empty;
 		x->ns = e->uri;
 		x->prefix = e->prefix;
-		x->attrs = eb + e->off;
+		/* eb is NULL until the first byte is saved (no attributes
+		 * or text yet): NULL + 0 is undefined behaviour */
+		x->attrs = eb ? eb + e->off : "";
 		x->attrs_len = e->len;
 		x->own_ns = e->own_ns;
 	} else if (e->type == XML_READER_TYPE_END_ELEMENT) {
 		x->ename = e->name;
 		x->eprefix = e->prefix;
 	} else {
-		x->val = eb + e->off;
+		x->val = eb ? eb + e->off : "";
 		x->vlen = e->len;
 		x->vfull = e->full;
 		x->vnonblank = e->nonblank;
