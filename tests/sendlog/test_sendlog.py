@@ -397,7 +397,7 @@ with tempfile.TemporaryDirectory() as tmp:
     cdb = os.path.join(tmp, "c.db")
     write(clog, ["timestamp,source_ip,recipient_domain,status,smtp_code,"
                  "enhanced_code,response"], "w")
-    proc = subprocess.Popen([EXE, "-c", conf, "sendlog", "import", "-d", cdb,
+    proc = subprocess.Popen(DW + ["-c", conf, "sendlog", "import", "-d", cdb,
                              "--follow", "--poll-ms", "100", clog],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
