@@ -14,9 +14,11 @@
 /*
  * jansson reports some allocation failures inside its lexer as syntax
  * errors ("string or '}' expected"): a report would then be rejected for
- * good as malformed when it should be retried as a transient failure. Its
- * allocations therefore go through these wrappers, which note a failure
- * per thread; jv_parse() turns any parse error after one into ERR_NOMEM.
+ * good as malformed when it should be retried as a transient failure;
+ * others it ignores (a byte dropped from a string, the parse succeeds).
+ * Its allocations therefore go through these wrappers, which note a
+ * failure per thread; jv_parse() turns any parse after one, failed or
+ * not, into ERR_NOMEM.
  */
 static _Thread_local int alloc_failed;
 static pthread_once_t alloc_once = PTHREAD_ONCE_INIT;
@@ -322,6 +324,14 @@ jv_parse(struct reader *in, size_t max_bytes, int max_depth,
 		err_where(err, "line %d column %d", je.line, je.column);
 		rc = err_set(err, ERR_FORMAT, "%s at line %d column %d", msg,
 		    je.line, je.column);
+		goto out;
+	}
+	if (alloc_failed) {
+		/* Parsed, but jansson's lexer ignores a failed growth of its
+		 * token buffer and goes on without the byte: a string may have
+		 * lost a character ("...9876..." stored as "...986..."). */
+		json_decref(root);
+		rc = err_set(err, ERR_NOMEM, "out of memory parsing JSON");
 		goto out;
 	}
 	*out = V(root);
