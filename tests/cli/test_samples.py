@@ -38,7 +38,7 @@ import tempfile
 EXE = None
 SAMPLES = None
 N = [0, 0]          # passed, failed
-TIMEOUT = 180
+TIMEOUT = dwexec.scale(180)
 
 
 def check(cond, desc, detail=None):

@@ -191,7 +191,7 @@ class Runner:
     def __init__(self, exe, shim, tmp):
         self.exe, self.shim, self.tmp = exe, os.path.abspath(shim), tmp
         self.seq = 0
-        self.timeout = 120 * int(os.environ.get("DW_TIMEOUT_MULT", "1"))
+        self.timeout = dwexec.scale(120)
 
     def env(self, n, trace=None):
         env = dict(os.environ)
