@@ -443,14 +443,18 @@ def load_cases(path):
             parts = line.split()
             if len(parts) not in (3, 4):
                 raise SystemExit(f"{path}:{ln}: want NUM INPUT FUNCS [N]")
+            occ = parts[3] if len(parts) == 4 else "1"
             cases.append((parts[0], parts[1], parts[2].split(">"),
-                          int(parts[3]) if len(parts) == 4 else 1))
+                          "all" if occ == "all" else int(occ)))
     return cases
 
 
 def find_index(sym, inp, funcs, occurrence):
+    """The index of that allocation (1-based), or with occurrence 'all'
+    the list of every such index; None when there is none."""
     seen = 0
     memo = {}
+    every = []
     for i, st in enumerate(inp.stacks):
         if st == "E":
             continue
@@ -463,9 +467,10 @@ def find_index(sym, inp, funcs, occurrence):
             memo[st] = k == len(funcs)
         if memo[st]:
             seen += 1
+            every.append(i + 1)
             if seen == occurrence:
                 return i + 1
-    return None
+    return (every or None) if occurrence == "all" else None
 
 
 def main():
@@ -516,22 +521,31 @@ def main():
             for num, name, funcs, occ in cases:
                 inp = Input(os.path.join(SAMPLES, name))
                 sym.add_objects(prepare(r, inp))
-                n = find_index(sym, inp, funcs, occ)
-                if n is None:
+                found = find_index(sym, inp, funcs, occ)
+                if found is None:
                     print(f"not ok {num} - {name}: no allocation under"
                           f" {'>'.join(funcs)} (#{occ}): case out of date")
                     bad += 1
                     continue
-                res = one(r, inp, n)
-                if res:
-                    bad += 1
-                    print(f"not ok {num} - {name} allocation {n}"
-                          f" ({'>'.join(funcs)} #{occ}): {res[0]}\n"
-                          f"{describe(sym, inp, n)}\n    stderr:"
-                          f" {res[1][-600:]!r}")
+                what = f"{'>'.join(funcs)} #{occ}"
+                fails = []
+                for n in (found if isinstance(found, list) else [found]):
+                    res = one(r, inp, n)
+                    if res:
+                        fails.append(n)
+                        print(f"# {name} allocation {n} ({what}):"
+                              f" {res[0]}\n{describe(sym, inp, n)}\n"
+                              f"    stderr: {res[1][-600:]!r}")
+                if isinstance(found, list):
+                    what += f": {len(found)} allocations"
                 else:
-                    print(f"ok {num} - {name} allocation {n} of"
-                          f" {inp.total} ({'>'.join(funcs)} #{occ})")
+                    what = f"allocation {found} of {inp.total} ({what})"
+                if fails:
+                    bad += 1
+                    print(f"not ok {num} - {name} {what}: {len(fails)}"
+                          f" failed")
+                else:
+                    print(f"ok {num} - {name} {what}")
             if not files:
                 print(f"{len(cases)} cases, {bad} failed")
                 return 1 if bad else 0
