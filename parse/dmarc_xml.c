@@ -2878,9 +2878,52 @@ no_entity_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
+/*
+ * libxml2 does not always report a failed allocation as one: some come
+ * back as syntax errors (xmlParseVersionNum, a dictionary lookup), so the
+ * document went to recover mode and was stored marked "recovered" (found
+ * by the allocation-failure sweep). Its allocations therefore go through
+ * these wrappers, which note a failure per thread (a parse runs in one
+ * thread); a parse during which one failed is ERR_NOMEM, transient,
+ * whatever libxml2 made of it.
+ */
+static _Thread_local int xml_alloc_failed;
+
+static void *
+xml_malloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (p == NULL)
+		xml_alloc_failed = 1;
+	return p;
+}
+
+static void *
+xml_realloc(void *q, size_t n)
+{
+	void *p = realloc(q, n);
+
+	if (p == NULL)
+		xml_alloc_failed = 1;
+	return p;
+}
+
+static char *
+xml_strdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		xml_alloc_failed = 1;
+	return p;
+}
+
 static void
 init_libxml(void)
 {
+	/* Before any other libxml2 call (this file is its only user). */
+	xmlMemSetup(free, xml_malloc, xml_realloc, xml_strdup);
 	xmlInitParser();
 	/* belt and braces: nothing we parse may ever load a URL or file */
 	xmlSetExternalEntityLoader(no_entity_loader);
@@ -2897,6 +2940,7 @@ dmarc_xml_parse(struct reader *in, const struct dmarc_xml_opts *opts,
 
 	if (in == NULL || in->read == NULL || sink == NULL)
 		return err_set(err, ERR_INVAL, "dmarc_xml_parse: bad arguments");
+	xml_alloc_failed = 0;
 	pthread_once(&init_once, init_libxml);
 	if ((x = calloc(1, sizeof *x)) == NULL)
 		return err_set(err, ERR_NOMEM, "out of memory");
@@ -2980,6 +3024,10 @@ dmarc_xml_parse(struct reader *in, const struct dmarc_xml_opts *opts,
 	}
 	if ((rc = parse_document(x)) < 0)
 		goto out;
+	if (xml_alloc_failed) {
+		rc = ERR_NOMEM;
+		goto out;
+	}
 	if (x->lead_skipped > 0)
 		warn(x, W_BOM, "%zu leading bytes skipped", x->lead_skipped);
 	if (x->n_xerr > 0 && x->rep.recovered)
@@ -2993,6 +3041,9 @@ dmarc_xml_parse(struct reader *in, const struct dmarc_xml_opts *opts,
 	}
 	rc = 0;
 out:
+	if (rc < 0 && xml_alloc_failed)
+		rc = err_set(err, ERR_NOMEM, "out of memory in the XML "
+		    "parser");
 	if (x->rd != NULL)
 		xmlFreeTextReader(x->rd);
 	if (doc != NULL)
