@@ -277,8 +277,15 @@ open_file(struct src_paths *s, const char *path, int from_walk,
 			while ((r = read(fd, chunk, sizeof chunk)) != 0) {
 				if (r < 0 && errno == EINTR)
 					continue;
-				if (r < 0 || buf_append(&s->stdin_buf, chunk,
-				    (size_t)r) != 0) {
+				rc = r < 0 ? 0 : buf_append(&s->stdin_buf,
+				    chunk, (size_t)r);
+				if (rc == ERR_NOMEM) {
+					/* as stdin above: fatal, not the
+					 * file's fault (never "rejected") */
+					close(fd);
+					return rc;
+				}
+				if (r < 0 || rc != 0) {
 					close(fd);
 					fail_msg(m, path, r < 0 ? ERR_IO :
 					    ERR_TOO_LARGE, r < 0 ?
