@@ -50,8 +50,9 @@ Options:
                     each fails the allocation found by its call stack
   --jobs J          runs in parallel (default 1)
   --no-prefix       do not share the prefix between inputs
-  --budget SECONDS  stop starting new runs after this long (the test
-                    then fails: a sampled run must finish)
+  --budget SECONDS  stop starting new runs after this long, times
+                    DW_TIMEOUT_MULT (the test then fails: a sampled run
+                    must finish)
 
 Environment: DW_SAMPLES (samples/), DW_EXEC_WRAPPER (tests/tools/
 dwexec.py; valgrind), ASAN_OPTIONS / LSAN_OPTIONS are extended here
@@ -98,11 +99,11 @@ REPRESENTATIVE = [
     "hostile/batch-mixed",                     # good and bad in a batch
 ]
 # The sampled run of the suite (test 'failmalloc'): one of each kind,
-# every index after the shared prefix every SUITE_STEP-th, the prefix
-# every SUITE_PREFIX_STEP-th.
+# every SUITE_STEP-th index after the shared prefix (offsets differ per
+# input), every SUITE_PREFIX_STEP-th of the prefix: about 150 runs.
 SUITE = REPRESENTATIVE
-SUITE_STEP = 23
-SUITE_PREFIX_STEP = 211
+SUITE_STEP = 89
+SUITE_PREFIX_STEP = 997
 # Columns that hold the time of the import, not what was imported.
 TIME_COLUMNS = {("messages", "received"), ("message_origins", "seen"),
                 ("reports", "imported_at"), ("rejected", "at"),
@@ -509,7 +510,8 @@ def main():
         files = [os.path.join(SAMPLES, f) for f in REPRESENTATIVE]
     if flags["--full"]:
         step = pstep = 1
-    budget = float(opts["--budget"]) if opts["--budget"] else None
+    budget = dwexec.scale(float(opts["--budget"])) if opts["--budget"] \
+        else None
     jobs = int(opts["--jobs"])
     t0 = time.time()
     bad = 0
