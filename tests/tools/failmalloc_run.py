@@ -44,8 +44,9 @@ Options:
                     xml, xml.gz, zip, eml, mbox, Maildir, TLS-RPT json and
                     json.gz, ARF, a mixed good/bad batch), 'all' (every
                     sample file and directory under samples/reports,
-                    samples/hostile and samples/demo/reports), 'suite'
-                    (the sampled run of the 'failmalloc' test)
+                    samples/hostile and samples/demo/reports), 'rest'
+                    ('all' but the representative ones), 'suite' (the
+                    sampled run of the 'failmalloc' test)
   --cases FILE      the numbered regression cases (failmalloc_cases.txt):
                     each fails the allocation found by its call stack
   --jobs J          runs in parallel (default 1)
@@ -513,6 +514,11 @@ def main():
         files = files or [os.path.join(SAMPLES, f) for f in REPRESENTATIVE]
     elif opts["--set"] == "all":
         files = files or all_inputs()
+    elif opts["--set"] == "rest":
+        rep = {os.path.normpath(os.path.join(SAMPLES, f))
+               for f in REPRESENTATIVE}
+        files = files or [f for f in all_inputs()
+                          if os.path.normpath(f) not in rep]
     elif not files and not opts["--cases"]:
         files = [os.path.join(SAMPLES, f) for f in REPRESENTATIVE]
     if flags["--full"]:
