@@ -71,6 +71,7 @@ By hand, the full sweep (ASan+UBSan build; see README.md):
       build-san/tests/libfailmalloc.so --set all --full --jobs 2
 """
 import concurrent.futures
+import itertools
 import os
 import re
 import shutil
@@ -192,7 +193,7 @@ def diff_dumps(a, b):
 class Runner:
     def __init__(self, exe, shim, tmp):
         self.exe, self.shim, self.tmp = exe, os.path.abspath(shim), tmp
-        self.seq = 0
+        self.seq = itertools.count(1)   # next() is atomic: --jobs threads
         self.timeout = dwexec.scale(120)
 
     def env(self, n, trace=None):
@@ -230,8 +231,7 @@ class Runner:
             return "timeout", err
 
     def fresh(self, tag):
-        self.seq += 1
-        d = os.path.join(self.tmp, f"{tag}-{self.seq}")
+        d = os.path.join(self.tmp, f"{tag}-{next(self.seq)}")
         os.makedirs(d)
         return d
 
@@ -531,21 +531,38 @@ def main():
     with tempfile.TemporaryDirectory(prefix="dw-failmalloc-") as tmp:
         r = Runner(exe, shim, tmp)
         sym = Symbols(exe)
+        prepared = {}
+
+        def get_input(path):
+            key = os.path.normpath(path)
+            if key not in prepared:
+                inp = Input(path)
+                sym.add_objects(prepare(r, inp))
+                prepared[key] = inp
+            return prepared[key]
+
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
         if opts["--cases"]:
             cases = load_cases(opts["--cases"])
+            todo = []
             for num, name, funcs, occ in cases:
-                inp = Input(os.path.join(SAMPLES, name))
-                sym.add_objects(prepare(r, inp))
+                inp = get_input(os.path.join(SAMPLES, name))
                 found = find_index(sym, inp, funcs, occ)
+                idx = found if isinstance(found, list) else \
+                    [] if found is None else [found]
+                todo.append((num, name, funcs, occ, inp, found,
+                             [pool.submit(one, r, inp, n) for n in idx]))
+            for num, name, funcs, occ, inp, found, futs in todo:
+                what = f"{'>'.join(funcs)} #{occ}"
                 if found is None:
                     print(f"not ok {num} - {name}: no allocation under"
-                          f" {'>'.join(funcs)} (#{occ}): case out of date")
+                          f" {what}: case out of date")
                     bad += 1
                     continue
-                what = f"{'>'.join(funcs)} #{occ}"
+                idx = found if isinstance(found, list) else [found]
                 fails = []
-                for n in (found if isinstance(found, list) else [found]):
-                    res = one(r, inp, n)
+                for n, fut in zip(idx, futs):
+                    res = fut.result()
                     if res:
                         fails.append(n)
                         print(f"# {name} allocation {n} ({what}):"
@@ -563,10 +580,9 @@ def main():
                     print(f"ok {num} - {name} {what}")
             if not files:
                 print(f"{len(cases)} cases, {bad} failed")
+                pool.shutdown()
                 return 1 if bad else 0
-        inputs = [Input(f) for f in files]
-        for inp in inputs:
-            sym.add_objects(prepare(r, inp))
+        inputs = [get_input(f) for f in files]
         prefix = 0 if flags["--no-prefix"] else common_prefix(inputs)
         plan = []
         for k, inp in enumerate(inputs):
@@ -602,7 +618,7 @@ def main():
               f" {len(distinct)} distinct call stacks, {len(ours)} call"
               f" sites in dmarcwatch", flush=True)
         stopped = 0
-        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
+        with pool as ex:
             futs = {}
             for inp, n in plan:
                 futs[ex.submit(lambda a, b: None if budget and
