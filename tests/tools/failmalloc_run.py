@@ -601,8 +601,9 @@ def main():
         for k, inp in enumerate(inputs):
             lo = 1 if k == 0 else prefix + 1
             if k == 0 and prefix:
-                idx = pick(1, prefix, pstep, 0) + \
-                    pick(prefix + 1, inp.total, step, 0)
+                # the shared prefix last: the inputs' own parts first
+                idx = pick(prefix + 1, inp.total, step, 0) + \
+                    pick(1, prefix, pstep, 0)
             else:
                 idx = pick(lo, inp.total, step, k)
             # Allocations of the sanitizer runtime itself (ASan starting
@@ -637,9 +638,14 @@ def main():
                 futs[ex.submit(lambda a, b: None if budget and
                                time.time() - t0 > budget else
                                ("ran", one(r, a, b)), inp, n)] = (inp, n)
+            done = 0
             for fut in concurrent.futures.as_completed(futs):
                 inp, n = futs[fut]
                 res = fut.result()
+                done += 1
+                if done % 1000 == 0:
+                    print(f"# {done} of {len(plan)} runs,"
+                          f" {time.time() - t0:.0f} s", flush=True)
                 if res is None:
                     stopped += 1
                     continue
