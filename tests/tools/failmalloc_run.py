@@ -597,21 +597,22 @@ def main():
                 return 1 if bad else 0
         inputs = [get_input(f) for f in files]
         prefix = 0 if flags["--no-prefix"] else common_prefix(inputs)
-        plan = []
+        plan, last = [], []
         for k, inp in enumerate(inputs):
-            lo = 1 if k == 0 else prefix + 1
-            if k == 0 and prefix:
-                # the shared prefix last: the inputs' own parts first
-                idx = pick(prefix + 1, inp.total, step, 0) + \
-                    pick(1, prefix, pstep, 0)
-            else:
-                idx = pick(lo, inp.total, step, k)
             # Allocations of the sanitizer runtime itself (ASan starting
             # a thread): failing them tests ASan, not us.
+            idx = pick(prefix + 1, inp.total, step, k)
             ours = [n for n in idx if not runtime_alloc(inp.stacks[n - 1])]
             inp.skipped = len(idx) - len(ours)
-            inp.tried = len(ours)
             plan += [(inp, n) for n in ours]
+            if k == 0 and prefix:
+                # the shared prefix last: the inputs' own parts first
+                idx = pick(1, prefix, pstep, 0)
+                last = [n for n in idx
+                        if not runtime_alloc(inp.stacks[n - 1])]
+                inp.skipped += len(idx) - len(last)
+            inp.tried = len(ours) + (len(last) if k == 0 else 0)
+        plan += [(inputs[0], n) for n in last]
         distinct = {}
         for inp in inputs:
             for st in inp.stacks:
