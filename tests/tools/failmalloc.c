@@ -7,7 +7,8 @@
  * (NULL or ENOMEM, errno ENOMEM); every other call goes to the real
  * allocator. DW_FAILMALLOC=0: count only. Either way the number of calls
  * is written to stderr at exit as "failmalloc: calls=C failed=F".
- * Unset: a plain pass-through.
+ * Unset: a plain pass-through. DW_FAILMALLOC_EXE=PATH (the real path of
+ * a program): only a process running it counts and fails.
  *
  * DW_FAILMALLOC_TRACE=FILE (with DW_FAILMALLOC set): also writes, at
  * exit, the call stack of every counted call to FILE, so that the runner
@@ -167,6 +168,26 @@ read_env(const char *name, char *out, size_t outsz)
 		proc_env(name, out, outsz);
 }
 
+/* DW_FAILMALLOC_EXE (optional): only the process running that program
+ * counts and fails; others (a shell or valgrind's launcher in front of
+ * it, inheriting LD_PRELOAD) pass through. Under valgrind /proc/self/exe
+ * is the client's program. */
+static int
+target_process(void)
+{
+	static char want[4096], have[4096];
+	ssize_t n;
+
+	read_env("DW_FAILMALLOC_EXE", want, sizeof want);
+	if (want[0] == '\0')
+		return 1;
+	n = readlink("/proc/self/exe", have, sizeof have - 1);
+	if (n < 0)
+		return 0;
+	have[n] = '\0';
+	return strcmp(have, want) == 0;
+}
+
 static void
 resolve(void)
 {
@@ -186,6 +207,8 @@ resolve(void)
 	    "aligned_alloc");
 	real_malloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
 	resolving = 0;
+	if (!target_process())
+		return;
 	read_env("DW_FAILMALLOC", e, sizeof e);
 	/* By hand: ASan's strtol interceptor aborts while ASan starts. */
 	for (v = 0, end = e; *end >= '0' && *end <= '9' &&

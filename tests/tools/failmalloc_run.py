@@ -201,6 +201,9 @@ class Runner:
         if n is not None:
             env["LD_PRELOAD"] = self.shim
             env["DW_FAILMALLOC"] = str(n)
+            # Only dmarcwatch: not the shell or valgrind launcher of a
+            # DW_EXEC_WRAPPER, which inherit LD_PRELOAD.
+            env["DW_FAILMALLOC_EXE"] = os.path.realpath(self.exe)
             if trace:
                 env["DW_FAILMALLOC_TRACE"] = trace
             # The shim must come before ASan's allocator (when there is
@@ -208,8 +211,9 @@ class Runner:
             env["ASAN_OPTIONS"] = ":".join(filter(None, [
                 env.get("ASAN_OPTIONS", ""), "verify_asan_link_order=0"]))
         else:
-            env.pop("LD_PRELOAD", None)
-            env.pop("DW_FAILMALLOC", None)
+            for k in ("LD_PRELOAD", "DW_FAILMALLOC", "DW_FAILMALLOC_EXE",
+                      "DW_FAILMALLOC_TRACE"):
+                env.pop(k, None)
         supp = os.path.join(HERE, "lsan.supp")
         env["LSAN_OPTIONS"] = ":".join(filter(None, [
             env.get("LSAN_OPTIONS", ""), "suppressions=" + supp,
