@@ -16,6 +16,7 @@ struct block {
 
 struct arena {
 	struct block *head;
+	int failed;
 };
 
 struct arena *
@@ -55,22 +56,32 @@ arena_reset(struct arena *a)
 	a->head = keep;
 }
 
+int
+arena_failed(const struct arena *a)
+{
+	return a != NULL && a->failed;
+}
+
 void *
 arena_alloc(struct arena *a, size_t size)
 {
 	struct block *b = a->head;
 	size_t need;
 
-	if (size > SIZE_MAX - 2 * ALIGN - sizeof(struct block))
+	if (size > SIZE_MAX - 2 * ALIGN - sizeof(struct block)) {
+		a->failed = 1;
 		return NULL;
+	}
 	need = (size + ALIGN - 1) & ~(size_t)(ALIGN - 1);
 	if (need == 0)
 		need = ALIGN;
 	if (b == NULL || b->size - b->used < need) {
 		size_t bsz = need > ARENA_BLOCK ? need : ARENA_BLOCK;
 		b = malloc(sizeof *b + bsz);
-		if (b == NULL)
+		if (b == NULL) {
+			a->failed = 1;
 			return NULL;
+		}
 		b->size = bsz;
 		b->used = 0;
 		if (need > ARENA_BLOCK && a->head != NULL) {

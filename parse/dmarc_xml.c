@@ -2919,6 +2919,14 @@ xml_strdup(const char *s)
 	return p;
 }
 
+/* An allocation failed during this parse, libxml2's or one from our
+ * arenas (a string that came back NULL reads as "not given"). */
+static int
+parse_nomem(const struct xp *x)
+{
+	return xml_alloc_failed || arena_failed(x->ra) || arena_failed(x->ca);
+}
+
 static void
 init_libxml(void)
 {
@@ -3024,7 +3032,7 @@ dmarc_xml_parse(struct reader *in, const struct dmarc_xml_opts *opts,
 	}
 	if ((rc = parse_document(x)) < 0)
 		goto out;
-	if (xml_alloc_failed) {
+	if (parse_nomem(x)) {
 		rc = ERR_NOMEM;
 		goto out;
 	}
@@ -3041,7 +3049,7 @@ dmarc_xml_parse(struct reader *in, const struct dmarc_xml_opts *opts,
 	}
 	rc = 0;
 out:
-	if (rc < 0 && xml_alloc_failed)
+	if (rc < 0 && parse_nomem(x))
 		rc = err_set(err, ERR_NOMEM, "out of memory in the XML "
 		    "parser");
 	if (x->rd != NULL)
