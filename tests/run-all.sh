@@ -3,9 +3,11 @@
 # and an ASan+UBSan build. Ends with "(N skipped)" and, last, the plain
 # count "N passed, N failed" from both meson-logs/testlog.json files.
 # Then a fuzz smoke run (clang libFuzzer, seconds per target).
-# Not run here (too slow for CI): the suite under valgrind,
-#   meson setup build-vg && meson test -C build-vg --setup valgrind
-# and the allocation-failure sweep, tests/tools/failmalloc_run.py.
+# Not run here (too slow for CI; README.md): the suite under valgrind,
+#   meson setup build-vg && meson test -C build-vg --setup valgrind \
+#       --num-processes 1
+# and the full allocation-failure sweep, tests/tools/failmalloc_run.py
+# (the suite's 'failmalloc' test is a sampled one).
 set -u
 cd "$(dirname "$0")/.."
 sh dist/deps.sh || exit 1
