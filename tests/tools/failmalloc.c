@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 void *malloc(size_t n);
@@ -131,7 +132,9 @@ copy_str(char *out, size_t outsz, const char *s)
 	out[n] = '\0';
 }
 
-/* Value of NAME from /proc/self/environ into out (empty if unset). */
+/* Value of NAME from /proc/self/environ into out (empty if unset).
+ * Raw system calls here and in target_process(): ASan's interceptors of
+ * open/read/readlink are not usable yet while it starts. */
 static void
 proc_env(const char *name, char *out, size_t outsz)
 {
@@ -141,13 +144,14 @@ proc_env(const char *name, char *out, size_t outsz)
 	int fd;
 
 	out[0] = '\0';
-	fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+	fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/environ",
+	    O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	while (len < sizeof env - 1 &&
-	    (r = read(fd, env + len, sizeof env - 1 - len)) > 0)
+	while (len < sizeof env - 1 && (r = (ssize_t)syscall(SYS_read, fd,
+	    env + len, sizeof env - 1 - len)) > 0)
 		len += (size_t)r;
-	close(fd);
+	syscall(SYS_close, fd);
 	env[len] = '\0';
 	for (i = 0; i < len; i += strlen(env + i) + 1) {
 		if (memcmp(env + i, name, nl) == 0 && env[i + nl] == '=') {
@@ -181,7 +185,8 @@ target_process(void)
 	read_env("DW_FAILMALLOC_EXE", want, sizeof want);
 	if (want[0] == '\0')
 		return 1;
-	n = readlink("/proc/self/exe", have, sizeof have - 1);
+	n = (ssize_t)syscall(SYS_readlink, "/proc/self/exe", have,
+	    sizeof have - 1);
 	if (n < 0)
 		return 0;
 	have[n] = '\0';
