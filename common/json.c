@@ -42,7 +42,8 @@ noting_malloc(size_t n)
 
 	if (p == NULL) {
 		alloc_failed = 1;
-		if (reserve != NULL && a >= n && a <= reserve_len - reserve_used) {
+		if (reserve != NULL && a >= n &&
+		    a <= reserve_len - reserve_used) {
 			p = reserve + reserve_used;
 			reserve_used += a;
 		}

@@ -540,6 +540,7 @@ zip_open(struct unpack *u, const unsigned char *p, size_t n, struct err *err)
 {
 	int code;
 
+	zip_close(u);
 	u->zdata = p;
 	u->zlen = n;
 	u->zpos = 0;
