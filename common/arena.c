@@ -27,6 +27,7 @@ struct arena {
 	struct block *head;
 	struct block *spare;      /* standard blocks kept by a reset */
 	size_t n_spare;
+	int failed;               /* an allocation failed (arena_failed) */
 };
 
 struct arena *
@@ -71,14 +72,22 @@ arena_reset(struct arena *a)
 	a->head = NULL;
 }
 
+int
+arena_failed(const struct arena *a)
+{
+	return a != NULL && a->failed;
+}
+
 void *
 arena_alloc(struct arena *a, size_t size)
 {
 	struct block *b = a->head;
 	size_t need;
 
-	if (size > SIZE_MAX - 2 * ALIGN - sizeof(struct block))
+	if (size > SIZE_MAX - 2 * ALIGN - sizeof(struct block)) {
+		a->failed = 1;
 		return NULL;
+	}
 	need = (size + ALIGN - 1) & ~(size_t)(ALIGN - 1);
 	if (need == 0)
 		need = ALIGN;
@@ -88,8 +97,10 @@ arena_alloc(struct arena *a, size_t size)
 			b = a->spare;
 			a->spare = b->next;
 			a->n_spare--;
-		} else if ((b = malloc(sizeof *b + bsz)) == NULL)
+		} else if ((b = malloc(sizeof *b + bsz)) == NULL) {
+			a->failed = 1;
 			return NULL;
+		}
 		b->size = bsz;
 		b->used = 0;
 		if (need > ARENA_BLOCK && a->head != NULL) {

@@ -17,6 +17,10 @@ struct arena *arena_new(void);
 void arena_free(struct arena *a);
 /* Releases every allocation; keeps up to 512 KiB of blocks for reuse. */
 void arena_reset(struct arena *a);
+/* 1 when an allocation from this arena failed since arena_new() (not
+ * cleared by arena_reset()): a parser that treats a NULL string as "not
+ * given" still learns that the input was not read whole. */
+int arena_failed(const struct arena *a);
 
 void *arena_alloc(struct arena *a, size_t size);       /* uninitialised */
 void *arena_zalloc(struct arena *a, size_t size);      /* zeroed */

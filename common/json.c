@@ -12,32 +12,79 @@
 #include "limits.h"
 
 /*
- * jansson reports some allocation failures inside its lexer as syntax
- * errors ("string or '}' expected"): a report would then be rejected for
- * good as malformed when it should be retried as a transient failure.
- * Others it does not report at all: its lexer ignores a failed append to
- * the token text, so a string silently loses a byte ("mail.examle.net")
- * and the parse succeeds. Its allocations therefore go through these
- * wrappers, which note a failure per thread; jv_parse() turns any parse
- * after one, failed or not, into ERR_NOMEM.
+ * Allocation failures inside jansson 2.14's lexer (all found by the
+ * allocation-failure sweep): some come back as syntax errors ("string or
+ * '}' expected"), so a report would be rejected for good instead of
+ * retried; a failed growth of its token buffer is ignored and the byte
+ * dropped: the parse may succeed with a damaged string, or, when the
+ * dropped byte is a closing quote, the string decoder runs past the
+ * buffer (heap overflow, abort in malloc). So:
+ * - jansson's allocations go through these wrappers, which note a failure
+ *   per thread; jv_parse() turns any parse after one, failed or not, into
+ *   ERR_NOMEM;
+ * - a failed allocation during a parse is served from a reserve made
+ *   before the parse (room for the biggest token buffer growth), so the
+ *   lexer never loses a byte;
+ * - jansson reads the document one byte at a time through feed(), which
+ *   ends the input right after a failure: the parse stops within the
+ *   token, before it needs more than the reserve.
  */
 static _Thread_local int alloc_failed;
+static _Thread_local unsigned char *reserve;   /* this parse's, or NULL */
+static _Thread_local size_t reserve_len, reserve_used;
 static pthread_once_t alloc_once = PTHREAD_ONCE_INIT;
 
 static void *
 noting_malloc(size_t n)
 {
 	void *p = malloc(n);
+	size_t a = (n + 15) & ~(size_t)15;
 
-	if (p == NULL)
+	if (p == NULL) {
 		alloc_failed = 1;
+		if (reserve != NULL && a >= n &&
+		    a <= reserve_len - reserve_used) {
+			p = reserve + reserve_used;
+			reserve_used += a;
+		}
+	}
 	return p;
+}
+
+static void
+noting_free(void *p)
+{
+	/* reserve blocks go with the reserve, at the end of the parse */
+	if (reserve != NULL && (unsigned char *)p >= reserve &&
+	    (unsigned char *)p < reserve + reserve_len)
+		return;
+	free(p);
 }
 
 static void
 install_alloc(void)
 {
-	json_set_alloc_funcs(noting_malloc, free);
+	json_set_alloc_funcs(noting_malloc, noting_free);
+}
+
+struct feed {
+	const unsigned char *p;
+	size_t len, pos;
+};
+
+/* json_load_callback() input: one byte per call, none after a failed
+ * allocation ((size_t)-1: jansson's "premature end of input"). */
+static size_t
+feed(void *buf, size_t buflen, void *data)
+{
+	struct feed *f = data;
+
+	if (alloc_failed)
+		return (size_t)-1;
+	if (f->pos >= f->len || buflen == 0)
+		return 0;
+	*(unsigned char *)buf = f->p[f->pos++];
+	return 1;
 }
 
 /* struct jv is jansson's json_t; the cast keeps jansson out of headers. */
@@ -136,6 +183,8 @@ jv_free(struct jv *v)
 struct prescan {
 	int depth, max_depth;
 	int in_str, esc;
+	size_t tok, max_tok;         /* bytes of a token (string, number,
+	                              * literal): the lexer's buffer */
 	unsigned long line, col;     /* of the byte being scanned, 1-based */
 	unsigned long tokens;        /* '[', '{', ',', ':' seen */
 	int bad;                     /* 1: too deep, 2: unbalanced, 3: too
@@ -154,13 +203,23 @@ prescan(struct prescan *s, const unsigned char *p, size_t n)
 		} else if ((c & 0xc0) != 0x80) {
 			s->col++;    /* characters, as jansson counts */
 		}
+		if (s->in_str || (c != ' ' && c != '\t' && c != '\r' &&
+		    c != '\n' && c != ',' && c != ':' && c != '[' && c != ']' &&
+		    c != '{' && c != '}')) {
+			if (++s->tok > s->max_tok)
+				s->max_tok = s->tok;
+		} else {
+			s->tok = 0;
+		}
 		if (s->in_str) {
 			if (s->esc)
 				s->esc = 0;
 			else if (c == '\\')
 				s->esc = 1;
-			else if (c == '"')
+			else if (c == '"') {
 				s->in_str = 0;
+				s->tok = 0;
+			}
 			continue;
 		}
 		switch (c) {
@@ -247,6 +306,7 @@ jv_parse(struct reader *in, size_t max_bytes, int max_depth,
 	struct buf b;
 	json_error_t je;
 	json_t *root = NULL;
+	struct feed fd;
 	size_t got, skip = 0;
 	int rc = 0;
 
@@ -300,15 +360,21 @@ jv_parse(struct reader *in, size_t max_bytes, int max_depth,
 	 * C string. No JSON_DISABLE_EOF_CHECK: trailing white space is fine,
 	 * anything else after the value is an error. */
 	pthread_once(&alloc_once, install_alloc);
-	alloc_failed = 0;
-	root = json_loadb(b.data != NULL ? (const char *)b.data + skip : "",
-	    b.len - skip, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
-	if (root != NULL && alloc_failed) {
-		/* parsed, but perhaps not what the input says (above) */
-		json_decref(root);
+	/* The lexer's token buffer doubles: its last growth is under twice
+	 * the longest token; two may come before the parse stops (a UTF-8
+	 * sequence is read whole). Untouched, the reserve costs no memory. */
+	reserve_len = 6 * (ps.max_tok + 16) + 4096;
+	reserve_used = 0;
+	if ((reserve = malloc(reserve_len)) == NULL) {
 		rc = err_set(err, ERR_NOMEM, "out of memory parsing JSON");
 		goto out;
 	}
+	alloc_failed = 0;
+	fd.p = b.data != NULL ? b.data + skip : (const unsigned char *)"";
+	fd.len = b.len - skip;
+	fd.pos = 0;
+	root = json_load_callback(feed, &fd, JSON_REJECT_DUPLICATES |
+	    JSON_DECODE_ANY, &je);
 	if (root == NULL) {
 		char msg[200];
 
@@ -333,9 +399,18 @@ jv_parse(struct reader *in, size_t max_bytes, int max_depth,
 		rc = err_set(err, ERR_FORMAT, "%s", msg);
 		goto out;
 	}
+	if (alloc_failed) {
+		/* Parsed, but maybe from the reserve (and it goes now) or
+		 * with a byte lost: see above. */
+		json_decref(root);
+		rc = err_set(err, ERR_NOMEM, "out of memory parsing JSON");
+		goto out;
+	}
 	*out = V(root);
 	rc = 0;
 out:
+	free(reserve);
+	reserve = NULL;
 	buf_free(&b);
 	return rc;
 }

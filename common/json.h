@@ -63,7 +63,9 @@ void jv_free(struct jv *v);
  *   anything but white space after the value (trailing data is refused,
  *   not ignored: it may be a second document we would silently drop).
  * A leading UTF-8 byte order mark is skipped.
- * Other returns: ERR_NOMEM, or a negative code from the reader.
+ * Other returns: ERR_NOMEM (also when jansson finished the parse after
+ * a failed allocation: it may have dropped bytes), or a negative code
+ * from the reader.
  * err messages quote no more than a short, sanitised token of the input.
  */
 int jv_parse(struct reader *in, size_t max_bytes, int max_depth,

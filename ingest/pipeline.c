@@ -866,8 +866,10 @@ pipeline_message(struct pipeline *p, const struct ingest_msg *m,
 
 	if (m->read_failed) {
 		/* Nothing to hash: record where and why, and go on. */
-		if ((rc = store_tx_begin(p->st, err)) != 0)
+		if ((rc = store_tx_begin(p->st, err)) != 0) {
+			p->stats.transient++;
 			return rc;
+		}
 		c.sha256 = NULL;
 		rc = record_rejected(&c, "", &m->read_err);
 		if (rc < 0)
@@ -908,8 +910,12 @@ pipeline_message(struct pipeline *p, const struct ingest_msg *m,
 			    (long)getpid(), ++p->pending_seq);
 	}
 	if (!parallel &&
-	    (rc = digest_sha256_hex(m->data, m->len, m->drop_behind, sha)) != 0)
+	    (rc = digest_sha256_hex(m->data, m->len, m->drop_behind, sha)) != 0) {
+		/* counted, or the run ends with exit 0 and this message
+		 * silently not stored */
+		p->stats.transient++;
 		return err_set(err, rc, "cannot hash message");
+	}
 	c.sha256 = sha;
 	if ((rc = store_tx_begin(p->st, err)) != 0)
 		goto fail;

@@ -144,9 +144,11 @@ push_dir(struct src_paths *s, const char *path, int depth, struct err *err)
 		struct dirent *de;
 
 		if (d == NULL) {
-			rc = err_set(err, errno == ENOENT ? ERR_NOTFOUND :
-			    ERR_IO, "cannot open directory: %s",
-			    strerror(errno));
+			/* ENOMEM (opendir's buffer): fatal like the other
+			 * allocations here, not an unreadable directory */
+			rc = err_set(err, errno == ENOMEM ? ERR_NOMEM :
+			    errno == ENOENT ? ERR_NOTFOUND : ERR_IO,
+			    "cannot open directory: %s", strerror(errno));
 			err_where(err, "%s", dpath);
 			goto out;
 		}

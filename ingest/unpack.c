@@ -12,6 +12,7 @@
  * layer counts the bytes it really produced and stops at
  * LIM_INFLATED_BYTES.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,9 @@ struct unpack {
 
 	/* zip */
 	struct archive *ar;
+	struct archive_entry *ae;    /* the member header, ours (below) */
+	const unsigned char *zdata;  /* the zip in memory, borrowed */
+	size_t zlen, zpos;
 	struct buf zbuf;             /* a zip found inside gzip, inflated */
 	int zip_depth;               /* container layers above the members */
 	int ar_fatal;                /* archive unusable after a read error */
@@ -422,6 +426,19 @@ refuse(struct unpack *u, int code, const char *msg)
 
 /* ---- zip ----------------------------------------------------------------- */
 
+/* A libarchive call failed because an allocation failed: transient, not
+ * a broken zip (which would be rejected for good). libarchive says ENOMEM
+ * for most of its own allocations but not for all (zlib's inflateInit2()
+ * failing is "Can't initialize ZIP decompression"), so errno, cleared
+ * before the call, counts too: malloc() sets ENOMEM when it fails, and
+ * nothing else in these calls touches errno (the zip is in memory). */
+static int
+ar_code(struct archive *a)
+{
+	return archive_errno(a) == ENOMEM || errno == ENOMEM ? ERR_NOMEM :
+	    ERR_FORMAT;
+}
+
 static int
 arc_read(void *ctx, unsigned char *buf, size_t cap, size_t *got)
 {
@@ -432,15 +449,19 @@ arc_read(void *ctx, unsigned char *buf, size_t cap, size_t *got)
 	*got = 0;
 	if (cap > LIM_UNPACK_READ_BYTES)
 		cap = LIM_UNPACK_READ_BYTES;
+	errno = 0;
 	n = archive_read_data(u->ar, buf, cap);
 	if (n < 0) {
+		int code = ar_code(u->ar);
+
 		if (n == ARCHIVE_FATAL)
 			u->ar_fatal = 1;
-		err_set(&u->rerr, ERR_FORMAT, "corrupt zip data: %s",
+		err_set(&u->rerr, code, "%s: %s", code == ERR_NOMEM ?
+		    "out of memory reading zip" : "corrupt zip data",
 		    archive_error_string(u->ar) ? archive_error_string(u->ar)
 		    : "unknown error");
 		err_where(&u->rerr, "%s", u->desc);
-		return ERR_FORMAT;
+		return code;
 	}
 	if ((uint64_t)n > LIM_INFLATED_BYTES - a->total) {
 		err_set(&u->rerr, ERR_TOO_LARGE,
@@ -457,25 +478,98 @@ arc_read(void *ctx, unsigned char *buf, size_t cap, size_t *got)
 	return 0;
 }
 
+/* The zip in memory as libarchive's client (archive_read_open_memory()
+ * of libarchive 3.6 ignores a failed allocation in it and then crashes). */
+static la_ssize_t
+zmem_read(struct archive *a, void *ctx, const void **buf)
+{
+	struct unpack *u = ctx;
+	size_t n = u->zlen - u->zpos;
+
+	(void)a;
+	if (n > LIM_UNPACK_READ_BYTES)
+		n = LIM_UNPACK_READ_BYTES;
+	*buf = u->zdata + u->zpos;
+	u->zpos += n;
+	return (la_ssize_t)n;
+}
+
+static la_int64_t
+zmem_seek(struct archive *a, void *ctx, la_int64_t off, int whence)
+{
+	struct unpack *u = ctx;
+	la_int64_t base = whence == SEEK_CUR ? (la_int64_t)u->zpos :
+	    whence == SEEK_END ? (la_int64_t)u->zlen : 0;
+
+	(void)a;
+	if (off < -base)
+		return ARCHIVE_FATAL;
+	u->zpos = off > (la_int64_t)u->zlen - base ? u->zlen :
+	    (size_t)(base + off);
+	return (la_int64_t)u->zpos;
+}
+
+static la_int64_t
+zmem_skip(struct archive *a, void *ctx, la_int64_t req)
+{
+	struct unpack *u = ctx;
+	la_int64_t left = (la_int64_t)(u->zlen - u->zpos);
+
+	(void)a;
+	if (req < 0)
+		return 0;
+	if (req > left)
+		req = left;
+	u->zpos += (size_t)req;
+	return req;
+}
+
+static void
+zip_close(struct unpack *u)
+{
+	if (u->ar != NULL)
+		archive_read_free(u->ar);
+	u->ar = NULL;
+	archive_entry_free(u->ae);
+	u->ae = NULL;
+}
+
 static int
 zip_open(struct unpack *u, const unsigned char *p, size_t n, struct err *err)
 {
+	int code;
+
+	zip_close(u);
+	u->zdata = p;
+	u->zlen = n;
+	u->zpos = 0;
+	errno = 0;
 	u->ar = archive_read_new();
-	if (u->ar == NULL)
+	/* Our own entry for archive_read_next_header2(): libarchive 3.6's
+	 * archive_read_new() does not check the allocation of its own. */
+	u->ae = archive_entry_new();
+	if (u->ar == NULL || u->ae == NULL) {
+		zip_close(u);
 		return err_set(err, ERR_NOMEM, "out of memory opening zip");
+	}
 	/* Registers both zip readers: the seekable one (central directory,
 	 * bids when it finds the end record: right for Google's archives
 	 * with data descriptors) and the streamable one as a fallback for
 	 * archives whose directory is missing. */
 	if (archive_read_support_format_zip(u->ar) != ARCHIVE_OK ||
-	    archive_read_open_memory(u->ar, p, n) != ARCHIVE_OK) {
-		err_set(err, ERR_FORMAT, "cannot open zip: %s",
+	    archive_read_set_read_callback(u->ar, zmem_read) != ARCHIVE_OK ||
+	    archive_read_set_seek_callback(u->ar, zmem_seek) != ARCHIVE_OK ||
+	    archive_read_set_skip_callback(u->ar, zmem_skip) != ARCHIVE_OK ||
+	    archive_read_set_callback_data(u->ar, u) != ARCHIVE_OK ||
+	    archive_read_open1(u->ar) != ARCHIVE_OK) {
+		code = ar_code(u->ar);
+		err_set(err, code, "%s: %s", code == ERR_NOMEM ?
+		    "out of memory opening zip" : "cannot open zip",
 		    archive_error_string(u->ar) ? archive_error_string(u->ar)
 		    : "unknown error");
 		err_where(err, "%sbyte 0", u->zprefix);
-		archive_read_free(u->ar);
-		u->ar = NULL;
-		return ERR_FORMAT;
+		zip_close(u);
+		return code;
 	}
 	u->entries = 0;
 	u->ar_fatal = 0;
@@ -525,19 +619,24 @@ zip_next(struct unpack *u, struct reader **rd, struct err *err)
 			u->state = ST_DONE;
 			return 0;
 		}
-		r = archive_read_next_header(u->ar, &e);
+		errno = 0;
+		r = archive_read_next_header2(u->ar, u->ae);
+		e = u->ae;
 		if (r == ARCHIVE_EOF) {
 			u->state = ST_DONE;
 			return 0;
 		}
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+			int code = ar_code(u->ar);
+
 			u->state = ST_DONE;
-			err_set(err, ERR_FORMAT, "corrupt zip: %s",
+			err_set(err, code, "%s: %s", code == ERR_NOMEM ?
+			    "out of memory reading zip" : "corrupt zip",
 			    archive_error_string(u->ar) ?
 			    archive_error_string(u->ar) : "unknown error");
 			err_where(err, "%szip member %u", u->zprefix,
 			    u->entries + 1);
-			return ERR_FORMAT;
+			return code;
 		}
 		/* Counted before anything else, so 65k empty entries cost
 		 * no more than 16. */
@@ -774,10 +873,7 @@ int
 unpack_rewind(struct unpack *u)
 {
 	chain_reset(u);
-	if (u->ar != NULL) {
-		archive_read_free(u->ar);
-		u->ar = NULL;
-	}
+	zip_close(u);
 	u->state = ST_START;
 	u->entries = 0;
 	u->ar_fatal = 0;
@@ -793,8 +889,7 @@ unpack_free(struct unpack *u)
 	chain_reset(u);
 	for (int i = 0; i < MAX_GZ; i++)
 		free(u->gz[i].in);
-	if (u->ar != NULL)
-		archive_read_free(u->ar);
+	zip_close(u);
 	buf_free(&u->zbuf);
 	free(u);
 }

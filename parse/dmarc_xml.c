@@ -282,6 +282,7 @@ struct xp {
 	int threaded;
 	int thr_sync;            /* mu and cv initialised */
 	int thr_started, thr_ready, thr_done, thr_cancel;
+	int thr_nomem;           /* an allocation failed on the thread */
 	pthread_t thr;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -1518,6 +1519,57 @@ set_node(struct xp *x, const struct ev *e, const char *eb, int d)
 /* ------------------------------------------------------------------ */
 /* recover pass: the pull parser on a thread of its own */
 
+/*
+ * libxml2 does not always report a failed allocation as one: some come
+ * back as syntax errors (xmlParseVersionNum, a dictionary lookup), so the
+ * document went to recover mode and was stored marked "recovered" (found
+ * by the allocation-failure sweep). Its allocations therefore go through
+ * these wrappers, which note a failure per thread; a parse during which
+ * one failed is ERR_NOMEM, transient, whatever libxml2 made of it. In
+ * recover mode libxml2 runs on the parser thread, which hands its flag
+ * over in x->thr_nomem when it ends.
+ */
+static _Thread_local int xml_alloc_failed;
+
+static void *
+xml_malloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (p == NULL)
+		xml_alloc_failed = 1;
+	return p;
+}
+
+static void *
+xml_realloc(void *q, size_t n)
+{
+	void *p = realloc(q, n);
+
+	if (p == NULL)
+		xml_alloc_failed = 1;
+	return p;
+}
+
+static char *
+xml_strdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		xml_alloc_failed = 1;
+	return p;
+}
+
+/* An allocation failed during this parse, libxml2's or one from our
+ * arenas (a string that came back NULL reads as "not given"). */
+static int
+parse_nomem(const struct xp *x)
+{
+	return xml_alloc_failed || x->thr_nomem || arena_failed(x->ra) ||
+	    arena_failed(x->ca);
+}
+
 /* Parser thread: hands the filled batch (evs/eb) to the reader of the
  * nodes and waits until it is taken; evs/eb are then the reader's old,
  * empty batch. When the reader gave up (thr_cancel) the parser stops. */
@@ -1542,8 +1594,10 @@ thr_main(void *arg)
 {
 	struct xp *x = arg;
 
+	xml_alloc_failed = 0;
 	xmlParseDocument(x->pc);
 	pthread_mutex_lock(&x->mu);
+	x->thr_nomem = xml_alloc_failed;
 	x->thr_done = 1;
 	x->thr_ready = 1;
 	pthread_cond_broadcast(&x->cv);
@@ -3611,6 +3665,8 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static void
 init_libxml(void)
 {
+	/* Before any other libxml2 call (this file is its only user). */
+	xmlMemSetup(free, xml_malloc, xml_realloc, xml_strdup);
 	xmlInitParser();
 	/* belt and braces: nothing we parse may ever load a URL or file */
 	xmlSetExternalEntityLoader(no_entity_loader);
@@ -3625,6 +3681,7 @@ dmarc_xml_parse(struct reader *in, const struct dmarc_xml_opts *opts,
 
 	if (in == NULL || in->read == NULL || sink == NULL)
 		return err_set(err, ERR_INVAL, "dmarc_xml_parse: bad arguments");
+	xml_alloc_failed = 0;
 	pthread_once(&init_once, init_libxml);
 	if ((x = calloc(1, sizeof *x)) == NULL)
 		return err_set(err, ERR_NOMEM, "out of memory");
@@ -3715,6 +3772,10 @@ dmarc_xml_parse(struct reader *in, const struct dmarc_xml_opts *opts,
 	}
 	if ((rc = parse_document(x)) < 0)
 		goto out;
+	if (parse_nomem(x)) {
+		rc = ERR_NOMEM;
+		goto out;
+	}
 	if (x->lead_skipped > 0)
 		warn(x, W_BOM, "%zu leading bytes skipped", x->lead_skipped);
 	if (x->n_xerr > 0 && x->rep.recovered)
@@ -3728,11 +3789,14 @@ dmarc_xml_parse(struct reader *in, const struct dmarc_xml_opts *opts,
 	}
 	rc = 0;
 out:
-	thr_stop(x);
+	thr_stop(x);            /* joined: x->thr_nomem is final */
 	if (x->thr_sync) {
 		pthread_cond_destroy(&x->cv);
 		pthread_mutex_destroy(&x->mu);
 	}
+	if (rc < 0 && parse_nomem(x))
+		rc = err_set(err, ERR_NOMEM, "out of memory in the XML "
+		    "parser");
 	if (x->pc != NULL)
 		xmlFreeParserCtxt(x->pc);
 	free(x->inbuf);

@@ -44,9 +44,14 @@ struct dmarc_xml_opts {
  *   never handed to sink->end(), so a caller rolls back what it stored;
  * ERR_HOSTILE for DOCTYPE / entity declarations;
  * ERR_TOO_LARGE when a LIM_* cap is hit (the message names the cap);
+ * ERR_NOMEM when an allocation failed, ours or libxml2's (also when
+ *   libxml2 went on or called it a syntax error: sink->end() is then not
+ *   called);
  * or any negative code a sink callback returned.
  * On failure err says what, and where as "line L column C, <element path>".
- * No global state: safe to call from several threads on different inputs.
+ * No global state of ours but libxml2's, set up once (allocation
+ * functions, no entity loader): safe to call from several threads on
+ * different inputs.
  */
 int dmarc_xml_parse(struct reader *in, const struct dmarc_xml_opts *opts,
     const struct report_sink *sink, struct err *err);

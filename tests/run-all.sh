@@ -6,9 +6,11 @@
 # meson-logs/testlog.json is deleted before its `meson test`, and a step
 # that cannot run its tests (dist/deps.sh, meson setup or meson compile
 # failing) counts as one failure. The last line is printed whatever fails.
-# Not run here (too slow for CI): the suite under valgrind,
-#   meson setup build-vg && meson test -C build-vg --setup valgrind
-# and the allocation-failure sweep, tests/tools/failmalloc_run.py.
+# Not run here (too slow for CI; README.md): the suite under valgrind,
+#   meson setup build-vg && meson test -C build-vg --setup valgrind \
+#       --num-processes 1
+# and the full allocation-failure sweep, tests/tools/failmalloc_run.py
+# (the suite's 'failmalloc' test is a sampled one).
 # tests/cli/test_runall.py checks these rules with a stand-in meson.
 set -u
 cd "$(dirname "$0")/.."

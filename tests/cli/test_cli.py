@@ -230,7 +230,7 @@ with tempfile.TemporaryDirectory() as tmp:
     for delay in (0.15, 0.4, 0.9):
         kdb = os.path.join(tmp, f"kill{delay}.db")
         proc = subprocess.Popen(DW + ["-q", "import", "-d", kdb, batch])
-        time.sleep(delay)
+        time.sleep(dwexec.scale(delay))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         p = run("import", "-d", kdb, batch)

@@ -43,7 +43,7 @@ import tempfile
 EXE = None
 SAMPLES = None
 N = [0, 0]          # passed, failed
-TIMEOUT = 180
+TIMEOUT = dwexec.scale(180)
 # Messages that say a read failed without saying why or where: never
 # acceptable for a rejected input (issue 2 item 5, "what and where").
 GENERIC_MESSAGES = ('reading the report failed', 'cannot read payload',

@@ -52,7 +52,8 @@ def check(name, cond, detail=""):
 
 
 def wait_for(cond, timeout, step=0.2):
-    deadline = time.time() + timeout
+    """timeout: seconds, stretched under valgrind (dwexec.scale)."""
+    deadline = time.time() + dwexec.scale(timeout)
     while time.time() < deadline:
         if cond():
             return True
@@ -115,7 +116,7 @@ class Readers:
             inp = open(stdin, "rb") if stdin else subprocess.DEVNULL
             try:
                 p = subprocess.run(argv, stdin=inp, capture_output=True,
-                                   timeout=300)
+                                   timeout=dwexec.scale(300))
             finally:
                 if stdin:
                     inp.close()
@@ -208,7 +209,8 @@ def cases_as_user(tmp, dv, rng):
     open(rconf, "w").write(dv.config(user="ref", batch="25"))
     t0 = time.time()
     p = subprocess.run(DW + ["-c", rconf, "-q", "fetch", "-d", ref],
-                       capture_output=True, text=True, timeout=900)
+                       capture_output=True, text=True,
+                       timeout=dwexec.scale(900))
     t_ref = time.time() - t0
     print(f"# uninterrupted fetch: {t_ref:.1f} s, exit {p.returncode}",
           flush=True)
@@ -281,7 +283,7 @@ def cases_as_user(tmp, dv, rng):
             time.sleep(2)
         proc.send_signal(signal.SIGTERM)
         try:
-            rc = proc.wait(60)
+            rc = proc.wait(dwexec.scale(60))
         except subprocess.TimeoutExpired:
             rc = None
     finally:

@@ -12,6 +12,11 @@ import datetime
 import json
 import os
 import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tools"))
+import dwexec  # noqa: E402  DW_EXEC_WRAPPER
 
 BASE = datetime.date(2026, 3, 2)
 DOMAIN = {"google": "gmail.com", "yahoo": "yahoo.com",
@@ -77,7 +82,8 @@ class World:
             f.write("\n".join(lines) + "\n")
 
     def run(self, *args, check=True):
-        p = subprocess.run([self.exe, "-c", self.conf] + list(args),
+        p = subprocess.run(dwexec.cmd(self.exe) + ["-c", self.conf] +
+                           list(args),
                            capture_output=True, text=True)
         if check and p.returncode != 0:
             raise RuntimeError(f"{args}: exit {p.returncode}: {p.stderr}")

@@ -23,6 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import scen  # noqa: E402
 from schemacheck import schema_errors  # noqa: E402
+from scen import dwexec  # noqa: E402  DW_EXEC_WRAPPER
 
 EXE = sys.argv[1]
 SRC = os.environ.get("DW_SRCDIR") or os.path.join(HERE, "..", "..")
@@ -324,7 +325,7 @@ def run_all(tmp):
     with open(bad_conf, "w") as f:
         f.write("[hints]\nttl_hours = 49\nactive_hours = 0\n"
                 "postfix_dir =\n")
-    p = subprocess.run([EXE, "-c", bad_conf, "config", "check"],
+    p = subprocess.run(dwexec.cmd(EXE) + ["-c", bad_conf, "config", "check"],
                        capture_output=True, text=True)
     check("config check: [hints] ttl_hours, active_hours and empty paths "
           "are errors with their line",

@@ -21,6 +21,10 @@ import sqlite3
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tools"))
+import dwexec  # noqa: E402  DW_EXEC_WRAPPER
+
 DW, BUILD = sys.argv[1], sys.argv[2]
 HERE = os.path.dirname(os.path.abspath(__file__))
 SAMPLES = os.environ.get("DW_SAMPLES") or os.path.join(HERE, "..", "..",
@@ -69,11 +73,11 @@ def main():
     out, shots = os.path.join(work, "out"), os.path.join(work, "shots")
     os.makedirs(shots)
     db = os.path.join(work, "samples.db")
-    p = subprocess.run([DW, "import", "-q", "-d", db,
+    p = subprocess.run(dwexec.cmd(DW) + ["import", "-q", "-d", db,
                         os.path.join(SAMPLES, "reports")],
                        capture_output=True, text=True)
     ok(p.returncode == 0, f"import samples/reports (exit {p.returncode})")
-    p = subprocess.run([DW, "report", "html", "-d", db, "--out", out],
+    p = subprocess.run(dwexec.cmd(DW) + ["report", "html", "-d", db, "--out", out],
                        capture_output=True, text=True)
     ok(p.returncode == 0, "report html")
     p = subprocess.run([node, os.path.join(HERE, "browser_check.js"), out,
@@ -235,11 +239,11 @@ def hostile_pages(node, work):
                 .replace("<report_id>rid", "<report_id>long" + long_name)
                 .replace("<domain>dom", "<domain>" + long_name[:200]))
     db = os.path.join(work, "hostile.db")
-    subprocess.run([DW, "import", "-q", "-d", db, src], capture_output=True)
+    subprocess.run(dwexec.cmd(DW) + ["import", "-q", "-d", db, src], capture_output=True)
     out, shots = os.path.join(work, "hostile-out"), \
         os.path.join(work, "hostile-shots")
     os.makedirs(shots)
-    p = subprocess.run([DW, "report", "html", "-d", db, "--out", out],
+    p = subprocess.run(dwexec.cmd(DW) + ["report", "html", "-d", db, "--out", out],
                        capture_output=True, text=True)
     ok(p.returncode == 0, "report html over hostile inputs")
     p = subprocess.run([node, os.path.join(HERE, "browser_check.js"), out,

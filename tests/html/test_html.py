@@ -33,6 +33,10 @@ import tempfile
 import time
 import zipfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tools"))
+import dwexec  # noqa: E402  DW_EXEC_WRAPPER
+
 DW = sys.argv[1]
 SAMPLES = os.environ.get("DW_SAMPLES") or os.path.join(
     os.path.dirname(__file__), "..", "..", "samples")
@@ -59,7 +63,8 @@ def ok(cond, what):
 
 
 def run(*args, check=None):
-    p = subprocess.run([DW, *args], capture_output=True, text=True)
+    p = subprocess.run(dwexec.cmd(DW) + list(args), capture_output=True,
+                       text=True)
     if check is not None and p.returncode != check:
         print(f"# {' '.join(args)} -> {p.returncode}\n# {p.stderr.strip()}")
     return p

@@ -39,7 +39,8 @@ def check(name, cond, detail=""):
 
 def run(conf, *args, timeout=300):
     return subprocess.run(DW + ["-c", conf] + list(args),
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True,
+                          timeout=dwexec.scale(timeout))
 
 
 def summary(p):
@@ -86,7 +87,8 @@ def archive_counts(counts):
 
 
 def wait_for(cond, timeout, step=0.2):
-    deadline = time.time() + timeout
+    """timeout: seconds, stretched under valgrind (dwexec.scale)."""
+    deadline = time.time() + dwexec.scale(timeout)
     while time.time() < deadline:
         if cond():
             return True
@@ -610,7 +612,7 @@ def watch_cases(tmp, dv):
               archive_counts(counts) == gen.expected(w_msgs),
               (started, done, at_restart, stored_count(wdb), counts,
                [ln for ln in log.splitlines() if "UID=" not in ln]))
-        time.sleep(1)   # let it settle into IDLE
+        time.sleep(dwexec.scale(1))   # let it settle into IDLE
         c = dv.imap("watch")
         t0 = time.time()
         c.append("INBOX", None, None, gen.message(w_msgs))

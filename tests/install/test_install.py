@@ -351,7 +351,7 @@ with tempfile.TemporaryDirectory() as dest:
     check("nothing installed over the admin's configuration",
           not os.path.exists(dest + os.path.join(sysconfdir, "dmarcwatch",
                                                  "dmarcwatch.conf")))
-    p = run([inst["binary"], "--version"])
+    p = run(dwexec.cmd(inst["binary"]) + ["--version"])
     check("installed binary runs", p.returncode == 0 and "dmarcwatch" in p.stdout,
           p.stderr)
 
@@ -568,7 +568,7 @@ with tempfile.TemporaryDirectory() as dest:
 
     # The sample config, as installed.
     with tempfile.TemporaryDirectory() as tmp:
-        p = run([inst["binary"], "-c", inst["sample"], "config", "check"])
+        p = run(dwexec.cmd(inst["binary"]) + ["-c", inst["sample"], "config", "check"])
         check("sample passes config check as shipped", p.returncode == 0,
               p.stdout + p.stderr)
         # Every commented line enabled, with placeholder files.
@@ -598,7 +598,7 @@ with tempfile.TemporaryDirectory() as dest:
             text.append(line)
         full = os.path.join(tmp, "full.conf")
         open(full, "w").write("\n".join(text) + "\n")
-        p = run([inst["binary"], "-c", full, "config", "check"])
+        p = run(dwexec.cmd(inst["binary"]) + ["-c", full, "config", "check"])
         check("sample with every line enabled passes config check",
               p.returncode == 0 and "[imap]" in open(full).read(),
               p.stdout + p.stderr)

@@ -44,7 +44,7 @@ def check(name, cond, detail=""):
 
 def run(*args, **kw):
     return subprocess.run(DW + list(args), capture_output=True, text=True,
-                          timeout=60, **kw)
+                          timeout=dwexec.scale(60), **kw)
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -279,7 +279,7 @@ print(json.dumps({"rc": p.returncode, "stderr": p.stderr, "lines": got}))
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
         status = ""
-        deadline = time.time() + 15
+        deadline = time.time() + dwexec.scale(15)
         while time.time() < deadline:
             try:
                 status = open(f"/proc/{w.pid}/status").read()
@@ -292,7 +292,7 @@ print(json.dumps({"rc": p.returncode, "stderr": p.stderr, "lines": got}))
                   for l in status.splitlines() if ":" in l}
         w.send_signal(signal.SIGTERM)
         try:
-            out, err = w.communicate(timeout=30)
+            out, err = w.communicate(timeout=dwexec.scale(30))
         except subprocess.TimeoutExpired:
             w.kill()
             out, err = w.communicate()

@@ -33,6 +33,26 @@ ALLOWED_DATA = {
     # after each json_loadb(): scratch of one call on one thread.
     ("common_json.c.o", "alloc_once"),
     ("common_json.c.o", "alloc_failed"),
+    # ... and the reserve that serves a failed allocation inside
+    # jansson's lexer (it would drop a byte, then overrun a buffer), made
+    # before and freed after each parse on the same thread.
+    ("common_json.c.o", "reserve"),
+    ("common_json.c.o", "reserve_len"),
+    ("common_json.c.o", "reserve_used"),
+    # parse/dmarc_xml.c: the same per-thread note of a failed allocation
+    # for libxml2 (some come back as syntax errors), cleared at the start
+    # of each parse on its thread; the recover thread hands its own over
+    # in the parse's context.
+    ("parse_dmarc_xml.c.o", "xml_alloc_failed"),
+}
+
+# (object, function, callee): process-wide calls that are allowed.
+ALLOWED_CALLS = {
+    # libxml2's allocator set once (pthread_once, before any other
+    # libxml2 call) to the noting wrappers above; this file is the only
+    # user of libxml2 in the program (design.md), so no one else's
+    # allocations change.
+    ("parse_dmarc_xml.c.o", "init_libxml", "xmlMemSetup"),
 }
 
 DENIED_CALLS = re.compile(r"^(?:"
@@ -138,7 +158,8 @@ while todo:
             if nxt not in calls:
                 continue
         else:
-            if DENIED_CALLS.match(t):
+            if DENIED_CALLS.match(t) and (cur[0], cur[1], t) not in \
+                    ALLOWED_CALLS:
                 path, k = [t], cur
                 while k is not None:
                     path.append(k[1])

@@ -339,7 +339,7 @@ with tempfile.TemporaryDirectory() as tmp:
             return -1
 
     def wait_for(n, secs=15):
-        end = time.time() + secs
+        end = time.time() + dwexec.scale(secs)
         while time.time() < end:
             if total() == n:
                 return True
@@ -362,7 +362,7 @@ with tempfile.TemporaryDirectory() as tmp:
               wait_for(14), total())
         with open(flog, "w") as f:  # copytruncate-style
             pass
-        time.sleep(0.4)
+        time.sleep(dwexec.scale(0.4))
         write(flog, postfix_lines(2, start_min=40, tag="J"))
         check("follow: truncation starts the file again", wait_for(16),
               total())
@@ -374,7 +374,7 @@ with tempfile.TemporaryDirectory() as tmp:
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
-            out, err = proc.communicate(timeout=10)
+            out, err = proc.communicate(timeout=dwexec.scale(10))
         except subprocess.TimeoutExpired:
             proc.kill()
             out, err = proc.communicate()
@@ -397,7 +397,7 @@ with tempfile.TemporaryDirectory() as tmp:
     cdb = os.path.join(tmp, "c.db")
     write(clog, ["timestamp,source_ip,recipient_domain,status,smtp_code,"
                  "enhanced_code,response"], "w")
-    proc = subprocess.Popen([EXE, "-c", conf, "sendlog", "import", "-d", cdb,
+    proc = subprocess.Popen(DW + ["-c", conf, "sendlog", "import", "-d", cdb,
                              "--follow", "--poll-ms", "100", clog],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -409,14 +409,14 @@ with tempfile.TemporaryDirectory() as tmp:
             return -1
 
     def cwait(n, secs=15):
-        end = time.time() + secs
+        end = time.time() + dwexec.scale(secs)
         while time.time() < end:
             if ctotal() == n:
                 return True
             time.sleep(0.1)
         return False
     try:
-        time.sleep(0.3)
+        time.sleep(dwexec.scale(0.3))
         write(clog, [f"{1700726400 + i},198.51.100.12,gmail.com,sent,250,,ok"
                      for i in range(4)])
         check("follow CSV: header first, lines later", cwait(4), ctotal())
@@ -426,7 +426,7 @@ with tempfile.TemporaryDirectory() as tmp:
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.communicate(timeout=10)
+            proc.communicate(timeout=dwexec.scale(10))
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()

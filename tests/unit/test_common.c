@@ -121,9 +121,17 @@ main(void)
 		CHECK("a03", arr != NULL && arr[999] == 999 && arr[0] == 0);
 		CHECK("a04", arena_alloc(a, 100000) != NULL); /* big block */
 		CHECK("a05", ((uintptr_t)arena_alloc(a, 3) % 16) == 0);
+		CHECK("a07", !arena_failed(a));
 		arena_reset(a);
 		s = arena_strdup(a, "again");
 		CHECK("a06", s != NULL && strcmp(s, "again") == 0);
+		/* a failed allocation is remembered, across resets: parsers
+		 * ask at the end instead of checking every optional string */
+		CHECK("a08", arena_alloc(a, SIZE_MAX - 8) == NULL &&
+		    arena_failed(a));
+		CHECK("a09", arena_strdup(a, "still usable") != NULL);
+		arena_reset(a);
+		CHECK("a10", arena_failed(a) && !arena_failed(NULL));
 		arena_free(a);
 	}
 	/* arena reuse: after a reset the same blocks serve again (a relay
