@@ -845,8 +845,16 @@ def nonreport_cases(tmp, dv):
     proc = subprocess.Popen(DW + ["-c", conf, "-vv", "watch", "-d", db],
                             stdout=wlog, stderr=wlog)
     try:
-        time.sleep(3)
+        # A pass loop runs pass after pass; a second pass right after the
+        # first can be legitimate (an untagged update from the first
+        # fetch's own moves, seen once under load), so: at most two
+        # passes, and none in the quiet seconds after them.
+        time.sleep(dwexec.scale(3))
+        passes0 = open(wlog.name).read().count("pass done")
+        time.sleep(dwexec.scale(3))
         passes = open(wlog.name).read().count("pass done")
+        passes = passes if passes == passes0 and passes <= 2 else \
+            (passes0, passes)
         c = dv.imap("leave")
         c.append("INBOX", None, None, gen.message(107))   # not a report
         c.append("INBOX", None, None, gen.message(n))
@@ -861,7 +869,7 @@ def nonreport_cases(tmp, dv):
     log = open(wlog.name).read()
     check("non_reports = leave under watch: idle (no pass loop), a new "
           "non-report logged once and left",
-          passes == 1 and got and rc == 0 and
+          passes in (1, 2) and got and rc == 0 and
           dv.counts("leave").get("INBOX") == 3 and
           len(re.findall(r"UID=\d+: not a report .*left in place", log))
           == 1, (passes, got, rc, dv.counts("leave"), log[-600:]))
