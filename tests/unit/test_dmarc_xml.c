@@ -1294,8 +1294,10 @@ check_streaming(int recover)
 	(void)grow;
 #else
 	/* 200k records are ~90 MB of XML; a parser that kept them would
-	 * grow by far more than 4 MB */
-	if (grow > 4096) {
+	 * grow by far more than 4 MB. Under valgrind (meson test --setup
+	 * valgrind sets DW_VALGRIND) freed blocks wait in its 20 MB queue,
+	 * as in ASan's quarantine: no meaningful bound either. */
+	if (grow > 4096 && getenv("DW_VALGRIND") == NULL) {
 		printf("streaming (recover %d): max RSS grew by %ld kB over "
 		    "199k records\n", recover, grow);
 		return 1;
