@@ -37,6 +37,9 @@ sweep every index of every input.
 
 Options:
   --full            every index (default for the inputs named; see below)
+  --each-stack      every allocation site once: the first index of each
+                    distinct call stack (over all the inputs: a stack
+                    failed in one input is not failed again in the next)
   --step K          every Kth index (K > 1: offsets vary per input so
                     that different inputs cover different indices)
   --prefix-step K   every Kth index of the shared prefix (default: as
@@ -514,7 +517,7 @@ def main():
     args = sys.argv[1:]
     opts = {"--step": None, "--prefix-step": None, "--set": None,
             "--cases": None, "--jobs": "1", "--budget": None}
-    flags = {"--full": False, "--no-prefix": False}
+    flags = {"--full": False, "--no-prefix": False, "--each-stack": False}
     rest = []
     i = 0
     while i < len(args):
@@ -629,6 +632,25 @@ def main():
                 inp.skipped += len(idx) - len(last)
             inp.tried = len(ours) + (len(last) if k == 0 else 0)
         plan += [(inputs[0], n) for n in last]
+        if flags["--each-stack"]:
+            # Every allocation site once: the first allocation of each
+            # distinct call stack, over the prefix and every input's own
+            # part (a stack already failed in an earlier input is not
+            # failed again).
+            plan, seen_st = [], set()
+            for k, inp in enumerate(inputs):
+                mine, inp.skipped = [], 0
+                for n in range(1 if k == 0 else prefix + 1, inp.total + 1):
+                    st = inp.stacks[n - 1]
+                    if st in seen_st:
+                        continue
+                    seen_st.add(st)
+                    if runtime_alloc(st):
+                        inp.skipped += 1
+                    else:
+                        mine.append(n)
+                inp.tried = len(mine)
+                plan += [(inp, n) for n in mine]
         distinct = {}
         for inp in inputs:
             for st in inp.stacks:
