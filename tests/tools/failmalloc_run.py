@@ -47,8 +47,8 @@ Options:
   --set NAME        inputs: 'representative' (one of each input kind:
                     xml, xml.gz, zip, eml, mbox, Maildir, TLS-RPT json and
                     json.gz, ARF, a mixed good/bad batch), 'all' (every
-                    sample file and directory under samples/reports,
-                    samples/hostile and samples/demo/reports), 'rest'
+                    sample file and directory under samples/reports
+                    and samples/hostile), 'rest'
                     ('all' but the representative ones), 'suite' (the
                     sampled run of the 'failmalloc' test)
   --cases FILE      the numbered regression cases (failmalloc_cases.txt):
@@ -129,7 +129,7 @@ SANITIZER = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|"
 
 def all_inputs():
     out = []
-    for sub in ("reports", "hostile", "demo/reports"):
+    for sub in ("reports", "hostile"):
         d = os.path.join(SAMPLES, sub)
         for name in sorted(os.listdir(d)):
             p = os.path.join(d, name)
