@@ -845,16 +845,18 @@ def nonreport_cases(tmp, dv):
     proc = subprocess.Popen(DW + ["-c", conf, "-vv", "watch", "-d", db],
                             stdout=wlog, stderr=wlog)
     try:
-        # A pass loop runs pass after pass; a second pass right after the
-        # first can be legitimate (an untagged update from the first
-        # fetch's own moves, seen once under load), so: at most two
-        # passes, and none in the quiet seconds after them.
+        # A pass loop runs pass after pass (429 in 3 s before the fix).
+        # Single extra passes are legitimate: an untagged update from the
+        # first fetch's own moves (seen once under load), Dovecot's
+        # "* OK Still here" every 2 minutes during IDLE (reached under
+        # valgrind, where the waits are 20 times longer). So: one or two
+        # passes, then at most one more in the quiet seconds after.
         time.sleep(dwexec.scale(3))
         passes0 = open(wlog.name).read().count("pass done")
         time.sleep(dwexec.scale(3))
         passes = open(wlog.name).read().count("pass done")
-        passes = passes if passes == passes0 and passes <= 2 else \
-            (passes0, passes)
+        passes = passes0 if passes0 in (1, 2) and \
+            passes - passes0 <= 1 else (passes0, passes)
         c = dv.imap("leave")
         c.append("INBOX", None, None, gen.message(107))   # not a report
         c.append("INBOX", None, None, gen.message(n))
