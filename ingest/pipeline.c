@@ -800,11 +800,21 @@ do_arf(struct msg_ctx *c, const struct ingest_msg *m)
 			in.original_len = c->arf_original[i].data.len;
 			break;
 		}
-	(void)mime_headers(m->data, m->len, on_header_date, date, NULL);
+	err_clear(&e);
+	/* The outer Date stands in for a missing Arrival-Date: a message
+	 * without a header block just has none, but a failed allocation
+	 * would store the report without it (found by the allocation-failure
+	 * sweep): transient, the message is read again. */
+	if (mime_headers(m->data, m->len, on_header_date, date, &e) ==
+	    ERR_NOMEM) {
+		c->transient = 1;
+		c->transient_err = e;
+		return ERR_NOMEM;
+	}
+	err_clear(&e);
 	in.outer_date = date[0] ? date : NULL;
 	in.keep_body = c->p->opts.keep_failure_body;
 	c->payloads++;
-	err_clear(&e);
 	if ((rc = store_savepoint(c->p->st, &e)) != 0) {
 		c->transient = 1;
 		c->transient_err = e;
