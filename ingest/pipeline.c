@@ -947,7 +947,7 @@ pipeline_message(struct pipeline *p, const struct ingest_msg *m,
 		if ((rc = store_message_reports(p->st, id, &nrep, err)) != 0)
 			goto fail_tx;
 		if ((rc = store_tx_commit(p->st, err)) != 0)
-			goto fail;
+			goto fail_tx;   /* it stays open on failure */
 		p->stats.messages_known++;
 		p->stats.reports_known_by_message += nrep;
 		*outcome = MSG_DUPLICATE;
@@ -1046,7 +1046,7 @@ pipeline_message(struct pipeline *p, const struct ingest_msg *m,
 	    *outcome, c.kinds, err)) != 0)
 		goto fail_tx;
 	if ((rc = store_tx_commit(p->st, err)) != 0)
-		goto fail;
+		goto fail_tx;           /* it stays open on failure */
 	p->stats.reports_new += (uint64_t)c.reports_new;
 	p->stats.reports_known += (uint64_t)c.reports_known;
 	p->stats.reports_replaced += (uint64_t)c.reports_replaced;

@@ -268,6 +268,29 @@ static const char *const stmt_sql[ST__COUNT] = {
 	    " (SELECT count(*) FROM rejected)",
 };
 
+/*
+ * After some errors (SQLITE_NOMEM, SQLITE_FULL, SQLITE_IOERR, a busy
+ * COMMIT) SQLite may roll the whole transaction back by itself, and a
+ * failed ROLLBACK TO leaves a savepoint's work in place. Either way the
+ * transaction no longer holds what its caller thinks: what the caller
+ * writes next (a rejected row for the input, say) would even commit
+ * statement by statement. So the transaction is marked lost, begun
+ * again at once when SQLite ended it (later writes stay uncommitted),
+ * and store_tx_commit() rolls it back and fails with a transient error:
+ * the caller retries the whole unit (found by the allocation-failure
+ * sweep: a rejected row committed twice).
+ */
+static void
+tx_lost(struct store *s, int code)
+{
+	if (s == NULL || s->db == NULL || !s->in_tx || s->tx_lost)
+		return;
+	s->tx_lost = 1;
+	s->tx_lost_code = code;
+	if (sqlite3_get_autocommit(s->db))
+		(void)sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+}
+
 int
 store_db_error(struct store *s, int sqlite_rc, const char *what,
     struct err *err)
@@ -292,9 +315,13 @@ store_db_error(struct store *s, int sqlite_rc, const char *what,
 		code = ERR_DB;
 		break;
 	}
-	return err_set(err, code, "%s: %s", what,
+	err_set(err, code, "%s: %s", what,
 	    s != NULL && s->db != NULL ? sqlite3_errmsg(s->db) :
 	    sqlite3_errstr(sqlite_rc));
+	if (s != NULL && s->db != NULL && s->in_tx &&
+	    sqlite3_get_autocommit(s->db))
+		tx_lost(s, code);
+	return code;
 }
 
 int
@@ -634,6 +661,7 @@ store_tx_begin(struct store *s, struct err *err)
 		return rc;
 	s->in_tx = 1;
 	s->sp_depth = 0;
+	s->tx_lost = 0;
 	return 0;
 }
 
@@ -644,6 +672,13 @@ store_tx_commit(struct store *s, struct err *err)
 
 	if (!s->in_tx)
 		return err_set(err, ERR_INVAL, "commit without transaction");
+	if (s->tx_lost) {
+		int code = s->tx_lost_code ? s->tx_lost_code : ERR_DB;
+
+		store_tx_rollback(s);
+		return err_set(err, code, "transaction rolled back after an "
+		    "error inside it; nothing of it was committed");
+	}
 	/* On failure the transaction stays open: the caller rolls back. */
 	if ((rc = run_simple(s, ST_COMMIT, "commit", err)) < 0)
 		return rc;
@@ -663,6 +698,7 @@ store_tx_rollback(struct store *s)
 		(void)run_simple(s, ST_ROLLBACK, "rollback", NULL);
 	s->in_tx = 0;
 	s->sp_depth = 0;
+	s->tx_lost = 0;
 }
 
 /* fsync of one of the connection's files (SQLITE_FCNTL_*_POINTER op);
@@ -740,13 +776,18 @@ store_savepoint_release(struct store *s, struct err *err)
 void
 store_savepoint_rollback(struct store *s)
 {
+	int rc;
+
 	if (s == NULL || s->sp_depth <= 0)
 		return;
 	/* ROLLBACK TO undoes the work but keeps the savepoint open;
 	 * RELEASE then removes it, leaving the outer transaction as it
 	 * was before store_savepoint(). */
-	(void)run_simple(s, ST_ROLLBACK_TO, "rollback to savepoint", NULL);
-	(void)run_simple(s, ST_RELEASE, "release savepoint", NULL);
+	rc = run_simple(s, ST_ROLLBACK_TO, "rollback to savepoint", NULL);
+	if (rc != 0)
+		tx_lost(s, rc);         /* its work may still be there */
+	else
+		(void)run_simple(s, ST_RELEASE, "release savepoint", NULL);
 	s->sp_depth--;
 	s->cur_report = 0;
 }

@@ -52,7 +52,11 @@ void store_free(struct store *s);   /* NULL ok; rolls back an open tx */
 int store_schema_version(void);
 
 /* Transactions (BEGIN IMMEDIATE, so writers queue on busy_timeout rather
- * than failing at commit). */
+ * than failing at commit). A transaction that SQLite rolled back by
+ * itself after an error, or whose savepoint could not be rolled back, is
+ * "lost": later writes stay uncommitted and store_tx_commit() rolls it
+ * back and fails with the transient code of that error. Otherwise a
+ * failed commit leaves the transaction open: call store_tx_rollback(). */
 int store_tx_begin(struct store *s, struct err *err);
 int store_tx_commit(struct store *s, struct err *err);
 void store_tx_rollback(struct store *s);

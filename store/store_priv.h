@@ -72,6 +72,9 @@ struct store {
 	int readonly;
 	int in_tx;           /* store_tx_begin() done, no commit/rollback yet */
 	int sp_depth;        /* open savepoints inside the transaction */
+	int tx_lost;         /* its work was (partly) rolled back by an error:
+	                      * store_tx_commit() refuses it (store.c) */
+	int tx_lost_code;    /* the ERR_* of that error */
 	sqlite3_stmt *st[ST__COUNT];
 
 	/* The report being written (store_report_begin .. _end). Totals are
