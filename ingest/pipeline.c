@@ -302,6 +302,7 @@ sink_record(void *ctx, const struct report *r, const struct agg_record *rec)
 	struct err e;
 	int rc;
 
+	err_clear(&e);         /* err_set() keeps a where */
 	rc = store_report_record(c->p->st, c->report_id, r, rec, &e);
 	if (rc < 0)
 		return sink_fail(c, rc, &e);
@@ -317,6 +318,7 @@ sink_records(void *ctx, const struct report *r, const struct agg_record *recs,
 	struct err e;
 	int rc;
 
+	err_clear(&e);         /* err_set() keeps a where */
 	rc = store_report_records(c->p->st, c->report_id, r, recs, n, &e);
 	if (rc < 0)
 		return sink_fail(c, rc, &e);
@@ -331,6 +333,7 @@ sink_end(void *ctx, const struct report *r)
 	struct err e;
 	int rc;
 
+	err_clear(&e);         /* err_set() keeps a where */
 	rc = store_report_end(c->p->st, c->report_id, r, &e);
 	c->records_inflight = 0;
 	if (rc < 0)
@@ -347,6 +350,7 @@ sink_policy(void *ctx, const struct report *r, const struct tlsrpt_policy *p)
 	struct err e;
 	int rc;
 
+	err_clear(&e);         /* err_set() keeps a where */
 	rc = store_tlsrpt_policy(c->p->st, c->report_id, r, p, &e);
 	if (rc < 0)
 		return sink_fail(c, rc, &e);
