@@ -409,6 +409,7 @@ record_rejected(struct msg_ctx *c, const char *where, const struct err *e)
 		cat_cut(fr, cap, show_where ? e->where : "");
 	}
 	c->rejected++;
+	err_clear(&se);         /* err_set() keeps a where */
 	rc = store_rejected_add(c->p->st, &rj, &se);
 	if (rc < 0) {
 		c->transient = 1;
