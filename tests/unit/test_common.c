@@ -11,17 +11,9 @@
 #include "../../common/reader.h"
 #include "../../common/strparse.h"
 #include "../../common/timefmt.h"
+#include "testutil.h"
 
 static int failures, checks;
-
-#define CHECK(id, cond) do {                                           \
-		checks++;                                              \
-		if (!(cond)) {                                         \
-			failures++;                                    \
-			fprintf(stderr, "FAIL case %s: %s (line %d)\n",\
-			    id, #cond, __LINE__);                      \
-		}                                                      \
-	} while (0)
 
 static const struct {
 	const char *id, *in;
@@ -66,42 +58,42 @@ main(void)
 		uint64_t v = 0;
 		const char *s = u64_cases[i].in;
 		int rc = sp_uint64_all(s, strlen(s), &v, u64_cases[i].max);
-		CHECK(u64_cases[i].id, rc == u64_cases[i].rc);
+		TU_CHECK(u64_cases[i].id, rc == u64_cases[i].rc);
 		if (rc == 0)
-			CHECK(u64_cases[i].id, v == u64_cases[i].v);
+			TU_CHECK(u64_cases[i].id, v == u64_cases[i].v);
 	}
 	{
 		int64_t v;
-		CHECK("i01", sp_int64_all("-42", 3, &v, 100) == 0 && v == -42);
-		CHECK("i02", sp_int64_all("+7", 2, &v, 100) == 0 && v == 7);
-		CHECK("i03", sp_int64_all("-101", 4, &v, 100) ==
+		TU_CHECK("i01", sp_int64_all("-42", 3, &v, 100) == 0 && v == -42);
+		TU_CHECK("i02", sp_int64_all("+7", 2, &v, 100) == 0 && v == 7);
+		TU_CHECK("i03", sp_int64_all("-101", 4, &v, 100) ==
 		    ERR_TOO_LARGE);
-		CHECK("i04", sp_int64_all("1\0002", 3, &v, 100) == ERR_FORMAT);
+		TU_CHECK("i04", sp_int64_all("1\0002", 3, &v, 100) == ERR_FORMAT);
 	}
 	{
 		char s1[] = "  \tPass \r\n", s2[] = "", s3[] = "   ";
-		CHECK("s01", strcmp(sp_lower(sp_trim(s1)), "pass") == 0);
-		CHECK("s02", strcmp(sp_trim(s2), "") == 0);
-		CHECK("s03", strcmp(sp_trim(s3), "") == 0);
-		CHECK("s04", sp_casecmp("FeedBack", "feedback") == 0);
-		CHECK("s05", sp_ncasecmp("Content-Type: x", "content-type",
+		TU_CHECK("s01", strcmp(sp_lower(sp_trim(s1)), "pass") == 0);
+		TU_CHECK("s02", strcmp(sp_trim(s2), "") == 0);
+		TU_CHECK("s03", strcmp(sp_trim(s3), "") == 0);
+		TU_CHECK("s04", sp_casecmp("FeedBack", "feedback") == 0);
+		TU_CHECK("s05", sp_ncasecmp("Content-Type: x", "content-type",
 		    12) == 0);
 	}
 	/* buf: the cap is exact and distinct from out-of-memory */
 	{
 		struct buf b;
 		buf_init(&b, 8);
-		CHECK("b01", buf_append(&b, "12345678", 8) == 0);
-		CHECK("b02", buf_append(&b, "9", 1) == ERR_TOO_LARGE);
-		CHECK("b03", b.len == 8 && memcmp(b.data, "12345678", 8) == 0);
-		CHECK("b04", b.data[8] == '\0');
+		TU_CHECK("b01", buf_append(&b, "12345678", 8) == 0);
+		TU_CHECK("b02", buf_append(&b, "9", 1) == ERR_TOO_LARGE);
+		TU_CHECK("b03", b.len == 8 && memcmp(b.data, "12345678", 8) == 0);
+		TU_CHECK("b04", b.data[8] == '\0');
 		buf_reset(&b);
-		CHECK("b05", buf_printf(&b, "%d-%s", 42, "x") == 0 &&
+		TU_CHECK("b05", buf_printf(&b, "%d-%s", 42, "x") == 0 &&
 		    strcmp((char *)b.data, "42-x") == 0);
-		CHECK("b06", buf_printf(&b, "%s", "too long!") ==
+		TU_CHECK("b06", buf_printf(&b, "%s", "too long!") ==
 		    ERR_TOO_LARGE);
 		buf_free(&b);
-		CHECK("b07", b.data == NULL && b.len == 0 && b.cap == 8);
+		TU_CHECK("b07", b.data == NULL && b.len == 0 && b.cap == 8);
 	}
 	/* arena */
 	{
@@ -109,29 +101,29 @@ main(void)
 		char *s;
 		int *arr = NULL;
 		size_t alloc = 0;
-		CHECK("a01", a != NULL);
+		TU_CHECK("a01", a != NULL);
 		s = arena_strndup(a, "hello world", 5);
-		CHECK("a02", s != NULL && strcmp(s, "hello") == 0);
+		TU_CHECK("a02", s != NULL && strcmp(s, "hello") == 0);
 		for (size_t i = 0; i < 1000; i++) {
 			arr = arena_grow(a, arr, i, &alloc, sizeof *arr);
 			if (arr == NULL)
 				break;
 			arr[i] = (int)i;
 		}
-		CHECK("a03", arr != NULL && arr[999] == 999 && arr[0] == 0);
-		CHECK("a04", arena_alloc(a, 100000) != NULL); /* big block */
-		CHECK("a05", ((uintptr_t)arena_alloc(a, 3) % 16) == 0);
-		CHECK("a07", !arena_failed(a));
+		TU_CHECK("a03", arr != NULL && arr[999] == 999 && arr[0] == 0);
+		TU_CHECK("a04", arena_alloc(a, 100000) != NULL); /* big block */
+		TU_CHECK("a05", ((uintptr_t)arena_alloc(a, 3) % 16) == 0);
+		TU_CHECK("a07", !arena_failed(a));
 		arena_reset(a);
 		s = arena_strdup(a, "again");
-		CHECK("a06", s != NULL && strcmp(s, "again") == 0);
+		TU_CHECK("a06", s != NULL && strcmp(s, "again") == 0);
 		/* a failed allocation is remembered, across resets: parsers
 		 * ask at the end instead of checking every optional string */
-		CHECK("a08", arena_alloc(a, SIZE_MAX - 8) == NULL &&
+		TU_CHECK("a08", arena_alloc(a, SIZE_MAX - 8) == NULL &&
 		    arena_failed(a));
-		CHECK("a09", arena_strdup(a, "still usable") != NULL);
+		TU_CHECK("a09", arena_strdup(a, "still usable") != NULL);
 		arena_reset(a);
-		CHECK("a10", arena_failed(a) && !arena_failed(NULL));
+		TU_CHECK("a10", arena_failed(a) && !arena_failed(NULL));
 		arena_free(a);
 	}
 	/* arena reuse: after a reset the same blocks serve again (a relay
@@ -158,14 +150,14 @@ main(void)
 			if (ok)
 				memset(p, 'x', SZ);
 		}
-		CHECK("a07", ok && reused == N);
+		TU_CHECK("a07", ok && reused == N);
 		/* past the kept 64 blocks (128 allocations) memory goes back:
 		 * still usable */
 		for (int i = 0; ok && i < 300; i++)
 			ok = arena_alloc(a, SZ) != NULL;
 		if (ok)
 			arena_reset(a);
-		CHECK("a08", ok && arena_strdup(a, "after") != NULL);
+		TU_CHECK("a08", ok && arena_strdup(a, "after") != NULL);
 		arena_free(a);
 	}
 	/* timefmt */
@@ -173,32 +165,32 @@ main(void)
 	    i++) {
 		int64_t t = -1;
 		int rc = time_parse_iso8601(time_cases[i].in, &t);
-		CHECK(time_cases[i].id, rc == time_cases[i].rc);
+		TU_CHECK(time_cases[i].id, rc == time_cases[i].rc);
 		if (rc == 0)
-			CHECK(time_cases[i].id, t == time_cases[i].t);
+			TU_CHECK(time_cases[i].id, t == time_cases[i].t);
 	}
 	{
 		char b[32];
 		time_iso8601(1578441599, b, sizeof b);
-		CHECK("f01", strcmp(b, "2020-01-07T23:59:59Z") == 0);
+		TU_CHECK("f01", strcmp(b, "2020-01-07T23:59:59Z") == 0);
 		time_iso8601(-1, b, sizeof b);
-		CHECK("f02", strcmp(b, "1969-12-31T23:59:59Z") == 0);
+		TU_CHECK("f02", strcmp(b, "1969-12-31T23:59:59Z") == 0);
 		time_iso_day(1709208000, b, sizeof b);
-		CHECK("f03", strcmp(b, "2024-02-29") == 0);
+		TU_CHECK("f03", strcmp(b, "2024-02-29") == 0);
 	}
 	/* err */
 	{
 		struct err e;
 		err_clear(&e);
-		CHECK("e01", err_set(&e, ERR_FORMAT, "bad\nline %d", 3) ==
+		TU_CHECK("e01", err_set(&e, ERR_FORMAT, "bad\nline %d", 3) ==
 		    ERR_FORMAT);
-		CHECK("e02", strcmp(e.msg, "bad?line 3") == 0); /* no LF */
+		TU_CHECK("e02", strcmp(e.msg, "bad?line 3") == 0); /* no LF */
 		err_where(&e, "byte %d", 10);
 		err_where_prefix(&e, "file.xml");
-		CHECK("e03", strcmp(e.where, "file.xml: byte 10") == 0);
-		CHECK("e04", strcmp(err_token(ERR_TOO_LARGE), "too_large") ==
+		TU_CHECK("e03", strcmp(e.where, "file.xml: byte 10") == 0);
+		TU_CHECK("e04", strcmp(err_token(ERR_TOO_LARGE), "too_large") ==
 		    0);
-		CHECK("e05", err_is_transient(ERR_BUSY) &&
+		TU_CHECK("e05", err_is_transient(ERR_BUSY) &&
 		    !err_is_transient(ERR_FORMAT));
 	}
 	/* reader_mem */
@@ -208,10 +200,10 @@ main(void)
 		unsigned char out[4];
 		size_t got;
 		reader_mem_init(&m, "abcdef", 6, 0, &r);
-		CHECK("r01", r.read(r.ctx, out, 4, &got) == 0 && got == 4 &&
+		TU_CHECK("r01", r.read(r.ctx, out, 4, &got) == 0 && got == 4 &&
 		    memcmp(out, "abcd", 4) == 0);
-		CHECK("r02", r.read(r.ctx, out, 4, &got) == 0 && got == 2);
-		CHECK("r03", r.read(r.ctx, out, 4, &got) == 0 && got == 0);
+		TU_CHECK("r02", r.read(r.ctx, out, 4, &got) == 0 && got == 2);
+		TU_CHECK("r03", r.read(r.ctx, out, 4, &got) == 0 && got == 0);
 	}
 	printf("%d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;

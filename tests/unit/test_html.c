@@ -11,17 +11,9 @@
 #include "../../common/timefmt.h"
 #include "../../report/html_esc.h"
 #include "../../report/html_page.h"
+#include "testutil.h"
 
 static int failures, checks;
-
-#define CHECK(id, cond) do {                                           \
-		checks++;                                              \
-		if (!(cond)) {                                         \
-			failures++;                                    \
-			fprintf(stderr, "FAIL case %s: %s (line %d)\n",\
-			    id, #cond, __LINE__);                      \
-		}                                                      \
-	} while (0)
 
 #define FFFD "\xef\xbf\xbd"
 
@@ -109,8 +101,8 @@ main(void)
 		struct buf b;
 
 		buf_init(&b, 4096);
-		CHECK(esc_cases[i].id, html_esc(&b, esc_cases[i].in) == 0);
-		CHECK(esc_cases[i].id, strcmp(b.data ? (char *)b.data : "",
+		TU_CHECK(esc_cases[i].id, html_esc(&b, esc_cases[i].in) == 0);
+		TU_CHECK(esc_cases[i].id, strcmp(b.data ? (char *)b.data : "",
 		    esc_cases[i].out) == 0);
 		buf_free(&b);
 	}
@@ -118,12 +110,12 @@ main(void)
 		struct buf b;
 
 		buf_init(&b, 16);
-		CHECK("e20", html_esc(&b, NULL) == 0 && b.len == 0);
-		CHECK("e21", html_esc(&b, "<<<<<<<<") == ERR_TOO_LARGE);
+		TU_CHECK("e20", html_esc(&b, NULL) == 0 && b.len == 0);
+		TU_CHECK("e21", html_esc(&b, "<<<<<<<<") == ERR_TOO_LARGE);
 		buf_free(&b);
 	}
 	for (size_t i = 0; i < sizeof noun_cases / sizeof noun_cases[0]; i++)
-		CHECK(noun_cases[i].id, strcmp(hp_noun(noun_cases[i].n,
+		TU_CHECK(noun_cases[i].id, strcmp(hp_noun(noun_cases[i].n,
 		    noun_cases[i].plural), noun_cases[i].want) == 0);
 	/* The chart: a bar a day up to LIM_HTML_CHART_BARS days; beyond,
 	 * weeks from a Monday; far beyond, runs of weeks; never more bars
@@ -155,15 +147,15 @@ main(void)
 			hp_init(&p);
 			chart(&p, c[i].d0, c[i].step, c[i].n);
 			bars = count(&p, "fill=\"#0072b2\"");
-			CHECK(c[i].id, p.rc == 0);
-			CHECK(c[i].id, strstr((char *)p.b.data,
+			TU_CHECK(c[i].id, p.rc == 0);
+			TU_CHECK(c[i].id, strstr((char *)p.b.data,
 			    c[i].caption) != NULL);
-			CHECK(c[i].id, bars >= 1 && bars <= c[i].max_bars &&
+			TU_CHECK(c[i].id, bars >= 1 && bars <= c[i].max_bars &&
 			    bars <= LIM_HTML_CHART_BARS);
 			/* the scale and the dates are HTML text */
-			CHECK(c[i].id, count(&p, "<div class=\"xa\"") == 1 &&
+			TU_CHECK(c[i].id, count(&p, "<div class=\"xa\"") == 1 &&
 			    count(&p, "Dashed line: ") == 1);
-			CHECK(c[i].id, count(&p, "<text") == 0);
+			TU_CHECK(c[i].id, count(&p, "<text") == 0);
 			hp_free(&p);
 		}
 	}
@@ -177,18 +169,18 @@ main(void)
 		hp_init(&p);
 		hp_table(&p, "t", NULL, cols);
 		hp_table_end(&p);
-		CHECK("t01", strstr((char *)p.b.data, "<table id=\"t\" "
+		TU_CHECK("t01", strstr((char *)p.b.data, "<table id=\"t\" "
 		    "class=\"h2\">") != NULL);
-		CHECK("t02", count(&p, "class=\"s k\"") == 1 &&
+		TU_CHECK("t02", count(&p, "class=\"s k\"") == 1 &&
 		    count(&p, "class=\"s n k\"") == 1 &&
 		    count(&p, "class=\"s\">C<") == 1 &&
 		    count(&p, "class=\"s n\">D<") == 1);
-		CHECK("t03", count(&p, "class=\"nn\"") == 1);
-		CHECK("t04", count(&p, "tabindex") == 0);
+		TU_CHECK("t03", count(&p, "class=\"nn\"") == 1);
+		TU_CHECK("t04", count(&p, "tabindex") == 0);
 		hp_free(&p);
 		hp_init(&p);
 		hp_table(&p, NULL, NULL, plain);
-		CHECK("t05", count(&p, "class=\"h") == 0 &&
+		TU_CHECK("t05", count(&p, "class=\"h") == 0 &&
 		    count(&p, " k\"") == 0 && count(&p, "class=\"nn\"") == 0);
 		hp_free(&p);
 	}

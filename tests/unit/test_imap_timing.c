@@ -8,17 +8,9 @@
 
 #include "../../common/limits.h"
 #include "../../ingest/imap_timing.h"
+#include "testutil.h"
 
 static int failures, checks;
-
-#define CHECK(id, cond) do {                                           \
-		checks++;                                              \
-		if (!(cond)) {                                         \
-			failures++;                                    \
-			fprintf(stderr, "FAIL case %s: %s (line %d)\n",\
-			    id, #cond, __LINE__);                      \
-		}                                                      \
-	} while (0)
 
 #define MIN_MS (60L * 1000)
 
@@ -93,39 +85,39 @@ main(void)
 		long step = backoff_cases[i].step;
 		unsigned a = backoff_cases[i].attempt;
 		/* the whole jitter range, at its ends and inside */
-		CHECK(backoff_cases[i].id, imap_backoff_ms(a, 0) == step / 2);
-		CHECK(backoff_cases[i].id,
+		TU_CHECK(backoff_cases[i].id, imap_backoff_ms(a, 0) == step / 2);
+		TU_CHECK(backoff_cases[i].id,
 		    imap_backoff_ms(a, (unsigned long)(step / 2)) == step);
 		for (unsigned long r = 0; r < 100000; r += 997) {
 			long ms = imap_backoff_ms(a, r * 7919ul);
-			CHECK(backoff_cases[i].id, ms >= step / 2 &&
+			TU_CHECK(backoff_cases[i].id, ms >= step / 2 &&
 			    ms <= step);
 		}
 	}
 	/* monotone in the attempt at the same random value, and capped */
 	for (unsigned a = 0; a < 30; a++) {
-		CHECK("b20", imap_backoff_ms(a + 1, 12345) >=
+		TU_CHECK("b20", imap_backoff_ms(a + 1, 12345) >=
 		    imap_backoff_ms(a, 12345) ||
 		    imap_backoff_ms(a + 1, 12345) >=
 		    LIM_IMAP_BACKOFF_MAX_MS / 2);
-		CHECK("b21", imap_backoff_ms(a, ~0ul) <=
+		TU_CHECK("b21", imap_backoff_ms(a, ~0ul) <=
 		    LIM_IMAP_BACKOFF_MAX_MS);
-		CHECK("b22", imap_backoff_ms(a, 0) >=
+		TU_CHECK("b22", imap_backoff_ms(a, 0) >=
 		    LIM_IMAP_BACKOFF_FIRST_MS / 2);
 	}
 	/* the re-issue comes before the server's 29 or 30 minutes */
-	CHECK("i00", LIM_IMAP_IDLE_SECONDS < 29 * 60);
+	TU_CHECK("i00", LIM_IMAP_IDLE_SECONDS < 29 * 60);
 	for (size_t i = 0; i < sizeof idle_cases / sizeof idle_cases[0]; i++)
-		CHECK(idle_cases[i].id, imap_idle_left_ms(1000,
+		TU_CHECK(idle_cases[i].id, imap_idle_left_ms(1000,
 		    idle_cases[i].now) == idle_cases[i].left);
-	CHECK("p00", LIM_IMAP_NOOP_SECONDS < 30 * 60);
+	TU_CHECK("p00", LIM_IMAP_NOOP_SECONDS < 30 * 60);
 	for (size_t i = 0; i < sizeof poll_cases / sizeof poll_cases[0]; i++) {
 		int noop = -1;
 		long ms = imap_poll_slice_ms(poll_cases[i].interval,
 		    poll_cases[i].start, poll_cases[i].last, poll_cases[i].now,
 		    &noop);
-		CHECK(poll_cases[i].id, ms == poll_cases[i].ms);
-		CHECK(poll_cases[i].id, noop == poll_cases[i].noop);
+		TU_CHECK(poll_cases[i].id, ms == poll_cases[i].ms);
+		TU_CHECK(poll_cases[i].id, noop == poll_cases[i].noop);
 		if (ms != poll_cases[i].ms || noop != poll_cases[i].noop)
 			fprintf(stderr, "  %s: got %ld ms noop %d\n",
 			    poll_cases[i].id, ms, noop);
@@ -152,9 +144,9 @@ main(void)
 		}
 		if (86400000 - last > longest)
 			longest = 86400000 - last;
-		CHECK("d01", steps < 1000 && now == 86400000);
-		CHECK("d02", longest <= LIM_IMAP_NOOP_SECONDS * 1000L);
-		CHECK("d03", noops == 86400 / LIM_IMAP_NOOP_SECONDS);
+		TU_CHECK("d01", steps < 1000 && now == 86400000);
+		TU_CHECK("d02", longest <= LIM_IMAP_NOOP_SECONDS * 1000L);
+		TU_CHECK("d03", noops == 86400 / LIM_IMAP_NOOP_SECONDS);
 	}
 	if (failures)
 		fprintf(stderr, "%d of %d checks failed\n", failures, checks);

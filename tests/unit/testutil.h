@@ -9,6 +9,18 @@
 
 #include "../../common/buf.h"
 
+/* One check of a table-driven test: counted in the test's own `checks`;
+ * a failure counted in `failures` and printed with its case id and the
+ * condition. */
+#define TU_CHECK(id, cond) do {                                        \
+		checks++;                                              \
+		if (!(cond)) {                                         \
+			failures++;                                    \
+			fprintf(stderr, "FAIL case %s: %s (line %d)\n",\
+			    id, #cond, __LINE__);                      \
+		}                                                      \
+	} while (0)
+
 /* Largest test input read whole (corpus files are far smaller). */
 #define TU_FILE_BYTES (256u * 1024 * 1024)
 
